@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw-replay: run the forwarding pipeline deterministically over pcap
+ * input, in one thread, with the pcap timestamps as the clock.
+ *
+ *   tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...] --out-dir DIR
+ *
+ * NAME is a [port] name or "uplink". Writes DIR/NAME.pcap for every port
+ * and DIR/state.json. Exit status: 0 ok, 1 usage or input error, 2 an
+ * mbuf was leaked.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "tsw_config.h"
+#include "tsw_dp.h"
+#include "tsw_mgmt.h"
+#include "tsw_pcap.h"
+#include "tsw_pipeline.h"
+#include "tsw_state.h"
+
+#define MAX_INPUTS (TSW_MAX_PORTS + 1)
+#define REPLAY_MBUFS 8191
+#define REPLAY_DATAROOM (RTE_PKTMBUF_HEADROOM + 16384)
+
+static const struct rte_ether_addr default_uplink_mac = {
+	.addr_bytes = { 0x02, 0x74, 0x73, 0x77, 0x00, 0x01 } };
+
+struct event {
+	tsw_ns_t ts;
+	uint32_t seq;
+	uint16_t input;          /* port index or TSW_OUT_UPLINK */
+	struct tsw_pcap_rec *rec;
+};
+
+struct replay {
+	FILE *out[TSW_N_OUTS];
+	tsw_ns_t now;
+};
+
+static int
+cmp_event(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static uint16_t
+replay_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct replay *r = arg;
+	static uint8_t buf[TSW_PCAP_SNAP];
+
+	(void)w;
+	for (uint16_t i = 0; i < n; i++) {
+		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+		const void *d = rte_pktmbuf_read(pkts[i], 0, RTE_MIN(len, (uint32_t)sizeof(buf)), buf);
+		if (r->out[out] != NULL)
+			tsw_pcap_write(r->out[out], r->now, d, RTE_MIN(len, (uint32_t)sizeof(buf)));
+		rte_pktmbuf_free(pkts[i]);
+	}
+	return n;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...] --out-dir DIR\n"
+		"  NAME is a [port] name of the config or 'uplink'.\n"
+		"  Environment TSW_REPLAY_EAL adds EAL arguments.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out-dir", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cfg_path = NULL, *out_dir = NULL;
+	char *in_name[MAX_INPUTS], *in_file[MAX_INPUTS];
+	int n_in = 0, opt, rc = 1;
+	char err[512];
+
+	while ((opt = getopt_long(argc, argv, "c:i:o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case 'o': out_dir = optarg; break;
+		case 'i': {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg || eq[1] == '\0') {
+				fprintf(stderr, "tunsw-replay: --in %s: expected NAME=FILE.pcap\n", optarg);
+				return 1;
+			}
+			if (n_in == MAX_INPUTS) {
+				fprintf(stderr, "tunsw-replay: too many --in\n");
+				return 1;
+			}
+			*eq = '\0';
+			in_name[n_in] = optarg;
+			in_file[n_in++] = eq + 1;
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (cfg_path == NULL || out_dir == NULL || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+
+	struct tsw_config *cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL || tsw_config_load(cfg_path, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-replay: %s\n", cfg ? err : "out of memory");
+		free(cfg);
+		return 1;
+	}
+
+	/* EAL: no hugepages, no shared files, one lcore. */
+	char prefix[64];
+	char *eal_argv[32];
+	int eal_argc = 0;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=tswreplay%d", (int)getpid());
+	eal_argv[eal_argc++] = argv[0];
+	eal_argv[eal_argc++] = (char *)"--no-huge";
+	eal_argv[eal_argc++] = (char *)"--no-shconf";   /* 22.11: --in-memory needs hugepages */
+	eal_argv[eal_argc++] = (char *)"--no-pci";
+	eal_argv[eal_argc++] = (char *)"--no-telemetry";
+	eal_argv[eal_argc++] = (char *)"-l";
+	eal_argv[eal_argc++] = (char *)"0";
+	eal_argv[eal_argc++] = (char *)"-m";
+	eal_argv[eal_argc++] = (char *)"512";
+	eal_argv[eal_argc++] = (char *)"--log-level=lib.eal:error";
+	eal_argv[eal_argc++] = prefix;
+	char *extra = getenv("TSW_REPLAY_EAL") ? strdup(getenv("TSW_REPLAY_EAL")) : NULL;
+	for (char *s = extra ? strtok(extra, " ") : NULL; s && eal_argc < 31; s = strtok(NULL, " "))
+		eal_argv[eal_argc++] = s;
+	eal_argv[eal_argc] = NULL;
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "tunsw-replay: EAL init failed: %s\n", rte_strerror(rte_errno));
+		free(extra);
+		free(cfg);
+		return 1;
+	}
+
+	struct tsw_dp_conf dc;
+	tsw_dp_conf_from_config(&dc, cfg, cfg->uplink.has_mac ? &cfg->uplink.mac
+								: &default_uplink_mac);
+	size_t qsz = rte_rcu_qsbr_get_memsize(1);
+	struct rte_rcu_qsbr *qsbr = rte_zmalloc("qsbr", qsz, RTE_CACHE_LINE_SIZE);
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("replay", REPLAY_MBUFS, 0, 0,
+							   REPLAY_DATAROOM, SOCKET_ID_ANY);
+	struct rte_ring *ring = tsw_learn_ring_create("learn0", cfg->dataplane.learn_ring_size,
+						      SOCKET_ID_ANY);
+	struct tsw_dp *dp = NULL;
+	struct tsw_worker *w = NULL;
+	struct replay rp = { .now = 0 };
+	struct tsw_mgmt mg;
+	struct tsw_pcap_rec *recs[MAX_INPUTS] = { NULL };
+	size_t nrec[MAX_INPUTS] = { 0 };
+	struct event *ev = NULL;
+	size_t nev = 0;
+	uint16_t eth_ports[TSW_MAX_PORTS];
+
+	if (qsbr == NULL || pool == NULL || ring == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0) {
+		fprintf(stderr, "tunsw-replay: cannot allocate RCU, mempool or ring\n");
+		goto out;
+	}
+	rte_rcu_qsbr_thread_register(qsbr, 0);
+	rte_rcu_qsbr_thread_online(qsbr, 0);
+	dp = tsw_dp_create(&dc, qsbr, 0, SOCKET_ID_ANY);
+	if (dp == NULL) {
+		fprintf(stderr, "tunsw-replay: cannot create tables\n");
+		goto out;
+	}
+	for (uint16_t i = 0; i < cfg->n_ports; i++)
+		eth_ports[i] = i;
+	if (tsw_dp_load_config(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-replay: %s: %s\n", cfg_path, err);
+		goto out;
+	}
+	w = tsw_worker_create(0, dp, ring, pool, replay_tx, &rp, SOCKET_ID_ANY);
+	if (w == NULL)
+		goto out;
+	tsw_mgmt_init(&mg, dp, &ring, 1);
+
+	/* outputs */
+	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
+		char path[4096];
+		const char *name = p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name;
+		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.pcap", out_dir, name);
+		rp.out[p] = tsw_pcap_create(path);
+		if (rp.out[p] == NULL) {
+			fprintf(stderr, "tunsw-replay: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
+	}
+	/* inputs */
+	for (int i = 0; i < n_in; i++) {
+		int port = strcmp(in_name[i], "uplink") == 0 ? TSW_OUT_UPLINK
+							   : tsw_dp_port_find(dp, in_name[i]);
+		if (port < 0) {
+			fprintf(stderr, "tunsw-replay: --in %s: no such port in %s\n", in_name[i],
+				cfg_path);
+			goto out;
+		}
+		if (tsw_pcap_read(in_file[i], &recs[i], &nrec[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw-replay: --in %s: %s\n", in_name[i], err);
+			goto out;
+		}
+		struct event *ne = realloc(ev, (nev + nrec[i] + 1) * sizeof(*ev));
+		if (ne == NULL)
+			goto out;
+		ev = ne;
+		for (size_t j = 0; j < nrec[i]; j++) {
+			if (recs[i][j].len > REPLAY_DATAROOM - RTE_PKTMBUF_HEADROOM) {
+				fprintf(stderr, "tunsw-replay: --in %s: frame %zu too large\n",
+					in_name[i], j);
+				goto out;
+			}
+			ev[nev] = (struct event){ recs[i][j].ts, (uint32_t)nev, (uint16_t)port,
+						  &recs[i][j] };
+			nev++;
+		}
+	}
+	if (nev > 0)
+		qsort(ev, nev, sizeof(*ev), cmp_event);
+
+	/* bursts: consecutive frames of one input with one timestamp */
+	for (size_t i = 0; i < nev;) {
+		struct rte_mbuf *b[TSW_BURST];
+		uint16_t n = 0;
+		uint16_t input = ev[i].input;
+		tsw_ns_t ts = ev[i].ts;
+
+		rp.now = ts;
+		tsw_mgmt_poll(&mg, ts / TSW_NS_PER_MS);
+		while (i < nev && n < TSW_BURST && ev[i].input == input && ev[i].ts == ts) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+			if (m == NULL) {
+				fprintf(stderr, "tunsw-replay: mempool exhausted\n");
+				goto out;
+			}
+			memcpy(rte_pktmbuf_append(m, (uint16_t)ev[i].rec->len), ev[i].rec->data,
+			       ev[i].rec->len);
+			b[n++] = m;
+			i++;
+		}
+		if (input == TSW_OUT_UPLINK)
+			tsw_pipeline_uplink_rx(w, b, n, ts);
+		else
+			tsw_pipeline_vm_rx(w, input, b, n, ts);
+		tsw_pipeline_flush(w);
+		rte_rcu_qsbr_quiescent(qsbr, 0);
+	}
+	uint64_t end_ms = rp.now / TSW_NS_PER_MS;
+	tsw_mgmt_poll(&mg, end_ms);
+	tsw_mgmt_age_now(&mg, end_ms);
+
+	{
+		char path[4096];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/state.json", out_dir);
+		f = fopen(path, "w");
+		if (f == NULL || tsw_state_write_json(f, dp, w->cnt, &mg, end_ms) < 0) {
+			fprintf(stderr, "tunsw-replay: %s: cannot write\n", path);
+			if (f)
+				fclose(f);
+			goto out;
+		}
+		fclose(f);
+	}
+	rc = 0;
+	if (rte_mempool_in_use_count(pool) != 0) {
+		fprintf(stderr, "tunsw-replay: %u mbufs leaked\n", rte_mempool_in_use_count(pool));
+		rc = 2;
+	}
+out:
+	for (int p = 0; p <= TSW_MAX_PORTS; p++)
+		if (rp.out[p] != NULL)
+			fclose(rp.out[p]);
+	for (int i = 0; i < n_in; i++)
+		tsw_pcap_free(recs[i], nrec[i]);
+	free(ev);
+	tsw_worker_free(w);
+	tsw_dp_free(dp);
+	rte_ring_free(ring);
+	rte_mempool_free(pool);
+	rte_free(qsbr);
+	{
+		char rundir[PATH_MAX];
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+		rte_eal_cleanup();
+		rmdir(rundir);   /* empty with --no-shconf; leave nothing behind */
+	}
+	free(extra);
+	free(cfg);
+	return rc;
+}

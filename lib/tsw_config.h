@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: configuration model and INI parser.
+ *
+ * Contract: tsw_config_load() parses an INI file with rte_cfgfile into a
+ * fully validated struct tsw_config, or returns -1 and writes into err a
+ * message naming the file, the section, the key and the reason. It needs no
+ * EAL. Nothing outside this module reads the INI file. Addresses are kept
+ * in network byte order.
+ */
+#ifndef TSW_CONFIG_H
+#define TSW_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <rte_ether.h>
+#include "tsw_types.h"
+
+#define TSW_DEVARGS_LEN 256
+#define TSW_CFG_MAX_NEIGH   TSW_MAX_NEIGH
+#define TSW_CFG_MAX_REMOTES 1024
+#define TSW_CFG_MAX_FDB     4096
+#define TSW_CFG_MAX_FLOOD_REMOTES 256
+
+struct tsw_cfg_neighbor {
+	uint32_t ip;
+	struct rte_ether_addr mac;
+};
+
+struct tsw_cfg_remote {
+	uint32_t ip;
+	enum tsw_tun_type type;
+	bool declared;     /* by a [remote] section, not only by [fdb]/[flood] */
+};
+
+struct tsw_cfg_network {
+	char name[TSW_NAME_LEN];
+	enum tsw_tun_type type;
+	uint32_t seg_id;
+};
+
+struct tsw_cfg_port {
+	char name[TSW_NAME_LEN];
+	char devargs[TSW_DEVARGS_LEN];
+	uint16_t network;          /* index into networks[] */
+};
+
+struct tsw_cfg_fdb {
+	uint16_t network;
+	struct rte_ether_addr mac;
+	uint32_t remote;           /* remote VTEP IPv4 */
+	uint32_t ip;               /* 0 = no ARP entry */
+};
+
+struct tsw_cfg_flood {
+	uint16_t network;
+	uint16_t n_remotes;
+	uint32_t remotes[TSW_CFG_MAX_FLOOD_REMOTES];
+};
+
+struct tsw_config {
+	char file[256];
+	struct {
+		bool l2_population;
+		bool arp_responder;
+		uint32_t mac_ageing;            /* seconds */
+		uint32_t tunnel_learn_timeout;  /* seconds */
+	} agent;
+	struct {
+		uint32_t local_ip;
+		bool type_enabled[TSW_TUN_NTYPES];
+		uint16_t vxlan_udp_port;
+		bool dont_fragment;
+		bool tunnel_csum;
+		uint8_t ttl;
+		uint8_t dscp;                   /* 0..63 */
+		bool dscp_inherit;
+	} tunnel;
+	struct {
+		char devargs[TSW_DEVARGS_LEN];
+		bool has_mac;
+		struct rte_ether_addr mac;
+		uint8_t prefix_len;
+		uint16_t mtu;
+	} uplink;
+	struct {
+		uint16_t workers;
+		uint32_t fdb_size;
+		uint32_t mbufs;
+		uint32_t learn_ring_size;
+		uint32_t stats_interval;        /* seconds, 0 = off */
+	} dataplane;
+
+	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood;
+	struct tsw_cfg_neighbor neighbors[TSW_CFG_MAX_NEIGH];
+	struct tsw_cfg_remote remotes[TSW_CFG_MAX_REMOTES];
+	struct tsw_cfg_network networks[TSW_MAX_NETS];
+	struct tsw_cfg_port ports[TSW_MAX_PORTS];
+	struct tsw_cfg_fdb fdb[TSW_CFG_MAX_FDB];
+	struct tsw_cfg_flood flood[TSW_MAX_NETS];
+};
+
+/* Parse path into *cfg (caller allocates; the struct is large). */
+int tsw_config_load(const char *path, struct tsw_config *cfg,
+		    char *err, size_t errlen);
+
+/* Value parsers shared with other input validators (control socket).
+ * Each returns 0 on success, -1 with a reason in why. */
+int tsw_parse_ipv4(const char *s, uint32_t *ip_be, const char **why);
+int tsw_parse_mac(const char *s, struct rte_ether_addr *mac, const char **why);
+int tsw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v,
+		  const char **why);
+int tsw_parse_bool(const char *s, bool *v, const char **why);
+int tsw_parse_tun_type(const char *s, enum tsw_tun_type *t, const char **why);
+int tsw_parse_name(const char *s, const char **why);
+
+#endif

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Dataplane tables and their single writer. See tsw_dp.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "tsw_dp.h"
+
+static struct rte_hash *
+mk_hash(const char *prefix, const void *dp, uint32_t entries, uint32_t key_len,
+	int socket, struct rte_rcu_qsbr *qsbr)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = entries,
+		.key_len = key_len,
+		.hash_func = rte_hash_crc,
+		.socket_id = socket,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct rte_hash_rcu_config rc = { .v = qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
+	struct rte_hash *h;
+
+	snprintf(name, sizeof(name), "%s%p", prefix, dp);
+	h = rte_hash_create(&hp);
+	if (h != NULL && qsbr != NULL && rte_hash_rcu_qsbr_add(h, &rc) != 0) {
+		rte_hash_free(h);
+		h = NULL;
+	}
+	return h;
+}
+
+struct tsw_dp *
+tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
+	      unsigned int writer_thread, int socket)
+{
+	struct tsw_fdb_timeouts to = {
+		.local_ms = (uint64_t)conf->mac_ageing_s * 1000,
+		.tunnel_ms = (uint64_t)conf->tunnel_learn_timeout_s * 1000,
+	};
+	struct tsw_dp *dp = rte_zmalloc_socket("tsw_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE, socket);
+	char name[RTE_HASH_NAMESIZE];
+
+	if (dp == NULL)
+		return NULL;
+	dp->conf = *conf;
+	dp->qsbr = qsbr;
+	dp->writer_thread = writer_thread;
+	dp->socket = socket;
+	snprintf(name, sizeof(name), "fdb%p", (void *)dp);
+	dp->fdb = tsw_fdb_create(name, conf->fdb_size, socket, qsbr, &to);
+	dp->net_by_id = mk_hash("nid", dp, TSW_MAX_NETS * 2, sizeof(uint64_t), socket, qsbr);
+	dp->tun_by_ip = mk_hash("tip", dp, TSW_MAX_TUNNELS * 2 * 2, sizeof(uint64_t), socket, qsbr);
+	dp->arp = mk_hash("arp", dp, conf->fdb_size, sizeof(struct tsw_arp_key), socket, qsbr);
+	if (dp->fdb == NULL || dp->net_by_id == NULL || dp->tun_by_ip == NULL || dp->arp == NULL) {
+		tsw_dp_free(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+void
+tsw_dp_free(struct tsw_dp *dp)
+{
+	if (dp == NULL)
+		return;
+	for (int n = 0; n < TSW_MAX_NETS; n++) {
+		rte_free(dp->nets[n].members);
+		rte_free(dp->flood_explicit[n]);
+	}
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (int i = 0; i < TSW_MAX_TUNNELS; i++)
+			rte_free(dp->tunnels[t][i].hdr);
+	tsw_fdb_free(dp->fdb);
+	rte_hash_free(dp->net_by_id);
+	rte_hash_free(dp->tun_by_ip);
+	rte_hash_free(dp->arp);
+	rte_free(dp);
+}
+
+/* Wait until no worker can still see what was unpublished, then free it. */
+static void
+retire(struct tsw_dp *dp, void *old)
+{
+	if (old == NULL)
+		return;
+	if (dp->qsbr != NULL)
+		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
+	rte_free(old);
+}
+
+bool
+tsw_dp_arp_lookup(const struct tsw_dp *dp, uint16_t net, uint32_t ip, struct rte_ether_addr *mac)
+{
+	struct tsw_arp_key k = { .net = net, .ip = ip };
+	void *d;
+	uint64_t v;
+
+	if (rte_hash_lookup_data(dp->arp, &k, &d) < 0)
+		return false;
+	v = (uint64_t)(uintptr_t)d;
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac->addr_bytes[i] = (uint8_t)(v >> (8 * (5 - i)));
+	return true;
+}
+
+/* ---- members publication ---- */
+
+static int
+republish(struct tsw_dp *dp, uint16_t net)
+{
+	struct tsw_network *n = &dp->nets[net];
+	uint16_t n_flood = 0;
+	struct tsw_members *m, *old;
+
+	if (dp->conf.l2_population) {
+		n_flood = dp->n_flood_explicit[net];
+	} else {
+		for (int i = 0; i < TSW_MAX_TUNNELS; i++)
+			n_flood += dp->tunnels[n->type][i].in_use;
+	}
+	m = rte_zmalloc_socket("tsw_members", sizeof(*m) + n_flood * sizeof(uint16_t),
+			       RTE_CACHE_LINE_SIZE, dp->socket);
+	if (m == NULL)
+		return -ENOMEM;
+	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->ports[p].in_use && dp->ports[p].net == net)
+			m->ports[m->n_ports++] = p;
+	if (dp->conf.l2_population) {
+		memcpy(m->flood, dp->flood_explicit[net], n_flood * sizeof(uint16_t));
+		m->n_flood = n_flood;
+	} else {
+		for (uint16_t i = 0; i < TSW_MAX_TUNNELS; i++)
+			if (dp->tunnels[n->type][i].in_use)
+				m->flood[m->n_flood++] = i;
+	}
+	old = n->members;
+	__atomic_store_n(&n->members, m, __ATOMIC_RELEASE);
+	retire(dp, old);
+	return 0;
+}
+
+static void
+republish_type(struct tsw_dp *dp, enum tsw_tun_type t)
+{
+	for (uint16_t n = 0; n < TSW_MAX_NETS; n++)
+		if (dp->nets[n].in_use && dp->nets[n].type == t)
+			republish(dp, n);
+}
+
+/* ---- networks ---- */
+
+int
+tsw_dp_net_find(const struct tsw_dp *dp, const char *name)
+{
+	for (int n = 0; n < TSW_MAX_NETS; n++)
+		if (dp->nets[n].in_use && strcmp(dp->nets[n].name, name) == 0)
+			return n;
+	return -ENOENT;
+}
+
+int
+tsw_dp_net_by_id(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t id)
+{
+	uint64_t k = tsw_dp_id_key(t, id);
+	void *d;
+
+	if (rte_hash_lookup_data(dp->net_by_id, &k, &d) < 0)
+		return -ENOENT;
+	return (int)(uintptr_t)d;
+}
+
+int
+tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_t id)
+{
+	uint64_t k = tsw_dp_id_key(t, id);
+	int n;
+
+	if (t >= TSW_TUN_NTYPES || id == 0 || (t == TSW_TUN_VXLAN && id > 0xffffff))
+		return -EINVAL;
+	if (name == NULL || strlen(name) == 0 || strlen(name) >= TSW_NAME_LEN)
+		return -EINVAL;
+	if (tsw_dp_net_find(dp, name) >= 0 || tsw_dp_net_by_id(dp, t, id) >= 0)
+		return -EEXIST;
+	for (n = 0; n < TSW_MAX_NETS && dp->nets[n].in_use; n++)
+		;
+	if (n == TSW_MAX_NETS)
+		return -ENOSPC;
+	struct tsw_network *net = &dp->nets[n];
+	snprintf(net->name, sizeof(net->name), "%s", name);
+	net->type = t;
+	net->seg_id = id;
+	net->in_use = true;
+	if (republish(dp, (uint16_t)n) < 0) {
+		net->in_use = false;
+		return -ENOMEM;
+	}
+	/* Visible to decapsulation only once complete. */
+	if (rte_hash_add_key_data(dp->net_by_id, &k, (void *)(uintptr_t)n) < 0) {
+		net->in_use = false;
+		retire(dp, net->members);
+		net->members = NULL;
+		return -ENOSPC;
+	}
+	return n;
+}
+
+int
+tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
+{
+	struct tsw_network *n;
+	uint64_t k;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	n = &dp->nets[net];
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->ports[p].in_use && dp->ports[p].net == net)
+			return -EBUSY;
+	k = tsw_dp_id_key(n->type, n->seg_id);
+	rte_hash_del_key(dp->net_by_id, &k);
+	/* Drop its static entries (and their tunnel references), flood set. */
+	while (dp->n_flood_explicit[net] > 0)
+		tsw_dp_flood_del(dp, net, dp->flood_explicit[net][0]);
+	{
+		struct tsw_fdb_key fk;
+		tsw_fdb_entry_t e;
+		uint32_t it = 0;
+		struct rte_ether_addr macs[64];
+		unsigned int nm;
+
+		do {
+			nm = 0;
+			it = 0;
+			while (nm < RTE_DIM(macs) && tsw_fdb_iterate(dp->fdb, &it, &fk, &e) == 0)
+				if (fk.net == net)
+					memcpy(macs[nm++].addr_bytes, fk.mac, 6);
+			for (unsigned int i = 0; i < nm; i++) {
+				tsw_fdb_key_set(&fk, net, &macs[i]);
+				if (tsw_fdb_entry_kind(tsw_fdb_get(dp->fdb, &fk, 0)) == TSW_FDB_STATIC)
+					tsw_dp_fdb_static_del(dp, net, &macs[i]);
+				else
+					tsw_fdb_del(dp->fdb, &fk, TSW_FDB_NONE);
+			}
+		} while (nm == RTE_DIM(macs));
+	}
+	{
+		const void *key;
+		void *d;
+		uint32_t it = 0;
+		struct tsw_arp_key ak[64];
+		unsigned int na;
+
+		do {
+			na = 0;
+			it = 0;
+			while (na < RTE_DIM(ak) && rte_hash_iterate(dp->arp, &key, &d, &it) >= 0)
+				if (((const struct tsw_arp_key *)key)->net == net)
+					memcpy(&ak[na++], key, sizeof(ak[0]));
+			for (unsigned int i = 0; i < na; i++)
+				rte_hash_del_key(dp->arp, &ak[i]);
+		} while (na == RTE_DIM(ak));
+	}
+	n->in_use = false;
+	struct tsw_members *old = n->members;
+	__atomic_store_n(&n->members, NULL, __ATOMIC_RELEASE);
+	retire(dp, old);
+	return 0;
+}
+
+/* ---- VM ports ---- */
+
+int
+tsw_dp_port_find(const struct tsw_dp *dp, const char *name)
+{
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->ports[p].in_use && strcmp(dp->ports[p].name, name) == 0)
+			return p;
+	return -ENOENT;
+}
+
+int
+tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net)
+{
+	int p;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	if (name == NULL || strlen(name) == 0 || strlen(name) >= TSW_NAME_LEN)
+		return -EINVAL;
+	if (tsw_dp_port_find(dp, name) >= 0)
+		return -EEXIST;
+	for (p = 0; p < TSW_MAX_PORTS && dp->ports[p].in_use; p++)
+		;
+	if (p == TSW_MAX_PORTS)
+		return -ENOSPC;
+	snprintf(dp->ports[p].name, sizeof(dp->ports[p].name), "%s", name);
+	dp->ports[p].eth_port = eth_port;
+	dp->ports[p].net = net;
+	__atomic_store_n(&dp->ports[p].in_use, true, __ATOMIC_RELEASE);
+	republish(dp, net);
+	return p;
+}
+
+int
+tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
+{
+	uint16_t net;
+
+	if (port >= TSW_MAX_PORTS || !dp->ports[port].in_use)
+		return -ENOENT;
+	net = dp->ports[port].net;
+	__atomic_store_n(&dp->ports[port].in_use, false, __ATOMIC_RELEASE);
+	republish(dp, net);
+	tsw_fdb_flush_dest(dp->fdb, tsw_dest_port(port), true);
+	/* No worker may still hold the port index when it is reused. */
+	if (dp->qsbr != NULL)
+		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
+	return 0;
+}
+
+/* ---- tunnels ---- */
+
+static const struct rte_ether_addr *
+neighbor_mac(const struct tsw_dp *dp, uint32_t ip)
+{
+	for (int i = 0; i < dp->n_neigh; i++)
+		if (dp->neigh[i].ip == ip)
+			return &dp->neigh[i].mac;
+	return NULL;
+}
+
+static int
+rebuild_hdr(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
+{
+	struct tsw_tunnel *tun = &dp->tunnels[t][idx];
+	const struct rte_ether_addr *nh = neighbor_mac(dp, tun->remote_ip);
+	struct tsw_encap_hdr *h = NULL, *old;
+
+	if (nh != NULL) {
+		struct tsw_encap_params p = dp->conf.encap;
+
+		h = rte_zmalloc_socket("tsw_hdr", sizeof(*h), RTE_CACHE_LINE_SIZE, dp->socket);
+		if (h == NULL)
+			return -ENOMEM;
+		p.type = t;
+		p.remote_ip = tun->remote_ip;
+		p.dst_mac = *nh;
+		tsw_encap_hdr_build(h, &p);
+	}
+	old = tun->hdr;
+	__atomic_store_n(&tun->hdr, h, __ATOMIC_RELEASE);
+	retire(dp, old);
+	return 0;
+}
+
+int
+tsw_dp_tunnel_find(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip)
+{
+	uint64_t k = tsw_dp_id_key(t, ip);
+	void *d;
+
+	if (t >= TSW_TUN_NTYPES || rte_hash_lookup_data(dp->tun_by_ip, &k, &d) < 0)
+		return -ENOENT;
+	return (int)(uintptr_t)d;
+}
+
+int
+tsw_dp_tunnel_add(struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip, bool configured)
+{
+	uint64_t k = tsw_dp_id_key(t, ip);
+	int i = tsw_dp_tunnel_find(dp, t, ip);
+
+	if (t >= TSW_TUN_NTYPES || !dp->conf.decap.type_enabled[t])
+		return -EINVAL;
+	if (ip == 0 || ip == dp->conf.encap.local_ip)
+		return -EINVAL;
+	if (i >= 0) {
+		dp->tunnels[t][i].configured |= configured;
+		return i;
+	}
+	for (i = 0; i < TSW_MAX_TUNNELS && dp->tunnels[t][i].in_use; i++)
+		;
+	if (i == TSW_MAX_TUNNELS)
+		return -ENOSPC;
+	struct tsw_tunnel *tun = &dp->tunnels[t][i];
+	tun->remote_ip = ip;
+	tun->static_refs = 0;
+	tun->configured = configured;
+	if (rebuild_hdr(dp, t, (uint16_t)i) < 0)
+		return -ENOMEM;
+	__atomic_store_n(&tun->in_use, true, __ATOMIC_RELEASE);
+	if (rte_hash_add_key_data(dp->tun_by_ip, &k, (void *)(uintptr_t)i) < 0) {
+		tun->in_use = false;
+		rebuild_hdr(dp, t, (uint16_t)i);
+		return -ENOSPC;
+	}
+	if (!dp->conf.l2_population)
+		republish_type(dp, t);
+	return i;
+}
+
+int
+tsw_dp_tunnel_del(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
+{
+	struct tsw_tunnel *tun;
+	uint64_t k;
+
+	if (t >= TSW_TUN_NTYPES || idx >= TSW_MAX_TUNNELS || !dp->tunnels[t][idx].in_use)
+		return -ENOENT;
+	tun = &dp->tunnels[t][idx];
+	k = tsw_dp_id_key(t, tun->remote_ip);
+	rte_hash_del_key(dp->tun_by_ip, &k);
+	__atomic_store_n(&tun->in_use, false, __ATOMIC_RELEASE);
+	for (uint16_t n = 0; n < TSW_MAX_NETS; n++) {
+		if (!dp->nets[n].in_use || dp->nets[n].type != t)
+			continue;
+		for (uint16_t j = 0; j < dp->n_flood_explicit[n]; j++) {
+			if (dp->flood_explicit[n][j] == idx) {
+				dp->flood_explicit[n][j] =
+					dp->flood_explicit[n][--dp->n_flood_explicit[n]];
+				break;
+			}
+		}
+		republish(dp, n);
+	}
+	tsw_fdb_flush_dest(dp->fdb, tsw_dest_tunnel(t, idx), true);
+	tun->static_refs = 0;
+	tun->configured = false;
+	struct tsw_encap_hdr *old = tun->hdr;
+	__atomic_store_n(&tun->hdr, NULL, __ATOMIC_RELEASE);
+	retire(dp, old);  /* also a grace period before the index is reused */
+	return 0;
+}
+
+static void
+tunnel_unref(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
+{
+	struct tsw_tunnel *tun = &dp->tunnels[t][idx];
+
+	if (tun->static_refs > 0)
+		tun->static_refs--;
+	if (tun->static_refs == 0 && !tun->configured)
+		tsw_dp_tunnel_del(dp, t, idx);
+}
+
+int
+tsw_dp_neighbor_set(struct tsw_dp *dp, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	int i;
+
+	for (i = 0; i < dp->n_neigh && dp->neigh[i].ip != ip; i++)
+		;
+	if (i == dp->n_neigh) {
+		if (dp->n_neigh == TSW_MAX_NEIGH)
+			return -ENOSPC;
+		dp->n_neigh++;
+	}
+	dp->neigh[i].ip = ip;
+	dp->neigh[i].mac = *mac;
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (uint16_t j = 0; j < TSW_MAX_TUNNELS; j++)
+			if (dp->tunnels[t][j].in_use && dp->tunnels[t][j].remote_ip == ip)
+				rebuild_hdr(dp, (enum tsw_tun_type)t, j);
+	return 0;
+}
+
+/* ---- flood sets (l2population) ---- */
+
+int
+tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel)
+{
+	enum tsw_tun_type t;
+	uint16_t *a;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	t = dp->nets[net].type;
+	if (tunnel >= TSW_MAX_TUNNELS || !dp->tunnels[t][tunnel].in_use)
+		return -ENOENT;
+	for (uint16_t j = 0; j < dp->n_flood_explicit[net]; j++)
+		if (dp->flood_explicit[net][j] == tunnel)
+			return 0;
+	a = rte_realloc_socket(dp->flood_explicit[net],
+			       (dp->n_flood_explicit[net] + 1u) * sizeof(uint16_t), 0, dp->socket);
+	if (a == NULL)
+		return -ENOMEM;
+	a[dp->n_flood_explicit[net]++] = tunnel;
+	dp->flood_explicit[net] = a;
+	dp->tunnels[t][tunnel].static_refs++;
+	if (dp->conf.l2_population)
+		republish(dp, net);
+	return 0;
+}
+
+int
+tsw_dp_flood_del(struct tsw_dp *dp, uint16_t net, uint16_t tunnel)
+{
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	for (uint16_t j = 0; j < dp->n_flood_explicit[net]; j++) {
+		if (dp->flood_explicit[net][j] != tunnel)
+			continue;
+		dp->flood_explicit[net][j] = dp->flood_explicit[net][--dp->n_flood_explicit[net]];
+		if (dp->conf.l2_population)
+			republish(dp, net);
+		tunnel_unref(dp, dp->nets[net].type, tunnel);
+		return 0;
+	}
+	return 0;   /* R-L4: removing what is absent is not an error */
+}
+
+/* ---- static FDB and ARP ---- */
+
+int
+tsw_dp_fdb_static_add(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac,
+		      uint16_t tunnel)
+{
+	struct tsw_fdb_key k;
+	tsw_fdb_entry_t old;
+	enum tsw_tun_type t;
+	uint16_t dest;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
+		return -EINVAL;
+	t = dp->nets[net].type;
+	if (tunnel >= TSW_MAX_TUNNELS || !dp->tunnels[t][tunnel].in_use)
+		return -ENOENT;
+	dest = tsw_dest_tunnel(t, tunnel);
+	tsw_fdb_key_set(&k, net, mac);
+	old = tsw_fdb_get(dp->fdb, &k, 0);
+	if (tsw_fdb_entry_kind(old) == TSW_FDB_STATIC && tsw_fdb_entry_dest(old) == dest)
+		return 0;   /* idempotent (R-L4) */
+	if (tsw_fdb_add_static(dp->fdb, &k, dest) < 0)
+		return -ENOSPC;
+	dp->tunnels[t][tunnel].static_refs++;
+	if (tsw_fdb_entry_kind(old) == TSW_FDB_STATIC && tsw_dest_is_tunnel(tsw_fdb_entry_dest(old)))
+		tunnel_unref(dp, t, tsw_dest_index(tsw_fdb_entry_dest(old)));
+	return 0;
+}
+
+int
+tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac)
+{
+	struct tsw_fdb_key k;
+	tsw_fdb_entry_t old;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	tsw_fdb_key_set(&k, net, mac);
+	old = tsw_fdb_get(dp->fdb, &k, 0);
+	if (tsw_fdb_entry_kind(old) != TSW_FDB_STATIC)
+		return 0;
+	tsw_fdb_del(dp->fdb, &k, TSW_FDB_STATIC);
+	if (tsw_dest_is_tunnel(tsw_fdb_entry_dest(old)))
+		tunnel_unref(dp, dp->nets[net].type, tsw_dest_index(tsw_fdb_entry_dest(old)));
+	return 0;
+}
+
+int
+tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	struct tsw_arp_key k = { .net = net, .ip = ip };
+	uint64_t v = 0;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	if (ip == 0 || !rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
+		return -EINVAL;
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		v = (v << 8) | mac->addr_bytes[i];
+	return rte_hash_add_key_data(dp->arp, &k, (void *)(uintptr_t)v) < 0 ? -ENOSPC : 0;
+}
+
+int
+tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip)
+{
+	struct tsw_arp_key k = { .net = net, .ip = ip };
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	rte_hash_del_key(dp->arp, &k);
+	return 0;
+}
+
+/* ---- from configuration ---- */
+
+void
+tsw_dp_conf_from_config(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
+			const struct rte_ether_addr *uplink_mac)
+{
+	memset(dc, 0, sizeof(*dc));
+	dc->l2_population = cfg->agent.l2_population;
+	dc->arp_responder = cfg->agent.arp_responder;
+	dc->mac_ageing_s = cfg->agent.mac_ageing;
+	dc->tunnel_learn_timeout_s = cfg->agent.tunnel_learn_timeout;
+	dc->fdb_size = cfg->dataplane.fdb_size;
+	dc->encap.src_mac = *uplink_mac;
+	dc->encap.local_ip = cfg->tunnel.local_ip;
+	dc->encap.ttl = cfg->tunnel.ttl;
+	dc->encap.dscp = cfg->tunnel.dscp;
+	dc->encap.dscp_inherit = cfg->tunnel.dscp_inherit;
+	dc->encap.dont_fragment = cfg->tunnel.dont_fragment;
+	dc->encap.csum = cfg->tunnel.tunnel_csum;
+	dc->encap.vxlan_port = cfg->tunnel.vxlan_udp_port;
+	dc->encap.mtu = cfg->uplink.mtu;
+	dc->decap.local_ip = cfg->tunnel.local_ip;
+	dc->decap.vxlan_port_be = rte_cpu_to_be_16(cfg->tunnel.vxlan_udp_port);
+	dc->decap.mac = *uplink_mac;
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		dc->decap.type_enabled[t] = cfg->tunnel.type_enabled[t];
+}
+
+#define LOAD_FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+int
+tsw_dp_load_config(struct tsw_dp *dp, const struct tsw_config *cfg,
+		   const uint16_t *eth_ports, char *err, size_t errlen)
+{
+	int netidx[TSW_MAX_NETS];
+	int rc;
+
+	for (int i = 0; i < cfg->n_neighbors; i++)
+		if (tsw_dp_neighbor_set(dp, cfg->neighbors[i].ip, &cfg->neighbors[i].mac) < 0)
+			LOAD_FAIL("neighbor table full");
+	for (int i = 0; i < cfg->n_networks; i++) {
+		const struct tsw_cfg_network *n = &cfg->networks[i];
+		netidx[i] = tsw_dp_net_add(dp, n->name, n->type, n->seg_id);
+		if (netidx[i] < 0)
+			LOAD_FAIL("[network %s]: cannot add: %s", n->name, strerror(-netidx[i]));
+	}
+	for (int i = 0; i < cfg->n_remotes; i++) {
+		/* Remotes created only by [fdb]/[flood] follow l2population rules. */
+		rc = tsw_dp_tunnel_add(dp, cfg->remotes[i].type, cfg->remotes[i].ip,
+				       cfg->remotes[i].declared);
+		if (rc < 0)
+			LOAD_FAIL("remote VTEP: cannot add: %s", strerror(-rc));
+	}
+	for (int i = 0; i < cfg->n_ports; i++) {
+		rc = tsw_dp_port_add(dp, cfg->ports[i].name, eth_ports[i],
+				     (uint16_t)netidx[cfg->ports[i].network]);
+		if (rc < 0)
+			LOAD_FAIL("[port %s]: cannot add: %s", cfg->ports[i].name, strerror(-rc));
+	}
+	for (int i = 0; i < cfg->n_fdb; i++) {
+		const struct tsw_cfg_fdb *f = &cfg->fdb[i];
+		uint16_t net = (uint16_t)netidx[f->network];
+		int tun = tsw_dp_tunnel_find(dp, cfg->networks[f->network].type, f->remote);
+
+		if (tun < 0 || (rc = tsw_dp_fdb_static_add(dp, net, &f->mac, (uint16_t)tun)) < 0)
+			LOAD_FAIL("[fdb %s]: cannot add static entry", cfg->networks[f->network].name);
+		if (f->ip != 0 && (rc = tsw_dp_arp_add(dp, net, f->ip, &f->mac)) < 0)
+			LOAD_FAIL("[fdb %s]: cannot add ARP entry: %s",
+				  cfg->networks[f->network].name, strerror(-rc));
+	}
+	for (int i = 0; i < cfg->n_flood; i++) {
+		const struct tsw_cfg_flood *f = &cfg->flood[i];
+		uint16_t net = (uint16_t)netidx[f->network];
+
+		for (int r = 0; r < f->n_remotes; r++) {
+			int tun = tsw_dp_tunnel_find(dp, cfg->networks[f->network].type, f->remotes[r]);
+			if (tun < 0 || tsw_dp_flood_add(dp, net, (uint16_t)tun) < 0)
+				LOAD_FAIL("[flood %s]: cannot add", cfg->networks[f->network].name);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: the dataplane's tables (networks, VM ports, tunnels, flood
+ * members, ARP entries, FDB) and their single writer.
+ *
+ * Contract:
+ *  - Workers only read, lock-free: scalar fields with atomic loads, and
+ *    RCU-published objects (a network's members, a tunnel's outer header)
+ *    through the tsw_dp_*() inline readers. A worker must not hold any of
+ *    them across a quiescent-state report.
+ *  - Exactly one thread (the management thread, or the replay harness
+ *    between bursts) calls the tsw_dp_* writer functions. A writer function
+ *    returns only when the change is visible to workers; objects replaced
+ *    are freed after an RCU grace period.
+ *  - Writer functions validate their arguments and return a negative errno
+ *    leaving the tables unchanged.
+ */
+#ifndef TSW_DP_H
+#define TSW_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include "tsw_config.h"
+#include "tsw_encap.h"
+#include "tsw_fdb.h"
+#include "tsw_types.h"
+
+struct tsw_members {
+	uint16_t n_ports;
+	uint16_t n_flood;
+	uint16_t ports[TSW_MAX_PORTS];        /* VM port indexes */
+	uint16_t flood[];                     /* tunnel indexes (network's type) */
+};
+
+struct tsw_network {
+	bool in_use;
+	enum tsw_tun_type type;
+	uint32_t seg_id;
+	char name[TSW_NAME_LEN];
+	struct tsw_members *members;          /* RCU-published, never NULL in use */
+};
+
+struct tsw_vm_port {
+	bool in_use;
+	uint16_t net;
+	uint16_t eth_port;                    /* DPDK port id */
+	char name[TSW_NAME_LEN];
+};
+
+struct tsw_tunnel {
+	bool in_use;
+	uint32_t remote_ip;                   /* network order */
+	struct tsw_encap_hdr *hdr;            /* RCU-published; NULL: no next hop */
+	/* writer only */
+	uint32_t static_refs;                 /* static FDB/flood entries using it */
+	bool configured;                      /* declared by [remote] / remote add */
+};
+
+struct tsw_dp_conf {
+	bool l2_population;
+	bool arp_responder;
+	uint32_t mac_ageing_s;
+	uint32_t tunnel_learn_timeout_s;
+	uint32_t fdb_size;
+	struct tsw_encap_params encap;        /* local ip, ttl, dscp... (not remote/dst) */
+	struct tsw_decap_params decap;
+};
+
+struct tsw_dp {
+	struct tsw_dp_conf conf;
+	struct rte_rcu_qsbr *qsbr;
+	unsigned int writer_thread;           /* its QSBR id, or RTE_QSBR_THRID_INVALID */
+	int socket;
+	struct tsw_fdb *fdb;
+	struct rte_hash *net_by_id;           /* (type << 32 | id) -> net index */
+	struct rte_hash *tun_by_ip;           /* (type << 32 | ip) -> tunnel index */
+	struct rte_hash *arp;                 /* (net, ip) -> MAC */
+	struct tsw_network nets[TSW_MAX_NETS];
+	struct tsw_vm_port ports[TSW_MAX_PORTS];
+	struct tsw_tunnel tunnels[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
+	/* writer only */
+	uint16_t *flood_explicit[TSW_MAX_NETS];  /* l2population flood sets */
+	uint16_t n_flood_explicit[TSW_MAX_NETS];
+	uint16_t n_neigh;
+	struct tsw_cfg_neighbor neigh[TSW_MAX_NEIGH];
+};
+
+/* ---- reader helpers (workers) ---- */
+
+static inline uint64_t
+tsw_dp_id_key(enum tsw_tun_type t, uint32_t v)
+{
+	return ((uint64_t)t << 32) | v;
+}
+
+struct tsw_arp_key {
+	uint16_t net;
+	uint16_t pad;
+	uint32_t ip;
+};
+
+static inline const struct tsw_members *
+tsw_dp_members(const struct tsw_dp *dp, uint16_t net)
+{
+	return __atomic_load_n(&dp->nets[net].members, __ATOMIC_ACQUIRE);
+}
+
+static inline const struct tsw_encap_hdr *
+tsw_dp_tunnel_hdr(const struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
+{
+	return __atomic_load_n(&dp->tunnels[t][idx].hdr, __ATOMIC_ACQUIRE);
+}
+
+/* Network of port p, or -1 when the port is gone. */
+static inline int
+tsw_dp_port_net(const struct tsw_dp *dp, uint16_t p)
+{
+	if (!__atomic_load_n(&dp->ports[p].in_use, __ATOMIC_ACQUIRE))
+		return -1;
+	return __atomic_load_n(&dp->ports[p].net, __ATOMIC_RELAXED);
+}
+
+/* ARP responder lookup: MAC for (net, ip) or false. */
+bool tsw_dp_arp_lookup(const struct tsw_dp *dp, uint16_t net, uint32_t ip,
+		       struct rte_ether_addr *mac);
+
+/* ---- writer ---- */
+
+struct tsw_dp *tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
+			     unsigned int writer_thread, int socket);
+void tsw_dp_free(struct tsw_dp *dp);
+
+int tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_t id);
+int tsw_dp_net_find(const struct tsw_dp *dp, const char *name);
+int tsw_dp_net_by_id(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t id);
+int tsw_dp_net_del(struct tsw_dp *dp, uint16_t net);
+
+int tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net);
+int tsw_dp_port_find(const struct tsw_dp *dp, const char *name);
+int tsw_dp_port_del(struct tsw_dp *dp, uint16_t port);
+
+/* Find or create the tunnel to ip; configured marks it as declared by the
+ * operator (it then survives its last static entry). Returns its index. */
+int tsw_dp_tunnel_add(struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip, bool configured);
+int tsw_dp_tunnel_find(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip);
+int tsw_dp_tunnel_del(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx);
+
+/* Static next-hop MAC for an underlay address; rebuilds tunnel headers. */
+int tsw_dp_neighbor_set(struct tsw_dp *dp, uint32_t ip, const struct rte_ether_addr *mac);
+
+int tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);
+int tsw_dp_flood_del(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);
+
+/* Static FDB entry (N, mac) -> tunnel; tracks the tunnel's users. */
+int tsw_dp_fdb_static_add(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac,
+			  uint16_t tunnel);
+int tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac);
+
+int tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac);
+int tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip);
+
+/* Build every table from a parsed config; eth_ports[i] is the DPDK port of
+ * cfg->ports[i]. On error writes a reason into err and returns -1. */
+int tsw_dp_load_config(struct tsw_dp *dp, const struct tsw_config *cfg,
+		       const uint16_t *eth_ports, char *err, size_t errlen);
+
+/* Derive the dataplane parameters from a config and the uplink MAC. */
+void tsw_dp_conf_from_config(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
+			     const struct rte_ether_addr *uplink_mac);
+
+#endif

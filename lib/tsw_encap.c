@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * VXLAN/GRE encapsulation with precomputed outer headers. See tsw_encap.h.
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_gre.h>
+#include <rte_hash_crc.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+#include "tsw_encap.h"
+
+#define GRE_C 0x8000
+#define GRE_R 0x4000
+#define GRE_K 0x2000
+#define GRE_S 0x1000
+#define GRE_VER_MASK 0x0007
+#define ETH_P_TEB 0x6558
+
+uint16_t
+tsw_encap_max_inner(enum tsw_tun_type t, bool csum, uint16_t mtu)
+{
+	uint16_t ip_overhead = t == TSW_TUN_VXLAN ? 20 + 8 + 8 :
+			       (uint16_t)(20 + 8 + (csum ? TSW_GRE_CSUM_LEN : 0));
+	return (uint16_t)(mtu - ip_overhead);
+}
+
+void
+tsw_encap_hdr_build(struct tsw_encap_hdr *h, const struct tsw_encap_params *p)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)h->data;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+
+	memset(h, 0, sizeof(*h));
+	rte_ether_addr_copy(&p->dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&p->src_mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = (uint8_t)(p->dscp << 2);
+	ip->fragment_offset = p->dont_fragment ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+	ip->time_to_live = p->ttl;
+	ip->src_addr = p->local_ip;
+	ip->dst_addr = p->remote_ip;
+	if (p->type == TSW_TUN_VXLAN) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+		struct rte_vxlan_hdr *vx = (struct rte_vxlan_hdr *)(udp + 1);
+
+		ip->next_proto_id = IPPROTO_UDP;
+		udp->dst_port = rte_cpu_to_be_16(p->vxlan_port);
+		vx->vx_flags = rte_cpu_to_be_32(0x08000000);
+		h->len = TSW_VXLAN_HDR_LEN;
+	} else {
+		rte_be16_t *gre = (rte_be16_t *)(ip + 1);
+
+		ip->next_proto_id = IPPROTO_GRE;
+		gre[0] = rte_cpu_to_be_16(GRE_K | (p->csum ? GRE_C : 0));
+		gre[1] = rte_cpu_to_be_16(ETH_P_TEB);
+		h->len = (uint16_t)(TSW_GRE_HDR_LEN + (p->csum ? TSW_GRE_CSUM_LEN : 0));
+	}
+	h->ip_sum = __rte_raw_cksum(ip, sizeof(*ip), 0);
+	h->max_inner = tsw_encap_max_inner(p->type, p->csum, p->mtu);
+	h->type = (uint8_t)p->type;
+	h->csum = p->csum;
+	h->dscp_inherit = p->dscp_inherit;
+}
+
+uint32_t
+tsw_inner_flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	uint32_t h = rte_hash_crc(f, 12, 0x9e3779b9);
+
+	if (len >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
+		uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+
+		h = rte_hash_crc_8byte(((uint64_t)ip->src_addr << 32) | ip->dst_addr, h);
+		h = rte_hash_crc_1byte(ip->next_proto_id, h);
+		if ((ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP) &&
+		    ihl >= 20 && len >= 14 + ihl + 4 &&
+		    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) == 0)
+			h = rte_hash_crc_4byte(*(const unaligned_uint32_t *)(f + 14 + ihl), h);
+	}
+	return h;
+}
+
+static inline uint16_t
+fold(uint32_t sum)
+{
+	sum = (sum >> 16) + (sum & 0xffff);
+	sum = (sum >> 16) + (sum & 0xffff);
+	return (uint16_t)sum;
+}
+
+enum tsw_drop
+tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16_t ip_id)
+{
+	uint32_t inner_len = rte_pktmbuf_pkt_len(m);
+	uint8_t tos = 0;
+	uint32_t hash = 0;
+	uint8_t *p;
+	struct rte_ipv4_hdr *ip;
+	uint16_t ip_len;
+
+	if (inner_len > h->max_inner)
+		return TSW_DROP_too_big;
+	if (h->dscp_inherit) {
+		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+		if (rte_pktmbuf_data_len(m) >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00)
+			tos = (uint8_t)(f[15] & 0xfc);
+	}
+	if (h->type == TSW_TUN_VXLAN)
+		hash = tsw_inner_flow_hash(m);
+	p = (uint8_t *)rte_pktmbuf_prepend(m, h->len);
+	if (p == NULL)
+		return TSW_DROP_no_headroom;
+	memcpy(p, h->data, h->len);
+	ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
+	ip_len = (uint16_t)(inner_len + h->len - RTE_ETHER_HDR_LEN);
+	ip->total_length = rte_cpu_to_be_16(ip_len);
+	ip->packet_id = rte_cpu_to_be_16(ip_id);
+	ip->type_of_service |= tos;
+	ip->hdr_checksum = (uint16_t)~fold(h->ip_sum + rte_cpu_to_be_16(ip_len) +
+					   rte_cpu_to_be_16(ip_id) + rte_cpu_to_be_16(tos));
+	if (h->type == TSW_TUN_VXLAN) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+		struct rte_vxlan_hdr *vx = (struct rte_vxlan_hdr *)(udp + 1);
+
+		udp->src_port = rte_cpu_to_be_16((uint16_t)(0xc000 | (hash & 0x3fff)));
+		udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - 20));
+		vx->vx_vni = rte_cpu_to_be_32(id << 8);
+		if (h->csum) {
+			udp->dgram_cksum = 0;
+			udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip,
+				RTE_ETHER_HDR_LEN + sizeof(*ip));
+		}
+	} else {
+		uint8_t *gre = (uint8_t *)(ip + 1);
+		unaligned_uint32_t *key = (unaligned_uint32_t *)(gre + 4 + (h->csum ? 4 : 0));
+
+		*key = rte_cpu_to_be_32(id);
+		if (h->csum) {
+			uint16_t off = RTE_ETHER_HDR_LEN + sizeof(*ip);
+			uint16_t sum = 0;
+
+			*(unaligned_uint16_t *)(gre + 4) = 0;
+			rte_raw_cksum_mbuf(m, off, rte_pktmbuf_pkt_len(m) - off, &sum);
+			*(unaligned_uint16_t *)(gre + 4) = (uint16_t)~sum;
+		}
+	}
+	return TSW_OK;
+}
+
+/* Ensure the first len bytes are in the first segment. */
+static inline bool
+contiguous(struct rte_mbuf *m, uint32_t len)
+{
+	if (rte_pktmbuf_data_len(m) >= len)
+		return true;
+	if (rte_pktmbuf_pkt_len(m) < len)
+		return false;
+	return rte_pktmbuf_linearize(m) == 0;
+}
+
+enum tsw_drop
+tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
+		struct tsw_decap_info *out)
+{
+	const struct rte_ether_hdr *eth;
+	const struct rte_ipv4_hdr *ip;
+	uint32_t pkt_len = rte_pktmbuf_pkt_len(m), ihl, ip_len, l4;
+
+	if (!contiguous(m, RTE_ETHER_HDR_LEN))
+		return TSW_DROP_runt;
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (rte_is_unicast_ether_addr(&eth->dst_addr) &&
+	    !rte_is_same_ether_addr(&eth->dst_addr, &p->mac))
+		return TSW_DROP_uplink_other_mac;
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return TSW_DROP_uplink_not_ip;
+	if (!contiguous(m, RTE_ETHER_HDR_LEN + sizeof(*ip)))
+		return TSW_DROP_ip_truncated;
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	if ((ip->version_ihl >> 4) != 4)
+		return TSW_DROP_ip_bad_version;
+	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	if (ihl < sizeof(*ip))
+		return TSW_DROP_ip_bad_hlen;
+	if (!contiguous(m, RTE_ETHER_HDR_LEN + ihl))
+		return TSW_DROP_ip_truncated;
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (ip_len < ihl || ip_len > pkt_len - RTE_ETHER_HDR_LEN)
+		return TSW_DROP_ip_bad_len;
+	switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
+		break;
+	case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+		return TSW_DROP_ip_bad_csum;
+	default:
+		if (rte_raw_cksum(ip, ihl) != 0xffff)
+			return TSW_DROP_ip_bad_csum;
+	}
+	if (ip->dst_addr != p->local_ip)
+		return TSW_DROP_ip_not_local;
+	if ((ip->fragment_offset &
+	     rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+		return TSW_DROP_ip_fragment;
+	/* Ethernet padding beyond the IP packet is not part of the tunnel. */
+	if (pkt_len > RTE_ETHER_HDR_LEN + ip_len)
+		rte_pktmbuf_trim(m, (uint16_t)(pkt_len - RTE_ETHER_HDR_LEN - ip_len));
+	l4 = RTE_ETHER_HDR_LEN + ihl;
+	out->src_ip = ip->src_addr;
+
+	if (ip->next_proto_id == IPPROTO_UDP) {
+		const struct rte_udp_hdr *udp;
+		const struct rte_vxlan_hdr *vx;
+		uint32_t ulen;
+
+		if (!contiguous(m, l4 + sizeof(*udp)))
+			return TSW_DROP_udp_truncated;
+		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4);
+		if (udp->dst_port != p->vxlan_port_be)
+			return TSW_DROP_ip_bad_proto;
+		if (!p->type_enabled[TSW_TUN_VXLAN])
+			return TSW_DROP_tunnel_type_off;
+		ulen = rte_be_to_cpu_16(udp->dgram_len);
+		if (ulen < sizeof(*udp) || ulen > ip_len - ihl)
+			return TSW_DROP_udp_bad_len;
+		if (ulen < sizeof(*udp) + sizeof(*vx) || !contiguous(m, l4 + 16))
+			return TSW_DROP_udp_truncated;
+		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4);
+		if (udp->dgram_cksum != 0 &&
+		    rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4) != 0)
+			return TSW_DROP_udp_bad_csum;
+		vx = (const struct rte_vxlan_hdr *)(udp + 1);
+		if (ulen < ip_len - ihl)
+			rte_pktmbuf_trim(m, (uint16_t)(ip_len - ihl - ulen));
+		if ((vx->vx_flags & rte_cpu_to_be_32(0x08000000)) == 0)
+			return TSW_DROP_vxlan_bad_flags;
+		out->type = TSW_TUN_VXLAN;
+		out->id = rte_be_to_cpu_32(vx->vx_vni) >> 8;
+		out->outer_len = (uint16_t)(l4 + 16);
+		return TSW_OK;
+	}
+	if (ip->next_proto_id == IPPROTO_GRE) {
+		uint16_t flags, proto;
+		uint32_t glen = 4;
+		const uint8_t *g;
+
+		if (!contiguous(m, l4 + 4))
+			return TSW_DROP_gre_truncated;
+		g = rte_pktmbuf_mtod_offset(m, const uint8_t *, l4);
+		flags = (uint16_t)(g[0] << 8 | g[1]);
+		proto = (uint16_t)(g[2] << 8 | g[3]);
+		if ((flags & GRE_VER_MASK) != 0)
+			return TSW_DROP_gre_bad_version;
+		if (flags & GRE_R)
+			return TSW_DROP_gre_routing;
+		if (!p->type_enabled[TSW_TUN_GRE])
+			return TSW_DROP_tunnel_type_off;
+		if (!(flags & GRE_K))
+			return TSW_DROP_gre_no_key;
+		if (proto != ETH_P_TEB)
+			return TSW_DROP_gre_bad_proto;
+		glen += (flags & GRE_C ? 4u : 0u) + 4u + (flags & GRE_S ? 4u : 0u);
+		if (glen > ip_len - ihl || !contiguous(m, l4 + glen))
+			return TSW_DROP_gre_truncated;
+		g = rte_pktmbuf_mtod_offset(m, const uint8_t *, l4);
+		if (flags & GRE_C) {
+			uint16_t sum = 0;
+			if (rte_raw_cksum_mbuf(m, l4, ip_len - ihl, &sum) != 0 ||
+			    sum != 0xffff)
+				return TSW_DROP_gre_bad_csum;
+		}
+		out->type = TSW_TUN_GRE;
+		out->id = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(g + 4 + (flags & GRE_C ? 4 : 0)));
+		out->outer_len = (uint16_t)(l4 + glen);
+		return TSW_OK;
+	}
+	return TSW_DROP_ip_bad_proto;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * FDB on rte_hash (lock-free readers, one writer, RCU QSBR reclamation).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "tsw_fdb.h"
+
+struct tsw_fdb {
+	struct rte_hash *h;
+	struct tsw_fdb_timeouts to;
+};
+
+struct tsw_fdb *
+tsw_fdb_create(const char *name, uint32_t entries, int socket,
+	       struct rte_rcu_qsbr *qsbr, const struct tsw_fdb_timeouts *to)
+{
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = entries,
+		.key_len = sizeof(struct tsw_fdb_key),
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = 0,
+		.socket_id = socket,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct rte_hash_rcu_config rc = {
+		.v = qsbr,
+		.mode = RTE_HASH_QSBR_MODE_DQ,
+	};
+	struct tsw_fdb *f = rte_zmalloc_socket(name, sizeof(*f), 0, socket);
+
+	if (f == NULL)
+		return NULL;
+	f->to = *to;
+	f->h = rte_hash_create(&hp);
+	if (f->h == NULL) {
+		rte_free(f);
+		return NULL;
+	}
+	if (qsbr != NULL && rte_hash_rcu_qsbr_add(f->h, &rc) != 0) {
+		rte_hash_free(f->h);
+		rte_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+tsw_fdb_free(struct tsw_fdb *f)
+{
+	if (f == NULL)
+		return;
+	rte_hash_free(f->h);
+	rte_free(f);
+}
+
+const struct tsw_fdb_timeouts *
+tsw_fdb_timeouts(const struct tsw_fdb *f)
+{
+	return &f->to;
+}
+
+void
+tsw_fdb_lookup_bulk(const struct tsw_fdb *f, const struct tsw_fdb_key **keys,
+		    unsigned int n, uint64_t now_ms, tsw_fdb_entry_t *out)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits = 0;
+
+	if (n == 0)
+		return;
+	rte_hash_lookup_bulk_data(f->h, (const void **)keys, n, &hits, data);
+	for (unsigned int i = 0; i < n; i++) {
+		tsw_fdb_entry_t e = (hits >> i) & 1 ? (tsw_fdb_entry_t)(uintptr_t)data[i] : 0;
+		out[i] = tsw_fdb_entry_valid(e, now_ms, &f->to) ? e : 0;
+	}
+}
+
+tsw_fdb_entry_t
+tsw_fdb_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k, uint64_t now_ms)
+{
+	void *d;
+
+	if (rte_hash_lookup_data(f->h, k, &d) < 0)
+		return 0;
+	tsw_fdb_entry_t e = (tsw_fdb_entry_t)(uintptr_t)d;
+	return tsw_fdb_entry_valid(e, now_ms, &f->to) ? e : 0;
+}
+
+static tsw_fdb_entry_t
+raw_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k)
+{
+	void *d;
+
+	if (rte_hash_lookup_data(f->h, k, &d) < 0)
+		return 0;
+	return (tsw_fdb_entry_t)(uintptr_t)d;
+}
+
+enum tsw_fdb_learn_result
+tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
+	      enum tsw_fdb_kind kind, uint16_t dest, uint64_t now_ms)
+{
+	tsw_fdb_entry_t old = raw_get(f, k);
+	enum tsw_fdb_learn_result r;
+
+	if (tsw_fdb_entry_kind(old) == TSW_FDB_STATIC)
+		return TSW_FDB_LEARN_STATIC;
+	if (old == 0 || !tsw_fdb_entry_valid(old, now_ms, &f->to))
+		r = TSW_FDB_LEARN_NEW;
+	else if (tsw_fdb_entry_dest(old) != dest)
+		r = TSW_FDB_LEARN_MOVED;
+	else
+		r = TSW_FDB_LEARN_REFRESHED;
+	/* Never move last-seen backwards (events from several workers). */
+	if (r == TSW_FDB_LEARN_REFRESHED && tsw_fdb_entry_ms(old) > now_ms)
+		now_ms = tsw_fdb_entry_ms(old);
+	if (rte_hash_add_key_data(f->h, k,
+				  (void *)(uintptr_t)tsw_fdb_entry_make(kind, dest, now_ms)) < 0)
+		return TSW_FDB_LEARN_FULL;
+	return r;
+}
+
+int
+tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest)
+{
+	if (rte_hash_add_key_data(f->h, k,
+				  (void *)(uintptr_t)tsw_fdb_entry_make(TSW_FDB_STATIC, dest, 0)) < 0)
+		return -ENOSPC;
+	return 0;
+}
+
+int
+tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind only_kind)
+{
+	tsw_fdb_entry_t e = raw_get(f, k);
+
+	if (e == 0)
+		return 0;
+	if (only_kind != TSW_FDB_NONE && tsw_fdb_entry_kind(e) != only_kind)
+		return 0;
+	return rte_hash_del_key(f->h, k) >= 0 ? 1 : 0;
+}
+
+/* Collect keys matching pred, then delete them (no deletes mid-iteration). */
+static unsigned int
+del_matching(struct tsw_fdb *f, bool (*pred)(tsw_fdb_entry_t, const void *), const void *arg)
+{
+	struct tsw_fdb_key batch[256];
+	unsigned int total = 0, n;
+	uint32_t it;
+	const void *key;
+	void *data;
+
+	do {
+		n = 0;
+		it = 0;
+		while (n < RTE_DIM(batch) && rte_hash_iterate(f->h, &key, &data, &it) >= 0)
+			if (pred((tsw_fdb_entry_t)(uintptr_t)data, arg))
+				memcpy(&batch[n++], key, sizeof(batch[0]));
+		for (unsigned int i = 0; i < n; i++)
+			rte_hash_del_key(f->h, &batch[i]);
+		total += n;
+	} while (n == RTE_DIM(batch));
+	return total;
+}
+
+struct age_arg { uint64_t now_ms; const struct tsw_fdb_timeouts *to; };
+
+static bool
+is_expired(tsw_fdb_entry_t e, const void *arg)
+{
+	const struct age_arg *a = arg;
+	return tsw_fdb_entry_kind(e) != TSW_FDB_STATIC &&
+	       !tsw_fdb_entry_valid(e, a->now_ms, a->to);
+}
+
+unsigned int
+tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms)
+{
+	struct age_arg a = { now_ms, &f->to };
+	return del_matching(f, is_expired, &a);
+}
+
+struct dest_arg { uint16_t dest; bool statics; };
+
+static bool
+has_dest(tsw_fdb_entry_t e, const void *arg)
+{
+	const struct dest_arg *a = arg;
+	return tsw_fdb_entry_dest(e) == a->dest &&
+	       (a->statics || tsw_fdb_entry_kind(e) != TSW_FDB_STATIC);
+}
+
+unsigned int
+tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics)
+{
+	struct dest_arg a = { dest, statics };
+	return del_matching(f, has_dest, &a);
+}
+
+unsigned int
+tsw_fdb_count(const struct tsw_fdb *f)
+{
+	int32_t n = rte_hash_count(f->h);
+	return n < 0 ? 0 : (unsigned int)n;
+}
+
+int
+tsw_fdb_iterate(const struct tsw_fdb *f, uint32_t *it, struct tsw_fdb_key *key,
+		tsw_fdb_entry_t *e)
+{
+	const void *k;
+	void *d;
+
+	if (rte_hash_iterate(f->h, &k, &d, it) < 0)
+		return -1;
+	memcpy(key, k, sizeof(*key));
+	*e = (tsw_fdb_entry_t)(uintptr_t)d;
+	return 0;
+}

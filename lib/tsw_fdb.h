@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: the forwarding database, (network, MAC) -> destination.
+ *
+ * Contract:
+ *  - One writer (the management thread) calls every function that changes
+ *    the table; any number of workers call tsw_fdb_lookup_bulk() lock-free
+ *    (rte_hash RW_CONCURRENCY_LF). Deleted key slots are reclaimed through
+ *    the RCU QSBR variable given at creation, so a worker must report a
+ *    quiescent state between bursts and never keep an entry across one.
+ *  - An entry is one 64-bit word (kind, destination, last-seen time in ms)
+ *    updated atomically in place; workers read it with tsw_fdb_entry_*().
+ *  - Learned entries are valid until last_seen + their timeout; a lookup
+ *    treats an expired entry as a miss even before tsw_fdb_age() removes it.
+ *  - Static entries are never overwritten by learning and never age.
+ */
+#ifndef TSW_FDB_H
+#define TSW_FDB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+#include "tsw_types.h"
+
+struct tsw_fdb;
+
+enum tsw_fdb_kind {
+	TSW_FDB_NONE = 0,
+	TSW_FDB_STATIC = 1,
+	TSW_FDB_LOCAL = 2,     /* local-learned, dest is a VM port */
+	TSW_FDB_TUNNEL = 3,    /* tunnel-learned, dest is a tunnel */
+};
+
+/* Destination: a VM port index or a tunnel (type, index). */
+#define TSW_DEST_TUNNEL_BIT  (1u << 15)
+#define TSW_DEST_TYPE_BIT    (1u << 14)  /* tunnel type: 0 vxlan, 1 gre */
+#define TSW_DEST_INDEX_MASK  0x3fffu
+
+static inline uint16_t tsw_dest_port(uint16_t port) { return port; }
+static inline uint16_t tsw_dest_tunnel(enum tsw_tun_type t, uint16_t idx)
+{
+	return (uint16_t)(TSW_DEST_TUNNEL_BIT | (t == TSW_TUN_GRE ? TSW_DEST_TYPE_BIT : 0) | idx);
+}
+static inline bool tsw_dest_is_tunnel(uint16_t d) { return (d & TSW_DEST_TUNNEL_BIT) != 0; }
+static inline enum tsw_tun_type tsw_dest_tun_type(uint16_t d)
+{
+	return (d & TSW_DEST_TYPE_BIT) ? TSW_TUN_GRE : TSW_TUN_VXLAN;
+}
+static inline uint16_t tsw_dest_index(uint16_t d) { return d & TSW_DEST_INDEX_MASK; }
+
+struct tsw_fdb_key {
+	uint16_t net;
+	uint8_t mac[RTE_ETHER_ADDR_LEN];
+} __attribute__((packed));
+
+/* Entry word layout: [63:20] last seen ms, [19:18] kind, [15:0] dest. */
+typedef uint64_t tsw_fdb_entry_t;
+
+static inline enum tsw_fdb_kind tsw_fdb_entry_kind(tsw_fdb_entry_t e)
+{
+	return (enum tsw_fdb_kind)((e >> 18) & 3);
+}
+static inline uint16_t tsw_fdb_entry_dest(tsw_fdb_entry_t e) { return (uint16_t)e; }
+static inline uint64_t tsw_fdb_entry_ms(tsw_fdb_entry_t e) { return e >> 20; }
+static inline tsw_fdb_entry_t
+tsw_fdb_entry_make(enum tsw_fdb_kind k, uint16_t dest, uint64_t ms)
+{
+	return (ms << 20) | ((uint64_t)k << 18) | dest;
+}
+
+/* Ageing parameters in ms; shared by readers (validity) and the writer. */
+struct tsw_fdb_timeouts {
+	uint64_t local_ms;
+	uint64_t tunnel_ms;
+};
+
+static inline void
+tsw_fdb_key_set(struct tsw_fdb_key *k, uint16_t net, const struct rte_ether_addr *mac)
+{
+	k->net = net;
+	memcpy(k->mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+}
+
+/* True when e is a present entry that has not expired at now_ms. */
+static inline bool
+tsw_fdb_entry_valid(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_timeouts *to)
+{
+	switch (tsw_fdb_entry_kind(e)) {
+	case TSW_FDB_STATIC: return true;
+	case TSW_FDB_LOCAL: return now_ms - tsw_fdb_entry_ms(e) < to->local_ms;
+	case TSW_FDB_TUNNEL: return now_ms - tsw_fdb_entry_ms(e) < to->tunnel_ms;
+	default: return false;
+	}
+}
+
+struct tsw_fdb *tsw_fdb_create(const char *name, uint32_t entries, int socket,
+			       struct rte_rcu_qsbr *qsbr, const struct tsw_fdb_timeouts *to);
+void tsw_fdb_free(struct tsw_fdb *f);
+
+/* Worker side: look up n (<= 64) keys; out[i] = entry or 0 (miss/expired). */
+void tsw_fdb_lookup_bulk(const struct tsw_fdb *f, const struct tsw_fdb_key **keys,
+			 unsigned int n, uint64_t now_ms, tsw_fdb_entry_t *out);
+
+/* Single key lookup, any thread; returns 0 on miss or expiry. */
+tsw_fdb_entry_t tsw_fdb_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k,
+			    uint64_t now_ms);
+
+const struct tsw_fdb_timeouts *tsw_fdb_timeouts(const struct tsw_fdb *f);
+
+/* ---- writer side (management thread only) ---- */
+
+enum tsw_fdb_learn_result {
+	TSW_FDB_LEARN_NEW, TSW_FDB_LEARN_MOVED, TSW_FDB_LEARN_REFRESHED,
+	TSW_FDB_LEARN_STATIC, TSW_FDB_LEARN_FULL,
+};
+
+/* Learn (net, mac) at dest as kind LOCAL or TUNNEL, seen at now_ms. */
+enum tsw_fdb_learn_result tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
+					enum tsw_fdb_kind kind, uint16_t dest, uint64_t now_ms);
+/* Install or replace a static entry. 0, or -ENOSPC. */
+int tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest);
+/* Remove an entry; if only_kind != NONE, only when it has that kind. 1 if removed. */
+int tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind only_kind);
+/* Remove expired learned entries; returns how many. */
+unsigned int tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms);
+/* Remove every learned entry (and, with statics, every entry) whose
+ * destination is dest; returns how many. */
+unsigned int tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics);
+unsigned int tsw_fdb_count(const struct tsw_fdb *f);
+
+/* Iterate: *it starts at 0; returns 0 and fills key/entry, or -1 at end. */
+int tsw_fdb_iterate(const struct tsw_fdb *f, uint32_t *it, struct tsw_fdb_key *key,
+		    tsw_fdb_entry_t *e);
+
+#endif

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: MAC learning events from workers to the table writer.
+ *
+ * Contract:
+ *  - Each worker owns one single-producer/single-consumer rte_ring of
+ *    struct tsw_learn_ev and one struct tsw_learn_cache. tsw_learn_post()
+ *    never blocks: a full ring is counted and the event is retried by the
+ *    next frame from that MAC.
+ *  - A MAC whose entry already points to the same destination is re-posted
+ *    at most once per TSW_LEARN_REFRESH_MS (per worker), which bounds the
+ *    ring load of a steady stream and the ageing precision alike.
+ *  - tsw_learn_drain() runs on the writer only; it revalidates every event
+ *    against the current tables (a port or tunnel removed since is ignored).
+ */
+#ifndef TSW_LEARN_H
+#define TSW_LEARN_H
+
+#include <stdint.h>
+#include <rte_ring.h>
+#include "tsw_counters.h"
+#include "tsw_dp.h"
+#include "tsw_fdb.h"
+
+#define TSW_LEARN_REFRESH_MS 100
+#define TSW_LEARN_CACHE_SIZE 1024
+
+struct tsw_learn_ev {
+	struct tsw_fdb_key key;   /* 8 bytes */
+	uint16_t dest;
+	uint8_t kind;             /* TSW_FDB_LOCAL or TSW_FDB_TUNNEL */
+	uint8_t pad;
+};
+
+struct tsw_learn_cache {
+	struct {
+		uint64_t key;     /* net | mac, 0 = empty */
+		uint64_t ms;
+		uint16_t dest;
+	} slot[TSW_LEARN_CACHE_SIZE];
+};
+
+struct rte_ring *tsw_learn_ring_create(const char *name, unsigned int size, int socket);
+
+/* Worker: note that key was seen at dest; e is its current FDB entry (0 = none). */
+static inline void
+tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counters *cnt,
+	       const struct tsw_fdb_key *k, tsw_fdb_entry_t e, enum tsw_fdb_kind kind,
+	       uint16_t dest, uint64_t now_ms)
+{
+	struct tsw_learn_ev ev;
+	uint64_t kv = 0;
+	uint32_t s;
+
+	if (e != 0) {
+		if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC)
+			return;
+		if (tsw_fdb_entry_dest(e) == dest && tsw_fdb_entry_kind(e) == kind &&
+		    now_ms - tsw_fdb_entry_ms(e) < TSW_LEARN_REFRESH_MS)
+			return;
+	}
+	memcpy(&kv, k, sizeof(*k));
+	kv |= 1ULL << 63;
+	s = (uint32_t)((kv * 0x9E3779B97F4A7C15ULL) >> 54) & (TSW_LEARN_CACHE_SIZE - 1);
+	if (c->slot[s].key == kv && c->slot[s].dest == dest &&
+	    now_ms - c->slot[s].ms < TSW_LEARN_REFRESH_MS) {
+		cnt->learn_coalesced++;
+		return;
+	}
+	ev.key = *k;
+	ev.dest = dest;
+	ev.kind = (uint8_t)kind;
+	ev.pad = 0;
+	if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) {
+		cnt->learn_ring_full++;
+		return;
+	}
+	c->slot[s].key = kv;
+	c->slot[s].dest = dest;
+	c->slot[s].ms = now_ms;
+	cnt->learn_posted++;
+}
+
+struct tsw_learn_stats {
+	uint64_t applied_new, applied_moved, applied_refresh;
+	uint64_t ignored_static, ignored_stale, table_full;
+};
+
+/* Writer: apply up to max events from r at now_ms; returns how many. */
+unsigned int tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, uint64_t now_ms,
+			     unsigned int max, struct tsw_learn_stats *st);
+
+#endif

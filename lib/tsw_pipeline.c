@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The forwarding pipeline. See tsw_pipeline.h and semantics.md (R-*).
+ */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_malloc.h>
+
+#include "tsw_encap.h"
+#include "tsw_pipeline.h"
+
+struct tsw_worker *
+tsw_worker_create(uint16_t id, const struct tsw_dp *dp, struct rte_ring *learn_ring,
+		  struct rte_mempool *pool, tsw_tx_fn tx, void *tx_arg, int socket)
+{
+	struct tsw_worker *w = rte_zmalloc_socket("tsw_worker", sizeof(*w),
+						  RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL)
+		return NULL;
+	w->cnt = rte_zmalloc_socket("tsw_counters", sizeof(*w->cnt), RTE_CACHE_LINE_SIZE, socket);
+	if (w->cnt == NULL) {
+		rte_free(w);
+		return NULL;
+	}
+	w->id = id;
+	w->ip_id = (uint16_t)(id << 12);
+	w->dp = dp;
+	w->learn_ring = learn_ring;
+	w->pool = pool;
+	w->tx = tx;
+	w->tx_arg = tx_arg;
+	return w;
+}
+
+void
+tsw_worker_free(struct tsw_worker *w)
+{
+	if (w == NULL)
+		return;
+	for (uint16_t o = 0; o < TSW_N_OUTS; o++)
+		rte_pktmbuf_free_bulk(w->out[o], w->out_n[o]);
+	rte_free(w->cnt);
+	rte_free(w);
+}
+
+/* ---- output ---- */
+
+static void
+flush_out(struct tsw_worker *w, uint16_t o)
+{
+	uint16_t n = w->out_n[o], sent;
+	struct tsw_port_counters *pc = &w->cnt->port[o];
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return;
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(w->out[o][i]);
+	sent = w->tx(w->tx_arg, w, o, w->out[o], n);
+	for (uint16_t i = sent; i < n; i++) {
+		bytes -= rte_pktmbuf_pkt_len(w->out[o][i]);
+		rte_pktmbuf_free(w->out[o][i]);
+	}
+	pc->tx_pkts += sent;
+	pc->tx_bytes += bytes;
+	if (sent < n) {
+		pc->drops += (uint64_t)(n - sent);
+		w->cnt->drop[TSW_DROP_tx_full] += (uint64_t)(n - sent);
+	}
+	w->out_n[o] = 0;
+}
+
+void
+tsw_pipeline_flush(struct tsw_worker *w)
+{
+	for (uint16_t i = 0; i < w->n_dirty; i++)
+		flush_out(w, w->dirty[i]);
+	w->n_dirty = 0;
+}
+
+static inline void
+emit(struct tsw_worker *w, uint16_t o, struct rte_mbuf *m)
+{
+	if (w->out_n[o] == TSW_OUT_BUF)
+		flush_out(w, o);   /* stays on the dirty list */
+	else if (w->out_n[o] == 0)
+		w->dirty[w->n_dirty++] = o;
+	w->out[o][w->out_n[o]++] = m;
+}
+
+static inline void
+drop(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, enum tsw_drop why)
+{
+	w->cnt->drop[why]++;
+	w->cnt->port[in].drops++;
+	rte_pktmbuf_free(m);
+}
+
+/* Encapsulate m with network net's id towards tunnel (t, idx) and queue it. */
+static void
+to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_network *net,
+	  uint16_t idx)
+{
+	const struct tsw_encap_hdr *h = tsw_dp_tunnel_hdr(w->dp, net->type, idx);
+	struct tsw_tun_counters *tc = &w->cnt->tun[net->type][idx];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	enum tsw_drop r;
+
+	if (h == NULL) {
+		tc->drops++;
+		drop(w, in, m, TSW_DROP_no_neighbor);
+		return;
+	}
+	r = tsw_encap(m, h, net->seg_id, w->ip_id++);
+	if (r != TSW_OK) {
+		tc->drops++;
+		drop(w, in, m, r);
+		return;
+	}
+	tc->tx_pkts++;
+	tc->tx_bytes += len;
+	emit(w, TSW_OUT_UPLINK, m);
+}
+
+/* Flood m in network net: every member port but `except`, and every tunnel
+ * of the flood set when with_tunnels (never from a tunnel: split horizon). */
+static void
+flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
+      int except, bool with_tunnels)
+{
+	const struct tsw_network *net = &w->dp->nets[netidx];
+	const struct tsw_members *mb = tsw_dp_members(w->dp, netidx);
+	uint32_t n_ports, n_tun, total, done = 0;
+
+	if (mb == NULL) {
+		drop(w, in, m, TSW_DROP_port_no_network);
+		return;
+	}
+	n_ports = mb->n_ports;
+	for (uint16_t i = 0; i < mb->n_ports; i++)
+		n_ports -= (int)mb->ports[i] == except;
+	n_tun = with_tunnels ? mb->n_flood : 0;
+	total = n_ports + n_tun;
+	if (total == 0) {
+		w->cnt->net[netidx].drops++;
+		drop(w, in, m, TSW_DROP_no_destination);
+		return;
+	}
+	w->cnt->net[netidx].flooded++;
+	for (uint16_t i = 0; i < mb->n_ports; i++) {
+		uint16_t p = mb->ports[i];
+		struct rte_mbuf *c;
+
+		if ((int)p == except)
+			continue;
+		if (++done == total) {
+			emit(w, p, m);
+			return;
+		}
+		c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+		if (c == NULL) {
+			w->cnt->drop[TSW_DROP_no_mbuf]++;
+			w->cnt->port[in].drops++;
+			continue;
+		}
+		emit(w, p, c);
+	}
+	for (uint16_t i = 0; i < n_tun; i++) {
+		struct rte_mbuf *c;
+
+		if (++done == total) {
+			to_tunnel(w, in, m, net, mb->flood[i]);
+			return;
+		}
+		c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+		if (c == NULL) {
+			w->cnt->drop[TSW_DROP_no_mbuf]++;
+			w->cnt->port[in].drops++;
+			continue;
+		}
+		to_tunnel(w, in, c, net, mb->flood[i]);
+	}
+	/* Only reached when copies failed before the last destination. */
+	rte_pktmbuf_free(m);
+}
+
+static inline bool
+vlan_tpid(uint16_t et_be)
+{
+	return et_be == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+	       et_be == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ);
+}
+
+/* Ensure the first len bytes are in the first segment. */
+static inline bool
+head_ok(struct rte_mbuf *m, uint32_t len)
+{
+	if (rte_pktmbuf_data_len(m) >= len)
+		return true;
+	if (rte_pktmbuf_pkt_len(m) < len)
+		return false;
+	return rte_pktmbuf_linearize(m) == 0;
+}
+
+/* R-F6: answer an ARP request for a known IP of the network on port in.
+ * Returns true when answered. */
+static bool
+arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_arp_hdr *req;
+	struct rte_ether_addr mac;
+	struct rte_ether_hdr *reth;
+	struct rte_arp_hdr *rep;
+	struct rte_mbuf *r;
+
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
+	    !rte_is_broadcast_ether_addr(&eth->dst_addr) ||
+	    !head_ok(m, sizeof(*eth) + sizeof(*req)))
+		return false;
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	req = (const struct rte_arp_hdr *)(eth + 1);
+	if (req->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    req->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    req->arp_hlen != RTE_ETHER_ADDR_LEN || req->arp_plen != 4 ||
+	    req->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+		return false;
+	if (!tsw_dp_arp_lookup(w->dp, net, req->arp_data.arp_tip, &mac))
+		return false;
+	r = rte_pktmbuf_alloc(w->pool);
+	if (r == NULL) {
+		w->cnt->drop[TSW_DROP_no_mbuf]++;
+		return false;
+	}
+	reth = (struct rte_ether_hdr *)rte_pktmbuf_append(r, sizeof(*reth) + sizeof(*rep));
+	rep = (struct rte_arp_hdr *)(reth + 1);
+	rte_ether_addr_copy(&eth->src_addr, &reth->dst_addr);
+	rte_ether_addr_copy(&mac, &reth->src_addr);
+	reth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	rep->arp_hardware = req->arp_hardware;
+	rep->arp_protocol = req->arp_protocol;
+	rep->arp_hlen = RTE_ETHER_ADDR_LEN;
+	rep->arp_plen = 4;
+	rep->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	rte_ether_addr_copy(&mac, &rep->arp_data.arp_sha);
+	rep->arp_data.arp_sip = req->arp_data.arp_tip;
+	rte_ether_addr_copy(&req->arp_data.arp_sha, &rep->arp_data.arp_tha);
+	rep->arp_data.arp_tip = req->arp_data.arp_sip;
+	w->cnt->arp_replies++;
+	emit(w, in, r);
+	return true;
+}
+
+/* ---- from a VM port ---- */
+
+void
+tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+		   tsw_ns_t now)
+{
+	const struct tsw_dp *dp = w->dp;
+	const uint64_t now_ms = now / TSW_NS_PER_MS;
+	struct tsw_fdb_key keys[2 * TSW_BURST];
+	const struct tsw_fdb_key *kp[2 * TSW_BURST];
+	tsw_fdb_entry_t ent[2 * TSW_BURST];
+	struct rte_mbuf *ok[TSW_BURST];
+	struct tsw_port_counters *pc = &w->cnt->port[port];
+	const struct tsw_network *net;
+	uint16_t nok = 0;
+	int netidx = tsw_dp_port_net(dp, port);
+
+	for (uint16_t i = 0; i < n; i++) {
+		pc->rx_pkts++;
+		pc->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	}
+	if (netidx < 0) {
+		for (uint16_t i = 0; i < n; i++)
+			drop(w, port, pkts[i], TSW_DROP_port_no_network);
+		return;
+	}
+	net = &dp->nets[netidx];
+
+	/* classify (R-C1) and build the lookup keys */
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth;
+
+		if (!head_ok(m, RTE_ETHER_HDR_LEN)) {
+			drop(w, port, m, TSW_DROP_runt);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		if (vlan_tpid(eth->ether_type)) {
+			const struct rte_vlan_hdr *vh;
+			if (!head_ok(m, RTE_ETHER_HDR_LEN + sizeof(*vh))) {
+				drop(w, port, m, TSW_DROP_runt);
+				continue;
+			}
+			eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+			vh = (const struct rte_vlan_hdr *)(eth + 1);
+			if ((rte_be_to_cpu_16(vh->vlan_tci) & 0xfff) != 0) {
+				drop(w, port, m, TSW_DROP_vm_vlan_tagged);
+				continue;
+			}
+		}
+		tsw_fdb_key_set(&keys[2 * nok], (uint16_t)netidx, &eth->src_addr);
+		tsw_fdb_key_set(&keys[2 * nok + 1], (uint16_t)netidx, &eth->dst_addr);
+		kp[2 * nok] = &keys[2 * nok];
+		kp[2 * nok + 1] = &keys[2 * nok + 1];
+		ok[nok++] = m;
+	}
+	tsw_fdb_lookup_bulk(dp->fdb, kp, 2u * nok, now_ms, ent);
+
+	for (uint16_t i = 0; i < nok; i++) {
+		struct rte_mbuf *m = ok[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		tsw_fdb_entry_t dst = ent[2 * i + 1];
+
+		w->cnt->net[netidx].from_vm_pkts++;
+		w->cnt->net[netidx].from_vm_bytes += rte_pktmbuf_pkt_len(m);
+		/* R-F1: learn unicast sources; statics are never overwritten */
+		if (rte_is_unicast_ether_addr(&eth->src_addr) &&
+		    !rte_is_zero_ether_addr(&eth->src_addr))
+			tsw_learn_post(w->learn_ring, &w->cache, w->cnt, &keys[2 * i], ent[2 * i],
+				       TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
+
+		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
+			/* R-F6: answer, then only local ports get the request */
+			if (dp->conf.arp_responder && arp_respond(w, port, (uint16_t)netidx, m)) {
+				const struct tsw_members *mb = tsw_dp_members(dp, (uint16_t)netidx);
+				if (mb != NULL && mb->n_ports > 1)
+					flood(w, port, m, (uint16_t)netidx, port, false);
+				else
+					rte_pktmbuf_free(m);
+				continue;
+			}
+			flood(w, port, m, (uint16_t)netidx, port, true);   /* R-F4 */
+			continue;
+		}
+		if (dst == 0) {
+			flood(w, port, m, (uint16_t)netidx, port, true);   /* R-F4 unknown */
+			continue;
+		}
+		uint16_t d = tsw_fdb_entry_dest(dst);
+		if (tsw_dest_is_tunnel(d)) {                              /* R-F3 */
+			to_tunnel(w, port, m, net, tsw_dest_index(d));
+		} else if (d == port) {                                   /* R-F2 */
+			drop(w, port, m, TSW_DROP_same_port);
+		} else if (tsw_dp_port_net(dp, d) != netidx) {
+			drop(w, port, m, TSW_DROP_port_down);
+		} else {
+			emit(w, d, m);                                    /* R-F2 */
+		}
+	}
+}
+
+/* ---- from the uplink ---- */
+
+void
+tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n, tsw_ns_t now)
+{
+	const struct tsw_dp *dp = w->dp;
+	const uint64_t now_ms = now / TSW_NS_PER_MS;
+	const uint16_t in = TSW_OUT_UPLINK;
+	struct tsw_port_counters *pc = &w->cnt->port[in];
+	struct tsw_decap_info info[TSW_BURST];
+	struct rte_mbuf *ok[TSW_BURST];
+	uint64_t idk[2 * TSW_BURST];
+	const void *idkp[2 * TSW_BURST];
+	void *idv[2 * TSW_BURST];
+	uint64_t hits = 0;
+	struct tsw_fdb_key keys[2 * TSW_BURST];
+	const struct tsw_fdb_key *kp[2 * TSW_BURST];
+	tsw_fdb_entry_t ent[2 * TSW_BURST];
+	uint16_t netof[TSW_BURST], tunof[TSW_BURST];
+	uint16_t nok = 0, nin = 0;
+
+	/* outer headers (R-C2, R-C4) */
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		enum tsw_drop r;
+
+		pc->rx_pkts++;
+		pc->rx_bytes += rte_pktmbuf_pkt_len(m);
+		r = tsw_decap_parse(m, &dp->conf.decap, &info[nok]);
+		if (r != TSW_OK) {
+			drop(w, in, m, r);
+			continue;
+		}
+		/* network by id (R-C2), tunnel by source VTEP (R-C3) */
+		idk[nok] = tsw_dp_id_key(info[nok].type, info[nok].id);
+		idk[TSW_BURST + nok] = tsw_dp_id_key(info[nok].type, info[nok].src_ip);
+		idkp[nok] = &idk[nok];
+		idkp[TSW_BURST + nok] = &idk[TSW_BURST + nok];
+		ok[nok++] = m;
+	}
+	if (nok == 0)
+		return;
+	rte_hash_lookup_bulk_data(dp->net_by_id, idkp, nok, &hits, idv);
+	uint64_t hits_t = 0;
+	rte_hash_lookup_bulk_data(dp->tun_by_ip, &idkp[TSW_BURST], nok, &hits_t, &idv[TSW_BURST]);
+
+	for (uint16_t i = 0; i < nok; i++) {
+		struct rte_mbuf *m = ok[i];
+		const struct rte_ether_hdr *eth;
+
+		if (!((hits >> i) & 1)) {
+			drop(w, in, m, TSW_DROP_unknown_id);
+			continue;
+		}
+		if (!((hits_t >> i) & 1)) {
+			drop(w, in, m, TSW_DROP_unknown_vtep);
+			continue;
+		}
+		netof[nin] = (uint16_t)(uintptr_t)idv[i];
+		tunof[nin] = (uint16_t)(uintptr_t)idv[TSW_BURST + i];
+		rte_pktmbuf_adj(m, info[i].outer_len);
+		if (!head_ok(m, RTE_ETHER_HDR_LEN)) {
+			w->cnt->tun[info[i].type][tunof[nin]].drops++;
+			drop(w, in, m, TSW_DROP_inner_truncated);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		if (vlan_tpid(eth->ether_type)) {                        /* R-T3 */
+			w->cnt->tun[info[i].type][tunof[nin]].drops++;
+			drop(w, in, m, TSW_DROP_inner_vlan_tagged);
+			continue;
+		}
+		tsw_fdb_key_set(&keys[2 * nin], netof[nin], &eth->src_addr);
+		tsw_fdb_key_set(&keys[2 * nin + 1], netof[nin], &eth->dst_addr);
+		kp[2 * nin] = &keys[2 * nin];
+		kp[2 * nin + 1] = &keys[2 * nin + 1];
+		ok[nin++] = m;
+	}
+	tsw_fdb_lookup_bulk(dp->fdb, kp, 2u * nin, now_ms, ent);
+
+	for (uint16_t i = 0; i < nin; i++) {
+		struct rte_mbuf *m = ok[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		uint16_t netidx = netof[i];
+		enum tsw_tun_type t = dp->nets[netidx].type;
+		struct tsw_tun_counters *tc = &w->cnt->tun[t][tunof[i]];
+		tsw_fdb_entry_t dst = ent[2 * i + 1];
+
+		tc->rx_pkts++;
+		tc->rx_bytes += rte_pktmbuf_pkt_len(m);
+		w->cnt->net[netidx].from_tun_pkts++;
+		w->cnt->net[netidx].from_tun_bytes += rte_pktmbuf_pkt_len(m);
+		/* R-T1 */
+		if (rte_is_unicast_ether_addr(&eth->src_addr) &&
+		    !rte_is_zero_ether_addr(&eth->src_addr))
+			tsw_learn_post(w->learn_ring, &w->cache, w->cnt, &keys[2 * i], ent[2 * i],
+				       TSW_FDB_TUNNEL, tsw_dest_tunnel(t, tunof[i]), now_ms);
+		/* R-T2 */
+		if (!rte_is_unicast_ether_addr(&eth->dst_addr) || dst == 0) {
+			flood(w, in, m, netidx, -1, false);
+			continue;
+		}
+		uint16_t d = tsw_fdb_entry_dest(dst);
+		if (tsw_dest_is_tunnel(d))
+			drop(w, in, m, TSW_DROP_split_horizon);
+		else if (tsw_dp_port_net(dp, d) != netidx)
+			drop(w, in, m, TSW_DROP_port_down);
+		else
+			emit(w, d, m);
+	}
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: the run-to-completion forwarding pipeline of one worker.
+ *
+ * Contract:
+ *  - tsw_pipeline_vm_rx() and tsw_pipeline_uplink_rx() take a burst
+ *    (<= TSW_BURST) received on one port and, for each frame: classify,
+ *    look up the FDB in bulk, then deliver, encapsulate, flood or drop it,
+ *    exactly as ../shared/reference/semantics.md says. They take ownership
+ *    of every mbuf. Output frames are grouped per output port; frames are
+ *    handed to the worker's tx callback by tsw_pipeline_flush() (call it
+ *    once per poll round) or when a group fills up.
+ *  - Nothing here blocks, locks, logs or allocates outside the mempool.
+ *    Learned MACs go to the writer through tsw_learn_post().
+ *  - now is the dataplane clock for the burst (ns).
+ */
+#ifndef TSW_PIPELINE_H
+#define TSW_PIPELINE_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "tsw_counters.h"
+#include "tsw_dp.h"
+#include "tsw_learn.h"
+#include "tsw_types.h"
+
+#define TSW_OUT_BUF 256
+
+struct tsw_worker;
+
+/* Transmit n frames on output `out` (VM port index or TSW_OUT_UPLINK);
+ * returns how many were taken. The pipeline frees and counts the rest. */
+typedef uint16_t (*tsw_tx_fn)(void *arg, struct tsw_worker *w, uint16_t out,
+			      struct rte_mbuf **pkts, uint16_t n);
+
+struct tsw_worker {
+	uint16_t id;
+	uint16_t ip_id;
+	const struct tsw_dp *dp;
+	struct rte_ring *learn_ring;
+	struct rte_mempool *pool;
+	tsw_tx_fn tx;
+	void *tx_arg;
+	struct tsw_counters *cnt;
+	struct tsw_learn_cache cache;
+	uint16_t n_dirty;
+	uint16_t dirty[TSW_N_OUTS];
+	uint16_t out_n[TSW_N_OUTS];
+	struct rte_mbuf *out[TSW_N_OUTS][TSW_OUT_BUF];
+};
+
+/* Allocate a worker context (rte_zmalloc); counters are allocated with it. */
+struct tsw_worker *tsw_worker_create(uint16_t id, const struct tsw_dp *dp,
+				     struct rte_ring *learn_ring, struct rte_mempool *pool,
+				     tsw_tx_fn tx, void *tx_arg, int socket);
+void tsw_worker_free(struct tsw_worker *w);
+
+void tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts,
+			uint16_t n, tsw_ns_t now);
+void tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
+			    tsw_ns_t now);
+void tsw_pipeline_flush(struct tsw_worker *w);
+
+#endif
