@@ -133,7 +133,8 @@ republish(struct tsw_dp *dp, uint16_t net)
 		if (dp->ports[p].in_use && dp->ports[p].net == net)
 			m->ports[m->n_ports++] = p;
 	if (dp->conf.l2_population) {
-		memcpy(m->flood, dp->flood_explicit[net], n_flood * sizeof(uint16_t));
+		if (n_flood > 0)
+			memcpy(m->flood, dp->flood_explicit[net], n_flood * sizeof(uint16_t));
 		m->n_flood = n_flood;
 	} else {
 		for (uint16_t i = 0; i < TSW_MAX_TUNNELS; i++)

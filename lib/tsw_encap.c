@@ -70,18 +70,26 @@ tsw_inner_flow_hash(const struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m);
-	uint32_t h = rte_hash_crc(f, 12, 0x9e3779b9);
+	uint64_t w64;
+	uint32_t w32, h;
 
+	/* Packet bytes are not aligned: hash aligned copies. */
+	memcpy(&w64, f, 8);
+	memcpy(&w32, f + 8, 4);
+	h = rte_hash_crc_4byte(w32, rte_hash_crc_8byte(w64, 0x9e3779b9));
 	if (len >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
 		uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
 
-		h = rte_hash_crc_8byte(((uint64_t)ip->src_addr << 32) | ip->dst_addr, h);
+		memcpy(&w64, f + 14 + 12, 8);   /* source and destination address */
+		h = rte_hash_crc_8byte(w64, h);
 		h = rte_hash_crc_1byte(ip->next_proto_id, h);
 		if ((ip->next_proto_id == IPPROTO_UDP || ip->next_proto_id == IPPROTO_TCP) &&
 		    ihl >= 20 && len >= 14 + ihl + 4 &&
-		    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) == 0)
-			h = rte_hash_crc_4byte(*(const unaligned_uint32_t *)(f + 14 + ihl), h);
+		    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) == 0) {
+			memcpy(&w32, f + 14 + ihl, 4);   /* ports */
+			h = rte_hash_crc_4byte(w32, h);
+		}
 	}
 	return h;
 }
@@ -138,16 +146,17 @@ tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16
 		}
 	} else {
 		uint8_t *gre = (uint8_t *)(ip + 1);
-		unaligned_uint32_t *key = (unaligned_uint32_t *)(gre + 4 + (h->csum ? 4 : 0));
+		rte_be32_t key = rte_cpu_to_be_32(id);
 
-		*key = rte_cpu_to_be_32(id);
+		/* packet bytes are 2-aligned at best: memcpy, not casts */
+		memcpy(gre + 4 + (h->csum ? 4 : 0), &key, sizeof(key));
 		if (h->csum) {
 			uint16_t off = RTE_ETHER_HDR_LEN + sizeof(*ip);
 			uint16_t sum = 0;
 
-			*(unaligned_uint16_t *)(gre + 4) = 0;
 			rte_raw_cksum_mbuf(m, off, rte_pktmbuf_pkt_len(m) - off, &sum);
-			*(unaligned_uint16_t *)(gre + 4) = (uint16_t)~sum;
+			sum = (uint16_t)~sum;
+			memcpy(gre + 4, &sum, sizeof(sum));
 		}
 	}
 	return TSW_OK;
@@ -278,7 +287,11 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 				return TSW_DROP_gre_bad_csum;
 		}
 		out->type = TSW_TUN_GRE;
-		out->id = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(g + 4 + (flags & GRE_C ? 4 : 0)));
+		{
+			rte_be32_t key;
+			memcpy(&key, g + 4 + (flags & GRE_C ? 4 : 0), sizeof(key));
+			out->id = rte_be_to_cpu_32(key);
+		}
 		out->outer_len = (uint16_t)(l4 + glen);
 		return TSW_OK;
 	}

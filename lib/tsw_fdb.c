@@ -12,8 +12,25 @@
 
 struct tsw_fdb {
 	struct rte_hash *h;
+	struct rte_rcu_qsbr *qsbr;   /* NULL: no concurrent readers */
+	uint32_t count;              /* live keys (rte_hash_count also counts
+					deleted keys awaiting reclamation) */
 	struct tsw_fdb_timeouts to;
 };
+
+/* Delete k; without RCU the slot is freed at once (no reader can hold it). */
+static bool
+del_key(struct tsw_fdb *f, const struct tsw_fdb_key *k)
+{
+	int32_t pos = rte_hash_del_key(f->h, k);
+
+	if (pos < 0)
+		return false;
+	if (f->qsbr == NULL)
+		rte_hash_free_key_with_position(f->h, pos);
+	f->count--;
+	return true;
+}
 
 struct tsw_fdb *
 tsw_fdb_create(const char *name, uint32_t entries, int socket,
@@ -38,6 +55,7 @@ tsw_fdb_create(const char *name, uint32_t entries, int socket,
 	if (f == NULL)
 		return NULL;
 	f->to = *to;
+	f->qsbr = qsbr;
 	f->h = rte_hash_create(&hp);
 	if (f->h == NULL) {
 		rte_free(f);
@@ -124,15 +142,21 @@ tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 	if (rte_hash_add_key_data(f->h, k,
 				  (void *)(uintptr_t)tsw_fdb_entry_make(kind, dest, now_ms)) < 0)
 		return TSW_FDB_LEARN_FULL;
+	if (old == 0)
+		f->count++;
 	return r;
 }
 
 int
 tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest)
 {
+	bool existed = raw_get(f, k) != 0;
+
 	if (rte_hash_add_key_data(f->h, k,
 				  (void *)(uintptr_t)tsw_fdb_entry_make(TSW_FDB_STATIC, dest, 0)) < 0)
 		return -ENOSPC;
+	if (!existed)
+		f->count++;
 	return 0;
 }
 
@@ -145,7 +169,7 @@ tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind on
 		return 0;
 	if (only_kind != TSW_FDB_NONE && tsw_fdb_entry_kind(e) != only_kind)
 		return 0;
-	return rte_hash_del_key(f->h, k) >= 0 ? 1 : 0;
+	return del_key(f, k) ? 1 : 0;
 }
 
 /* Collect keys matching pred, then delete them (no deletes mid-iteration). */
@@ -165,7 +189,7 @@ del_matching(struct tsw_fdb *f, bool (*pred)(tsw_fdb_entry_t, const void *), con
 			if (pred((tsw_fdb_entry_t)(uintptr_t)data, arg))
 				memcpy(&batch[n++], key, sizeof(batch[0]));
 		for (unsigned int i = 0; i < n; i++)
-			rte_hash_del_key(f->h, &batch[i]);
+			del_key(f, &batch[i]);
 		total += n;
 	} while (n == RTE_DIM(batch));
 	return total;
@@ -208,8 +232,7 @@ tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics)
 unsigned int
 tsw_fdb_count(const struct tsw_fdb *f)
 {
-	int32_t n = rte_hash_count(f->h);
-	return n < 0 ? 0 : (unsigned int)n;
+	return f->count;
 }
 
 int

@@ -48,10 +48,11 @@ static inline enum tsw_tun_type tsw_dest_tun_type(uint16_t d)
 }
 static inline uint16_t tsw_dest_index(uint16_t d) { return d & TSW_DEST_INDEX_MASK; }
 
+/* 8 bytes, 8-aligned: rte_hash_crc reads keys as one 64-bit word. */
 struct tsw_fdb_key {
 	uint16_t net;
 	uint8_t mac[RTE_ETHER_ADDR_LEN];
-} __attribute__((packed));
+} __attribute__((aligned(8)));
 
 /* Entry word layout: [63:20] last seen ms, [19:18] kind, [15:0] dest. */
 typedef uint64_t tsw_fdb_entry_t;

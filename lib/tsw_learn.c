@@ -31,7 +31,7 @@ still_valid(const struct tsw_dp *dp, const struct tsw_learn_ev *ev)
 }
 
 unsigned int
-tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, uint64_t now_ms, unsigned int max,
+tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, unsigned int max,
 		struct tsw_learn_stats *st)
 {
 	struct tsw_learn_ev ev[64];
@@ -47,7 +47,7 @@ tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, uint64_t now_ms, unsigned
 				continue;
 			}
 			switch (tsw_fdb_learn(dp->fdb, &ev[i].key, (enum tsw_fdb_kind)ev[i].kind,
-					      ev[i].dest, now_ms)) {
+					      ev[i].dest, ev[i].seen_ms)) {
 			case TSW_FDB_LEARN_NEW: st->applied_new++; break;
 			case TSW_FDB_LEARN_MOVED: st->applied_moved++; break;
 			case TSW_FDB_LEARN_REFRESHED: st->applied_refresh++; break;

@@ -28,7 +28,8 @@ struct tsw_learn_ev {
 	struct tsw_fdb_key key;   /* 8 bytes */
 	uint16_t dest;
 	uint8_t kind;             /* TSW_FDB_LOCAL or TSW_FDB_TUNNEL */
-	uint8_t pad;
+	uint8_t pad[5];
+	uint64_t seen_ms;         /* dataplane time the frame was seen */
 };
 
 struct tsw_learn_cache {
@@ -38,6 +39,8 @@ struct tsw_learn_cache {
 		uint16_t dest;
 	} slot[TSW_LEARN_CACHE_SIZE];
 };
+
+_Static_assert(sizeof(struct tsw_learn_ev) == 24, "learn event layout");
 
 struct rte_ring *tsw_learn_ring_create(const char *name, unsigned int size, int socket);
 
@@ -69,7 +72,8 @@ tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counter
 	ev.key = *k;
 	ev.dest = dest;
 	ev.kind = (uint8_t)kind;
-	ev.pad = 0;
+	memset(ev.pad, 0, sizeof(ev.pad));
+	ev.seen_ms = now_ms;
 	if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) {
 		cnt->learn_ring_full++;
 		return;
@@ -85,8 +89,9 @@ struct tsw_learn_stats {
 	uint64_t ignored_static, ignored_stale, table_full;
 };
 
-/* Writer: apply up to max events from r at now_ms; returns how many. */
-unsigned int tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, uint64_t now_ms,
-			     unsigned int max, struct tsw_learn_stats *st);
+/* Writer: apply up to max events from r, each at the time it was seen;
+ * returns how many. */
+unsigned int tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, unsigned int max,
+			     struct tsw_learn_stats *st);
 
 #endif

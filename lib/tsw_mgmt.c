@@ -28,7 +28,7 @@ tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms)
 	unsigned int n = 0;
 
 	for (uint16_t i = 0; i < mg->n_rings; i++)
-		n += tsw_learn_drain(mg->dp, mg->rings[i], now_ms, LEARN_BUDGET, &mg->learn);
+		n += tsw_learn_drain(mg->dp, mg->rings[i], LEARN_BUDGET, &mg->learn);
 	if (now_ms >= mg->next_age_ms)
 		tsw_mgmt_age_now(mg, now_ms);
 	return n;

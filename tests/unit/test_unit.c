@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * CUnit tests of the library modules: config parser, encapsulation and
+ * checksums, outer-header parsing, FDB semantics.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <rte_eal.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_udp.h>
+
+#include "tsw_config.h"
+#include "tsw_encap.h"
+#include "tsw_fdb.h"
+
+static struct rte_mempool *pool;
+static struct tsw_config *cfg;
+static char err[512];
+
+/* ---- config ---- */
+
+static const char *base_conf =
+	"[tunnel]\nlocal_ip = 198.18.0.1\ntypes = vxlan, gre\n"
+	"[uplink]\ndevargs = net_null0\n"
+	"[network blue]\ntype = vxlan\nsegmentation_id = 1001\n";
+
+static int
+load_text(const char *extra)
+{
+	char path[] = "/tmp/tswunitXXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	int rc;
+
+	fputs(base_conf, f);
+	fputs(extra, f);
+	fclose(f);
+	rc = tsw_config_load(path, cfg, err, sizeof(err));
+	unlink(path);
+	return rc;
+}
+
+static void
+test_config_defaults(void)
+{
+	CU_ASSERT_EQUAL_FATAL(load_text(""), 0);
+	CU_ASSERT_EQUAL(cfg->agent.mac_ageing, 300);
+	CU_ASSERT_EQUAL(cfg->agent.tunnel_learn_timeout, 300);
+	CU_ASSERT_FALSE(cfg->agent.l2_population);
+	CU_ASSERT_EQUAL(cfg->tunnel.vxlan_udp_port, 4789);
+	CU_ASSERT_EQUAL(cfg->tunnel.ttl, 64);
+	CU_ASSERT_TRUE(cfg->tunnel.dont_fragment);
+	CU_ASSERT_FALSE(cfg->tunnel.tunnel_csum);
+	CU_ASSERT_EQUAL(cfg->uplink.mtu, 1500);
+	CU_ASSERT_EQUAL(cfg->n_networks, 1);
+	CU_ASSERT_EQUAL(cfg->networks[0].seg_id, 1001);
+	CU_ASSERT_EQUAL(cfg->tunnel.local_ip, inet_addr("198.18.0.1"));
+}
+
+static void
+test_config_full(void)
+{
+	CU_ASSERT_EQUAL_FATAL(load_text(
+		"[agent]\nl2_population = true\narp_responder = yes\nmac_ageing = 60\n"
+		"[neighbor 198.18.0.2]\nmac = 02:00:00:00:00:02\n"
+		"[remote 198.18.0.2]\ntype = vxlan\n"
+		"[port vm1]\ndevargs = net_vhost0,iface=/tmp/a.sock\nnetwork = blue\n"
+		"[fdb blue fa:16:3e:00:00:09]\nremote = 198.18.0.3\nip = 10.0.0.9\n"
+		"[flood blue]\nremotes = 198.18.0.2, 198.18.0.3\n"), 0);
+	CU_ASSERT_TRUE(cfg->agent.l2_population);
+	CU_ASSERT_TRUE(cfg->agent.arp_responder);
+	CU_ASSERT_EQUAL(cfg->agent.mac_ageing, 60);
+	CU_ASSERT_EQUAL(cfg->n_ports, 1);
+	CU_ASSERT_EQUAL(cfg->n_fdb, 1);
+	CU_ASSERT_EQUAL(cfg->fdb[0].ip, inet_addr("10.0.0.9"));
+	/* 198.18.0.2 declared, 198.18.0.3 only through [fdb]/[flood] */
+	CU_ASSERT_EQUAL_FATAL(cfg->n_remotes, 2);
+	CU_ASSERT_TRUE(cfg->remotes[0].declared);
+	CU_ASSERT_FALSE(cfg->remotes[1].declared);
+	CU_ASSERT_EQUAL(cfg->flood[0].n_remotes, 2);
+}
+
+struct bad_case { const char *text; const char *want; };
+
+static void
+test_config_errors(void)
+{
+	static const struct bad_case cases[] = {
+		{ "[agent]\nmac_ageing = -5\n", "[agent] mac_ageing: '-5' is not a non-negative integer" },
+		{ "[agent]\nmac_ageing = 0\n", "[agent] mac_ageing: '0' is out of range" },
+		{ "[agent]\nl2pop = true\n", "[agent] l2pop: unknown key" },
+		{ "[agent]\narp_responder = maybe\n", "[agent] arp_responder: 'maybe' is not a boolean" },
+		{ "[network red]\ntype = vxlan\nsegmentation_id = 16777216\n",
+		  "[network red] segmentation_id: '16777216' is out of range" },
+		{ "[network red]\ntype = vxlan\nsegmentation_id = 1001\n",
+		  "[network red] segmentation_id: 1001 already used by network blue" },
+		{ "[network red]\ntype = geneve\nsegmentation_id = 5\n", "[network red] type: 'geneve' is not a tunnel type" },
+		{ "[port vm1]\ndevargs = x\nnetwork = nosuch\n", "[port vm1] network: no [network nosuch] is declared" },
+		{ "[port vm1]\nnetwork = blue\n", "[port vm1] devargs: missing (required)" },
+		{ "[fdb blue 01:00:5e:00:00:01]\nremote = 198.18.0.2\n", "is not a unicast MAC" },
+		{ "[fdb blue fa:16:3e:00:00:01]\nremote = 198.18.0.999\n", "[fdb blue fa:16:3e:00:00:01] remote: '198.18.0.999' is not a dotted-quad" },
+		{ "[fdb blue fa:16:3e:00:00:01]\nremote = 198.18.0.1\n", "remote VTEP equals local_ip" },
+		{ "[neighbor 198.18.0.2]\nmac = 02:00:00:00:00\n", "[neighbor 198.18.0.2] mac: '02:00:00:00:00' is not a MAC" },
+		{ "[remote 198.18.0.2]\ntype = gre, gre\n", "[remote 198.18.0.2] type: gre listed twice" },
+		{ "[bogus]\n", "[bogus]: unknown section" },
+		{ "[network]\n", "[network]: section name must be [network NAME]" },
+		{ "[dataplane]\nlearn_ring_size = 1000\n", "[dataplane] learn_ring_size: 1000 is not a power of two" },
+		{ "[tunnel]\nlocal_ip = 1.2.3.4\n", "[tunnel]: section given twice" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = load_text(cases[i].text);
+		CU_ASSERT_EQUAL(rc, -1);
+		if (strstr(err, cases[i].want) == NULL) {
+			fprintf(stderr, "\ncase %zu: error '%s' lacks '%s'\n", i, err, cases[i].want);
+			CU_FAIL("error message");
+		}
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "/tmp/tswunit"));   /* names the file */
+	}
+}
+
+static void
+test_config_missing_file(void)
+{
+	CU_ASSERT_EQUAL(tsw_config_load("/nonexistent/x.conf", cfg, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/x.conf: cannot open"));
+}
+
+/* ---- encapsulation ---- */
+
+static struct rte_mbuf *
+mk_frame(uint16_t len, uint8_t fill)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, len);
+
+	memset(p, fill, len);
+	memcpy(p, "\xfa\x16\x3e\x00\x00\x02\xfa\x16\x3e\x00\x00\x01\x08\x06", 14);
+	return m;
+}
+
+static void
+params(struct tsw_encap_params *p, enum tsw_tun_type t)
+{
+	static const struct rte_ether_addr s = { { 2, 0, 0, 0, 0, 1 } }, d = { { 2, 0, 0, 0, 0, 2 } };
+
+	memset(p, 0, sizeof(*p));
+	p->type = t;
+	p->src_mac = s;
+	p->dst_mac = d;
+	p->local_ip = inet_addr("198.18.0.1");
+	p->remote_ip = inet_addr("198.18.0.2");
+	p->ttl = 64;
+	p->dont_fragment = true;
+	p->vxlan_port = 4789;
+	p->mtu = 1500;
+}
+
+static void
+test_encap_vxlan_bytes(void)
+{
+	static const uint8_t want_hdr[50 - 8] = {
+		2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00,                 /* eth */
+		0x45, 0x00, 0x00, 0x60, 0x12, 0x34, 0x40, 0x00, 64, 17, 0, 0,  /* ip, csum below */
+		198, 18, 0, 1, 198, 18, 0, 2,
+		0, 0, 0x12, 0xb5, 0x00, 0x4c, 0x00, 0x00,                       /* udp, sport below */
+	};
+	static const uint8_t want_vx[8] = { 0x08, 0, 0, 0, 0x00, 0x03, 0xe9, 0 };
+	struct tsw_encap_params p;
+	struct tsw_encap_hdr h;
+	struct rte_mbuf *m = mk_frame(60, 0xab);
+	const uint8_t *o;
+	uint16_t sport;
+
+	params(&p, TSW_TUN_VXLAN);
+	tsw_encap_hdr_build(&h, &p);
+	CU_ASSERT_EQUAL(h.len, 50);
+	CU_ASSERT_EQUAL(h.max_inner, 1464);
+	CU_ASSERT_EQUAL(tsw_encap(m, &h, 1001, 0x1234), TSW_OK);
+	CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(m), 110);
+	o = rte_pktmbuf_mtod(m, const uint8_t *);
+	CU_ASSERT_EQUAL(memcmp(o, want_hdr, 24), 0);
+	CU_ASSERT_EQUAL(memcmp(o + 26, want_hdr + 26, 8), 0);
+	CU_ASSERT_EQUAL(memcmp(o + 36, want_hdr + 36, 6), 0);
+	CU_ASSERT_EQUAL(memcmp(o + 42, want_vx, 8), 0);
+	/* incremental checksum equals the full computation */
+	{
+		struct rte_ipv4_hdr ip;
+		memcpy(&ip, o + 14, sizeof(ip));
+		ip.hdr_checksum = 0;
+		uint16_t got;
+		memcpy(&got, o + 24, 2);
+		CU_ASSERT_EQUAL(rte_ipv4_cksum(&ip), got);
+	}
+	CU_ASSERT_EQUAL(rte_raw_cksum(o + 14, 20), 0xffff);
+	sport = (uint16_t)(o[34] << 8 | o[35]);
+	CU_ASSERT(sport >= 49152);
+	CU_ASSERT_EQUAL(o[50], 0xfa);     /* inner frame follows untouched */
+	CU_ASSERT_EQUAL(o[109], 0xab);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_encap_gre_bytes_and_csum(void)
+{
+	struct tsw_encap_params p;
+	struct tsw_encap_hdr h;
+	struct rte_mbuf *m;
+	const uint8_t *o;
+	uint16_t sum = 0;
+
+	params(&p, TSW_TUN_GRE);
+	tsw_encap_hdr_build(&h, &p);
+	CU_ASSERT_EQUAL(h.len, 42);
+	CU_ASSERT_EQUAL(h.max_inner, 1472);
+	m = mk_frame(61, 0x5a);
+	CU_ASSERT_EQUAL(tsw_encap(m, &h, 0xdeadbeef, 7), TSW_OK);
+	o = rte_pktmbuf_mtod(m, const uint8_t *);
+	CU_ASSERT_EQUAL(o[23], 47);
+	CU_ASSERT_EQUAL(memcmp(o + 34, "\x20\x00\x65\x58\xde\xad\xbe\xef", 8), 0);
+	CU_ASSERT_EQUAL(rte_raw_cksum(o + 14, 20), 0xffff);
+	rte_pktmbuf_free(m);
+
+	p.csum = true;
+	tsw_encap_hdr_build(&h, &p);
+	CU_ASSERT_EQUAL(h.len, 46);
+	CU_ASSERT_EQUAL(h.max_inner, 1468);
+	m = mk_frame(61, 0x5a);
+	CU_ASSERT_EQUAL(tsw_encap(m, &h, 5, 8), TSW_OK);
+	o = rte_pktmbuf_mtod(m, const uint8_t *);
+	CU_ASSERT_EQUAL(memcmp(o + 34, "\xa0\x00\x65\x58", 4), 0);
+	CU_ASSERT_EQUAL(memcmp(o + 42, "\x00\x00\x00\x05", 4), 0);
+	rte_raw_cksum_mbuf(m, 34, rte_pktmbuf_pkt_len(m) - 34, &sum);
+	CU_ASSERT_EQUAL(sum, 0xffff);   /* GRE checksum covers header and payload */
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_encap_limits(void)
+{
+	struct tsw_encap_params p;
+	struct tsw_encap_hdr h;
+	struct rte_mbuf *m;
+
+	params(&p, TSW_TUN_VXLAN);
+	tsw_encap_hdr_build(&h, &p);
+	m = mk_frame(1465, 0);
+	CU_ASSERT_EQUAL(tsw_encap(m, &h, 1, 0), TSW_DROP_too_big);
+	CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(m), 1465);     /* untouched */
+	rte_pktmbuf_free(m);
+	m = mk_frame(64, 0);
+	rte_pktmbuf_adj(m, 0);
+	m->data_off = 10;                                  /* headroom < 50 */
+	CU_ASSERT_EQUAL(tsw_encap(m, &h, 1, 0), TSW_DROP_no_headroom);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_decap_roundtrip(void)
+{
+	struct tsw_decap_params dp = { .local_ip = inet_addr("198.18.0.2"),
+				       .vxlan_port_be = rte_cpu_to_be_16(4789),
+				       .type_enabled = { true, true },
+				       .mac = { { 2, 0, 0, 0, 0, 2 } } };
+	struct tsw_encap_params p;
+	struct tsw_encap_hdr h;
+	struct tsw_decap_info info;
+
+	for (int t = 0; t < TSW_TUN_NTYPES; t++) {
+		for (int csum = 0; csum < 2; csum++) {
+			struct rte_mbuf *m = mk_frame(100, 0x11);
+			params(&p, (enum tsw_tun_type)t);
+			p.csum = csum;
+			tsw_encap_hdr_build(&h, &p);
+			CU_ASSERT_EQUAL_FATAL(tsw_encap(m, &h, 77, 1), TSW_OK);
+			CU_ASSERT_EQUAL(tsw_decap_parse(m, &dp, &info), TSW_OK);
+			CU_ASSERT_EQUAL(info.type, (enum tsw_tun_type)t);
+			CU_ASSERT_EQUAL(info.id, 77);
+			CU_ASSERT_EQUAL(info.src_ip, inet_addr("198.18.0.1"));
+			CU_ASSERT_EQUAL(info.outer_len, h.len);
+			/* flip one payload byte: checksummed tunnels must notice */
+			rte_pktmbuf_mtod(m, uint8_t *)[rte_pktmbuf_pkt_len(m) - 1] ^= 1;
+			CU_ASSERT_EQUAL(tsw_decap_parse(m, &dp, &info),
+					csum ? (t == TSW_TUN_VXLAN ? TSW_DROP_udp_bad_csum
+								   : TSW_DROP_gre_bad_csum)
+					     : TSW_OK);
+			rte_pktmbuf_free(m);
+		}
+	}
+}
+
+/* ---- FDB ---- */
+
+static void
+test_fdb_semantics(void)
+{
+	struct tsw_fdb_timeouts to = { .local_ms = 300000, .tunnel_ms = 30000 };
+	struct tsw_fdb *f = tsw_fdb_create("ufdb", 1024, SOCKET_ID_ANY, NULL, &to);
+	struct rte_ether_addr a = { { 0xfa, 0x16, 0x3e, 0, 0, 1 } };
+	struct tsw_fdb_key k, k2;
+	const struct tsw_fdb_key *kp[2] = { &k, &k2 };
+	tsw_fdb_entry_t e[2];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	tsw_fdb_key_set(&k, 3, &a);
+	tsw_fdb_key_set(&k2, 4, &a);     /* same MAC, other network */
+	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 1000), TSW_FDB_LEARN_NEW);
+	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 2000), TSW_FDB_LEARN_REFRESHED);
+	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_TUNNEL, tsw_dest_tunnel(TSW_TUN_GRE, 9), 3000),
+			TSW_FDB_LEARN_MOVED);
+	tsw_fdb_lookup_bulk(f, kp, 2, 3000, e);
+	CU_ASSERT_EQUAL(tsw_fdb_entry_kind(e[0]), TSW_FDB_TUNNEL);
+	CU_ASSERT_TRUE(tsw_dest_is_tunnel(tsw_fdb_entry_dest(e[0])));
+	CU_ASSERT_EQUAL(tsw_dest_tun_type(tsw_fdb_entry_dest(e[0])), TSW_TUN_GRE);
+	CU_ASSERT_EQUAL(tsw_dest_index(tsw_fdb_entry_dest(e[0])), 9);
+	CU_ASSERT_EQUAL(e[1], 0);        /* networks never share entries */
+	/* tunnel timeout 30 s: valid at +29.999 s, gone at +30 s */
+	CU_ASSERT_NOT_EQUAL(tsw_fdb_get(f, &k, 3000 + 29999), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 3000 + 30000), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, 3000 + 30000), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_count(f), 0);
+	/* statics win and never age */
+	CU_ASSERT_EQUAL(tsw_fdb_add_static(f, &k, tsw_dest_tunnel(TSW_TUN_VXLAN, 2)), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 5000), TSW_FDB_LEARN_STATIC);
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, UINT64_C(1) << 40), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_entry_kind(tsw_fdb_get(f, &k, UINT64_C(1) << 40)), TSW_FDB_STATIC);
+	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_LOCAL), 0);   /* kind filter */
+	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_NONE), 1);
+	/* flush by destination keeps statics unless asked */
+	tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 5, 0);
+	tsw_fdb_add_static(f, &k2, 5);
+	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 5, false), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 5, true), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_count(f), 0);
+	tsw_fdb_free(f);
+}
+
+static void
+test_fdb_bulk_many(void)
+{
+	struct tsw_fdb_timeouts to = { .local_ms = 300000, .tunnel_ms = 300000 };
+	struct tsw_fdb *f = tsw_fdb_create("ufdb2", 65536, SOCKET_ID_ANY, NULL, &to);
+	struct tsw_fdb_key keys[64];
+	const struct tsw_fdb_key *kp[64];
+	tsw_fdb_entry_t e[64];
+
+	for (uint32_t i = 0; i < 50000; i++) {
+		struct rte_ether_addr a = { { 0xfa, 0x16, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 7 } };
+		struct tsw_fdb_key k;
+		tsw_fdb_key_set(&k, (uint16_t)(i % 7), &a);
+		CU_ASSERT_EQUAL_FATAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, (uint16_t)(i % 60), 1),
+				      TSW_FDB_LEARN_NEW);
+	}
+	CU_ASSERT_EQUAL(tsw_fdb_count(f), 50000);
+	for (uint32_t i = 0; i < 64; i++) {
+		uint32_t v = i * 777 + (i & 1 ? 60000 : 0);      /* odd ones are misses */
+		struct rte_ether_addr a = { { 0xfa, 0x16, (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v, 7 } };
+		tsw_fdb_key_set(&keys[i], (uint16_t)(v % 7), &a);
+		kp[i] = &keys[i];
+	}
+	tsw_fdb_lookup_bulk(f, kp, 64, 2, e);
+	for (uint32_t i = 0; i < 64; i++) {
+		if (i & 1)
+			CU_ASSERT_EQUAL(e[i], 0)
+		else
+			CU_ASSERT_EQUAL(tsw_fdb_entry_dest(e[i]), (i * 777) % 60)
+	}
+	tsw_fdb_free(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	char prefix[64];
+	char *eal[] = { argv[0], (char *)"--no-huge", (char *)"--no-shconf", (char *)"--no-pci",
+			(char *)"--no-telemetry", (char *)"-l", (char *)"0", (char *)"-m", (char *)"256",
+			(char *)"--log-level=lib.eal:error", prefix, NULL };
+	CU_pSuite s;
+	unsigned int failed;
+
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=tswunit%d", (int)getpid());
+	if (rte_eal_init(11, eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	pool = rte_pktmbuf_pool_create("unit", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	cfg = calloc(1, sizeof(*cfg));
+	if (pool == NULL || cfg == NULL || CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("config", NULL, NULL);
+	CU_add_test(s, "defaults", test_config_defaults);
+	CU_add_test(s, "every section", test_config_full);
+	CU_add_test(s, "errors name file, section, key, reason", test_config_errors);
+	CU_add_test(s, "missing file", test_config_missing_file);
+	s = CU_add_suite("encap", NULL, NULL);
+	CU_add_test(s, "R-E1 VXLAN bytes and incremental checksum", test_encap_vxlan_bytes);
+	CU_add_test(s, "R-E2 GRE bytes and checksum", test_encap_gre_bytes_and_csum);
+	CU_add_test(s, "R-E4 limits", test_encap_limits);
+	CU_add_test(s, "R-C2 decap parses what encap builds", test_decap_roundtrip);
+	s = CU_add_suite("fdb", NULL, NULL);
+	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics", test_fdb_semantics);
+	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	free(cfg);
+	rte_mempool_free(pool);
+	{
+		char rundir[4096];
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+		rte_eal_cleanup();
+		rmdir(rundir);
+	}
+	return failed ? 1 : 0;
+}
