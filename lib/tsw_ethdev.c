@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+
+#include "tsw_ethdev.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+static int
+find_port(const char *devargs, uint16_t *port)
+{
+	struct rte_dev_iterator it;
+	uint16_t p;
+	int found = -1;
+
+	RTE_ETH_FOREACH_MATCHING_DEV(p, devargs, &it) {
+		if (found < 0) {
+			*port = p;
+			found = 0;
+		}
+	}
+	return found;
+}
+
+int
+tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
+		struct rte_mempool *pool, struct tsw_ethdev *out, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	bool probed = false;
+	uint16_t p;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (find_port(devargs, &p) < 0) {
+		rc = rte_dev_probe(devargs);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot probe device '%s': %s", devargs, strerror(-rc));
+			return -1;
+		}
+		probed = true;
+		if (find_port(devargs, &p) < 0) {
+			snprintf(err, errlen, "device '%s' probed but is not an ethdev", devargs);
+			return -1;
+		}
+	}
+	rc = rte_eth_dev_info_get(p, &info);
+	if (rc < 0) {
+		snprintf(err, errlen, "'%s': cannot get device info: %s", devargs, strerror(-rc));
+		info.device = NULL;
+		goto fail;
+	}
+	out->port_id = p;
+	out->n_rxq = RTE_MIN(c->want_rxq, info.max_rx_queues);
+	out->n_txq = c->need_txq;
+	rte_eth_dev_get_name_by_port(p, out->name);
+	if (info.max_tx_queues < c->need_txq) {
+		snprintf(err, errlen, "'%s': device has %u TX queues, %u needed (one per worker; "
+			 "for net_vhost add queues=%u)", devargs, info.max_tx_queues, c->need_txq,
+			 c->need_txq);
+		goto fail;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	rc = rte_eth_dev_configure(p, out->n_rxq, out->n_txq, &conf);
+	if (rc < 0) {
+		snprintf(err, errlen, "'%s': configure: %s", devargs, strerror(-rc));
+		goto fail;
+	}
+	if (c->mtu != 0 && (rc = rte_eth_dev_set_mtu(p, c->mtu)) < 0 && rc != -ENOTSUP) {
+		snprintf(err, errlen, "'%s': cannot set MTU %u: %s", devargs, c->mtu, strerror(-rc));
+		goto fail;
+	}
+	for (uint16_t q = 0; q < out->n_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(p, q, RX_DESC, rte_eth_dev_socket_id(p), NULL, pool);
+		if (rc < 0) {
+			snprintf(err, errlen, "'%s': RX queue %u: %s", devargs, q, strerror(-rc));
+			goto fail;
+		}
+	}
+	for (uint16_t q = 0; q < out->n_txq; q++) {
+		rc = rte_eth_tx_queue_setup(p, q, TX_DESC, rte_eth_dev_socket_id(p), NULL);
+		if (rc < 0) {
+			snprintf(err, errlen, "'%s': TX queue %u: %s", devargs, q, strerror(-rc));
+			goto fail;
+		}
+	}
+	if (c->mac != NULL && rte_eth_dev_default_mac_addr_set(p, (struct rte_ether_addr *)(uintptr_t)c->mac) < 0)
+		rte_eth_promiscuous_enable(p);   /* cannot filter on it: see everything */
+	if (c->promiscuous)
+		rte_eth_promiscuous_enable(p);
+	rc = rte_eth_dev_start(p);
+	if (rc < 0) {
+		snprintf(err, errlen, "'%s': start: %s", devargs, strerror(-rc));
+		goto fail;
+	}
+	rte_eth_macaddr_get(p, &out->mac);
+	if (c->mac != NULL)
+		out->mac = *c->mac;
+	return 0;
+fail:
+	if (probed) {
+		rte_eth_dev_close(p);
+		if (info.device != NULL)
+			rte_dev_remove(info.device);
+	}
+	return -1;
+}
+
+void
+tsw_ethdev_close(struct tsw_ethdev *d)
+{
+	struct rte_eth_dev_info info;
+	struct rte_device *dev = NULL;
+
+	if (rte_eth_dev_info_get(d->port_id, &info) == 0)
+		dev = info.device;
+	rte_eth_dev_stop(d->port_id);
+	rte_eth_dev_close(d->port_id);
+	if (dev != NULL)
+		rte_dev_remove(dev);
+}
