@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Sum test cases over meson testlog.json files: each runner's own closing
+line ("N passed, M failed" or CUnit's "tests T R P F"); a test whose output
+has neither counts as one case by its result. Prints "P F"."""
+import json
+import re
+import sys
+
+passed = failed = 0
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            t = json.loads(line)
+            out = t.get("stdout") or ""
+            ok = t["result"] == "OK"
+            m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
+            c = re.search(r"^\s+tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M)
+            if m:
+                p, f_ = int(m[-1][0]), int(m[-1][1])
+            elif c:
+                p, f_ = int(c.group(3)), int(c.group(4))
+            else:
+                p, f_ = (1, 0) if ok else (0, 1)
+            if not ok and f_ == 0:
+                f_ = 1          # crashed or timed out after its last case
+            passed += p
+            failed += f_
+print(passed, failed)

@@ -1,0 +1,240 @@
+"""Functional tests of the tunsw daemon with real parts: a vhost-user VM
+port driven by testpmd's virtio-user (bridged to a VM namespace through
+af_packet), an af_packet uplink to a namespace with a Linux kernel VXLAN
+device as the remote host. Needs root and hugepages (virtio-user memory
+must be shareable)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+TUNSW = os.environ.get("TSW_DAEMON", os.path.join(TOP, "build", "app", "tunsw", "tunsw"))
+TOPO = os.path.join(TOP, "scripts", "netns-topology.sh")
+P = "tf%d" % (os.getpid() % 1000)
+
+CONF = """
+[tunnel]
+local_ip = 198.18.0.1
+types = vxlan
+[uplink]
+devargs = net_af_packet0,iface={p}up
+mac = 02:00:00:00:00:01
+[neighbor 198.18.0.2]
+mac = 02:00:00:00:00:02
+[remote 198.18.0.2]
+type = vxlan
+[network blue]
+type = vxlan
+segmentation_id = 1001
+[port vm1]
+devargs = net_vhost0,iface={d}/vm1.sock{client}
+network = blue
+[dataplane]
+mbufs = 8192
+fdb_size = 4096
+"""
+
+SNIFF = r"""
+import sys
+from scapy.all import sniff, IP, UDP, VXLAN, Ether
+got = sniff(iface="eth0", timeout=float(sys.argv[1]),
+            lfilter=lambda p: UDP in p and p[UDP].dport == 4789 and IP in p and p[IP].src == "198.18.0.1",
+            count=1)
+for p in got:
+    print("VXLAN", p[IP].src, p[IP].dst, p[VXLAN].vni, p[VXLAN].payload[Ether].src, p[IP].flags, p[IP].ttl)
+"""
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)
+
+
+class Daemon:
+    def __init__(self, d, client=False):
+        self.d = d
+        self.conf = os.path.join(d, "tunsw.conf")
+        with open(self.conf, "w") as f:
+            f.write(CONF.format(p=P, d=d, client=",client=1" if client else ""))
+        self.log = open(os.path.join(d, "tunsw.log"), "w+")
+        self.proc = subprocess.Popen(
+            [TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
+             "--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
+             "--config", self.conf, "--stats-interval", "1"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_for("tunsw: running", 20)
+
+    def text(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def wait_for(self, what, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            if what in self.text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError("tunsw exited %s:\n%s" % (self.proc.returncode, self.text()))
+            time.sleep(0.2)
+        raise AssertionError("tunsw: no '%s' in %ss:\n%s" % (what, timeout, self.text()))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class VM:
+    """testpmd: virtio-user (the guest's virtio-net) <-> af_packet into the VM namespace."""
+
+    def __init__(self, d, server=False):
+        self.log = open(os.path.join(d, "testpmd.log"), "w")
+        vdev = "virtio_user0,path=%s/vm1.sock,queues=1%s" % (d, ",server=1" if server else "")
+        # main lcore 1, forwarding lcore 0: never on tunsw's worker core (1)
+        self.proc = subprocess.Popen(
+            ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
+             "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
+             "--vdev", vdev, "--vdev", "net_af_packet1,iface=%sv1" % P, "--",
+             "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def ping(ns, dst, count=5, deadline=20):
+    r = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", str(count), "-i", "0.2",
+                        "-w", str(deadline), dst], capture_output=True, text=True)
+    m = re.search(r"(\d+) received", r.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def counters(text, row):
+    m = re.search(r"^%s\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)" % re.escape(row), text, re.M)
+    assert m, "no counter row %s in:\n%s" % (row, text)
+    return [int(x) for x in m.groups()]
+
+
+def cleanup_dpdk_files():
+    """EAL runtime dirs and hugepage files of this test's prefixes."""
+    import glob
+    import shutil
+    for path in glob.glob("/var/run/dpdk/%s*" % P):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in glob.glob("/dev/hugepages/%s*" % P):
+        os.unlink(path)
+
+
+def with_topology(fn):
+    def wrapper():
+        sh(TOPO, "up", P, "vxlan")
+        d = tempfile.mkdtemp(prefix="tswfunc")
+        try:
+            fn(d)
+        finally:
+            sh(TOPO, "down", P)
+            cleanup_dpdk_files()
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@with_topology
+def test_R_F3_R_T2_vm_to_kernel_vxlan_both_ways(d):
+    """A VM behind vhost-user pings a kernel VXLAN host: the echo request is
+    encapsulated (VNI 1001, from local_ip, DF, TTL 64) and the reply is
+    decapsulated back to the VM."""
+    sw = Daemon(d)
+    vm = VM(d)
+    try:
+        sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
+                                    SNIFF, "25"], stdout=subprocess.PIPE, text=True)
+        time.sleep(3)
+        got = ping(P + "vm1", "198.19.1.2")
+        assert got >= 4, "ping VM -> remote: %d of 5 replies" % got
+        out, _ = sniffer.communicate(timeout=40)
+        assert "VXLAN 198.18.0.1 198.18.0.2 1001 02:00:00:00:01:01 DF 64" in out, out
+        got = ping(P + "rem", "198.19.1.1", count=3)
+        assert got >= 2, "ping remote -> VM: %d of 3" % got
+    finally:
+        vm.stop()
+        rc = sw.stop()
+    text = sw.text()
+    assert rc == 0, "tunsw exit %s" % rc
+    vm1 = counters(text, "vm1")
+    tun = re.search(r"^vxlan/198\.18\.0\.2\s+(\d+)\s+(\d+)\s+(\d+)", text, re.M)
+    assert vm1[0] >= 8 and vm1[2] >= 8, "vm1 rx/tx %s" % vm1
+    assert tun and int(tun.group(1)) >= 8 and int(tun.group(2)) >= 8, text
+    assert not os.path.exists(os.path.join(d, "vm1.sock")), "vhost socket left behind"
+
+
+@with_topology
+def test_vhost_client_mode_and_vm_restart(d):
+    """tunsw as vhost-user client (QEMU-style server socket in the VM);
+    the VM side is restarted and traffic resumes without restarting tunsw."""
+    vm = VM(d, server=True)
+    time.sleep(2)
+    sw = Daemon(d, client=True)
+    try:
+        time.sleep(3)
+        assert ping(P + "vm1", "198.19.1.2", count=3) >= 2, "before restart"
+        vm.stop()
+        time.sleep(1)
+        vm = VM(d, server=True)
+        time.sleep(5)
+        assert ping(P + "vm1", "198.19.1.2", count=3) >= 2, "after VM restart"
+    finally:
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()
+
+
+def test_config_error_starts_nothing():
+    with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
+        conf = os.path.join(d, "bad.conf")
+        with open(conf, "w") as f:
+            f.write(CONF.format(p=P, d=d, client="").replace("segmentation_id = 1001",
+                                                              "segmentation_id = 99999999"))
+        r = subprocess.run([TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf",
+                            "--file-prefix", P + "bad", "--", "--config", conf],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0
+        assert "[network blue] segmentation_id: '99999999' is out of range" in r.stderr, r.stderr
+        assert not os.path.exists(os.path.join(d, "vm1.sock")), "started a port"
+        r = subprocess.run([TUNSW, "--check-config", conf], capture_output=True, text=True)
+        assert r.returncode != 0 and "segmentation_id" in r.stderr
+    cleanup_dpdk_files()
+
+
+def test_uplink_device_error_names_section():
+    with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
+        conf = os.path.join(d, "bad.conf")
+        with open(conf, "w") as f:
+            f.write(CONF.format(p="nosuchif", d=d, client=""))
+        r = subprocess.run([TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf",
+                            "--file-prefix", P + "bad", "--log-level=*:emerg", "--",
+                            "--config", conf], capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0
+        assert "[uplink] devargs: cannot probe device" in r.stderr, r.stderr
+    cleanup_dpdk_files()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
+    from tsw import run_tests
+    run_tests(globals())
