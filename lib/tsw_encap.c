@@ -162,17 +162,6 @@ tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16
 	return TSW_OK;
 }
 
-/* Ensure the first len bytes are in the first segment. */
-static inline bool
-contiguous(struct rte_mbuf *m, uint32_t len)
-{
-	if (rte_pktmbuf_data_len(m) >= len)
-		return true;
-	if (rte_pktmbuf_pkt_len(m) < len)
-		return false;
-	return rte_pktmbuf_linearize(m) == 0;
-}
-
 enum tsw_drop
 tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		struct tsw_decap_info *out)
@@ -181,7 +170,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 	const struct rte_ipv4_hdr *ip;
 	uint32_t pkt_len = rte_pktmbuf_pkt_len(m), ihl, ip_len, l4;
 
-	if (!contiguous(m, RTE_ETHER_HDR_LEN))
+	if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN))
 		return TSW_DROP_runt;
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (rte_is_unicast_ether_addr(&eth->dst_addr) &&
@@ -189,7 +178,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		return TSW_DROP_uplink_other_mac;
 	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
 		return TSW_DROP_uplink_not_ip;
-	if (!contiguous(m, RTE_ETHER_HDR_LEN + sizeof(*ip)))
+	if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN + sizeof(*ip)))
 		return TSW_DROP_ip_truncated;
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	if ((ip->version_ihl >> 4) != 4)
@@ -197,7 +186,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
 	if (ihl < sizeof(*ip))
 		return TSW_DROP_ip_bad_hlen;
-	if (!contiguous(m, RTE_ETHER_HDR_LEN + ihl))
+	if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN + ihl))
 		return TSW_DROP_ip_truncated;
 	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	ip_len = rte_be_to_cpu_16(ip->total_length);
@@ -228,7 +217,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		const struct rte_vxlan_hdr *vx;
 		uint32_t ulen;
 
-		if (!contiguous(m, l4 + sizeof(*udp)))
+		if (!tsw_pkt_head(m, l4 + sizeof(*udp)))
 			return TSW_DROP_udp_truncated;
 		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4);
@@ -239,7 +228,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		ulen = rte_be_to_cpu_16(udp->dgram_len);
 		if (ulen < sizeof(*udp) || ulen > ip_len - ihl)
 			return TSW_DROP_udp_bad_len;
-		if (ulen < sizeof(*udp) + sizeof(*vx) || !contiguous(m, l4 + 16))
+		if (ulen < sizeof(*udp) + sizeof(*vx) || !tsw_pkt_head(m, l4 + 16))
 			return TSW_DROP_udp_truncated;
 		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4);
@@ -261,7 +250,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		uint32_t glen = 4;
 		const uint8_t *g;
 
-		if (!contiguous(m, l4 + 4))
+		if (!tsw_pkt_head(m, l4 + 4))
 			return TSW_DROP_gre_truncated;
 		g = rte_pktmbuf_mtod_offset(m, const uint8_t *, l4);
 		flags = (uint16_t)(g[0] << 8 | g[1]);
@@ -277,7 +266,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		if (proto != ETH_P_TEB)
 			return TSW_DROP_gre_bad_proto;
 		glen += (flags & GRE_C ? 4u : 0u) + 4u + (flags & GRE_S ? 4u : 0u);
-		if (glen > ip_len - ihl || !contiguous(m, l4 + glen))
+		if (glen > ip_len - ihl || !tsw_pkt_head(m, l4 + glen))
 			return TSW_DROP_gre_truncated;
 		g = rte_pktmbuf_mtod_offset(m, const uint8_t *, l4);
 		if (flags & GRE_C) {

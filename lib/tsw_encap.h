@@ -24,6 +24,18 @@
 
 #define TSW_OK TSW_DROP_MAX
 
+/* Make the first len bytes of m contiguous (linearizing a chain if it must);
+ * false when the frame is shorter or cannot be linearized. */
+static inline bool
+tsw_pkt_head(struct rte_mbuf *m, uint32_t len)
+{
+	if (rte_pktmbuf_data_len(m) >= len)
+		return true;
+	if (rte_pktmbuf_pkt_len(m) < len)
+		return false;
+	return rte_pktmbuf_linearize(m) == 0;
+}
+
 #define TSW_VXLAN_HDR_LEN  (14 + 20 + 8 + 8)
 #define TSW_GRE_HDR_LEN    (14 + 20 + 4 + 4)
 #define TSW_GRE_CSUM_LEN   4

@@ -191,15 +191,15 @@ vlan_tpid(uint16_t et_be)
 	       et_be == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ);
 }
 
-/* Ensure the first len bytes are in the first segment. */
-static inline bool
-head_ok(struct rte_mbuf *m, uint32_t len)
+/* Keys 2i (source) and 2i+1 (destination) of a burst's bulk FDB lookup. */
+static inline void
+set_keys(struct tsw_fdb_key *keys, const struct tsw_fdb_key **kp, uint16_t i, uint16_t net,
+	 const struct rte_ether_hdr *eth)
 {
-	if (rte_pktmbuf_data_len(m) >= len)
-		return true;
-	if (rte_pktmbuf_pkt_len(m) < len)
-		return false;
-	return rte_pktmbuf_linearize(m) == 0;
+	tsw_fdb_key_set(&keys[2 * i], net, &eth->src_addr);
+	tsw_fdb_key_set(&keys[2 * i + 1], net, &eth->dst_addr);
+	kp[2 * i] = &keys[2 * i];
+	kp[2 * i + 1] = &keys[2 * i + 1];
 }
 
 /* R-F6: answer an ARP request for a known IP of the network on port in.
@@ -216,7 +216,7 @@ arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
 
 	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
 	    !rte_is_broadcast_ether_addr(&eth->dst_addr) ||
-	    !head_ok(m, sizeof(*eth) + sizeof(*req)))
+	    !tsw_pkt_head(m, sizeof(*eth) + sizeof(*req)))
 		return false;
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	req = (const struct rte_arp_hdr *)(eth + 1);
@@ -284,14 +284,14 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ether_hdr *eth;
 
-		if (!head_ok(m, RTE_ETHER_HDR_LEN)) {
+		if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN)) {
 			drop(w, port, m, TSW_DROP_runt);
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		if (vlan_tpid(eth->ether_type)) {
 			const struct rte_vlan_hdr *vh;
-			if (!head_ok(m, RTE_ETHER_HDR_LEN + sizeof(*vh))) {
+			if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN + sizeof(*vh))) {
 				drop(w, port, m, TSW_DROP_runt);
 				continue;
 			}
@@ -302,10 +302,7 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 				continue;
 			}
 		}
-		tsw_fdb_key_set(&keys[2 * nok], (uint16_t)netidx, &eth->src_addr);
-		tsw_fdb_key_set(&keys[2 * nok + 1], (uint16_t)netidx, &eth->dst_addr);
-		kp[2 * nok] = &keys[2 * nok];
-		kp[2 * nok + 1] = &keys[2 * nok + 1];
+		set_keys(keys, kp, nok, (uint16_t)netidx, eth);
 		ok[nok++] = m;
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, kp, 2u * nok, now_ms, ent);
@@ -414,7 +411,7 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		netof[nin] = (uint16_t)(uintptr_t)idv[i];
 		tunof[nin] = (uint16_t)(uintptr_t)idv[TSW_BURST + i];
 		rte_pktmbuf_adj(m, info[i].outer_len);
-		if (!head_ok(m, RTE_ETHER_HDR_LEN)) {
+		if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN)) {
 			w->cnt->tun[info[i].type][tunof[nin]].drops++;
 			drop(w, in, m, TSW_DROP_inner_truncated);
 			continue;
@@ -425,10 +422,7 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			drop(w, in, m, TSW_DROP_inner_vlan_tagged);
 			continue;
 		}
-		tsw_fdb_key_set(&keys[2 * nin], netof[nin], &eth->src_addr);
-		tsw_fdb_key_set(&keys[2 * nin + 1], netof[nin], &eth->dst_addr);
-		kp[2 * nin] = &keys[2 * nin];
-		kp[2 * nin + 1] = &keys[2 * nin + 1];
+		set_keys(keys, kp, nin, netof[nin], eth);
 		ok[nin++] = m;
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, kp, 2u * nin, now_ms, ent);

@@ -33,6 +33,8 @@ up() {
 	ip netns add "${P}vm1"
 
 	ip link add "${P}up" type veth peer name eth0 netns "${P}rem"
+	# root-namespace ends carry no address at all, not even IPv6 link-local
+	sysctl -qw "net.ipv6.conf.${P}up.disable_ipv6=1"
 	ip link set "${P}up" address 02:00:00:00:00:01 mtu 1500 up
 	ethtool -K "${P}up" tx off rx off >/dev/null
 	ip -n "${P}rem" link set eth0 address 02:00:00:00:00:02 up
@@ -53,6 +55,7 @@ up() {
 	ip -n "${P}rem" addr add 198.19.1.2/24 dev tun0
 
 	ip link add "${P}v1" type veth peer name eth0 netns "${P}vm1"
+	sysctl -qw "net.ipv6.conf.${P}v1.disable_ipv6=1"
 	ip link set "${P}v1" mtu 1500 up
 	ethtool -K "${P}v1" tx off rx off >/dev/null
 	ip -n "${P}vm1" link set eth0 address 02:00:00:00:01:01 mtu 1450 up

@@ -41,13 +41,26 @@ fdb_size = 4096
 
 SNIFF = r"""
 import sys
-from scapy.all import sniff, IP, UDP, VXLAN, Ether
+from scapy.all import sniff, IP, UDP, VXLAN, Ether, ICMP
 got = sniff(iface="eth0", timeout=float(sys.argv[1]),
-            lfilter=lambda p: UDP in p and p[UDP].dport == 4789 and IP in p and p[IP].src == "198.18.0.1",
+            lfilter=lambda p: UDP in p and p[UDP].dport == 4789 and IP in p and
+                              p[IP].src == "198.18.0.1" and ICMP in p[VXLAN].payload,
             count=1)
 for p in got:
     print("VXLAN", p[IP].src, p[IP].dst, p[VXLAN].vni, p[VXLAN].payload[Ether].src, p[IP].flags, p[IP].ttl)
 """
+
+
+def interrupt(proc):
+    """SIGINT, as Ctrl-C would; SIGKILL after 20 s. Returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def sh(*args, **kw):
@@ -84,14 +97,7 @@ class Daemon:
         raise AssertionError("tunsw: no '%s' in %ss:\n%s" % (what, timeout, self.text()))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return interrupt(self.proc)
 
 
 class VM:
@@ -109,13 +115,7 @@ class VM:
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        interrupt(self.proc)
 
 
 def ping(ns, dst, count=5, deadline=20):

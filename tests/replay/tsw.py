@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 from scapy.all import (ARP, Dot1Q, Ether, GRE, ICMP, IP, UDP, VXLAN, Raw,
@@ -147,12 +148,13 @@ def run_tests(module_globals):
     for n in names:
         if only and not any(o in n for o in only):
             continue
+        t0 = time.time()
         try:
             module_globals[n]()
-            print("PASS %s" % n)
+            print("PASS %s (%.1fs)" % (n, time.time() - t0))
             passed += 1
         except Exception:  # noqa: BLE001 - report every failure
-            print("FAIL %s" % n)
+            print("FAIL %s (%.1fs)" % (n, time.time() - t0))
             traceback.print_exc(file=sys.stdout)
             failed += 1
     print("%d passed, %d failed" % (passed, failed))
