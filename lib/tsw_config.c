@@ -116,7 +116,7 @@ tsw_parse_name(const char *s, const char **why)
 	size_t n = s ? strlen(s) : 0;
 
 	if (n == 0 || n >= TSW_NAME_LEN) {
-		*why = "name must be 1 to 31 characters";
+		*why = "name must be 1 to 47 characters";
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -262,8 +262,8 @@ find_network(const struct tsw_config *c, const char *name)
 	return -1;
 }
 
-static bool
-ip_is_unicast(uint32_t ip_be)
+bool
+tsw_ipv4_is_unicast(uint32_t ip_be)
 {
 	uint32_t h = ntohl(ip_be);
 	return h != 0 && (h >> 28) < 14 && (h >> 24) != 127;
@@ -300,7 +300,7 @@ parse_tunnel(struct pctx *p, int idx, const char *sec)
 	if (check_keys(p, idx, sec, keys) < 0 ||
 	    get_ip(p, sec, "local_ip", true, &c->tunnel.local_ip) < 0)
 		return -1;
-	if (!ip_is_unicast(c->tunnel.local_ip))
+	if (!tsw_ipv4_is_unicast(c->tunnel.local_ip))
 		return fail(p, sec, "local_ip", "'%s' is not a unicast address",
 			    get(p, sec, "local_ip"));
 	if (types != NULL) {
@@ -446,7 +446,7 @@ add_remote(struct pctx *p, const char *sec, const char *key, uint32_t ip,
 {
 	struct tsw_config *c = p->cfg;
 
-	if (!ip_is_unicast(ip))
+	if (!tsw_ipv4_is_unicast(ip))
 		return fail(p, sec, key, "remote VTEP is not a unicast address");
 	if (ip == c->tunnel.local_ip)
 		return fail(p, sec, key, "remote VTEP equals local_ip");
@@ -622,7 +622,7 @@ parse_fdb(struct pctx *p, int idx, const char *sec, char **w)
 	if (get_ip(p, sec, "remote", true, &e->remote) < 0 ||
 	    get_ip(p, sec, "ip", false, &e->ip) < 0)
 		return -1;
-	if (e->ip != 0 && !ip_is_unicast(e->ip))
+	if (e->ip != 0 && !tsw_ipv4_is_unicast(e->ip))
 		return fail(p, sec, "ip", "not a unicast address");
 	if (add_remote(p, sec, "remote", e->remote, c->networks[ni].type) < 0)
 		return -1;

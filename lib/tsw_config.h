@@ -113,5 +113,7 @@ int tsw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v,
 int tsw_parse_bool(const char *s, bool *v, const char **why);
 int tsw_parse_tun_type(const char *s, enum tsw_tun_type *t, const char **why);
 int tsw_parse_name(const char *s, const char **why);
+/* Not 0, multicast, reserved/broadcast or loopback. */
+bool tsw_ipv4_is_unicast(uint32_t ip_be);
 
 #endif

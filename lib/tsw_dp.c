@@ -198,6 +198,8 @@ tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_
 	net->type = t;
 	net->seg_id = id;
 	net->in_use = true;
+	dp->gen++;
+	dp->net_gen[n]++;
 	if (republish(dp, (uint16_t)n) < 0) {
 		net->in_use = false;
 		return -ENOMEM;
@@ -245,7 +247,7 @@ tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
 			for (unsigned int i = 0; i < nm; i++) {
 				tsw_fdb_key_set(&fk, net, &macs[i]);
 				if (tsw_fdb_entry_kind(tsw_fdb_get(dp->fdb, &fk, 0)) == TSW_FDB_STATIC)
-					tsw_dp_fdb_static_del(dp, net, &macs[i]);
+					tsw_dp_fdb_static_del(dp, net, &macs[i], -1);
 				else
 					tsw_fdb_del(dp->fdb, &fk, TSW_FDB_NONE);
 			}
@@ -305,6 +307,8 @@ tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t
 	dp->ports[p].eth_port = eth_port;
 	dp->ports[p].net = net;
 	__atomic_store_n(&dp->ports[p].in_use, true, __ATOMIC_RELEASE);
+	dp->gen++;
+	dp->port_gen[p]++;
 	republish(dp, net);
 	return p;
 }
@@ -397,6 +401,8 @@ tsw_dp_tunnel_add(struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip, bool conf
 	if (rebuild_hdr(dp, t, (uint16_t)i) < 0)
 		return -ENOMEM;
 	__atomic_store_n(&tun->in_use, true, __ATOMIC_RELEASE);
+	dp->gen++;
+	dp->tun_gen[t][i]++;
 	if (rte_hash_add_key_data(dp->tun_by_ip, &k, (void *)(uintptr_t)i) < 0) {
 		tun->in_use = false;
 		rebuild_hdr(dp, t, (uint16_t)i);
@@ -549,20 +555,25 @@ tsw_dp_fdb_static_add(struct tsw_dp *dp, uint16_t net, const struct rte_ether_ad
 }
 
 int
-tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac)
+tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac,
+		      int tunnel)
 {
 	struct tsw_fdb_key k;
 	tsw_fdb_entry_t old;
+	uint16_t d;
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
 	tsw_fdb_key_set(&k, net, mac);
 	old = tsw_fdb_get(dp->fdb, &k, 0);
+	d = tsw_fdb_entry_dest(old);
 	if (tsw_fdb_entry_kind(old) != TSW_FDB_STATIC)
 		return 0;
+	if (tunnel >= 0 && d != tsw_dest_tunnel(dp->nets[net].type, (uint16_t)tunnel))
+		return 0;   /* it points elsewhere now: not ours to remove */
 	tsw_fdb_del(dp->fdb, &k, TSW_FDB_STATIC);
-	if (tsw_dest_is_tunnel(tsw_fdb_entry_dest(old)))
-		tunnel_unref(dp, dp->nets[net].type, tsw_dest_index(tsw_fdb_entry_dest(old)));
+	if (tsw_dest_is_tunnel(d))
+		tunnel_unref(dp, dp->nets[net].type, tsw_dest_index(d));
 	return 0;
 }
 
@@ -582,12 +593,16 @@ tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_et
 }
 
 int
-tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip)
+tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac)
 {
 	struct tsw_arp_key k = { .net = net, .ip = ip };
+	struct rte_ether_addr cur;
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
+	if (mac != NULL && (!tsw_dp_arp_lookup(dp, net, ip, &cur) ||
+			    !rte_is_same_ether_addr(&cur, mac)))
+		return 0;   /* absent, or it maps to another MAC now */
 	rte_hash_del_key(dp->arp, &k);
 	return 0;
 }

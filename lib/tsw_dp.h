@@ -82,6 +82,10 @@ struct tsw_dp {
 	struct tsw_vm_port ports[TSW_MAX_PORTS];
 	struct tsw_tunnel tunnels[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
 	/* writer only */
+	uint64_t gen;                          /* bumped when a net/port/tunnel is created */
+	uint32_t port_gen[TSW_MAX_PORTS];      /* ...and its index's own count */
+	uint32_t net_gen[TSW_MAX_NETS];
+	uint32_t tun_gen[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
 	uint16_t *flood_explicit[TSW_MAX_NETS];  /* l2population flood sets */
 	uint16_t n_flood_explicit[TSW_MAX_NETS];
 	uint16_t n_neigh;
@@ -157,10 +161,14 @@ int tsw_dp_flood_del(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);
 /* Static FDB entry (N, mac) -> tunnel; tracks the tunnel's users. */
 int tsw_dp_fdb_static_add(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac,
 			  uint16_t tunnel);
-int tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac);
+/* Remove the static entry (N, mac); with tunnel >= 0 only when it still
+ * points to that tunnel. Absent is not an error (R-L4). */
+int tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_addr *mac,
+			  int tunnel);
 
 int tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac);
-int tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip);
+/* Remove (N, ip); with mac != NULL only when it still maps to mac. */
+int tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac);
 
 /* Build every table from a parsed config; eth_ports[i] is the DPDK port of
  * cfg->ports[i]. On error writes a reason into err and returns -1. */

@@ -5,21 +5,212 @@
 
 #include "tsw_state.h"
 
-static const char *
-ipstr(uint32_t ip_be, char *buf)
+char *
+tsw_ip_str(uint32_t ip_be, char *buf)
 {
 	struct in_addr a = { .s_addr = ip_be };
 	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 	return buf;
 }
 
-static void
-macstr(const uint8_t *m, char *buf)
+char *
+tsw_mac_str(const uint8_t *m, char *buf)
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
 }
 
 static const char *const kind_names[] = { "none", "static", "local", "tunnel" };
+
+/* Set key to a new value; a NULL value (out of memory) poisons the object
+ * so that the caller's final check catches it. */
+static void
+put(json_t *o, const char *key, json_t *v)
+{
+	if (o != NULL && (v == NULL || json_object_set_new(o, key, v) != 0))
+		json_object_set_new(o, "\x01oom", json_null());
+}
+
+static json_t *
+checked(json_t *o)
+{
+	if (o != NULL && json_object_get(o, "\x01oom") != NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+append(json_t *a, json_t *v)
+{
+	if (a != NULL && (v == NULL || json_array_append_new(a, v) != 0)) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *
+u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static json_t *
+io_json(uint64_t rx_pkts, uint64_t rx_bytes, uint64_t tx_pkts, uint64_t tx_bytes, uint64_t drops)
+{
+	json_t *o = json_object();
+	put(o, "rx_pkts", u64(rx_pkts));
+	put(o, "rx_bytes", u64(rx_bytes));
+	put(o, "tx_pkts", u64(tx_pkts));
+	put(o, "tx_bytes", u64(tx_bytes));
+	put(o, "drops", u64(drops));
+	return checked(o);
+}
+
+static const char *
+tunnel_name(const struct tsw_dp *dp, int t, int i, char *buf, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+	snprintf(buf, len, "%s/%s", tsw_tun_type_name((enum tsw_tun_type)t),
+		 tsw_ip_str(dp->tunnels[t][i].remote_ip, ip));
+	return buf;
+}
+
+json_t *
+tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
+		   const struct tsw_mgmt *mg)
+{
+	json_t *o = json_object(), *drops = json_object(), *learn = json_object();
+	json_t *ports = json_object(), *nets = json_object(), *tuns = json_object();
+	char name[48];
+
+	for (int i = 0; i < TSW_DROP_MAX; i++)
+		put(drops, tsw_drop_names[i], u64(c->drop[i]));
+	put(o, "drops", checked(drops));
+	put(o, "total_drops", u64(tsw_counters_total_drops(c)));
+	put(learn, "posted", u64(c->learn_posted));
+	put(learn, "ring_full", u64(c->learn_ring_full));
+	put(learn, "coalesced", u64(c->learn_coalesced));
+	if (mg != NULL) {
+		put(learn, "new", u64(mg->learn.applied_new));
+		put(learn, "moved", u64(mg->learn.applied_moved));
+		put(learn, "refreshed", u64(mg->learn.applied_refresh));
+		put(learn, "ignored_static", u64(mg->learn.ignored_static));
+		put(learn, "ignored_stale", u64(mg->learn.ignored_stale));
+		put(learn, "table_full", u64(mg->learn.table_full));
+		put(learn, "aged", u64(mg->aged));
+	}
+	put(o, "learn", checked(learn));
+	put(o, "arp_replies", u64(c->arp_replies));
+	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
+		const struct tsw_port_counters *pc = &c->port[p];
+		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
+			continue;
+		put(ports, p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name,
+		    io_json(pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes, pc->drops));
+	}
+	put(o, "ports", checked(ports));
+	for (int n = 0; n < TSW_MAX_NETS; n++) {
+		const struct tsw_net_counters *nc = &c->net[n];
+		json_t *no;
+		if (!dp->nets[n].in_use)
+			continue;
+		no = json_object();
+		put(no, "from_vm_pkts", u64(nc->from_vm_pkts));
+		put(no, "from_vm_bytes", u64(nc->from_vm_bytes));
+		put(no, "from_tun_pkts", u64(nc->from_tun_pkts));
+		put(no, "from_tun_bytes", u64(nc->from_tun_bytes));
+		put(no, "flooded", u64(nc->flooded));
+		put(no, "drops", u64(nc->drops));
+		put(nets, dp->nets[n].name, checked(no));
+	}
+	put(o, "networks", checked(nets));
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
+			const struct tsw_tun_counters *tc = &c->tun[t][i];
+			if (!dp->tunnels[t][i].in_use)
+				continue;
+			put(tuns, tunnel_name(dp, t, i, name, sizeof(name)),
+			    io_json(tc->rx_pkts, tc->rx_bytes, tc->tx_pkts, tc->tx_bytes, tc->drops));
+		}
+	put(o, "tunnels", checked(tuns));
+	return checked(o);
+}
+
+json_t *
+tsw_state_ports(const struct tsw_dp *dp)
+{
+	json_t *a = json_array();
+
+	for (int p = 0; p < TSW_MAX_PORTS; p++) {
+		const struct tsw_vm_port *vp = &dp->ports[p];
+		json_t *o;
+		if (!vp->in_use)
+			continue;
+		o = json_object();
+		put(o, "name", json_string(vp->name));
+		put(o, "network", json_string(dp->nets[vp->net].name));
+		put(o, "dpdk_port", json_integer(vp->eth_port));
+		a = append(a, checked(o));
+	}
+	return a;
+}
+
+json_t *
+tsw_state_networks(const struct tsw_dp *dp)
+{
+	char ip[INET_ADDRSTRLEN];
+	json_t *a = json_array();
+
+	for (int n = 0; n < TSW_MAX_NETS; n++) {
+		const struct tsw_network *net = &dp->nets[n];
+		const struct tsw_members *mb = net->members;
+		json_t *o, *ports, *flood;
+		if (!net->in_use)
+			continue;
+		o = json_object();
+		ports = json_array();
+		flood = json_array();
+		for (int i = 0; i < mb->n_ports; i++)
+			ports = append(ports, json_string(dp->ports[mb->ports[i]].name));
+		for (int i = 0; i < mb->n_flood; i++)
+			flood = append(flood, json_string(
+				tsw_ip_str(dp->tunnels[net->type][mb->flood[i]].remote_ip, ip)));
+		put(o, "name", json_string(net->name));
+		put(o, "type", json_string(tsw_tun_type_name(net->type)));
+		put(o, "segmentation_id", json_integer(net->seg_id));
+		put(o, "ports", ports);
+		put(o, "flood", flood);
+		a = append(a, checked(o));
+	}
+	return a;
+}
+
+json_t *
+tsw_state_tunnels(const struct tsw_dp *dp)
+{
+	char ip[INET_ADDRSTRLEN], mac[18];
+	json_t *a = json_array();
+
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
+			const struct tsw_tunnel *tun = &dp->tunnels[t][i];
+			json_t *o;
+			if (!tun->in_use)
+				continue;
+			o = json_object();
+			put(o, "type", json_string(tsw_tun_type_name((enum tsw_tun_type)t)));
+			put(o, "remote", json_string(tsw_ip_str(tun->remote_ip, ip)));
+			put(o, "next_hop", tun->hdr != NULL ?
+			    json_string(tsw_mac_str(tun->hdr->data, mac)) : json_null());
+			put(o, "configured", json_boolean(tun->configured));
+			put(o, "static_refs", json_integer(tun->static_refs));
+			a = append(a, checked(o));
+		}
+	return a;
+}
 
 struct fdb_row { struct tsw_fdb_key k; tsw_fdb_entry_t e; const struct tsw_dp *dp; };
 
@@ -29,6 +220,58 @@ cmp_fdb(const void *a, const void *b)
 	const struct fdb_row *x = a, *y = b;
 	int c = strcmp(x->dp->nets[x->k.net].name, y->dp->nets[y->k.net].name);
 	return c ? c : memcmp(x->k.mac, y->k.mac, 6);
+}
+
+json_t *
+tsw_state_fdb(const struct tsw_dp *dp, uint64_t now_ms, int net,
+	      const struct rte_ether_addr *mac)
+{
+	unsigned int cap = tsw_fdb_count(dp->fdb) + 1, nr = 0;
+	struct fdb_row *rows = calloc(cap, sizeof(*rows));
+	char ip[INET_ADDRSTRLEN], ms[18];
+	json_t *a = json_array();
+	uint32_t it = 0;
+
+	if (rows == NULL) {
+		json_decref(a);
+		return NULL;
+	}
+	while (nr < cap && tsw_fdb_iterate(dp->fdb, &it, &rows[nr].k, &rows[nr].e) == 0) {
+		if (net >= 0 && rows[nr].k.net != net)
+			continue;
+		if (mac != NULL && memcmp(rows[nr].k.mac, mac->addr_bytes, 6) != 0)
+			continue;
+		rows[nr].dp = dp;
+		nr++;
+	}
+	qsort(rows, nr, sizeof(*rows), cmp_fdb);
+	for (unsigned int i = 0; i < nr && a != NULL; i++) {
+		enum tsw_fdb_kind k = tsw_fdb_entry_kind(rows[i].e);
+		uint16_t d = tsw_fdb_entry_dest(rows[i].e);
+		json_t *o;
+
+		if (!tsw_fdb_entry_valid(rows[i].e, now_ms, tsw_fdb_timeouts(dp->fdb)))
+			continue;   /* expired, not yet aged out */
+		o = json_object();
+		put(o, "network", json_string(dp->nets[rows[i].k.net].name));
+		put(o, "mac", json_string(tsw_mac_str(rows[i].k.mac, ms)));
+		put(o, "kind", json_string(kind_names[k]));
+		if (tsw_dest_is_tunnel(d)) {
+			enum tsw_tun_type t = tsw_dest_tun_type(d);
+			json_t *to = json_object();
+			put(to, "type", json_string(tsw_tun_type_name(t)));
+			put(to, "remote", json_string(
+				tsw_ip_str(dp->tunnels[t][tsw_dest_index(d)].remote_ip, ip)));
+			put(o, "tunnel", checked(to));
+		} else {
+			put(o, "port", json_string(dp->ports[d].name));
+		}
+		if (k != TSW_FDB_STATIC)
+			put(o, "age_ms", u64(now_ms - tsw_fdb_entry_ms(rows[i].e)));
+		a = append(a, checked(o));
+	}
+	free(rows);
+	return a;
 }
 
 struct arp_row { struct tsw_arp_key k; uint64_t mac; const struct tsw_dp *dp; };
@@ -43,195 +286,71 @@ cmp_arp(const void *a, const void *b)
 	return ntohl(x->k.ip) < ntohl(y->k.ip) ? -1 : ntohl(x->k.ip) > ntohl(y->k.ip);
 }
 
-static void
-dest_json(FILE *f, const struct tsw_dp *dp, uint16_t d)
+json_t *
+tsw_state_arp(const struct tsw_dp *dp, int net)
 {
-	char ip[INET_ADDRSTRLEN];
+	int32_t cnt = rte_hash_count(dp->arp);
+	struct arp_row *rows = calloc((size_t)(cnt > 0 ? cnt : 1), sizeof(*rows));
+	char ip[INET_ADDRSTRLEN], ms[18];
+	json_t *a = json_array();
+	const void *key;
+	void *d;
+	uint32_t it = 0;
+	int nr = 0;
 
-	if (tsw_dest_is_tunnel(d)) {
-		enum tsw_tun_type t = tsw_dest_tun_type(d);
-		fprintf(f, "\"tunnel\": {\"type\": \"%s\", \"remote\": \"%s\"}",
-			tsw_tun_type_name(t),
-			ipstr(dp->tunnels[t][tsw_dest_index(d)].remote_ip, ip));
-	} else {
-		fprintf(f, "\"port\": \"%s\"", dp->ports[d].name);
+	if (rows == NULL) {
+		json_decref(a);
+		return NULL;
 	}
-}
-
-static void
-port_counters_json(FILE *f, const char *name, const struct tsw_port_counters *p, bool first)
-{
-	fprintf(f, "%s\n      \"%s\": {\"rx_pkts\": %lu, \"rx_bytes\": %lu, \"tx_pkts\": %lu, "
-		"\"tx_bytes\": %lu, \"drops\": %lu}", first ? "" : ",", name,
-		p->rx_pkts, p->rx_bytes, p->tx_pkts, p->tx_bytes, p->drops);
+	while (nr < cnt && rte_hash_iterate(dp->arp, &key, &d, &it) >= 0) {
+		memcpy(&rows[nr].k, key, sizeof(rows[nr].k));
+		if (net >= 0 && rows[nr].k.net != net)
+			continue;
+		rows[nr].mac = (uint64_t)(uintptr_t)d;
+		rows[nr].dp = dp;
+		nr++;
+	}
+	qsort(rows, (size_t)nr, sizeof(*rows), cmp_arp);
+	for (int i = 0; i < nr && a != NULL; i++) {
+		uint8_t m[6];
+		json_t *o = json_object();
+		for (int b = 0; b < 6; b++)
+			m[b] = (uint8_t)(rows[i].mac >> (8 * (5 - b)));
+		put(o, "network", json_string(dp->nets[rows[i].k.net].name));
+		put(o, "ip", json_string(tsw_ip_str(rows[i].k.ip, ip)));
+		put(o, "mac", json_string(tsw_mac_str(m, ms)));
+		a = append(a, checked(o));
+	}
+	free(rows);
+	return a;
 }
 
 int
 tsw_state_write_json(FILE *f, const struct tsw_dp *dp, const struct tsw_counters *c,
 		     const struct tsw_mgmt *mg, uint64_t now_ms)
 {
-	char ip[INET_ADDRSTRLEN], mac[18];
-	bool first;
+	json_t *o = json_object();
+	int rc;
 
-	fprintf(f, "{\n  \"counters\": {\n    \"drops\": {");
-	for (int i = 0; i < TSW_DROP_MAX; i++)
-		fprintf(f, "%s\n      \"%s\": %lu", i ? "," : "", tsw_drop_names[i], c->drop[i]);
-	fprintf(f, "\n    },\n    \"total_drops\": %lu,\n", tsw_counters_total_drops(c));
-	fprintf(f, "    \"learn\": {\"posted\": %lu, \"ring_full\": %lu, \"coalesced\": %lu",
-		c->learn_posted, c->learn_ring_full, c->learn_coalesced);
-	if (mg != NULL)
-		fprintf(f, ", \"new\": %lu, \"moved\": %lu, \"refreshed\": %lu, "
-			"\"ignored_static\": %lu, \"ignored_stale\": %lu, \"table_full\": %lu, "
-			"\"aged\": %lu", mg->learn.applied_new, mg->learn.applied_moved,
-			mg->learn.applied_refresh, mg->learn.ignored_static,
-			mg->learn.ignored_stale, mg->learn.table_full, mg->aged);
-	fprintf(f, "},\n    \"arp_replies\": %lu,\n    \"ports\": {", c->arp_replies);
-	first = true;
-	for (int p = 0; p < TSW_MAX_PORTS; p++) {
-		if (!dp->ports[p].in_use)
-			continue;
-		port_counters_json(f, dp->ports[p].name, &c->port[p], first);
-		first = false;
-	}
-	port_counters_json(f, "uplink", &c->port[TSW_OUT_UPLINK], first);
-	fprintf(f, "\n    },\n    \"networks\": {");
-	first = true;
-	for (int n = 0; n < TSW_MAX_NETS; n++) {
-		const struct tsw_net_counters *nc = &c->net[n];
-		if (!dp->nets[n].in_use)
-			continue;
-		fprintf(f, "%s\n      \"%s\": {\"from_vm_pkts\": %lu, \"from_vm_bytes\": %lu, "
-			"\"from_tun_pkts\": %lu, \"from_tun_bytes\": %lu, \"flooded\": %lu, "
-			"\"drops\": %lu}", first ? "" : ",", dp->nets[n].name, nc->from_vm_pkts,
-			nc->from_vm_bytes, nc->from_tun_pkts, nc->from_tun_bytes, nc->flooded,
-			nc->drops);
-		first = false;
-	}
-	fprintf(f, "\n    },\n    \"tunnels\": {");
-	first = true;
-	for (int t = 0; t < TSW_TUN_NTYPES; t++)
-		for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
-			const struct tsw_tun_counters *tc = &c->tun[t][i];
-			if (!dp->tunnels[t][i].in_use)
-				continue;
-			fprintf(f, "%s\n      \"%s/%s\": {\"rx_pkts\": %lu, \"rx_bytes\": %lu, "
-				"\"tx_pkts\": %lu, \"tx_bytes\": %lu, \"drops\": %lu}",
-				first ? "" : ",", tsw_tun_type_name((enum tsw_tun_type)t),
-				ipstr(dp->tunnels[t][i].remote_ip, ip), tc->rx_pkts, tc->rx_bytes,
-				tc->tx_pkts, tc->tx_bytes, tc->drops);
-			first = false;
-		}
-	fprintf(f, "\n    }\n  },\n");
-
-	/* networks with their members */
-	fprintf(f, "  \"networks\": [");
-	first = true;
-	for (int n = 0; n < TSW_MAX_NETS; n++) {
-		const struct tsw_network *net = &dp->nets[n];
-		const struct tsw_members *mb = net->members;
-		if (!net->in_use)
-			continue;
-		fprintf(f, "%s\n    {\"name\": \"%s\", \"type\": \"%s\", \"segmentation_id\": %u, "
-			"\"ports\": [", first ? "" : ",", net->name, tsw_tun_type_name(net->type),
-			net->seg_id);
-		for (int i = 0; i < mb->n_ports; i++)
-			fprintf(f, "%s\"%s\"", i ? ", " : "", dp->ports[mb->ports[i]].name);
-		fprintf(f, "], \"flood\": [");
-		for (int i = 0; i < mb->n_flood; i++)
-			fprintf(f, "%s\"%s\"", i ? ", " : "",
-				ipstr(dp->tunnels[net->type][mb->flood[i]].remote_ip, ip));
-		fprintf(f, "]}");
-		first = false;
-	}
-	fprintf(f, "\n  ],\n  \"tunnels\": [");
-	first = true;
-	for (int t = 0; t < TSW_TUN_NTYPES; t++)
-		for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
-			const struct tsw_tunnel *tun = &dp->tunnels[t][i];
-			if (!tun->in_use)
-				continue;
-			fprintf(f, "%s\n    {\"type\": \"%s\", \"remote\": \"%s\", \"next_hop\": ",
-				first ? "" : ",", tsw_tun_type_name((enum tsw_tun_type)t),
-				ipstr(tun->remote_ip, ip));
-			if (tun->hdr != NULL) {
-				macstr(tun->hdr->data, mac);
-				fprintf(f, "\"%s\"", mac);
-			} else {
-				fprintf(f, "null");
-			}
-			fprintf(f, ", \"configured\": %s, \"static_refs\": %u}",
-				tun->configured ? "true" : "false", tun->static_refs);
-			first = false;
-		}
-
-	/* FDB, sorted */
-	{
-		unsigned int cap = tsw_fdb_count(dp->fdb) + 1, nr = 0;
-		struct fdb_row *rows = calloc(cap, sizeof(*rows));
-		uint32_t it = 0;
-
-		if (rows == NULL)
-			return -1;
-		while (nr < cap && tsw_fdb_iterate(dp->fdb, &it, &rows[nr].k, &rows[nr].e) == 0) {
-			rows[nr].dp = dp;
-			nr++;
-		}
-		qsort(rows, nr, sizeof(*rows), cmp_fdb);
-		fprintf(f, "\n  ],\n  \"fdb\": [");
-		first = true;
-		for (unsigned int i = 0; i < nr; i++) {
-			enum tsw_fdb_kind k = tsw_fdb_entry_kind(rows[i].e);
-			bool valid = tsw_fdb_entry_valid(rows[i].e, now_ms, tsw_fdb_timeouts(dp->fdb));
-			if (!valid)
-				continue;   /* expired, not yet aged out */
-			macstr(rows[i].k.mac, mac);
-			fprintf(f, "%s\n    {\"network\": \"%s\", \"mac\": \"%s\", \"kind\": \"%s\", ",
-				first ? "" : ",", dp->nets[rows[i].k.net].name, mac, kind_names[k]);
-			dest_json(f, dp, tsw_fdb_entry_dest(rows[i].e));
-			if (k != TSW_FDB_STATIC)
-				fprintf(f, ", \"age_ms\": %lu", now_ms - tsw_fdb_entry_ms(rows[i].e));
-			fprintf(f, "}");
-			first = false;
-		}
-		free(rows);
-	}
-	/* ARP entries, sorted */
-	{
-		int32_t cnt = rte_hash_count(dp->arp);
-		struct arp_row *rows = calloc((size_t)(cnt > 0 ? cnt : 1), sizeof(*rows));
-		const void *key;
-		void *d;
-		uint32_t it = 0;
-		int nr = 0;
-
-		if (rows == NULL)
-			return -1;
-		while (nr < cnt && rte_hash_iterate(dp->arp, &key, &d, &it) >= 0) {
-			memcpy(&rows[nr].k, key, sizeof(rows[nr].k));
-			rows[nr].mac = (uint64_t)(uintptr_t)d;
-			rows[nr].dp = dp;
-			nr++;
-		}
-		qsort(rows, (size_t)nr, sizeof(*rows), cmp_arp);
-		fprintf(f, "\n  ],\n  \"arp\": [");
-		for (int i = 0; i < nr; i++) {
-			uint8_t m[6];
-			for (int b = 0; b < 6; b++)
-				m[b] = (uint8_t)(rows[i].mac >> (8 * (5 - b)));
-			macstr(m, mac);
-			fprintf(f, "%s\n    {\"network\": \"%s\", \"ip\": \"%s\", \"mac\": \"%s\"}",
-				i ? "," : "", dp->nets[rows[i].k.net].name, ipstr(rows[i].k.ip, ip), mac);
-		}
-		free(rows);
-	}
-	fprintf(f, "\n  ]\n}\n");
-	return ferror(f) ? -1 : 0;
+	put(o, "counters", tsw_state_counters(dp, c, mg));
+	put(o, "networks", tsw_state_networks(dp));
+	put(o, "ports", tsw_state_ports(dp));
+	put(o, "tunnels", tsw_state_tunnels(dp));
+	put(o, "fdb", tsw_state_fdb(dp, now_ms, -1, NULL));
+	put(o, "arp", tsw_state_arp(dp, -1));
+	o = checked(o);
+	if (o == NULL)
+		return -1;
+	rc = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	fputc('\n', f);
+	return rc < 0 || ferror(f) ? -1 : 0;
 }
 
 void
 tsw_state_print_counters(FILE *f, const struct tsw_dp *dp, const struct tsw_counters *c)
 {
-	char ip[INET_ADDRSTRLEN];
+	char name[48];
 
 	fprintf(f, "%-16s %12s %14s %12s %14s %10s\n", "port", "rx_pkts", "rx_bytes",
 		"tx_pkts", "tx_bytes", "drops");
@@ -243,16 +362,13 @@ tsw_state_print_counters(FILE *f, const struct tsw_dp *dp, const struct tsw_coun
 			p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name, pc->rx_pkts,
 			pc->rx_bytes, pc->tx_pkts, pc->tx_bytes, pc->drops);
 	}
-	fprintf(f, "%-24s %12s %12s %10s %10s\n", "tunnel", "rx_pkts", "tx_pkts", "drops", "");
+	fprintf(f, "%-24s %12s %12s %10s\n", "tunnel", "rx_pkts", "tx_pkts", "drops");
 	for (int t = 0; t < TSW_TUN_NTYPES; t++)
 		for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
-			char name[40];
 			if (!dp->tunnels[t][i].in_use)
 				continue;
-			snprintf(name, sizeof(name), "%s/%s", tsw_tun_type_name((enum tsw_tun_type)t),
-				 ipstr(dp->tunnels[t][i].remote_ip, ip));
-			fprintf(f, "%-24s %12lu %12lu %10lu\n", name, c->tun[t][i].rx_pkts,
-				c->tun[t][i].tx_pkts, c->tun[t][i].drops);
+			fprintf(f, "%-24s %12lu %12lu %10lu\n", tunnel_name(dp, t, i, name, sizeof(name)),
+				c->tun[t][i].rx_pkts, c->tun[t][i].tx_pkts, c->tun[t][i].drops);
 		}
 	fprintf(f, "drops by reason:\n");
 	for (int i = 0; i < TSW_DROP_MAX; i++)

@@ -1,19 +1,40 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * tunsw: rendering of tables and counters (JSON for tools and tests, text
- * for operators).
+ * tunsw: views of the tables and counters, as JSON (jansson) for the
+ * control socket, telemetry, tools and tests, and as text for operators.
  *
  * Contract: read-only over the tables; call from the writer thread (or
- * with workers stopped) so that the view is consistent. Output is
- * deterministic: FDB and ARP entries are sorted by network then address.
+ * with workers stopped, or holding the lock the writer takes while it
+ * changes names) so that the view is consistent. Output is deterministic:
+ * FDB and ARP entries are sorted by network name then address. Every
+ * builder returns a new reference, or NULL when out of memory.
  */
 #ifndef TSW_STATE_H
 #define TSW_STATE_H
 
 #include <stdio.h>
+#include <jansson.h>
 #include "tsw_counters.h"
 #include "tsw_dp.h"
 #include "tsw_mgmt.h"
 
+/* "aa:bb:cc:dd:ee:ff" into buf[18]; dotted quad of a network-order IPv4
+ * address into buf[16]. Both return buf. */
+char *tsw_mac_str(const uint8_t *mac, char *buf);
+char *tsw_ip_str(uint32_t ip_be, char *buf);
+
+/* Counters object: drops by reason, learn, per port/network/tunnel.
+ * mg may be NULL (no writer-side learn statistics). */
+json_t *tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
+			   const struct tsw_mgmt *mg);
+json_t *tsw_state_ports(const struct tsw_dp *dp);
+json_t *tsw_state_networks(const struct tsw_dp *dp);
+json_t *tsw_state_tunnels(const struct tsw_dp *dp);
+/* FDB entries valid at now_ms; net < 0: all networks; mac NULL: all MACs. */
+json_t *tsw_state_fdb(const struct tsw_dp *dp, uint64_t now_ms, int net,
+		      const struct rte_ether_addr *mac);
+json_t *tsw_state_arp(const struct tsw_dp *dp, int net);
+
+/* The replay harness's state.json: counters, networks, tunnels, fdb, arp. */
 int tsw_state_write_json(FILE *f, const struct tsw_dp *dp, const struct tsw_counters *c,
 			 const struct tsw_mgmt *mg, uint64_t now_ms);
 void tsw_state_print_counters(FILE *f, const struct tsw_dp *dp, const struct tsw_counters *c);

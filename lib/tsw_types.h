@@ -18,7 +18,7 @@
 #define TSW_MAX_WORKERS  16
 #define TSW_MAX_NEIGH    1024
 #define TSW_BURST        32
-#define TSW_NAME_LEN     32
+#define TSW_NAME_LEN     48     /* fits a Neutron UUID (36) */
 
 /* Output index space used by the pipeline: VM ports are 0..TSW_MAX_PORTS-1,
  * the uplink is TSW_OUT_UPLINK. */

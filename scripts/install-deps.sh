@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(
 	gcc pkg-config meson ninja-build          # build
 	libdpdk-dev libnuma-dev libcunit1-dev     # DPDK 22.11, libnuma, CUnit
+	libjansson-dev                            # JSON for the control socket
 	dpdk dpdk-dev                             # dpdk-hugepages.py, testpmd, dumpcap, telemetry
 	python3 python3-scapy                     # replay and functional tests
 	iproute2 ethtool iputils-ping procps      # namespaces for the demo and tests

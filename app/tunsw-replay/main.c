@@ -2,11 +2,14 @@
  * tunsw-replay: run the forwarding pipeline deterministically over pcap
  * input, in one thread, with the pcap timestamps as the clock.
  *
- *   tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...] --out-dir DIR
+ *   tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...]
+ *                [--control FILE.jsonl] --out-dir DIR
  *
- * NAME is a [port] name or "uplink". Writes DIR/NAME.pcap for every port
- * and DIR/state.json. Exit status: 0 ok, 1 usage or input error, 2 an
- * mbuf was leaked.
+ * NAME is a [port] name or "uplink". Control requests (one JSON object per
+ * line, with "ts" in seconds on the pcap clock) are applied on the same
+ * timeline, before the frames of the same instant. Writes DIR/NAME.pcap
+ * for every port, DIR/control.jsonl (the replies) and DIR/state.json.
+ * Exit status: 0 ok, 1 usage or input error, 2 an mbuf was leaked.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,7 +26,10 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include <jansson.h>
+
 #include "tsw_config.h"
+#include "tsw_ctl.h"
 #include "tsw_dp.h"
 #include "tsw_mgmt.h"
 #include "tsw_pcap.h"
@@ -47,7 +53,129 @@ struct event {
 struct replay {
 	FILE *out[TSW_N_OUTS];
 	tsw_ns_t now;
+	struct tsw_dp *dp;
+	const char *out_dir;
 };
+
+struct ctl_req {
+	tsw_ns_t ts;
+	json_t *req;
+};
+
+/* Control requests of a JSON-lines file, each with "ts" (seconds), in
+ * file order (which must be time order). */
+static int
+read_control(const char *path, struct ctl_req **out, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
+	tsw_ns_t last = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (f == NULL) {
+		fprintf(stderr, "tunsw-replay: --control %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		json_error_t je;
+		json_t *req, *ts;
+		struct ctl_req *nr;
+
+		lineno++;
+		if (len <= 1)
+			continue;
+		req = json_loadb(line, (size_t)len, 0, &je);
+		ts = req ? json_object_get(req, "ts") : NULL;
+		if (req == NULL || !json_is_number(ts) || json_number_value(ts) < 0) {
+			fprintf(stderr, "tunsw-replay: %s:%zu: %s\n", path, lineno,
+				req ? "\"ts\" (seconds, >= 0) is required" : je.text);
+			json_decref(req);
+			goto fail;
+		}
+		nr = realloc(*out, (*n + 1) * sizeof(**out));
+		if (nr == NULL) {
+			json_decref(req);
+			goto fail;
+		}
+		*out = nr;
+		nr[*n].ts = (tsw_ns_t)(json_number_value(ts) * 1e9 + 0.5);
+		nr[*n].req = req;
+		if (nr[*n].ts < last) {
+			fprintf(stderr, "tunsw-replay: %s:%zu: \"ts\" goes back in time\n", path,
+				lineno);
+			(*n)++;
+			goto fail;
+		}
+		last = nr[(*n)++].ts;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+fail:
+	free(line);
+	fclose(f);
+	return -1;
+}
+
+static int
+replay_port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
+		size_t errlen)
+{
+	struct replay *r = arg;
+	char path[4096];
+	int p;
+
+	(void)devargs;   /* no devices here: the port's output is a pcap */
+	p = tsw_dp_port_add(r->dp, name, UINT16_MAX, net);
+	if (p < 0) {
+		snprintf(err, errlen, "cannot add port: %s", strerror(-p));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s.pcap", r->out_dir, name);
+	if (r->out[p] != NULL)
+		fclose(r->out[p]);
+	r->out[p] = tsw_pcap_create(path);
+	if (r->out[p] == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		tsw_dp_port_del(r->dp, (uint16_t)p);
+		return -1;
+	}
+	return p;
+}
+
+static int
+replay_port_del(void *arg, uint16_t port, char *err, size_t errlen)
+{
+	struct replay *r = arg;
+	int rc = tsw_dp_port_del(r->dp, port);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot delete port: %s", strerror(-rc));
+		return -1;
+	}
+	if (r->out[port] != NULL)
+		fclose(r->out[port]);
+	r->out[port] = NULL;
+	return 0;
+}
+
+/* Apply the control requests due at or before ts; replies to f. */
+static void
+apply_control(struct tsw_ctl *ctl, struct ctl_req *c, size_t n, size_t *next, tsw_ns_t ts,
+	      FILE *f)
+{
+	for (; *next < n && c[*next].ts <= ts; (*next)++) {
+		json_t *reply = tsw_ctl_request(ctl, c[*next].req, c[*next].ts / TSW_NS_PER_MS);
+		if (reply != NULL) {
+			json_dumpf(reply, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			json_decref(reply);
+		}
+		fputc('\n', f);
+	}
+}
 
 static int
 cmp_event(const void *a, const void *b)
@@ -78,7 +206,8 @@ replay_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts,
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...] --out-dir DIR\n"
+	fprintf(f, "usage: tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...]\n"
+		"                    [--control FILE.jsonl] --out-dir DIR\n"
 		"  NAME is a [port] name of the config or 'uplink'.\n"
 		"  Environment TSW_REPLAY_EAL adds EAL arguments.\n");
 }
@@ -90,17 +219,19 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "in", required_argument, NULL, 'i' },
 		{ "out-dir", required_argument, NULL, 'o' },
+		{ "control", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cfg_path = NULL, *out_dir = NULL;
+	const char *cfg_path = NULL, *out_dir = NULL, *ctl_path = NULL;
 	char *in_name[MAX_INPUTS], *in_file[MAX_INPUTS];
 	int n_in = 0, opt, rc = 1;
 	char err[512];
 
-	while ((opt = getopt_long(argc, argv, "c:i:o:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:o:C:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cfg_path = optarg; break;
+		case 'C': ctl_path = optarg; break;
 		case 'o': out_dir = optarg; break;
 		case 'i': {
 			char *eq = strchr(optarg, '=');
@@ -171,7 +302,12 @@ main(int argc, char **argv)
 						      SOCKET_ID_ANY);
 	struct tsw_dp *dp = NULL;
 	struct tsw_worker *w = NULL;
-	struct replay rp = { .now = 0 };
+	struct replay rp = { .now = 0, .out_dir = out_dir };
+	struct tsw_ctl *ctl = NULL;
+	struct ctl_req *creq = NULL;
+	size_t ncreq = 0, cnext = 0;
+	FILE *creply = NULL;
+	struct tsw_counters *view = calloc(1, sizeof(*view));
 	struct tsw_mgmt mg;
 	struct tsw_pcap_rec *recs[MAX_INPUTS] = { NULL };
 	size_t nrec[MAX_INPUTS] = { 0 };
@@ -179,7 +315,8 @@ main(int argc, char **argv)
 	size_t nev = 0;
 	uint16_t eth_ports[TSW_MAX_PORTS];
 
-	if (qsbr == NULL || pool == NULL || ring == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0) {
+	if (view == NULL || qsbr == NULL || pool == NULL || ring == NULL ||
+	    rte_rcu_qsbr_init(qsbr, 1) != 0) {
 		fprintf(stderr, "tunsw-replay: cannot allocate RCU, mempool or ring\n");
 		goto out;
 	}
@@ -200,6 +337,27 @@ main(int argc, char **argv)
 	if (w == NULL)
 		goto out;
 	tsw_mgmt_init(&mg, dp, &ring, 1);
+	rp.dp = dp;
+	{
+		struct tsw_ctl_hooks hooks = { .port_add = replay_port_add,
+					       .port_del = replay_port_del, .arg = &rp };
+		ctl = tsw_ctl_create(dp, &mg, &w->cnt, 1, pool, &hooks);
+		if (ctl == NULL) {
+			fprintf(stderr, "tunsw-replay: cannot create the control state\n");
+			goto out;
+		}
+	}
+	if (ctl_path != NULL) {
+		char path[4096];
+		if (read_control(ctl_path, &creq, &ncreq) < 0)
+			goto out;
+		snprintf(path, sizeof(path), "%s/control.jsonl", out_dir);
+		creply = fopen(path, "w");
+		if (creply == NULL) {
+			fprintf(stderr, "tunsw-replay: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
+	}
 
 	/* outputs */
 	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
@@ -254,6 +412,7 @@ main(int argc, char **argv)
 
 		rp.now = ts;
 		tsw_mgmt_poll(&mg, ts / TSW_NS_PER_MS);
+		apply_control(ctl, creq, ncreq, &cnext, ts, creply);
 		while (i < nev && n < TSW_BURST && ev[i].input == input && ev[i].ts == ts) {
 			struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 			if (m == NULL) {
@@ -272,6 +431,10 @@ main(int argc, char **argv)
 		tsw_pipeline_flush(w);
 		rte_rcu_qsbr_quiescent(qsbr, 0);
 	}
+	if (cnext < ncreq)
+		rp.now = RTE_MAX(rp.now, creq[ncreq - 1].ts);
+	tsw_mgmt_poll(&mg, rp.now / TSW_NS_PER_MS);
+	apply_control(ctl, creq, ncreq, &cnext, rp.now, creply);
 	uint64_t end_ms = rp.now / TSW_NS_PER_MS;
 	tsw_mgmt_poll(&mg, end_ms);
 	tsw_mgmt_age_now(&mg, end_ms);
@@ -281,7 +444,8 @@ main(int argc, char **argv)
 		FILE *f;
 		snprintf(path, sizeof(path), "%s/state.json", out_dir);
 		f = fopen(path, "w");
-		if (f == NULL || tsw_state_write_json(f, dp, w->cnt, &mg, end_ms) < 0) {
+		tsw_ctl_counters(ctl, view);
+		if (f == NULL || tsw_state_write_json(f, dp, view, &mg, end_ms) < 0) {
 			fprintf(stderr, "tunsw-replay: %s: cannot write\n", path);
 			if (f)
 				fclose(f);
@@ -295,6 +459,13 @@ main(int argc, char **argv)
 		rc = 2;
 	}
 out:
+	if (creply != NULL)
+		fclose(creply);
+	for (size_t i = 0; i < ncreq; i++)
+		json_decref(creq[i].req);
+	free(creq);
+	tsw_ctl_free(ctl);
+	free(view);
 	for (int p = 0; p <= TSW_MAX_PORTS; p++)
 		if (rp.out[p] != NULL)
 			fclose(rp.out[p]);

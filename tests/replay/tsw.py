@@ -85,11 +85,20 @@ def frame(src, dst, payload=b"x" * 46, ethertype=0x0800):
 class Result:
     def __init__(self, out_dir, names):
         self.raw = {}
-        for n in names:
-            path = os.path.join(out_dir, n + ".pcap")
-            self.raw[n] = [bytes(p) for p in rdpcap(path)] if os.path.getsize(path) > 24 else []
         with open(os.path.join(out_dir, "state.json")) as f:
             self.state = json.load(f)
+        names = set(names) | {f[:-5] for f in os.listdir(out_dir)
+                              if f.endswith(".pcap") and not f.startswith("in-")}
+        for n in names:
+            path = os.path.join(out_dir, n + ".pcap")
+            if not os.path.exists(path):
+                continue
+            self.raw[n] = [bytes(p) for p in rdpcap(path)] if os.path.getsize(path) > 24 else []
+        self.replies = []
+        path = os.path.join(out_dir, "control.jsonl")
+        if os.path.exists(path):
+            with open(path) as f:
+                self.replies = [json.loads(line) for line in f]
 
     def out(self, port):
         return self.raw[port]
@@ -107,9 +116,27 @@ class Result:
     def port(self, name):
         return self.state["counters"]["ports"][name]
 
+    def arp(self, network=None):
+        return {e["ip"]: e["mac"] for e in self.state["arp"]
+                if network is None or e["network"] == network}
 
-def run(inputs, sections=None, expect_rc=0):
+    def tunnels(self):
+        return {(t["type"], t["remote"]): t for t in self.state["tunnels"]}
+
+    def flood(self, network):
+        return sorted(next(n["flood"] for n in self.state["networks"] if n["name"] == network))
+
+    def ok_replies(self):
+        """Assert every control request was accepted; return the results."""
+        for r in self.replies:
+            if not r.get("ok"):
+                raise AssertionError("control request refused: %r" % r)
+        return [r["result"] for r in self.replies]
+
+
+def run(inputs, sections=None, expect_rc=0, control=None):
     """inputs: list of (time_s, port_name, scapy_frame_or_bytes).
+    control: list of (time_s, request dict) for --control.
     Returns a Result after running tunsw-replay."""
     sections = sections if sections is not None else standard_sections()
     with tempfile.TemporaryDirectory(prefix="tswtest") as d:
@@ -126,6 +153,12 @@ def run(inputs, sections=None, expect_rc=0):
             path = os.path.join(d, "in-%s.pcap" % port)
             wrpcap(path, pkts, linktype=1)
             args += ["--in", "%s=%s" % (port, path)]
+        if control is not None:
+            path = os.path.join(d, "control-in.jsonl")
+            with open(path, "w") as f:
+                for i, (t, req) in enumerate(control):
+                    f.write(json.dumps(dict(req, ts=t, id=req.get("id", i + 1))) + "\n")
+            args += ["--control", path]
         proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if proc.returncode != expect_rc:
             raise AssertionError("tunsw-replay exited %d (want %d): %s" %

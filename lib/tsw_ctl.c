@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Control requests: parse, validate, apply to the tables, reply.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "tsw_config.h"
+#include "tsw_ctl.h"
+#include "tsw_jarg.h"
+#include "tsw_l2pop.h"
+#include "tsw_state.h"
+#include "tsw_trace.h"
+
+#define TSW_VERSION "0.1.0"
+#define MAX_TRACE_FRAME 9216
+
+struct tsw_ctl {
+	struct tsw_dp *dp;
+	struct tsw_mgmt *mg;
+	struct tsw_counters *const *wc;
+	unsigned int n_wc;
+	struct tsw_counters *base;      /* baseline subtracted from the sums */
+	struct tsw_counters *tmp;
+	struct tsw_ctl_hooks hooks;
+	struct tsw_trace *trace;
+	uint64_t seen_gen;
+	uint32_t port_seen[TSW_MAX_PORTS];     /* the dp's *_gen when last looked */
+	uint32_t net_seen[TSW_MAX_NETS];
+	uint32_t tun_seen[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
+	uint64_t requests, refused;
+};
+
+/* ---- counters ---------------------------------------------------------- */
+
+#define SUM_FIELD(ctl, dst, field) do { \
+	memset(&(dst)->field, 0, sizeof((dst)->field)); \
+	for (unsigned int w_ = 0; w_ < (ctl)->n_wc; w_++) { \
+		const uint64_t *s_ = (const uint64_t *)&(ctl)->wc[w_]->field; \
+		uint64_t *d_ = (uint64_t *)&(dst)->field; \
+		for (size_t i_ = 0; i_ < sizeof((dst)->field) / 8; i_++) \
+			d_[i_] += __atomic_load_n(&s_[i_], __ATOMIC_RELAXED); \
+	} \
+} while (0)
+
+/* A port, network or tunnel created since the last look (even at an index
+ * freed and reused meanwhile) starts at zero: move its baseline to the
+ * workers' current sums for its index. */
+static void
+rebase_new_objects(struct tsw_ctl *ctl)
+{
+	const struct tsw_dp *dp = ctl->dp;
+
+	if (dp->gen == ctl->seen_gen)
+		return;
+	ctl->seen_gen = dp->gen;
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->port_gen[p] != ctl->port_seen[p]) {
+			SUM_FIELD(ctl, ctl->base, port[p]);
+			ctl->port_seen[p] = dp->port_gen[p];
+		}
+	for (int n = 0; n < TSW_MAX_NETS; n++)
+		if (dp->net_gen[n] != ctl->net_seen[n]) {
+			SUM_FIELD(ctl, ctl->base, net[n]);
+			ctl->net_seen[n] = dp->net_gen[n];
+		}
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (int i = 0; i < TSW_MAX_TUNNELS; i++)
+			if (dp->tun_gen[t][i] != ctl->tun_seen[t][i]) {
+				SUM_FIELD(ctl, ctl->base, tun[t][i]);
+				ctl->tun_seen[t][i] = dp->tun_gen[t][i];
+			}
+}
+
+void
+tsw_ctl_counters(struct tsw_ctl *ctl, struct tsw_counters *out)
+{
+	const uint64_t *b = (const uint64_t *)ctl->base;
+	uint64_t *o = (uint64_t *)out;
+
+	rebase_new_objects(ctl);
+	tsw_counters_sum(out, ctl->wc, ctl->n_wc);
+	for (size_t i = 0; i < sizeof(*out) / 8; i++)
+		o[i] -= b[i];
+}
+
+struct tsw_ctl *
+tsw_ctl_create(struct tsw_dp *dp, struct tsw_mgmt *mg, struct tsw_counters *const *wc,
+	       unsigned int n_wc, struct rte_mempool *pool, const struct tsw_ctl_hooks *hooks)
+{
+	struct tsw_ctl *ctl = calloc(1, sizeof(*ctl));
+
+	if (ctl == NULL)
+		return NULL;
+	ctl->dp = dp;
+	ctl->mg = mg;
+	ctl->wc = wc;
+	ctl->n_wc = n_wc;
+	if (hooks != NULL)
+		ctl->hooks = *hooks;
+	ctl->base = calloc(1, sizeof(*ctl->base));
+	ctl->tmp = calloc(1, sizeof(*ctl->tmp));
+	ctl->trace = pool != NULL ? tsw_trace_create(dp, pool) : NULL;
+	if (ctl->base == NULL || ctl->tmp == NULL || (pool != NULL && ctl->trace == NULL)) {
+		tsw_ctl_free(ctl);
+		return NULL;
+	}
+	/* Whatever exists now was there from the start: counted from zero. */
+	ctl->seen_gen = dp->gen;
+	memcpy(ctl->port_seen, dp->port_gen, sizeof(ctl->port_seen));
+	memcpy(ctl->net_seen, dp->net_gen, sizeof(ctl->net_seen));
+	memcpy(ctl->tun_seen, dp->tun_gen, sizeof(ctl->tun_seen));
+	return ctl;
+}
+
+void
+tsw_ctl_free(struct tsw_ctl *ctl)
+{
+	if (ctl == NULL)
+		return;
+	tsw_trace_free(ctl->trace);
+	free(ctl->base);
+	free(ctl->tmp);
+	free(ctl);
+}
+
+/* ---- argument helpers -------------------------------------------------- */
+
+struct req {
+	struct tsw_ctl *ctl;
+	struct tsw_dp *dp;
+	const json_t *a;           /* the request object */
+	uint64_t now_ms;
+	struct tsw_jerr e;
+	json_t *result;
+};
+
+static int
+fail(struct req *r, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct req *r, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(r->e.field, sizeof(r->e.field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(r->e.reason, sizeof(r->e.reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+arg_net(struct req *r, const char *key, bool required, int *net)
+{
+	const char *name;
+	int rc = tsw_jarg_name(r->a, key, required, &name, &r->e);
+
+	if (rc != 0) {
+		*net = -1;
+		return rc;
+	}
+	*net = tsw_dp_net_find(r->dp, name);
+	if (*net < 0)
+		return fail(r, key, "no network named '%s'", name);
+	return 0;
+}
+
+static int
+arg_port(struct req *r, const char *key, int *port)
+{
+	const char *name;
+
+	if (tsw_jarg_name(r->a, key, true, &name, &r->e) != 0)
+		return -1;
+	if (strcmp(name, "uplink") == 0) {
+		*port = TSW_OUT_UPLINK;
+		return 0;
+	}
+	*port = tsw_dp_port_find(r->dp, name);
+	if (*port < 0)
+		return fail(r, key, "no port named '%s'", name);
+	return 0;
+}
+
+/* A remote VTEP address usable for a tunnel of type t. */
+static int
+arg_remote(struct req *r, const char *key, enum tsw_tun_type t, uint32_t *ip)
+{
+	if (tsw_jarg_ipv4(r->a, key, true, ip, &r->e) != 0)
+		return -1;
+	if (*ip == r->dp->conf.encap.local_ip)
+		return fail(r, key, "is this host's local_ip");
+	if (!r->dp->conf.decap.type_enabled[t])
+		return fail(r, key, "tunnel type %s is not enabled in [tunnel] types",
+			    tsw_tun_type_name(t));
+	return 0;
+}
+
+static int
+arg_type(struct req *r, enum tsw_tun_type *t)
+{
+	*t = TSW_TUN_VXLAN;
+	return tsw_jarg_type(r->a, "type", false, t, &r->e) < 0 ? -1 : 0;
+}
+
+static int
+errno_fail(struct req *r, const char *field, int rc, const char *what)
+{
+	switch (-rc) {
+	case ENOSPC: return fail(r, field, "%s: table full", what);
+	case ENOMEM: return fail(r, field, "%s: out of memory", what);
+	case EEXIST: return fail(r, field, "%s: already exists", what);
+	case ENOENT: return fail(r, field, "%s: not found", what);
+	case EBUSY: return fail(r, field, "%s: still in use", what);
+	default: return fail(r, field, "%s: %s", what, strerror(-rc));
+	}
+}
+
+static int
+ok(struct req *r, json_t *result)
+{
+	r->result = result != NULL ? result : json_object();
+	return 0;
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+static int op_help(struct req *r);
+
+static int
+op_network_add(struct req *r)
+{
+	const char *name;
+	enum tsw_tun_type t;
+	uint32_t id;
+	int rc;
+
+	if (tsw_jarg_name(r->a, "name", true, &name, &r->e) != 0 || arg_type(r, &t) < 0 ||
+	    tsw_jarg_u32(r->a, "segmentation_id", true, 1,
+			 t == TSW_TUN_VXLAN ? 0xffffff : UINT32_MAX, &id, &r->e) != 0)
+		return -1;
+	if (tsw_dp_net_find(r->dp, name) >= 0)
+		return fail(r, "name", "network '%s' exists", name);
+	if ((rc = tsw_dp_net_by_id(r->dp, t, id)) >= 0)
+		return fail(r, "segmentation_id", "%s %u is network '%s'", tsw_tun_type_name(t), id,
+			    r->dp->nets[rc].name);
+	rc = tsw_dp_net_add(r->dp, name, t, id);
+	if (rc < 0)
+		return errno_fail(r, "name", rc, "network");
+	return ok(r, NULL);
+}
+
+static int
+op_network_del(struct req *r)
+{
+	int net, rc;
+
+	if (arg_net(r, "name", true, &net) != 0)
+		return -1;
+	rc = tsw_dp_net_del(r->dp, (uint16_t)net);
+	if (rc == -EBUSY)
+		return fail(r, "name", "network '%s' still has ports: delete them first",
+			    r->dp->nets[net].name);
+	return rc < 0 ? errno_fail(r, "name", rc, "network") : ok(r, NULL);
+}
+
+static int
+op_port_add(struct req *r)
+{
+	const char *name, *devargs;
+	int net, rc;
+	char err[256];
+
+	if (tsw_jarg_name(r->a, "name", true, &name, &r->e) != 0 ||
+	    arg_net(r, "network", true, &net) != 0 ||
+	    tsw_jarg_str(r->a, "devargs", true, &devargs, &r->e) != 0)
+		return -1;
+	if (strcmp(name, "uplink") == 0)
+		return fail(r, "name", "'uplink' is reserved");
+	if (strlen(devargs) >= TSW_DEVARGS_LEN)
+		return fail(r, "devargs", "longer than %d characters", TSW_DEVARGS_LEN - 1);
+	if (tsw_dp_port_find(r->dp, name) >= 0)
+		return fail(r, "name", "port '%s' exists", name);
+	if (r->ctl->hooks.port_add == NULL)
+		return fail(r, "op", "ports cannot be added here");
+	rc = r->ctl->hooks.port_add(r->ctl->hooks.arg, name, devargs, (uint16_t)net, err,
+				    sizeof(err));
+	if (rc < 0)
+		return fail(r, "devargs", "%s", err);
+	return ok(r, NULL);
+}
+
+static int
+op_port_del(struct req *r)
+{
+	int port;
+	char err[256];
+
+	if (arg_port(r, "name", &port) != 0)
+		return -1;
+	if (port == TSW_OUT_UPLINK)
+		return fail(r, "name", "the uplink cannot be deleted");
+	if (r->ctl->hooks.port_del == NULL)
+		return fail(r, "op", "ports cannot be deleted here");
+	if (r->ctl->hooks.port_del(r->ctl->hooks.arg, (uint16_t)port, err, sizeof(err)) < 0)
+		return fail(r, "name", "%s", err);
+	return ok(r, NULL);
+}
+
+static int
+op_remote_add(struct req *r)
+{
+	enum tsw_tun_type t;
+	uint32_t ip;
+	int rc;
+
+	if (arg_type(r, &t) < 0 || arg_remote(r, "ip", t, &ip) < 0)
+		return -1;
+	rc = tsw_dp_tunnel_add(r->dp, t, ip, true);
+	return rc < 0 ? errno_fail(r, "ip", rc, "tunnel") : ok(r, NULL);
+}
+
+static int
+op_remote_del(struct req *r)
+{
+	enum tsw_tun_type t;
+	uint32_t ip;
+	int tun;
+	unsigned int before;
+
+	if (arg_type(r, &t) < 0 || tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0)
+		return -1;
+	tun = tsw_dp_tunnel_find(r->dp, t, ip);
+	if (tun < 0)
+		return fail(r, "ip", "no %s tunnel to this address", tsw_tun_type_name(t));
+	before = tsw_fdb_count(r->dp->fdb);
+	tsw_dp_tunnel_del(r->dp, t, (uint16_t)tun);
+	return ok(r, json_pack("{s:i}", "fdb_removed", before - tsw_fdb_count(r->dp->fdb)));
+}
+
+static int
+op_neighbor_add(struct req *r)
+{
+	uint32_t ip;
+	struct rte_ether_addr mac;
+	int rc;
+
+	if (tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0 ||
+	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0)
+		return -1;
+	rc = tsw_dp_neighbor_set(r->dp, ip, &mac);
+	return rc < 0 ? errno_fail(r, "ip", rc, "neighbor") : ok(r, NULL);
+}
+
+static int
+op_fdb_add(struct req *r)
+{
+	struct rte_ether_addr mac;
+	uint32_t vtep, ip = 0;
+	int net, tun, rc;
+	bool created = false;
+
+	if (arg_net(r, "network", true, &net) != 0 ||
+	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0 ||
+	    arg_remote(r, "remote", r->dp->nets[net].type, &vtep) < 0 ||
+	    tsw_jarg_ipv4(r->a, "ip", false, &ip, &r->e) < 0)
+		return -1;
+	tun = tsw_dp_tunnel_find(r->dp, r->dp->nets[net].type, vtep);
+	if (tun < 0) {
+		tun = tsw_dp_tunnel_add(r->dp, r->dp->nets[net].type, vtep, false);
+		if (tun < 0)
+			return errno_fail(r, "remote", tun, "tunnel");
+		created = true;
+	}
+	rc = tsw_dp_fdb_static_add(r->dp, (uint16_t)net, &mac, (uint16_t)tun);
+	if (rc < 0) {
+		if (created)
+			tsw_dp_tunnel_del(r->dp, r->dp->nets[net].type, (uint16_t)tun);
+		return errno_fail(r, "mac", rc, "fdb entry");
+	}
+	if (ip != 0 && (rc = tsw_dp_arp_add(r->dp, (uint16_t)net, ip, &mac)) < 0) {
+		tsw_dp_fdb_static_del(r->dp, (uint16_t)net, &mac, tun);
+		return errno_fail(r, "ip", rc, "arp entry");
+	}
+	return ok(r, NULL);
+}
+
+static int
+op_fdb_del(struct req *r)
+{
+	struct rte_ether_addr mac;
+	struct tsw_fdb_key k;
+	tsw_fdb_entry_t e;
+	uint32_t ip = 0;
+	int net;
+	static const char *const kinds[] = { "none", "static", "local", "tunnel" };
+
+	if (arg_net(r, "network", true, &net) != 0 ||
+	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0 ||
+	    tsw_jarg_ipv4(r->a, "ip", false, &ip, &r->e) < 0)
+		return -1;
+	tsw_fdb_key_set(&k, (uint16_t)net, &mac);
+	e = tsw_fdb_get(r->dp->fdb, &k, 0);
+	if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC)
+		tsw_dp_fdb_static_del(r->dp, (uint16_t)net, &mac, -1);
+	else if (e != 0)
+		tsw_fdb_del(r->dp->fdb, &k, TSW_FDB_NONE);
+	if (ip != 0)
+		tsw_dp_arp_del(r->dp, (uint16_t)net, ip, &mac);
+	return ok(r, json_pack("{s:s}", "removed", kinds[tsw_fdb_entry_kind(e)]));
+}
+
+static int
+flood_args(struct req *r, int *net, int *tun, uint32_t *vtep)
+{
+	if (arg_net(r, "network", true, net) != 0 ||
+	    arg_remote(r, "remote", r->dp->nets[*net].type, vtep) < 0)
+		return -1;
+	*tun = tsw_dp_tunnel_find(r->dp, r->dp->nets[*net].type, *vtep);
+	return 0;
+}
+
+static int
+op_flood_add(struct req *r)
+{
+	int net, tun, rc;
+	uint32_t vtep;
+	bool created = false;
+
+	if (flood_args(r, &net, &tun, &vtep) < 0)
+		return -1;
+	if (tun < 0) {
+		tun = tsw_dp_tunnel_add(r->dp, r->dp->nets[net].type, vtep, false);
+		if (tun < 0)
+			return errno_fail(r, "remote", tun, "tunnel");
+		created = true;
+	}
+	rc = tsw_dp_flood_add(r->dp, (uint16_t)net, (uint16_t)tun);
+	if (rc < 0 && created)
+		tsw_dp_tunnel_del(r->dp, r->dp->nets[net].type, (uint16_t)tun);
+	return rc < 0 ? errno_fail(r, "remote", rc, "flood entry") : ok(r, NULL);
+}
+
+static int
+op_flood_del(struct req *r)
+{
+	int net, tun;
+	uint32_t vtep;
+
+	if (flood_args(r, &net, &tun, &vtep) < 0)
+		return -1;
+	if (tun >= 0)
+		tsw_dp_flood_del(r->dp, (uint16_t)net, (uint16_t)tun);
+	return ok(r, NULL);
+}
+
+static int
+op_arp_add(struct req *r)
+{
+	int net, rc;
+	uint32_t ip;
+	struct rte_ether_addr mac;
+
+	if (arg_net(r, "network", true, &net) != 0 ||
+	    tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0 ||
+	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0)
+		return -1;
+	rc = tsw_dp_arp_add(r->dp, (uint16_t)net, ip, &mac);
+	return rc < 0 ? errno_fail(r, "ip", rc, "arp entry") : ok(r, NULL);
+}
+
+static int
+op_arp_del(struct req *r)
+{
+	int net;
+	uint32_t ip;
+
+	if (arg_net(r, "network", true, &net) != 0 ||
+	    tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0)
+		return -1;
+	tsw_dp_arp_del(r->dp, (uint16_t)net, ip, NULL);
+	return ok(r, NULL);
+}
+
+static int
+l2pop(struct req *r, enum tsw_l2pop_op op)
+{
+	json_t *res;
+
+	if (!r->dp->conf.l2_population)
+		return fail(r, "op", "l2_population is off in [agent]");
+	res = tsw_l2pop_apply(r->dp, op, json_object_get(r->a, "fdb_entries"), &r->e);
+	return res == NULL ? -1 : ok(r, res);
+}
+
+static int op_add_fdb_entries(struct req *r) { return l2pop(r, TSW_L2POP_ADD); }
+static int op_remove_fdb_entries(struct req *r) { return l2pop(r, TSW_L2POP_REMOVE); }
+static int op_update_fdb_entries(struct req *r) { return l2pop(r, TSW_L2POP_UPDATE); }
+
+static int
+op_show_ports(struct req *r)
+{
+	return ok(r, tsw_state_ports(r->dp));
+}
+
+static int
+op_show_networks(struct req *r)
+{
+	return ok(r, tsw_state_networks(r->dp));
+}
+
+static int
+op_show_tunnels(struct req *r)
+{
+	return ok(r, tsw_state_tunnels(r->dp));
+}
+
+static int
+op_show_fdb(struct req *r)
+{
+	int net;
+	struct rte_ether_addr mac;
+	int has_mac;
+	const char *s, *why;
+
+	if (arg_net(r, "network", false, &net) < 0)
+		return -1;
+	has_mac = tsw_jarg_str(r->a, "mac", false, &s, &r->e);
+	if (has_mac < 0)
+		return -1;
+	if (has_mac == 0 && tsw_parse_mac(s, &mac, &why) < 0)
+		return fail(r, "mac", "'%.64s' is %s", s, why);
+	return ok(r, tsw_state_fdb(r->dp, r->now_ms, net, has_mac == 0 ? &mac : NULL));
+}
+
+static int
+op_show_arp(struct req *r)
+{
+	int net;
+
+	if (arg_net(r, "network", false, &net) < 0)
+		return -1;
+	return ok(r, tsw_state_arp(r->dp, net));
+}
+
+static int
+op_show_counters(struct req *r)
+{
+	json_t *c;
+
+	tsw_ctl_counters(r->ctl, r->ctl->tmp);
+	c = tsw_state_counters(r->dp, r->ctl->tmp, r->ctl->mg);
+	if (c != NULL) {
+		json_object_set_new(c, "fdb_entries", json_integer(tsw_fdb_count(r->dp->fdb)));
+		json_object_set_new(c, "control", json_pack("{s:I, s:I}",
+			"requests", (json_int_t)r->ctl->requests,
+			"refused", (json_int_t)r->ctl->refused));
+	}
+	return ok(r, c);
+}
+
+static int
+op_show_workers(struct req *r)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; i < r->ctl->n_wc && a != NULL; i++) {
+		const struct tsw_counters *c = r->ctl->wc[i];
+		uint64_t busy = c->busy_cycles, idle = c->idle_cycles, pkts = c->pkts;
+		json_t *o = json_pack("{s:i, s:I, s:I, s:I, s:I, s:f, s:f}", "worker", (int)i,
+				      "pkts", (json_int_t)pkts, "bursts", (json_int_t)c->bursts,
+				      "busy_cycles", (json_int_t)busy,
+				      "idle_cycles", (json_int_t)idle,
+				      "cycles_per_pkt", pkts ? (double)busy / (double)pkts : 0.0,
+				      "busy_pct", busy + idle ? 100.0 * (double)busy /
+							     (double)(busy + idle) : 0.0);
+		if (o != NULL && r->ctl->hooks.worker_info != NULL)
+			r->ctl->hooks.worker_info(r->ctl->hooks.arg, i, o);
+		json_array_append_new(a, o);
+	}
+	return ok(r, a);
+}
+
+static int
+op_counters_reset(struct req *r)
+{
+	rebase_new_objects(r->ctl);
+	tsw_counters_sum(r->ctl->base, r->ctl->wc, r->ctl->n_wc);
+	return ok(r, NULL);
+}
+
+static int
+op_trace(struct req *r)
+{
+	int port;
+	const char *hex;
+	size_t n;
+	uint8_t *frame;
+	json_t *res;
+	char err[128];
+
+	if (arg_port(r, "port", &port) != 0 || tsw_jarg_str(r->a, "frame", true, &hex, &r->e) != 0)
+		return -1;
+	if (r->ctl->trace == NULL)
+		return fail(r, "op", "trace is not available here");
+	n = strlen(hex);
+	if (n % 2 != 0)
+		return fail(r, "frame", "odd number of hex digits");
+	if (n / 2 < RTE_ETHER_HDR_LEN || n / 2 > MAX_TRACE_FRAME)
+		return fail(r, "frame", "%zu bytes: a frame is %d..%d bytes", n / 2,
+			    RTE_ETHER_HDR_LEN, MAX_TRACE_FRAME);
+	frame = malloc(n / 2);
+	if (frame == NULL)
+		return fail(r, "frame", "out of memory");
+	for (size_t i = 0; i < n / 2; i++) {
+		char b[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+		if (!isxdigit((unsigned char)b[0]) || !isxdigit((unsigned char)b[1])) {
+			free(frame);
+			return fail(r, "frame", "'%s' at offset %zu is not hex", b, 2 * i);
+		}
+		frame[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+	res = tsw_trace_run(r->ctl->trace, (uint16_t)port, frame, n / 2, r->now_ms, err,
+			    sizeof(err));
+	free(frame);
+	return res == NULL ? fail(r, "frame", "%s", err) : ok(r, res);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+#define MAX_KEYS 6
+
+static const struct op {
+	const char *name;
+	int (*fn)(struct req *r);
+	const char *keys[MAX_KEYS];   /* arguments besides id and op */
+	const char *help;
+} ops[] = {
+	{ "help", op_help, { NULL }, "list the operations" },
+	{ "network_add", op_network_add, { "name", "type", "segmentation_id" },
+	  "add a tenant network" },
+	{ "network_del", op_network_del, { "name" }, "delete a network without ports" },
+	{ "port_add", op_port_add, { "name", "network", "devargs" },
+	  "hot-plug a VM port (e.g. net_vhost) into a network" },
+	{ "port_del", op_port_del, { "name" }, "remove a VM port" },
+	{ "remote_add", op_remote_add, { "ip", "type" }, "declare a remote VTEP (tunnel)" },
+	{ "remote_del", op_remote_del, { "ip", "type" },
+	  "delete a tunnel and every entry through it" },
+	{ "neighbor_add", op_neighbor_add, { "ip", "mac" },
+	  "static next-hop MAC for an underlay address" },
+	{ "fdb_add", op_fdb_add, { "network", "mac", "remote", "ip" },
+	  "static FDB entry (and ARP entry when ip is given)" },
+	{ "fdb_del", op_fdb_del, { "network", "mac", "ip" }, "remove an FDB entry" },
+	{ "flood_add", op_flood_add, { "network", "remote" }, "add a VTEP to a flood set" },
+	{ "flood_del", op_flood_del, { "network", "remote" }, "remove a VTEP from a flood set" },
+	{ "arp_add", op_arp_add, { "network", "ip", "mac" }, "ARP responder entry" },
+	{ "arp_del", op_arp_del, { "network", "ip" }, "remove an ARP responder entry" },
+	{ "add_fdb_entries", op_add_fdb_entries, { "fdb_entries" },
+	  "Neutron l2population add (R-L1)" },
+	{ "remove_fdb_entries", op_remove_fdb_entries, { "fdb_entries" },
+	  "Neutron l2population remove (R-L2)" },
+	{ "update_fdb_entries", op_update_fdb_entries, { "fdb_entries" },
+	  "Neutron l2population update, chg_ip (R-L3)" },
+	{ "show_ports", op_show_ports, { NULL }, "VM ports" },
+	{ "show_networks", op_show_networks, { NULL }, "networks, their ports and flood sets" },
+	{ "show_tunnels", op_show_tunnels, { NULL }, "tunnels" },
+	{ "show_fdb", op_show_fdb, { "network", "mac" }, "FDB entries, optionally filtered" },
+	{ "show_arp", op_show_arp, { "network" }, "ARP responder entries" },
+	{ "show_counters", op_show_counters, { NULL }, "counters and drops by reason" },
+	{ "show_workers", op_show_workers, { NULL }, "worker load: busy/idle cycles, packets" },
+	{ "counters_reset", op_counters_reset, { NULL }, "zero the counters shown" },
+	{ "trace", op_trace, { "port", "frame" },
+	  "run a frame (hex) through the pipeline without sending it" },
+};
+
+static int
+op_help(struct req *r)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < RTE_DIM(ops); i++) {
+		json_t *keys = json_array();
+		for (int k = 0; k < MAX_KEYS && ops[i].keys[k] != NULL; k++)
+			json_array_append_new(keys, json_string(ops[i].keys[k]));
+		json_array_append_new(a, json_pack("{s:s, s:o, s:s}", "op", ops[i].name,
+						   "args", keys, "help", ops[i].help));
+	}
+	return ok(r, json_pack("{s:s, s:o}", "version", TSW_VERSION, "ops", a));
+}
+
+static json_t *
+reply_error(const json_t *id, const char *field, const char *reason)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof(msg), "%s: %s", field, reason);
+	return json_pack("{s:O, s:b, s:s, s:s, s:s}", "id", id ? id : json_null(), "ok", 0,
+			 "error", msg, "field", field, "reason", reason);
+}
+
+json_t *
+tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
+{
+	struct req r = { .ctl = ctl, .dp = ctl->dp, .a = req, .now_ms = now_ms };
+	const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+	const struct op *op = NULL;
+	const char *name, *key;
+	json_t *v, *reply;
+
+	ctl->requests++;
+	if (!json_is_object(req)) {
+		ctl->refused++;
+		return reply_error(NULL, "request", "must be a JSON object");
+	}
+	if (id != NULL && !json_is_integer(id) && !json_is_string(id)) {
+		ctl->refused++;
+		return reply_error(NULL, "id", "must be an integer or a string");
+	}
+	if (tsw_jarg_str(req, "op", true, &name, &r.e) != 0) {
+		ctl->refused++;
+		return reply_error(id, r.e.field, r.e.reason);
+	}
+	for (size_t i = 0; i < RTE_DIM(ops) && op == NULL; i++)
+		if (strcmp(ops[i].name, name) == 0)
+			op = &ops[i];
+	if (op == NULL) {
+		ctl->refused++;
+		snprintf(r.e.reason, sizeof(r.e.reason), "unknown operation '%.64s' (see 'help')",
+			 name);
+		return reply_error(id, "op", r.e.reason);
+	}
+	json_object_foreach((json_t *)req, key, v) {
+		bool known = strcmp(key, "id") == 0 || strcmp(key, "op") == 0 ||
+			     strcmp(key, "ts") == 0;
+		for (int k = 0; k < MAX_KEYS && op->keys[k] != NULL && !known; k++)
+			known = strcmp(key, op->keys[k]) == 0;
+		if (!known) {
+			ctl->refused++;
+			tsw_jpath(r.e.field, sizeof(r.e.field), "%.64s", key);
+			return reply_error(id, r.e.field, "unknown argument for this operation");
+		}
+	}
+	if (op->fn(&r) < 0) {
+		ctl->refused++;
+		json_decref(r.result);
+		rebase_new_objects(ctl);
+		return reply_error(id, r.e.field, r.e.reason);
+	}
+	rebase_new_objects(ctl);
+	if (r.result == NULL) {
+		ctl->refused++;
+		return reply_error(id, "request", "out of memory");
+	}
+	reply = json_pack("{s:O, s:b, s:o}", "id", id ? id : json_null(), "ok", 1,
+			  "result", r.result);
+	return reply;
+}
+
+char *
+tsw_ctl_handle(struct tsw_ctl *ctl, const char *line, size_t len, uint64_t now_ms)
+{
+	json_error_t je;
+	json_t *req, *reply;
+	char *s;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (req == NULL) {
+		char reason[300];
+		ctl->requests++;
+		ctl->refused++;
+		snprintf(reason, sizeof(reason), "invalid JSON at column %d: %s", je.column, je.text);
+		reply = reply_error(NULL, "request", reason);
+	} else {
+		reply = tsw_ctl_request(ctl, req, now_ms);
+		json_decref(req);
+	}
+	if (reply == NULL)
+		return NULL;
+	s = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(reply);
+	return s;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: control requests (the control socket's and replay --control's).
+ *
+ * A request is one JSON object: {"id": ANY, "op": "NAME", ...arguments}.
+ * The reply echoes the id: {"id": ..., "ok": true, "result": ...} or
+ * {"id": ..., "ok": false, "error": "FIELD: REASON", "field": FIELD,
+ * "reason": REASON}. doc/control-api.md lists every operation.
+ *
+ * Contract: only the table writer calls tsw_ctl_*(). A request is fully
+ * validated before anything changes; a refused request leaves every table
+ * unchanged. When tsw_ctl_handle() returns, the change has been published
+ * to workers (the caller adds the RCU grace period it wants before it
+ * answers). Counters shown are the workers' sums minus a baseline that
+ * counters_reset moves and that a newly created port, network or tunnel
+ * starts at zero from.
+ */
+#ifndef TSW_CTL_H
+#define TSW_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <rte_mempool.h>
+
+#include "tsw_counters.h"
+#include "tsw_dp.h"
+#include "tsw_mgmt.h"
+
+/* VM port hot-plug, done by the embedding program (the daemon opens the
+ * device and gives its queues to a worker; the replay harness opens an
+ * output pcap). Both return the tables' port index or -1 with a reason. */
+struct tsw_ctl_hooks {
+	int (*port_add)(void *arg, const char *name, const char *devargs, uint16_t net,
+			char *err, size_t errlen);
+	int (*port_del)(void *arg, uint16_t port, char *err, size_t errlen);
+	/* Extra per-worker facts for show_workers (lcore...), may be NULL. */
+	void (*worker_info)(void *arg, unsigned int worker, json_t *o);
+	void *arg;
+};
+
+struct tsw_ctl;
+
+/* wc[0..n_wc-1]: the workers' counters (read only). pool: for trace. */
+struct tsw_ctl *tsw_ctl_create(struct tsw_dp *dp, struct tsw_mgmt *mg,
+			       struct tsw_counters *const *wc, unsigned int n_wc,
+			       struct rte_mempool *pool, const struct tsw_ctl_hooks *hooks);
+void tsw_ctl_free(struct tsw_ctl *ctl);
+
+/* Handle one request (len bytes, no newline). Returns the reply, a
+ * malloc'd NUL-terminated line without the newline; NULL only when out of
+ * memory. now_ms is the dataplane clock. */
+char *tsw_ctl_handle(struct tsw_ctl *ctl, const char *req, size_t len, uint64_t now_ms);
+
+/* The same for a parsed request; returns the reply object. */
+json_t *tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms);
+
+/* Current counters (sum minus baseline) into out. */
+void tsw_ctl_counters(struct tsw_ctl *ctl, struct tsw_counters *out);
+
+#endif
