@@ -289,6 +289,50 @@ parse_agent(struct pctx *p, int idx, const char *sec)
 }
 
 static int
+parse_control(struct pctx *p, int idx, const char *sec)
+{
+	static const char *const keys[] = { "socket", "socket_mode", "socket_group",
+		"max_clients", "max_request", "idle_timeout", NULL };
+	struct tsw_config *c = p->cfg;
+	const char *s;
+	char *end;
+
+	if (check_keys(p, idx, sec, keys) < 0)
+		return -1;
+	s = get(p, sec, "socket");
+	if (s != NULL) {
+		if (strcmp(s, "none") == 0)
+			s = "";
+		else if (s[0] != '/')
+			return fail(p, sec, "socket", "'%s' is not an absolute path (or 'none')", s);
+		if (strlen(s) >= sizeof(c->control.socket))
+			return fail(p, sec, "socket", "longer than %zu characters",
+				    sizeof(c->control.socket) - 1);
+		snprintf(c->control.socket, sizeof(c->control.socket), "%s", s);
+	}
+	s = get(p, sec, "socket_mode");
+	if (s != NULL) {
+		unsigned long m = strtoul(s, &end, 8);
+		if (*s == '\0' || *end != '\0' || m > 0777 || (m & 0600) != 0600)
+			return fail(p, sec, "socket_mode", "'%s' is not octal permission bits "
+				    "including 0600", s);
+		c->control.socket_mode = (uint32_t)m;
+	}
+	s = get(p, sec, "socket_group");
+	if (s != NULL) {
+		const char *why;
+		if (tsw_parse_name(s, &why) < 0 || strlen(s) >= sizeof(c->control.socket_group))
+			return fail(p, sec, "socket_group", "'%s' is not a group name", s);
+		snprintf(c->control.socket_group, sizeof(c->control.socket_group), "%s", s);
+	}
+	if (get_u32(p, sec, "max_clients", 1, 1024, &c->control.max_clients) < 0 ||
+	    get_u32(p, sec, "max_request", 1024, 64U << 20, &c->control.max_request) < 0 ||
+	    get_u32(p, sec, "idle_timeout", 1, 86400, &c->control.idle_timeout) < 0)
+		return -1;
+	return 0;
+}
+
+static int
 parse_tunnel(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "local_ip", "types", "vxlan_udp_port",
@@ -692,9 +736,14 @@ set_defaults(struct tsw_config *c)
 	c->dataplane.fdb_size = 65536;
 	c->dataplane.mbufs = 16384;
 	c->dataplane.learn_ring_size = 4096;
+	snprintf(c->control.socket, sizeof(c->control.socket), "/run/tunsw/tunsw.sock");
+	c->control.socket_mode = 0660;
+	c->control.max_clients = 64;
+	c->control.max_request = 1U << 20;
+	c->control.idle_timeout = 60;
 }
 
-enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_NEIGHBOR, S_REMOTE,
+enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_REMOTE,
 		S_NETWORK, S_PORT, S_FDB, S_FLOOD, S_UNKNOWN };
 
 static const struct {
@@ -707,6 +756,7 @@ static const struct {
 	{ "agent", S_AGENT, 0, 0, "[agent]" },
 	{ "tunnel", S_TUNNEL, 0, 0, "[tunnel]" },
 	{ "dataplane", S_DATAPLANE, 0, 0, "[dataplane]" },
+	{ "control", S_CONTROL, 0, 0, "[control]" },
 	{ "uplink", S_UPLINK, 0, 1, "[uplink]" },
 	{ "neighbor", S_NEIGHBOR, 1, 1, "[neighbor IP]" },
 	{ "network", S_NETWORK, 1, 1, "[network NAME]" },
@@ -718,7 +768,7 @@ static const struct {
 
 /* indexes of sec_kinds[] checked for presence after parsing */
 #define SEEN_TUNNEL 1
-#define SEEN_UPLINK 3
+#define SEEN_UPLINK 4
 
 static int
 parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
@@ -748,6 +798,7 @@ parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
 		case S_TUNNEL: return parse_tunnel(p, idx, sec);
 		case S_UPLINK: return parse_uplink(p, idx, sec);
 		case S_DATAPLANE: return parse_dataplane(p, idx, sec);
+		case S_CONTROL: return parse_control(p, idx, sec);
 		case S_NEIGHBOR: return parse_neighbor(p, idx, sec, w);
 		case S_REMOTE: return parse_remote(p, idx, sec, w);
 		case S_NETWORK: return parse_network(p, idx, sec, w);
@@ -758,7 +809,7 @@ parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
 		}
 	}
 	return fail(p, sec, NULL, "unknown section (expected agent, tunnel, uplink, "
-		    "dataplane, neighbor, remote, network, port, fdb or flood)");
+		    "dataplane, control, neighbor, remote, network, port, fdb or flood)");
 }
 
 int

@@ -90,6 +90,14 @@ struct tsw_config {
 		uint32_t learn_ring_size;
 		uint32_t stats_interval;        /* seconds, 0 = off */
 	} dataplane;
+	struct {
+		char socket[108];               /* UNIX socket path, "" = none */
+		uint32_t socket_mode;           /* permission bits, e.g. 0660 */
+		char socket_group[32];          /* "" = the daemon's group */
+		uint32_t max_clients;
+		uint32_t max_request;           /* bytes per request line */
+		uint32_t idle_timeout;          /* seconds */
+	} control;
 
 	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood;
 	struct tsw_cfg_neighbor neighbors[TSW_CFG_MAX_NEIGH];

@@ -4,9 +4,11 @@
  *   tunsw [EAL options] -- --config FILE [--stats-interval SEC]
  *   tunsw --check-config FILE
  *
- * The main lcore is the management thread and the only table writer; each
- * further lcore (as many as [dataplane] workers) runs the forwarding
- * pipeline over the RX queues given to it. SIGINT/SIGTERM stop it cleanly.
+ * The main lcore is the management thread and the only table writer: it
+ * applies learn events and ageing, serves the control socket and hot-plugs
+ * VM ports. Each further lcore (as many as [dataplane] workers) runs the
+ * forwarding pipeline over the RX queues given to it (workers.h).
+ * SIGINT/SIGTERM stop it cleanly.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,36 +31,27 @@
 #include <rte_rcu_qsbr.h>
 
 #include "tsw_config.h"
+#include "tsw_ctl.h"
+#include "tsw_ctlsock.h"
 #include "tsw_dp.h"
 #include "tsw_ethdev.h"
 #include "tsw_mgmt.h"
 #include "tsw_pipeline.h"
 #include "tsw_state.h"
-
-#define MAX_RXQ_PER_WORKER (TSW_MAX_PORTS + TSW_MAX_WORKERS)
-
-struct rxq {
-	uint16_t eth_port;
-	uint16_t queue;
-	uint16_t index;       /* VM port index, or TSW_OUT_UPLINK */
-};
-
-struct worker_ctx {
-	struct tsw_worker *w;
-	unsigned int lcore;
-	uint16_t n_rxq;
-	struct rxq rxq[MAX_RXQ_PER_WORKER];
-};
+#include "tsw_telemetry.h"
+#include "workers.h"
 
 static volatile bool quit;
 static struct rte_rcu_qsbr *qsbr;
 static struct tsw_dp *dp;
+static struct rte_mempool *pool;
 static struct tsw_ethdev uplink;
-static struct tsw_ethdev vm_dev[TSW_MAX_PORTS];
-static struct worker_ctx wctx[TSW_MAX_WORKERS];
-static uint16_t n_workers;
-static uint64_t tsc0;
-static double ns_per_tsc;
+static struct tsw_ethdev vm_dev[TSW_MAX_PORTS];    /* by the tables' port index */
+static bool vm_open[TSW_MAX_PORTS];
+static struct tsw_ethdev_conf vm_ec;
+static struct tsw_workers ws;
+static struct tsw_counters *wcnt[TSW_MAX_WORKERS];
+static struct tsw_ctl *ctl;
 
 static void
 on_signal(int sig)
@@ -67,77 +60,85 @@ on_signal(int sig)
 	quit = true;
 }
 
-static inline tsw_ns_t
-now_ns(void)
+static uint64_t
+now_ms(void)
 {
-	return (tsw_ns_t)((double)(rte_rdtsc() - tsc0) * ns_per_tsc);
-}
-
-static uint16_t
-eth_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint16_t port;
-
-	(void)arg;
-	if (out == TSW_OUT_UPLINK)
-		port = uplink.port_id;
-	else
-		port = dp->ports[out].eth_port;
-	return rte_eth_tx_burst(port, w->id, pkts, n);
-}
-
-static int
-worker_main(void *arg)
-{
-	struct worker_ctx *c = arg;
-	struct tsw_worker *w = c->w;
-	struct rte_mbuf *pkts[TSW_BURST];
-	uint64_t t_prev = rte_rdtsc();
-
-	rte_rcu_qsbr_thread_register(qsbr, w->id);
-	rte_rcu_qsbr_thread_online(qsbr, w->id);
-	while (!quit) {
-		uint32_t got = 0;
-		tsw_ns_t now = now_ns();
-
-		for (uint16_t i = 0; i < c->n_rxq; i++) {
-			const struct rxq *q = &c->rxq[i];
-			uint16_t n = rte_eth_rx_burst(q->eth_port, q->queue, pkts, TSW_BURST);
-
-			if (n == 0)
-				continue;
-			got += n;
-			if (q->index == TSW_OUT_UPLINK)
-				tsw_pipeline_uplink_rx(w, pkts, n, now);
-			else
-				tsw_pipeline_vm_rx(w, q->index, pkts, n, now);
-		}
-		tsw_pipeline_flush(w);
-		rte_rcu_qsbr_quiescent(qsbr, w->id);
-		/* load accounting, like OVS pmd-stats-show */
-		uint64_t t = rte_rdtsc();
-		if (got) {
-			w->cnt->busy_cycles += t - t_prev;
-			w->cnt->pkts += got;
-			w->cnt->bursts++;
-		} else {
-			w->cnt->idle_cycles += t - t_prev;
-		}
-		t_prev = t;
-	}
-	rte_rcu_qsbr_thread_offline(qsbr, w->id);
-	rte_rcu_qsbr_thread_unregister(qsbr, w->id);
-	return 0;
+	return workers_now_ns(&ws) / TSW_NS_PER_MS;
 }
 
 static void
 sum_counters(struct tsw_counters *dst)
 {
-	struct tsw_counters *src[TSW_MAX_WORKERS];
+	tsw_counters_sum(dst, wcnt, ws.n);
+}
 
-	for (uint16_t i = 0; i < n_workers; i++)
-		src[i] = wctx[i].w->cnt;
-	tsw_counters_sum(dst, src, n_workers);
+/* ---- VM port hot-plug (control socket port_add / port_del) ---- */
+
+static int
+port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
+	 size_t errlen)
+{
+	struct tsw_ethdev d;
+	int idx;
+
+	(void)arg;
+	if (tsw_ethdev_open(devargs, &vm_ec, pool, &d, err, errlen) < 0)
+		return -1;
+	idx = tsw_dp_port_add(dp, name, d.port_id, net);
+	if (idx < 0) {
+		snprintf(err, errlen, "cannot add port: %s", strerror(-idx));
+		tsw_ethdev_close(&d);
+		return -1;
+	}
+	vm_dev[idx] = d;
+	vm_open[idx] = true;
+	if (workers_give(&ws, d.port_id, d.n_rxq, (uint16_t)idx) < 0) {
+		snprintf(err, errlen, "out of memory for the workers' queue lists");
+		workers_take(&ws, d.port_id);
+		tsw_dp_port_del(dp, (uint16_t)idx);
+		tsw_ethdev_close(&vm_dev[idx]);
+		vm_open[idx] = false;
+		return -1;
+	}
+	return idx;
+}
+
+static int
+port_del(void *arg, uint16_t idx, char *err, size_t errlen)
+{
+	(void)arg;
+	if (workers_take(&ws, vm_dev[idx].port_id) < 0) {
+		snprintf(err, errlen, "out of memory for the workers' queue lists");
+		return -1;
+	}
+	tsw_dp_port_del(dp, idx);      /* returns after a grace period */
+	if (vm_open[idx])
+		tsw_ethdev_close(&vm_dev[idx]);
+	vm_open[idx] = false;
+	return 0;
+}
+
+static void
+worker_info(void *arg, unsigned int i, json_t *o)
+{
+	const struct tsw_rxq_set *set = ws.wk[i].set;
+
+	(void)arg;
+	json_object_set_new(o, "lcore", json_integer(ws.wk[i].lcore));
+	json_object_set_new(o, "rx_queues", json_integer(set ? set->n : 0));
+}
+
+/* Control socket handler: one request, under the telemetry lock. */
+static char *
+handle_request(void *arg, const char *line, size_t len)
+{
+	char *r;
+
+	(void)arg;
+	tsw_telemetry_lock();
+	r = tsw_ctl_handle(ctl, line, len, now_ms());
+	tsw_telemetry_unlock();
+	return r;
 }
 
 static void
@@ -221,6 +222,28 @@ parse_args(int argc, char **argv, int *eal_argc, const char **cfg_path, int *sta
 	return 0;
 }
 
+static int
+open_control(const struct tsw_config *cfg, struct tsw_ctlsock **sock)
+{
+	char err[256];
+	struct tsw_ctlsock_conf cc = {
+		.path = cfg->control.socket, .mode = (mode_t)cfg->control.socket_mode,
+		.group = cfg->control.socket_group, .max_clients = cfg->control.max_clients,
+		.max_request = cfg->control.max_request,
+		.idle_timeout_ms = (uint64_t)cfg->control.idle_timeout * 1000,
+	};
+
+	*sock = NULL;
+	if (cfg->control.socket[0] == '\0')
+		return 0;
+	*sock = tsw_ctlsock_open(&cc, err, sizeof(err));
+	if (*sock == NULL) {
+		fprintf(stderr, "tunsw: %s: [control] socket: %s\n", cfg->file, err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -229,10 +252,10 @@ main(int argc, char **argv)
 	bool check = false;
 	char err[512];
 	struct tsw_config *cfg = calloc(1, sizeof(*cfg));
-	struct rte_mempool *pool = NULL;
+	struct cfg_port_dev { struct tsw_ethdev d; bool open; } *cfg_dev = NULL;
 	struct rte_ring *rings[TSW_MAX_WORKERS] = { NULL };
+	struct tsw_ctlsock *sock = NULL;
 	struct tsw_mgmt mg;
-	uint16_t n_vm_open = 0;
 	bool uplink_open = false, launched = false;
 
 	if (cfg == NULL)
@@ -255,7 +278,9 @@ main(int argc, char **argv)
 	}
 	if (stats_interval >= 0)
 		cfg->dataplane.stats_interval = (uint32_t)stats_interval;
-	n_workers = cfg->dataplane.workers;
+	cfg_dev = calloc(TSW_MAX_PORTS, sizeof(*cfg_dev));
+	if (cfg_dev == NULL)
+		goto out_nocleanup;
 
 	if (rte_eal_init(eal_argc, argv) < 0) {
 		fprintf(stderr, "tunsw: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -263,10 +288,10 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (rte_lcore_count() < 1u + n_workers) {
+	if (rte_lcore_count() < 1u + cfg->dataplane.workers) {
 		fprintf(stderr, "tunsw: %s: [dataplane] workers = %u needs %u lcores, EAL has %u "
-			"(give e.g. -l 0-%u)\n", cfg_path, n_workers, 1 + n_workers,
-			rte_lcore_count(), n_workers);
+			"(give e.g. -l 0-%u)\n", cfg_path, cfg->dataplane.workers,
+			1 + cfg->dataplane.workers, rte_lcore_count(), cfg->dataplane.workers);
 		goto out;
 	}
 	rte_pdump_init();   /* lets dpdk-dumpcap capture on any port */
@@ -282,24 +307,27 @@ main(int argc, char **argv)
 	/* ports */
 	{
 		struct tsw_ethdev_conf ec = {
-			.want_rxq = n_workers, .need_txq = n_workers, .mtu = cfg->uplink.mtu,
-			.promiscuous = false, .mac = cfg->uplink.has_mac ? &cfg->uplink.mac : NULL,
+			.want_rxq = cfg->dataplane.workers, .need_txq = cfg->dataplane.workers,
+			.mtu = cfg->uplink.mtu, .promiscuous = false,
+			.mac = cfg->uplink.has_mac ? &cfg->uplink.mac : NULL,
 		};
 		if (tsw_ethdev_open(cfg->uplink.devargs, &ec, pool, &uplink, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: [uplink] devargs: %s\n", cfg_path, err);
 			goto out;
 		}
 		uplink_open = true;
-		ec.mtu = 0;
-		ec.mac = NULL;
-		ec.promiscuous = true;
-		for (; n_vm_open < cfg->n_ports; n_vm_open++) {
-			const struct tsw_cfg_port *p = &cfg->ports[n_vm_open];
-			if (tsw_ethdev_open(p->devargs, &ec, pool, &vm_dev[n_vm_open], err,
+		vm_ec = ec;
+		vm_ec.mtu = 0;
+		vm_ec.mac = NULL;
+		vm_ec.promiscuous = true;
+		for (uint16_t i = 0; i < cfg->n_ports; i++) {
+			const struct tsw_cfg_port *p = &cfg->ports[i];
+			if (tsw_ethdev_open(p->devargs, &vm_ec, pool, &cfg_dev[i].d, err,
 					    sizeof(err)) < 0) {
 				fprintf(stderr, "tunsw: %s: [port %s] devargs: %s\n", cfg_path, p->name, err);
 				goto out;
 			}
+			cfg_dev[i].open = true;
 		}
 	}
 
@@ -308,8 +336,9 @@ main(int argc, char **argv)
 		struct tsw_dp_conf dc;
 		uint16_t eth_ports[TSW_MAX_PORTS];
 
-		qsbr = rte_zmalloc("tsw_qsbr", rte_rcu_qsbr_get_memsize(n_workers), RTE_CACHE_LINE_SIZE);
-		if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, n_workers) != 0) {
+		qsbr = rte_zmalloc("tsw_qsbr", rte_rcu_qsbr_get_memsize(cfg->dataplane.workers),
+				   RTE_CACHE_LINE_SIZE);
+		if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, cfg->dataplane.workers) != 0) {
 			fprintf(stderr, "tunsw: cannot allocate RCU state\n");
 			goto out;
 		}
@@ -321,60 +350,62 @@ main(int argc, char **argv)
 			goto out;
 		}
 		for (uint16_t i = 0; i < cfg->n_ports; i++)
-			eth_ports[i] = vm_dev[i].port_id;
+			eth_ports[i] = cfg_dev[i].d.port_id;
 		if (tsw_dp_load_config(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: %s\n", cfg_path, err);
 			goto out;
 		}
+		/* from now on a VM port device is owned by its table index */
+		for (uint16_t i = 0; i < cfg->n_ports; i++) {
+			int idx = tsw_dp_port_find(dp, cfg->ports[i].name);
+			vm_dev[idx] = cfg_dev[i].d;
+			vm_open[idx] = true;
+			cfg_dev[i].open = false;
+		}
 	}
 
-	/* workers and their RX queues, round robin */
+	/* workers and their RX queues */
+	if (workers_create(&ws, cfg->dataplane.workers, dp, qsbr, pool,
+			   cfg->dataplane.learn_ring_size, uplink.port_id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw: %s\n", err);
+		goto out;
+	}
+	for (uint16_t i = 0; i < ws.n; i++) {
+		rings[i] = ws.wk[i].ring;
+		wcnt[i] = ws.wk[i].w->cnt;
+	}
+	if (workers_give(&ws, uplink.port_id, uplink.n_rxq, TSW_OUT_UPLINK) < 0)
+		goto out;
+	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
+		if (vm_open[p] && workers_give(&ws, vm_dev[p].port_id, vm_dev[p].n_rxq, p) < 0)
+			goto out;
+	tsw_mgmt_init(&mg, dp, rings, ws.n);
+
+	/* control: requests, socket, telemetry */
 	{
-		unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
-		uint16_t next = 0;
-
-		for (uint16_t i = 0; i < n_workers; i++) {
-			char name[32];
-			snprintf(name, sizeof(name), "tsw_learn%u", i);
-			rings[i] = tsw_learn_ring_create(name, cfg->dataplane.learn_ring_size,
-							 (int)rte_socket_id());
-			wctx[i].w = tsw_worker_create(i, dp, rings[i], pool, eth_tx, NULL,
-						      (int)rte_socket_id());
-			if (rings[i] == NULL || wctx[i].w == NULL) {
-				fprintf(stderr, "tunsw: cannot allocate worker %u\n", i);
-				goto out;
-			}
-			wctx[i].lcore = lcore;
-			lcore = rte_get_next_lcore(lcore, 1, 0);
-		}
-		for (uint16_t q = 0; q < uplink.n_rxq; q++, next++) {
-			struct worker_ctx *c = &wctx[next % n_workers];
-			c->rxq[c->n_rxq++] = (struct rxq){ uplink.port_id, q, TSW_OUT_UPLINK };
-		}
-		for (uint16_t p = 0; p < cfg->n_ports; p++) {
-			int idx = tsw_dp_port_find(dp, cfg->ports[p].name);
-			for (uint16_t q = 0; q < vm_dev[p].n_rxq; q++, next++) {
-				struct worker_ctx *c = &wctx[next % n_workers];
-				c->rxq[c->n_rxq++] = (struct rxq){ vm_dev[p].port_id, q, (uint16_t)idx };
-			}
-		}
-	}
-	tsw_mgmt_init(&mg, dp, rings, n_workers);
-
-	tsc0 = rte_rdtsc();
-	ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
-	for (uint16_t i = 0; i < n_workers; i++)
-		if (rte_eal_remote_launch(worker_main, &wctx[i], wctx[i].lcore) != 0) {
-			fprintf(stderr, "tunsw: cannot launch worker on lcore %u\n", wctx[i].lcore);
-			quit = true;
-			rte_eal_mp_wait_lcore();
+		struct tsw_ctl_hooks hooks = { .port_add = port_add, .port_del = port_del,
+					       .worker_info = worker_info };
+		ctl = tsw_ctl_create(dp, &mg, wcnt, ws.n, pool, &hooks);
+		if (ctl == NULL) {
+			fprintf(stderr, "tunsw: cannot allocate the control state\n");
 			goto out;
 		}
+		if (open_control(cfg, &sock) < 0)
+			goto out;
+		if (tsw_telemetry_init(ctl, now_ms) < 0)
+			fprintf(stderr, "tunsw: warning: cannot register telemetry commands\n");
+	}
+
+	if (workers_launch(&ws) < 0) {
+		fprintf(stderr, "tunsw: cannot launch the workers\n");
+		goto out;
+	}
 	launched = true;
 	printf("tunsw: running: uplink %s (%02x:%02x:%02x:%02x:%02x:%02x), %u VM ports, "
-	       "%u workers\n", uplink.name, uplink.mac.addr_bytes[0], uplink.mac.addr_bytes[1],
-	       uplink.mac.addr_bytes[2], uplink.mac.addr_bytes[3], uplink.mac.addr_bytes[4],
-	       uplink.mac.addr_bytes[5], cfg->n_ports, n_workers);
+	       "%u workers, control %s\n", uplink.name, uplink.mac.addr_bytes[0],
+	       uplink.mac.addr_bytes[1], uplink.mac.addr_bytes[2], uplink.mac.addr_bytes[3],
+	       uplink.mac.addr_bytes[4], uplink.mac.addr_bytes[5], cfg->n_ports, ws.n,
+	       sock ? cfg->control.socket : "off");
 	fflush(stdout);
 
 	/* management loop: the single writer */
@@ -385,7 +416,18 @@ main(int argc, char **argv)
 		uint64_t last = rte_rdtsc();
 
 		while (!quit) {
-			tsw_mgmt_poll(&mg, now_ns() / TSW_NS_PER_MS);
+			unsigned int learned = tsw_mgmt_poll(&mg, now_ms());
+
+			if (sock != NULL) {
+				/* sleeps up to 200us unless there is work; wakes on a request */
+				if (tsw_ctlsock_poll(sock, now_ms(), learned ? 0 : 200, handle_request,
+						     NULL) > 0)
+					/* answered only once no worker runs a burst begun before */
+					rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+				tsw_ctlsock_flush(sock, now_ms());
+			} else if (!learned) {
+				rte_delay_us_sleep(200);
+			}
 			if (cfg->dataplane.stats_interval && rte_rdtsc() >= next_stats) {
 				uint64_t t = rte_rdtsc();
 				sum_counters(&cur);
@@ -394,26 +436,29 @@ main(int argc, char **argv)
 				last = t;
 				next_stats = t + hz * cfg->dataplane.stats_interval;
 			}
-			rte_delay_us_sleep(200);
 		}
 	}
 	rc = 0;
 out:
 	quit = true;
 	if (launched)
-		rte_eal_mp_wait_lcore();
-	if (dp != NULL && n_workers > 0 && wctx[0].w != NULL) {
+		workers_stop(&ws);
+	tsw_telemetry_fini();
+	tsw_ctlsock_close(sock);
+	if (dp != NULL && ws.n > 0 && wcnt[0] != NULL) {
 		static struct tsw_counters total;
 		sum_counters(&total);
 		printf("tunsw: stopped. Final counters:\n");
 		tsw_state_print_counters(stdout, dp, &total);
 	}
-	for (uint16_t i = 0; i < n_workers; i++) {
-		tsw_worker_free(wctx[i].w);
-		rte_ring_free(rings[i]);
+	tsw_ctl_free(ctl);
+	workers_free(&ws);
+	for (uint16_t i = 0; i < TSW_MAX_PORTS; i++) {
+		if (vm_open[i])
+			tsw_ethdev_close(&vm_dev[i]);
+		if (cfg_dev != NULL && cfg_dev[i].open)
+			tsw_ethdev_close(&cfg_dev[i].d);
 	}
-	for (uint16_t i = 0; i < n_vm_open; i++)
-		tsw_ethdev_close(&vm_dev[i]);
 	if (uplink_open)
 		tsw_ethdev_close(&uplink);
 	tsw_dp_free(dp);
@@ -422,6 +467,7 @@ out:
 	rte_pdump_uninit();
 	rte_eal_cleanup();
 out_nocleanup:
+	free(cfg_dev);
 	free(cfg);
 	return rc;
 }

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "workers.h"
+
+tsw_ns_t
+workers_now_ns(const struct tsw_workers *ws)
+{
+	return (tsw_ns_t)((double)(rte_rdtsc() - ws->tsc0) * ws->ns_per_tsc);
+}
+
+static uint16_t
+eth_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tsw_workers *ws = arg;
+	uint16_t port = out == TSW_OUT_UPLINK ? ws->uplink_port : ws->dp->ports[out].eth_port;
+
+	return rte_eth_tx_burst(port, w->id, pkts, n);
+}
+
+static int
+worker_main(void *arg)
+{
+	struct tsw_workers *ws = arg;
+	unsigned int me = rte_lcore_id();
+	struct tsw_dworker *d = NULL;
+	struct rte_mbuf *pkts[TSW_BURST];
+	uint64_t t_prev = rte_rdtsc();
+
+	for (uint16_t i = 0; i < ws->n; i++)
+		if (ws->wk[i].lcore == me)
+			d = &ws->wk[i];
+	if (d == NULL)
+		return -1;
+	struct tsw_worker *w = d->w;
+	rte_rcu_qsbr_thread_register(ws->qsbr, w->id);
+	rte_rcu_qsbr_thread_online(ws->qsbr, w->id);
+	while (!ws->quit) {
+		const struct tsw_rxq_set *set = __atomic_load_n(&d->set, __ATOMIC_ACQUIRE);
+		tsw_ns_t now = workers_now_ns(ws);
+		uint32_t got = 0;
+
+		for (uint16_t i = 0; set != NULL && i < set->n; i++) {
+			const struct tsw_rxq *q = &set->q[i];
+			uint16_t n = rte_eth_rx_burst(q->eth_port, q->queue, pkts, TSW_BURST);
+
+			if (n == 0)
+				continue;
+			got += n;
+			if (q->index == TSW_OUT_UPLINK)
+				tsw_pipeline_uplink_rx(w, pkts, n, now);
+			else
+				tsw_pipeline_vm_rx(w, q->index, pkts, n, now);
+		}
+		tsw_pipeline_flush(w);
+		rte_rcu_qsbr_quiescent(ws->qsbr, w->id);
+		/* load accounting, like OVS pmd-stats-show */
+		uint64_t t = rte_rdtsc();
+		if (got) {
+			w->cnt->busy_cycles += t - t_prev;
+			w->cnt->pkts += got;
+			w->cnt->bursts++;
+		} else {
+			w->cnt->idle_cycles += t - t_prev;
+		}
+		t_prev = t;
+	}
+	rte_rcu_qsbr_thread_offline(ws->qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(ws->qsbr, w->id);
+	return 0;
+}
+
+int
+workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
+	       struct rte_rcu_qsbr *qsbr, struct rte_mempool *pool, uint32_t ring_size,
+	       uint16_t uplink_port, char *err, size_t errlen)
+{
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+
+	memset(ws, 0, sizeof(*ws));
+	ws->qsbr = qsbr;
+	ws->dp = dp;
+	ws->uplink_port = uplink_port;
+	ws->tsc0 = rte_rdtsc();
+	ws->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	for (uint16_t i = 0; i < n; i++) {
+		struct tsw_dworker *d = &ws->wk[i];
+		char name[32];
+
+		snprintf(name, sizeof(name), "tsw_learn%u", i);
+		d->ring = tsw_learn_ring_create(name, ring_size, (int)rte_socket_id());
+		d->w = tsw_worker_create(i, dp, d->ring, pool, eth_tx, ws, (int)rte_socket_id());
+		d->lcore = lcore;
+		ws->n = (uint16_t)(i + 1);
+		if (d->ring == NULL || d->w == NULL) {
+			snprintf(err, errlen, "cannot allocate worker %u", i);
+			return -1;
+		}
+		lcore = rte_get_next_lcore(lcore, 1, 0);
+	}
+	return 0;
+}
+
+/* Replace worker d's set with set (may be NULL) and free the old one after
+ * a grace period. */
+static void
+publish(struct tsw_workers *ws, struct tsw_dworker *d, struct tsw_rxq_set *set)
+{
+	struct tsw_rxq_set *old = d->set;
+
+	__atomic_store_n(&d->set, set, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(ws->qsbr, RTE_QSBR_THRID_INVALID);
+	rte_free(old);
+}
+
+int
+workers_give(struct tsw_workers *ws, uint16_t eth_port, uint16_t n_rxq, uint16_t index)
+{
+	for (uint16_t q = 0; q < n_rxq; q++) {
+		struct tsw_dworker *d = &ws->wk[0];
+		uint16_t have;
+		struct tsw_rxq_set *set;
+
+		for (uint16_t i = 1; i < ws->n; i++)
+			if ((ws->wk[i].set ? ws->wk[i].set->n : 0) < (d->set ? d->set->n : 0))
+				d = &ws->wk[i];
+		have = d->set ? d->set->n : 0;
+		set = rte_zmalloc("tsw_rxq_set", sizeof(*set) + (have + 1u) * sizeof(set->q[0]), 0);
+		if (set == NULL)
+			return -1;
+		if (have > 0)
+			memcpy(set->q, d->set->q, have * sizeof(set->q[0]));
+		set->q[have] = (struct tsw_rxq){ eth_port, q, index };
+		set->n = (uint16_t)(have + 1);
+		publish(ws, d, set);
+	}
+	return 0;
+}
+
+int
+workers_take(struct tsw_workers *ws, uint16_t eth_port)
+{
+	struct tsw_rxq_set *set[TSW_MAX_WORKERS] = { NULL };
+
+	/* allocate every new set first: all or nothing */
+	for (uint16_t i = 0; i < ws->n; i++) {
+		const struct tsw_rxq_set *cur = ws->wk[i].set;
+		uint16_t n = cur ? cur->n : 0;
+
+		set[i] = rte_zmalloc("tsw_rxq_set", sizeof(*set[i]) + n * sizeof(set[i]->q[0]), 0);
+		if (set[i] == NULL) {
+			for (uint16_t j = 0; j < i; j++)
+				rte_free(set[j]);
+			return -1;
+		}
+		for (uint16_t j = 0; j < n; j++)
+			if (cur->q[j].eth_port != eth_port)
+				set[i]->q[set[i]->n++] = cur->q[j];
+	}
+	for (uint16_t i = 0; i < ws->n; i++)
+		publish(ws, &ws->wk[i], set[i]);
+	return 0;
+}
+
+int
+workers_launch(struct tsw_workers *ws)
+{
+	for (uint16_t i = 0; i < ws->n; i++)
+		if (rte_eal_remote_launch(worker_main, ws, ws->wk[i].lcore) != 0) {
+			workers_stop(ws);
+			return -1;
+		}
+	return 0;
+}
+
+void
+workers_stop(struct tsw_workers *ws)
+{
+	ws->quit = true;
+	rte_eal_mp_wait_lcore();
+}
+
+void
+workers_free(struct tsw_workers *ws)
+{
+	for (uint16_t i = 0; i < ws->n; i++) {
+		tsw_worker_free(ws->wk[i].w);
+		rte_ring_free(ws->wk[i].ring);
+		rte_free(ws->wk[i].set);
+		ws->wk[i] = (struct tsw_dworker){ 0 };
+	}
+	ws->n = 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw daemon: worker lcores and the RX queues each one polls.
+ *
+ * Contract: the management thread creates workers, gives them RX queues
+ * (workers_give) and takes them back (workers_take) at any time, also
+ * while they run: each worker's queue list is an RCU-published array that
+ * the worker re-reads every poll round; workers_take returns only after a
+ * grace period, so no worker polls, or holds buffered frames for, the
+ * queues taken. Queues go to the worker with the fewest.
+ */
+#ifndef TSW_WORKERS_H
+#define TSW_WORKERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+
+#include "tsw_dp.h"
+#include "tsw_pipeline.h"
+
+struct tsw_rxq {
+	uint16_t eth_port;
+	uint16_t queue;
+	uint16_t index;        /* VM port index, or TSW_OUT_UPLINK */
+};
+
+struct tsw_rxq_set {
+	uint16_t n;
+	struct tsw_rxq q[];
+};
+
+struct tsw_dworker {
+	struct tsw_worker *w;
+	struct rte_ring *ring;
+	unsigned int lcore;
+	struct tsw_rxq_set *set;      /* RCU-published */
+};
+
+struct tsw_workers {
+	uint16_t n;
+	struct rte_rcu_qsbr *qsbr;
+	struct tsw_dworker wk[TSW_MAX_WORKERS];
+	volatile bool quit;
+	uint64_t tsc0;
+	double ns_per_tsc;
+	uint16_t uplink_port;
+	const struct tsw_dp *dp;
+};
+
+/* Create n workers on the lcores after the main one, with learn rings of
+ * ring_size. Returns 0 or -1 with a reason in err. */
+int workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
+		   struct rte_rcu_qsbr *qsbr, struct rte_mempool *pool, uint32_t ring_size,
+		   uint16_t uplink_port, char *err, size_t errlen);
+int workers_give(struct tsw_workers *ws, uint16_t eth_port, uint16_t n_rxq, uint16_t index);
+int workers_take(struct tsw_workers *ws, uint16_t eth_port);   /* -1: out of memory */
+int workers_launch(struct tsw_workers *ws);
+void workers_stop(struct tsw_workers *ws);   /* idempotent; waits for them */
+void workers_free(struct tsw_workers *ws);
+tsw_ns_t workers_now_ns(const struct tsw_workers *ws);
+
+#endif

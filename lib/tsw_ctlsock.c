@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Control socket server: non-blocking UNIX stream sockets driven by ppoll.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tsw_ctlsock.h"
+
+#define REQS_PER_POLL   64            /* per client per poll: fairness */
+#define OUT_HIGH_WATER  (4u << 20)    /* stop reading a client with this unread */
+
+struct client {
+	int fd;
+	bool eof;                /* peer closed its side: finish and close */
+	bool closing;            /* close once the output is sent */
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off, out_cap;
+	uint64_t last_ms;        /* last progress (bytes in or out) */
+};
+
+struct tsw_ctlsock {
+	struct tsw_ctlsock_conf c;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int lfd;
+	unsigned int n;
+	struct client *cl;       /* max_clients */
+	struct pollfd *pfd;      /* 1 + max_clients */
+	struct tsw_ctlsock_stats st;
+};
+
+/* An existing socket file: in use by a live server, or stale. */
+static bool
+socket_alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return alive;
+}
+
+struct tsw_ctlsock *
+tsw_ctlsock_open(const struct tsw_ctlsock_conf *c, char *err, size_t errlen)
+{
+	struct tsw_ctlsock *s = calloc(1, sizeof(*s));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat stt;
+	mode_t old;
+	int rc;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->c = *c;
+	s->lfd = -1;
+	s->cl = calloc(c->max_clients, sizeof(*s->cl));
+	s->pfd = calloc(c->max_clients + 1u, sizeof(*s->pfd));
+	if (s->cl == NULL || s->pfd == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (strlen(c->path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", c->path);
+		goto fail;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	snprintf(s->path, sizeof(s->path), "%s", c->path);
+	if (lstat(c->path, &stt) == 0) {
+		if (!S_ISSOCK(stt.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a socket", c->path);
+			goto fail;
+		}
+		if (socket_alive(&sa)) {
+			snprintf(err, errlen, "%s: in use by another process", c->path);
+			goto fail;
+		}
+		unlink(c->path);
+	}
+	{
+		/* the parent directory, e.g. /run/tunsw, private to root and group */
+		char dir[sizeof(sa.sun_path)];
+		char *slash;
+		snprintf(dir, sizeof(dir), "%s", c->path);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: cannot create directory: %s", dir,
+					 strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->lfd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	old = umask(0177);     /* born owner-only; opened up to mode below */
+	rc = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: bind: %s", c->path, strerror(errno));
+		goto fail;
+	}
+	if (c->group != NULL && c->group[0] != '\0') {
+		struct group *g = getgrnam(c->group);
+		if (g == NULL || chown(c->path, (uid_t)-1, g->gr_gid) < 0) {
+			snprintf(err, errlen, "%s: socket_group '%s': %s", c->path, c->group,
+				 g == NULL ? "no such group" : strerror(errno));
+			goto fail_unlink;
+		}
+	}
+	if (chmod(c->path, c->mode) < 0 || listen(s->lfd, 64) < 0) {
+		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
+		goto fail_unlink;
+	}
+	return s;
+fail_unlink:
+	unlink(c->path);
+fail:
+	if (s->lfd >= 0)
+		close(s->lfd);
+	free(s->cl);
+	free(s->pfd);
+	free(s);
+	return NULL;
+}
+
+static void
+drop_client(struct tsw_ctlsock *s, unsigned int i)
+{
+	struct client *c = &s->cl[i];
+
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	s->cl[i] = s->cl[--s->n];
+	memset(&s->cl[s->n], 0, sizeof(s->cl[s->n]));
+}
+
+void
+tsw_ctlsock_close(struct tsw_ctlsock *s)
+{
+	if (s == NULL)
+		return;
+	while (s->n > 0)
+		drop_client(s, s->n - 1);
+	close(s->lfd);
+	unlink(s->path);
+	free(s->cl);
+	free(s->pfd);
+	free(s);
+}
+
+static int
+queue_out(struct client *c, const char *data, size_t len)
+{
+	if (c->out_len + len + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *n;
+		while (cap < c->out_len + len + 1)
+			cap *= 2;
+		n = realloc(c->out, cap);
+		if (n == NULL)
+			return -1;
+		c->out = n;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+	return 0;
+}
+
+static void
+queue_error(struct client *c, const char *reason)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "{\"id\":null,\"ok\":false,\"error\":\"request: %s\","
+			 "\"field\":\"request\",\"reason\":\"%s\"}", reason, reason);
+	if (n > 0 && (size_t)n < sizeof(line))
+		queue_out(c, line, (size_t)n);
+}
+
+static void
+accept_clients(struct tsw_ctlsock *s, uint64_t now_ms)
+{
+	for (;;) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		if (s->n == s->c.max_clients) {
+			static const char busy[] = "{\"id\":null,\"ok\":false,\"error\":\"request: too "
+				"many clients\",\"field\":\"request\",\"reason\":\"too many clients\"}\n";
+			ssize_t w = write(fd, busy, sizeof(busy) - 1);
+			(void)w;
+			close(fd);
+			s->st.refused_busy++;
+			continue;
+		}
+		s->cl[s->n] = (struct client){ .fd = fd, .last_ms = now_ms };
+		s->n++;
+		s->st.accepted++;
+	}
+}
+
+/* Handle up to REQS_PER_POLL complete lines of c's input. */
+static unsigned int
+handle_lines(struct client *c, tsw_ctlsock_handler h, void *arg)
+{
+	unsigned int done = 0;
+	size_t off = 0;
+
+	while (done < REQS_PER_POLL && !c->closing && c->out_len - c->out_off < OUT_HIGH_WATER) {
+		char *nl = memchr(c->in + off, '\n', c->in_len - off);
+		size_t len;
+		char *reply;
+
+		if (nl == NULL)
+			break;
+		len = (size_t)(nl - (c->in + off));
+		if (len > 0 && c->in[off + len - 1] == '\r')
+			len--;
+		if (len > 0) {
+			reply = h(arg, c->in + off, len);
+			if (reply == NULL || queue_out(c, reply, strlen(reply)) < 0)
+				c->closing = true;   /* out of memory: give up on this client */
+			free(reply);
+			done++;
+		}
+		off = (size_t)(nl - c->in) + 1;
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	return done;
+}
+
+static void
+read_client(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms)
+{
+	size_t cap = s->c.max_request + 2;   /* a full request, its newline, one more */
+
+	if (c->in == NULL && (c->in = malloc(cap)) == NULL) {
+		c->closing = true;
+		return;
+	}
+	while (!c->eof && c->in_len < cap) {
+		ssize_t n = read(c->fd, c->in + c->in_len, cap - c->in_len);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			c->last_ms = now_ms;
+			continue;
+		}
+		if (n == 0)
+			c->eof = true;
+		else if (errno != EAGAIN && errno != EINTR)
+			c->eof = c->closing = true;
+		break;
+	}
+}
+
+unsigned int
+tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us,
+		 tsw_ctlsock_handler h, void *arg)
+{
+	struct timespec ts = { .tv_sec = timeout_us / 1000000,
+			       .tv_nsec = (long)(timeout_us % 1000000) * 1000 };
+	unsigned int done = 0, np = 1;
+
+	s->pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+	for (unsigned int i = 0; i < s->n; i++) {
+		struct client *c = &s->cl[i];
+		/* pending complete lines: do not sleep */
+		if (c->in_len > 0 && memchr(c->in, '\n', c->in_len) != NULL)
+			ts.tv_sec = ts.tv_nsec = 0;
+		s->pfd[np++] = (struct pollfd){ .fd = c->fd,
+			.events = (short)((c->eof || c->closing ? 0 : POLLIN) |
+					  (c->out_len > c->out_off ? POLLOUT : 0)) };
+	}
+	if (ppoll(s->pfd, np, &ts, NULL) < 0 && errno != EINTR)
+		return 0;
+	if (s->pfd[0].revents & POLLIN)
+		accept_clients(s, now_ms);
+	for (unsigned int i = 0; i < np - 1 && i < s->n; i++) {
+		struct client *c = &s->cl[i];
+
+		if (s->pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
+			read_client(s, c, now_ms);
+		/* a last request without its newline before the peer's EOF */
+		if (c->eof && c->in_len > 0 && c->in_len <= s->c.max_request &&
+		    memchr(c->in, '\n', c->in_len) == NULL)
+			c->in[c->in_len++] = '\n';
+		done += handle_lines(c, h, arg);
+		if (!c->closing && c->in_len > s->c.max_request &&
+		    memchr(c->in, '\n', c->in_len) == NULL) {
+			char why[80];
+			snprintf(why, sizeof(why), "longer than max_request (%zu bytes)",
+				 s->c.max_request);
+			queue_error(c, why);
+			c->closing = true;
+			s->st.closed_oversize++;
+		}
+	}
+	s->st.requests += done;
+	return done;
+}
+
+void
+tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms)
+{
+	for (unsigned int i = 0; i < s->n;) {
+		struct client *c = &s->cl[i];
+		bool gone = false;
+
+		while (c->out_len > c->out_off) {
+			ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				c->out_off += (size_t)n;
+				c->last_ms = now_ms;
+				continue;
+			}
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				gone = true;   /* peer went away: nothing more to send */
+			break;
+		}
+		if (c->out_off == c->out_len)
+			c->out_off = c->out_len = 0;
+		if (!gone && c->out_len == 0 && (c->closing ||
+		    (c->eof && (c->in_len == 0 || memchr(c->in, '\n', c->in_len) == NULL)))) {
+			gone = true;
+			s->st.closed_eof += !c->closing;
+		}
+		if (!gone && now_ms - c->last_ms > s->c.idle_timeout_ms) {
+			gone = true;
+			s->st.closed_idle++;
+		}
+		if (gone)
+			drop_client(s, i);
+		else
+			i++;
+	}
+}
+
+void
+tsw_ctlsock_stats(const struct tsw_ctlsock *s, struct tsw_ctlsock_stats *st)
+{
+	*st = s->st;
+	st->clients = s->n;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: the control socket server (UNIX stream, newline-delimited JSON).
+ *
+ * Contract: one thread (the management thread) owns the server and calls
+ * everything here; nothing blocks. Each client's complete request lines
+ * are handed to the handler in order and its replies queued in order.
+ * Limits protect the dataplane and other clients: a request longer than
+ * max_request is answered with an error and the client closed; beyond
+ * max_clients a new client gets an error line and is closed; a client
+ * idle for idle_timeout_ms (no request, or replies it does not read) is
+ * closed; a client is served at most a fixed number of requests per poll
+ * and not at all while it has more than a bounded amount of unread
+ * replies. The socket file is created with the given mode (and group)
+ * and removed on close; a stale socket file is replaced, a live one is an
+ * error.
+ */
+#ifndef TSW_CTLSOCK_H
+#define TSW_CTLSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tsw_ctlsock_conf {
+	const char *path;
+	mode_t mode;
+	const char *group;              /* NULL or "": keep the daemon's */
+	unsigned int max_clients;
+	size_t max_request;
+	uint64_t idle_timeout_ms;
+};
+
+struct tsw_ctlsock_stats {
+	uint64_t accepted, refused_busy, closed_idle, closed_oversize, closed_eof, requests;
+	unsigned int clients;
+};
+
+/* Returns the reply line (malloc'd, no newline) for one request line. */
+typedef char *(*tsw_ctlsock_handler)(void *arg, const char *line, size_t len);
+
+struct tsw_ctlsock;
+
+struct tsw_ctlsock *tsw_ctlsock_open(const struct tsw_ctlsock_conf *c, char *err, size_t errlen);
+void tsw_ctlsock_close(struct tsw_ctlsock *s);
+
+/* Wait up to timeout_us for activity (0: just look), accept clients, read
+ * and handle complete requests. Returns the number of requests handled;
+ * their replies are queued until tsw_ctlsock_flush(). */
+unsigned int tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us,
+			      tsw_ctlsock_handler h, void *arg);
+/* Send what can be sent of the queued replies; close finished clients. */
+void tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms);
+
+void tsw_ctlsock_stats(const struct tsw_ctlsock *s, struct tsw_ctlsock_stats *st);
+
+#endif
