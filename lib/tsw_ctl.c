@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 
 #include "tsw_config.h"
@@ -29,6 +30,7 @@ struct tsw_ctl {
 	struct tsw_counters *tmp;
 	struct tsw_ctl_hooks hooks;
 	struct tsw_trace *trace;
+	struct rte_mempool *pool;
 	uint64_t seen_gen;
 	uint32_t port_seen[TSW_MAX_PORTS];     /* the dp's *_gen when last looked */
 	uint32_t net_seen[TSW_MAX_NETS];
@@ -105,6 +107,7 @@ tsw_ctl_create(struct tsw_dp *dp, struct tsw_mgmt *mg, struct tsw_counters *cons
 		ctl->hooks = *hooks;
 	ctl->base = calloc(1, sizeof(*ctl->base));
 	ctl->tmp = calloc(1, sizeof(*ctl->tmp));
+	ctl->pool = pool;
 	ctl->trace = pool != NULL ? tsw_trace_create(dp, pool) : NULL;
 	if (ctl->base == NULL || ctl->tmp == NULL || (pool != NULL && ctl->trace == NULL)) {
 		tsw_ctl_free(ctl);
@@ -550,6 +553,22 @@ op_show_arp(struct req *r)
 	return ok(r, tsw_state_arp(r->dp, net));
 }
 
+/* Mempool and DPDK heap use: what an operator watches for leaks. */
+static json_t *
+memory_json(const struct rte_mempool *pool)
+{
+	struct rte_malloc_socket_stats st;
+	uint64_t heap = 0;
+
+	for (unsigned int i = 0; i < rte_socket_count(); i++)
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
+			heap += st.heap_allocsz_bytes;
+	return json_pack("{s:I, s:I, s:I}",
+			 "mbufs_in_use", (json_int_t)(pool ? rte_mempool_in_use_count(pool) : 0),
+			 "mbufs", (json_int_t)(pool ? pool->size : 0),
+			 "heap_allocated", (json_int_t)heap);
+}
+
 static int
 op_show_counters(struct req *r)
 {
@@ -562,6 +581,7 @@ op_show_counters(struct req *r)
 		json_object_set_new(c, "control", json_pack("{s:I, s:I}",
 			"requests", (json_int_t)r->ctl->requests,
 			"refused", (json_int_t)r->ctl->refused));
+		json_object_set_new(c, "memory", memory_json(r->ctl->pool));
 	}
 	return ok(r, c);
 }

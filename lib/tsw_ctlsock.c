@@ -127,7 +127,7 @@ tsw_ctlsock_open(const struct tsw_ctlsock_conf *c, char *err, size_t errlen)
 			goto fail_unlink;
 		}
 	}
-	if (chmod(c->path, c->mode) < 0 || listen(s->lfd, 64) < 0) {
+	if (chmod(c->path, c->mode) < 0 || listen(s->lfd, SOMAXCONN) < 0) {
 		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
 		goto fail_unlink;
 	}

@@ -31,6 +31,11 @@ up() {
 	down
 	ip netns add "${P}rem"
 	ip netns add "${P}vm1"
+	# IPv4 only: no IPv6 chatter (router solicitations, MLD) on the wires
+	for ns in "${P}rem" "${P}vm1"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
 
 	ip link add "${P}up" type veth peer name eth0 netns "${P}rem"
 	# root-namespace ends carry no address at all, not even IPv6 link-local

@@ -5,17 +5,13 @@ device as the remote host. Needs root and hugepages (virtio-user memory
 must be shareable)."""
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-TUNSW = os.environ.get("TSW_DAEMON", os.path.join(TOP, "build", "app", "tunsw", "tunsw"))
-TOPO = os.path.join(TOP, "scripts", "netns-topology.sh")
-P = "tf%d" % (os.getpid() % 1000)
+from tswfunc import (P, TOP, TUNSW, Daemon, cleanup_dpdk_files, counters, interrupt, ping,
+                     with_topology)
 
 CONF = """
 [tunnel]
@@ -37,7 +33,14 @@ network = blue
 [dataplane]
 mbufs = 8192
 fdb_size = 4096
+[control]
+socket = {d}/ctl.sock
 """
+
+
+def config(d, client=False):
+    return CONF.format(p=P, d=d, client=",client=1" if client else "")
+
 
 SNIFF = r"""
 import sys
@@ -49,55 +52,6 @@ got = sniff(iface="eth0", timeout=float(sys.argv[1]),
 for p in got:
     print("VXLAN", p[IP].src, p[IP].dst, p[VXLAN].vni, p[VXLAN].payload[Ether].src, p[IP].flags, p[IP].ttl)
 """
-
-
-def interrupt(proc):
-    """SIGINT, as Ctrl-C would; SIGKILL after 20 s. Returns the exit status."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def sh(*args, **kw):
-    return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)
-
-
-class Daemon:
-    def __init__(self, d, client=False):
-        self.d = d
-        self.conf = os.path.join(d, "tunsw.conf")
-        with open(self.conf, "w") as f:
-            f.write(CONF.format(p=P, d=d, client=",client=1" if client else ""))
-        self.log = open(os.path.join(d, "tunsw.log"), "w+")
-        self.proc = subprocess.Popen(
-            [TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
-             "--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
-             "--config", self.conf, "--stats-interval", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_for("tunsw: running", 20)
-
-    def text(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
-
-    def wait_for(self, what, timeout):
-        end = time.time() + timeout
-        while time.time() < end:
-            if what in self.text():
-                return
-            if self.proc.poll() is not None:
-                raise AssertionError("tunsw exited %s:\n%s" % (self.proc.returncode, self.text()))
-            time.sleep(0.2)
-        raise AssertionError("tunsw: no '%s' in %ss:\n%s" % (what, timeout, self.text()))
-
-    def stop(self):
-        return interrupt(self.proc)
 
 
 class VM:
@@ -118,48 +72,12 @@ class VM:
         interrupt(self.proc)
 
 
-def ping(ns, dst, count=5, deadline=20):
-    r = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", str(count), "-i", "0.2",
-                        "-w", str(deadline), dst], capture_output=True, text=True)
-    m = re.search(r"(\d+) received", r.stdout)
-    return int(m.group(1)) if m else 0
-
-
-def counters(text, row):
-    m = re.search(r"^%s\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)" % re.escape(row), text, re.M)
-    assert m, "no counter row %s in:\n%s" % (row, text)
-    return [int(x) for x in m.groups()]
-
-
-def cleanup_dpdk_files():
-    """EAL runtime dirs and hugepage files of this test's prefixes."""
-    import glob
-    import shutil
-    for path in glob.glob("/var/run/dpdk/%s*" % P):
-        shutil.rmtree(path, ignore_errors=True)
-    for path in glob.glob("/dev/hugepages/%s*" % P):
-        os.unlink(path)
-
-
-def with_topology(fn):
-    def wrapper():
-        sh(TOPO, "up", P, "vxlan")
-        d = tempfile.mkdtemp(prefix="tswfunc")
-        try:
-            fn(d)
-        finally:
-            sh(TOPO, "down", P)
-            cleanup_dpdk_files()
-    wrapper.__name__ = fn.__name__
-    return wrapper
-
-
 @with_topology
 def test_R_F3_R_T2_vm_to_kernel_vxlan_both_ways(d):
     """A VM behind vhost-user pings a kernel VXLAN host: the echo request is
     encapsulated (VNI 1001, from local_ip, DF, TTL 64) and the reply is
     decapsulated back to the VM."""
-    sw = Daemon(d)
+    sw = Daemon(d, config(d))
     vm = VM(d)
     try:
         sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
@@ -189,7 +107,7 @@ def test_vhost_client_mode_and_vm_restart(d):
     the VM side is restarted and traffic resumes without restarting tunsw."""
     vm = VM(d, server=True)
     time.sleep(2)
-    sw = Daemon(d, client=True)
+    sw = Daemon(d, config(d, client=True))
     try:
         time.sleep(3)
         assert ping(P + "vm1", "198.19.1.2", count=3) >= 2, "before restart"
@@ -208,7 +126,7 @@ def test_config_error_starts_nothing():
     with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
         conf = os.path.join(d, "bad.conf")
         with open(conf, "w") as f:
-            f.write(CONF.format(p=P, d=d, client="").replace("segmentation_id = 1001",
+            f.write(config(d).replace("segmentation_id = 1001",
                                                               "segmentation_id = 99999999"))
         r = subprocess.run([TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf",
                             "--file-prefix", P + "bad", "--", "--config", conf],
@@ -225,7 +143,7 @@ def test_uplink_device_error_names_section():
     with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
         conf = os.path.join(d, "bad.conf")
         with open(conf, "w") as f:
-            f.write(CONF.format(p="nosuchif", d=d, client=""))
+            f.write(config(d).replace(P + "up", "nosuchif"))
         r = subprocess.run([TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf",
                             "--file-prefix", P + "bad", "--log-level=*:emerg", "--",
                             "--config", conf], capture_output=True, text=True, timeout=30)

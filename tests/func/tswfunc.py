@@ -1,0 +1,154 @@
+"""Shared parts of the functional tests: the daemon under test, namespaces,
+cleanup. Needs root."""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+TUNSW = os.environ.get("TSW_DAEMON", os.path.join(TOP, "build", "app", "tunsw", "tunsw"))
+TUNSWCTL = os.path.join(TOP, "app", "tunswctl", "tunswctl")
+TOPO = os.path.join(TOP, "scripts", "netns-topology.sh")
+P = "tf%d" % (os.getpid() % 1000)
+
+
+def interrupt(proc):
+    """SIGINT, as Ctrl-C would; SIGKILL after 20 s. Returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)
+
+
+class Daemon:
+    """tunsw on lcores 0-1 (worker on 1) with config text conf, in dir d."""
+
+    def __init__(self, d, conf):
+        self.d = d
+        self.conf = os.path.join(d, "tunsw.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.log = open(os.path.join(d, "tunsw.log"), "w+")
+        self.proc = subprocess.Popen(
+            [TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
+             "--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
+             "--config", self.conf, "--stats-interval", "1"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_for("tunsw: running", 20)
+
+    def text(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def wait_for(self, what, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            if what in self.text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError("tunsw exited %s:\n%s" % (self.proc.returncode, self.text()))
+            time.sleep(0.2)
+        raise AssertionError("tunsw: no '%s' in %ss:\n%s" % (what, timeout, self.text()))
+
+    def stop(self):
+        return interrupt(self.proc)
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+class Ctl:
+    """A control socket client speaking newline-delimited JSON."""
+
+    def __init__(self, path, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, op, **args):
+        rid = self.next_id
+        self.next_id += 1
+        self.send_raw((json.dumps(dict(args, op=op, id=rid)) + "\n").encode())
+        return rid
+
+    def recv(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError("control socket closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, op, **args):
+        rid = self.send(op, **args)
+        rep = self.recv()
+        assert rep["id"] == rid, (rep, rid)
+        return rep
+
+    def ok(self, op, **args):
+        rep = self.call(op, **args)
+        assert rep["ok"], rep
+        return rep["result"]
+
+    def close(self):
+        self.sock.close()
+
+
+def ping(ns, dst, count=5, deadline=20):
+    r = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", str(count), "-i", "0.2",
+                        "-w", str(deadline), dst], capture_output=True, text=True)
+    m = re.search(r"(\d+) received", r.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def counters(text, row):
+    m = re.search(r"^%s\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)" % re.escape(row), text, re.M)
+    assert m, "no counter row %s in:\n%s" % (row, text)
+    return [int(x) for x in m.groups()]
+
+
+def cleanup_dpdk_files():
+    """EAL runtime dirs and hugepage files of this test's prefixes."""
+    for path in glob.glob("/var/run/dpdk/%s*" % P):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in glob.glob("/dev/hugepages/%s*" % P):
+        os.unlink(path)
+
+
+def with_topology(fn):
+    def wrapper():
+        sh(TOPO, "up", P, "vxlan")
+        d = tempfile.mkdtemp(prefix="tswfunc")
+        try:
+            fn(d)
+        finally:
+            sh(TOPO, "down", P)
+            cleanup_dpdk_files()
+            shutil.rmtree(d, ignore_errors=True)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
