@@ -45,5 +45,5 @@ sleep 3
 echo "demo: VM 198.19.1.1 pings the remote host's overlay address 198.19.1.2 through tunsw"
 ip netns exec ${P}vm1 ping -i 0.2 198.19.1.2 | sed -u 's/^/demo: vm1: /' &
 pids+=($!)
-echo "demo: running; Ctrl-C to stop"
+echo "demo: running; Ctrl-C to stop. In another shell: app/tunswctl/tunswctl -s $RUN/ctl.sock show fdb"
 wait "${pids[0]}"

@@ -321,6 +321,36 @@ def test_vhost_port_hot_plug_with_a_running_guest(d):
     assert rc == 0, sw.text()[-3000:]
 
 
+@with_topology
+def test_dumpcap_captures_a_tunsw_port(d):
+    """rte_pdump is initialised: dpdk-dumpcap (a secondary process, so tunsw
+    runs on hugepages here) captures the uplink's encapsulated frames."""
+    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC), huge=True)
+    pinger = None
+    out = os.path.join(d, "uplink.pcapng")
+    try:
+        time.sleep(1)
+        pinger = Pinger("0.05")
+        r = subprocess.run(["dpdk-dumpcap", "--file-prefix", P + "sw", "-i", "net_af_packet0",
+                            "-c", "10", "-w", out, "-q"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        pinger.stop()
+        pinger = None
+        sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
+        from scapy.all import rdpcap, VXLAN, IP
+        pkts = rdpcap(out)
+        assert len(pkts) == 10, len(pkts)
+        vx = [p for p in pkts if VXLAN in p]
+        assert vx and all(p[VXLAN].vni == 1001 for p in vx), [p.summary() for p in pkts]
+        assert {p[IP].src for p in vx} <= {"198.18.0.1", "198.18.0.2"}
+    finally:
+        if pinger is not None:
+            pinger.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-3000:]
+
+
 def tunswctl(sock, *args, stdin=None):
     return subprocess.run(["/usr/bin/python3", TUNSWCTL, "-s", sock] + list(args),
                           capture_output=True, text=True, input=stdin, timeout=60)

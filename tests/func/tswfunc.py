@@ -38,15 +38,16 @@ def sh(*args, **kw):
 class Daemon:
     """tunsw on lcores 0-1 (worker on 1) with config text conf, in dir d."""
 
-    def __init__(self, d, conf):
+    def __init__(self, d, conf, huge=False):
         self.d = d
         self.conf = os.path.join(d, "tunsw.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
         self.log = open(os.path.join(d, "tunsw.log"), "w+")
         self.proc = subprocess.Popen(
-            [TUNSW, "-l", "0-1", "--no-pci", "--no-huge", "--no-shconf", "-m", "512",
-             "--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
+            [TUNSW, "-l", "0-1", "--no-pci"] +
+            (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", "512"]) +
+            ["--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
              "--config", self.conf, "--stats-interval", "1"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_for("tunsw: running", 20)
