@@ -122,6 +122,29 @@ def test_vhost_client_mode_and_vm_restart(d):
     assert rc == 0, sw.text()
 
 
+@with_topology
+def test_two_workers_share_the_queues(d):
+    """[dataplane] workers = 2 (three lcores on two CPUs via --lcores): the
+    uplink and the VM port each have two queue pairs, one per worker, and
+    traffic crosses both ways."""
+    conf = (config(d).replace("iface=%sup" % P, "iface=%sup,qpairs=2" % P)
+            .replace("net_vhost0,iface=%s/vm1.sock" % d, "net_af_packet1,iface=%sv1,qpairs=2" % P)
+            .replace("[dataplane]", "[dataplane]\nworkers = 2"))
+    sw = Daemon(d, conf, lcores=("--lcores", "0@0,1@1,2@1"))
+    try:
+        time.sleep(1)
+        assert ping(P + "vm1", "198.19.1.2", count=5) >= 4, "VM -> remote"
+        assert ping(P + "rem", "198.19.1.1", count=5) >= 4, "remote -> VM"
+        from tswfunc import Ctl
+        ctl = Ctl(os.path.join(d, "ctl.sock"))
+        workers = ctl.ok("show_workers")
+        ctl.close()
+        assert [(w["lcore"], w["rx_queues"]) for w in workers] == [(1, 2), (2, 2)], workers
+    finally:
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
 def test_config_error_starts_nothing():
     with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
         conf = os.path.join(d, "bad.conf")

@@ -38,14 +38,14 @@ def sh(*args, **kw):
 class Daemon:
     """tunsw on lcores 0-1 (worker on 1) with config text conf, in dir d."""
 
-    def __init__(self, d, conf, huge=False):
+    def __init__(self, d, conf, huge=False, lcores=("-l", "0-1")):
         self.d = d
         self.conf = os.path.join(d, "tunsw.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
         self.log = open(os.path.join(d, "tunsw.log"), "w+")
         self.proc = subprocess.Popen(
-            [TUNSW, "-l", "0-1", "--no-pci"] +
+            [TUNSW] + list(lcores) + ["--no-pci"] +
             (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", "512"]) +
             ["--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
              "--config", self.conf, "--stats-interval", "1"],
