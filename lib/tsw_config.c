@@ -111,6 +111,31 @@ tsw_parse_tun_type(const char *s, enum tsw_tun_type *t, const char **why)
 }
 
 int
+tsw_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len, const char **why)
+{
+	char buf[32];
+	char *slash;
+	uint32_t l;
+
+	if (s == NULL || strlen(s) >= sizeof(buf) || (slash = strchr(s, '/')) == NULL) {
+		*why = "not a prefix of the form a.b.c.d/len";
+		return -1;
+	}
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	if (tsw_parse_ipv4(buf, prefix_be, why) < 0 || tsw_parse_u32(slash + 1, 0, 32, &l, why) < 0) {
+		*why = "not a prefix of the form a.b.c.d/len (len 0..32)";
+		return -1;
+	}
+	if (l < 32 && (ntohl(*prefix_be) & (l == 0 ? ~0u : ~(~0u << (32 - l)))) != 0) {
+		*why = "a prefix with host bits set";
+		return -1;
+	}
+	*len = (uint8_t)l;
+	return 0;
+}
+
+int
 tsw_parse_name(const char *s, const char **why)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -388,7 +413,8 @@ parse_tunnel(struct pctx *p, int idx, const char *sec)
 static int
 parse_uplink(struct pctx *p, int idx, const char *sec)
 {
-	static const char *const keys[] = { "devargs", "mac", "prefix_len", "mtu", NULL };
+	static const char *const keys[] = { "devargs", "mac", "prefix_len", "mtu", "gateway",
+		"arp_reachable", "arp_retries", NULL };
 	struct tsw_config *c = p->cfg;
 	const char *s, *why;
 	uint32_t v;
@@ -416,6 +442,15 @@ parse_uplink(struct pctx *p, int idx, const char *sec)
 	if (get_u32(p, sec, "mtu", 576, 9600, &v) < 0)
 		return -1;
 	c->uplink.mtu = (uint16_t)v;
+	if (get_ip(p, sec, "gateway", false, &c->uplink.gateway) < 0 ||
+	    get_u32(p, sec, "arp_reachable", 1, 86400, &c->uplink.arp_reachable) < 0 ||
+	    get_u32(p, sec, "arp_retries", 1, 20, &c->uplink.arp_retries) < 0)
+		return -1;
+	if (c->uplink.gateway != 0 &&
+	    ((ntohl(c->uplink.gateway) ^ ntohl(c->tunnel.local_ip)) >> (32 - c->uplink.prefix_len)) != 0)
+		return fail(p, sec, "gateway", "not on local_ip/prefix_len (%u)", c->uplink.prefix_len);
+	if (c->uplink.gateway != 0 && c->uplink.gateway == c->tunnel.local_ip)
+		return fail(p, sec, "gateway", "is local_ip");
 	return 0;
 }
 
@@ -423,7 +458,7 @@ static int
 parse_dataplane(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "workers", "fdb_size", "mbufs",
-		"learn_ring_size", "stats_interval", NULL };
+		"learn_ring_size", "stats_interval", "idle_sleep_us", NULL };
 	struct tsw_config *c = p->cfg;
 	uint32_t v = c->dataplane.workers;
 
@@ -435,11 +470,40 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 	    get_u32(p, sec, "mbufs", 1024, 1U << 22, &c->dataplane.mbufs) < 0 ||
 	    get_u32(p, sec, "learn_ring_size", 64, 1U << 20,
 		    &c->dataplane.learn_ring_size) < 0 ||
-	    get_u32(p, sec, "stats_interval", 0, 3600, &c->dataplane.stats_interval) < 0)
+	    get_u32(p, sec, "stats_interval", 0, 3600, &c->dataplane.stats_interval) < 0 ||
+	    get_u32(p, sec, "idle_sleep_us", 0, 10000, &c->dataplane.idle_sleep_us) < 0)
 		return -1;
 	if ((c->dataplane.learn_ring_size & (c->dataplane.learn_ring_size - 1)) != 0)
 		return fail(p, sec, "learn_ring_size", "%u is not a power of two",
 			    c->dataplane.learn_ring_size);
+	return 0;
+}
+
+static int
+parse_route(struct pctx *p, int idx, const char *sec, char **w)
+{
+	static const char *const keys[] = { "via", NULL };
+	struct tsw_config *c = p->cfg;
+	struct tsw_cfg_route *r;
+	const char *why;
+	uint32_t pl = c->uplink.prefix_len;
+
+	if (check_keys(p, idx, sec, keys) < 0)
+		return -1;
+	if (c->n_routes == TSW_CFG_MAX_ROUTES)
+		return fail(p, sec, NULL, "too many routes (max %d)", TSW_CFG_MAX_ROUTES);
+	r = &c->routes[c->n_routes];
+	if (tsw_parse_prefix(w[1], &r->prefix, &r->len, &why) < 0)
+		return fail(p, sec, NULL, "'%s' is %s", w[1], why);
+	for (int i = 0; i < c->n_routes; i++)
+		if (c->routes[i].prefix == r->prefix && c->routes[i].len == r->len)
+			return fail(p, sec, NULL, "route %s declared twice", w[1]);
+	if (get_ip(p, sec, "via", true, &r->via) < 0)
+		return -1;
+	if (((ntohl(r->via) ^ ntohl(c->tunnel.local_ip)) >> (32 - pl)) != 0 ||
+	    r->via == c->tunnel.local_ip)
+		return fail(p, sec, "via", "not a neighbor on local_ip/prefix_len (%u)", pl);
+	c->n_routes++;
 	return 0;
 }
 
@@ -732,6 +796,8 @@ set_defaults(struct tsw_config *c)
 	c->tunnel.ttl = 64;
 	c->uplink.prefix_len = 24;
 	c->uplink.mtu = 1500;
+	c->uplink.arp_reachable = 60;
+	c->uplink.arp_retries = 3;
 	c->dataplane.workers = 1;
 	c->dataplane.fdb_size = 65536;
 	c->dataplane.mbufs = 16384;
@@ -743,7 +809,7 @@ set_defaults(struct tsw_config *c)
 	c->control.idle_timeout = 60;
 }
 
-enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_REMOTE,
+enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_ROUTE, S_REMOTE,
 		S_NETWORK, S_PORT, S_FDB, S_FLOOD, S_UNKNOWN };
 
 static const struct {
@@ -759,6 +825,7 @@ static const struct {
 	{ "control", S_CONTROL, 0, 0, "[control]" },
 	{ "uplink", S_UPLINK, 0, 1, "[uplink]" },
 	{ "neighbor", S_NEIGHBOR, 1, 1, "[neighbor IP]" },
+	{ "route", S_ROUTE, 1, 2, "[route PREFIX/LEN]" },
 	{ "network", S_NETWORK, 1, 1, "[network NAME]" },
 	{ "remote", S_REMOTE, 1, 1, "[remote IP]" },
 	{ "port", S_PORT, 1, 2, "[port NAME]" },
@@ -800,6 +867,7 @@ parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
 		case S_DATAPLANE: return parse_dataplane(p, idx, sec);
 		case S_CONTROL: return parse_control(p, idx, sec);
 		case S_NEIGHBOR: return parse_neighbor(p, idx, sec, w);
+		case S_ROUTE: return parse_route(p, idx, sec, w);
 		case S_REMOTE: return parse_remote(p, idx, sec, w);
 		case S_NETWORK: return parse_network(p, idx, sec, w);
 		case S_PORT: return parse_port(p, idx, sec, w);
@@ -809,7 +877,7 @@ parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
 		}
 	}
 	return fail(p, sec, NULL, "unknown section (expected agent, tunnel, uplink, "
-		    "dataplane, control, neighbor, remote, network, port, fdb or flood)");
+		    "dataplane, control, neighbor, route, remote, network, port, fdb or flood)");
 }
 
 int

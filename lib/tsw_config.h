@@ -27,6 +27,14 @@ struct tsw_cfg_neighbor {
 	struct rte_ether_addr mac;
 };
 
+struct tsw_cfg_route {
+	uint32_t prefix;           /* network order */
+	uint8_t len;
+	uint32_t via;
+};
+
+#define TSW_CFG_MAX_ROUTES 256
+
 struct tsw_cfg_remote {
 	uint32_t ip;
 	enum tsw_tun_type type;
@@ -82,6 +90,9 @@ struct tsw_config {
 		struct rte_ether_addr mac;
 		uint8_t prefix_len;
 		uint16_t mtu;
+		uint32_t gateway;               /* 0 = none */
+		uint32_t arp_reachable;         /* seconds an ARP answer is trusted */
+		uint32_t arp_retries;           /* ARP requests before giving up */
 	} uplink;
 	struct {
 		uint16_t workers;
@@ -89,6 +100,7 @@ struct tsw_config {
 		uint32_t mbufs;
 		uint32_t learn_ring_size;
 		uint32_t stats_interval;        /* seconds, 0 = off */
+		uint32_t idle_sleep_us;         /* sleep of an idle worker, 0 = busy poll */
 	} dataplane;
 	struct {
 		char socket[108];               /* UNIX socket path, "" = none */
@@ -99,7 +111,8 @@ struct tsw_config {
 		uint32_t idle_timeout;          /* seconds */
 	} control;
 
-	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood;
+	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood, n_routes;
+	struct tsw_cfg_route routes[TSW_CFG_MAX_ROUTES];
 	struct tsw_cfg_neighbor neighbors[TSW_CFG_MAX_NEIGH];
 	struct tsw_cfg_remote remotes[TSW_CFG_MAX_REMOTES];
 	struct tsw_cfg_network networks[TSW_MAX_NETS];
@@ -121,6 +134,8 @@ int tsw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v,
 int tsw_parse_bool(const char *s, bool *v, const char **why);
 int tsw_parse_tun_type(const char *s, enum tsw_tun_type *t, const char **why);
 int tsw_parse_name(const char *s, const char **why);
+/* "a.b.c.d/len" with no host bits set. */
+int tsw_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len, const char **why);
 /* Not 0, multicast, reserved/broadcast or loopback. */
 bool tsw_ipv4_is_unicast(uint32_t ip_be);
 

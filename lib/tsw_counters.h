@@ -48,7 +48,9 @@
 	X(inner_vlan_tagged, "inner frame carries an 802.1Q tag (R-T3)") \
 	X(split_horizon,     "frame from a tunnel to a MAC behind a tunnel (R-T2)") \
 	X(too_big,           "inner frame exceeds uplink MTU minus overhead (R-E4)") \
-	X(no_neighbor,       "remote VTEP has no next-hop MAC") \
+	X(no_route,          "no underlay route to the remote VTEP") \
+	X(no_neighbor,       "next hop unresolved and the ARP queue could not take the frame") \
+	X(punt_full,         "ARP/ICMP for local_ip: the management queue is full") \
 	X(no_headroom,       "mbuf headroom too small for the outer header") \
 	X(no_mbuf,           "mempool empty while copying a flooded frame") \
 	X(tx_full,           "transmit queue full") \
@@ -84,6 +86,8 @@ struct tsw_counters {
 	uint64_t learn_ring_full;   /* learn events lost to a full ring */
 	uint64_t learn_coalesced;   /* learn events suppressed by the cache */
 	uint64_t arp_replies;       /* ARP responder answers */
+	uint64_t punted;            /* frames handed to the management thread */
+	uint64_t injected;          /* frames the management thread sent through us */
 	uint64_t bursts, busy_cycles, idle_cycles, pkts; /* worker load */
 	struct tsw_port_counters port[TSW_N_OUTS];
 	struct tsw_net_counters net[TSW_MAX_NETS];

@@ -17,6 +17,7 @@
 #include "tsw_l2pop.h"
 #include "tsw_state.h"
 #include "tsw_trace.h"
+#include "tsw_underlay.h"
 
 #define TSW_VERSION "0.1.0"
 #define MAX_TRACE_FRAME 9216
@@ -31,6 +32,7 @@ struct tsw_ctl {
 	struct tsw_ctl_hooks hooks;
 	struct tsw_trace *trace;
 	struct rte_mempool *pool;
+	struct tsw_underlay *ul;
 	uint64_t seen_gen;
 	uint32_t port_seen[TSW_MAX_PORTS];     /* the dp's *_gen when last looked */
 	uint32_t net_seen[TSW_MAX_NETS];
@@ -119,6 +121,12 @@ tsw_ctl_create(struct tsw_dp *dp, struct tsw_mgmt *mg, struct tsw_counters *cons
 	memcpy(ctl->net_seen, dp->net_gen, sizeof(ctl->net_seen));
 	memcpy(ctl->tun_seen, dp->tun_gen, sizeof(ctl->tun_seen));
 	return ctl;
+}
+
+void
+tsw_ctl_set_underlay(struct tsw_ctl *ctl, struct tsw_underlay *ul)
+{
+	ctl->ul = ul;
 }
 
 void
@@ -358,8 +366,81 @@ op_neighbor_add(struct req *r)
 	if (tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0 ||
 	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0)
 		return -1;
-	rc = tsw_dp_neighbor_set(r->dp, ip, &mac);
+	rc = tsw_dp_neighbor_set(r->dp, ip, &mac, true);
 	return rc < 0 ? errno_fail(r, "ip", rc, "neighbor") : ok(r, NULL);
+}
+
+static int
+op_neighbor_del(struct req *r)
+{
+	uint32_t ip;
+	const struct tsw_neigh *n;
+
+	if (tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0)
+		return -1;
+	n = tsw_dp_neighbor_get(r->dp, ip);
+	if (n == NULL)
+		return fail(r, "ip", "no neighbor entry for this address");
+	tsw_dp_neighbor_del(r->dp, ip);
+	return ok(r, NULL);
+}
+
+static int
+arg_prefix(struct req *r, uint32_t *prefix, uint8_t *len)
+{
+	const char *s, *why;
+
+	if (tsw_jarg_str(r->a, "prefix", true, &s, &r->e) != 0)
+		return -1;
+	if (tsw_parse_prefix(s, prefix, len, &why) < 0)
+		return fail(r, "prefix", "'%.64s' is %s", s, why);
+	return 0;
+}
+
+static int
+op_route_add(struct req *r)
+{
+	uint32_t prefix, via;
+	uint8_t len;
+	int rc;
+
+	if (arg_prefix(r, &prefix, &len) < 0 || tsw_jarg_ipv4(r->a, "via", true, &via, &r->e) != 0)
+		return -1;
+	rc = tsw_dp_route_add(r->dp, prefix, len, via, TSW_ROUTE_CONTROL);
+	if (rc == -EINVAL)
+		return fail(r, "via", "not a neighbor on the connected prefix (local_ip/prefix_len)");
+	if (rc == -EPERM)
+		return fail(r, "prefix", "is the connected prefix");
+	return rc < 0 ? errno_fail(r, "prefix", rc, "route") : ok(r, NULL);
+}
+
+static int
+op_route_del(struct req *r)
+{
+	uint32_t prefix;
+	uint8_t len;
+	int rc;
+
+	if (arg_prefix(r, &prefix, &len) < 0)
+		return -1;
+	rc = tsw_dp_route_del(r->dp, prefix, len);
+	if (rc == -EPERM)
+		return fail(r, "prefix", "the connected prefix cannot be deleted");
+	return rc < 0 ? fail(r, "prefix", "no such route") : ok(r, NULL);
+}
+
+static int
+op_show_routes(struct req *r)
+{
+	return ok(r, tsw_routes_json(r->dp->routes));
+}
+
+static int
+op_show_neighbors(struct req *r)
+{
+	if (r->ctl->ul == NULL)
+		return fail(r, "op", "no underlay here");
+	return ok(r, tsw_underlay_neighbors(r->ctl->ul, r->now_ms));
 }
 
 static int
@@ -582,6 +663,20 @@ op_show_counters(struct req *r)
 			"requests", (json_int_t)r->ctl->requests,
 			"refused", (json_int_t)r->ctl->refused));
 		json_object_set_new(c, "memory", memory_json(r->ctl->pool));
+		if (r->ctl->ul != NULL) {
+			struct tsw_underlay_stats st;
+			tsw_underlay_get_stats(r->ctl->ul, &st);
+			json_object_set_new(c, "underlay", json_pack(
+				"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				"arp_requests_sent", (json_int_t)st.arp_requests_sent,
+				"arp_replies_sent", (json_int_t)st.arp_replies_sent,
+				"arp_replies_received", (json_int_t)st.arp_replies_received,
+				"icmp_echo_replies", (json_int_t)st.icmp_echo_replies,
+				"resolved", (json_int_t)st.resolved, "failed", (json_int_t)st.failed,
+				"queued", (json_int_t)st.queued, "queue_full", (json_int_t)st.queue_full,
+				"dropped_unresolved", (json_int_t)st.dropped_unresolved,
+				"tx_failed", (json_int_t)st.tx_failed, "ignored", (json_int_t)st.ignored));
+		}
 	}
 	return ok(r, c);
 }
@@ -675,6 +770,12 @@ static const struct op {
 	  "delete a tunnel and every entry through it" },
 	{ "neighbor_add", op_neighbor_add, { "ip", "mac" },
 	  "static next-hop MAC for an underlay address" },
+	{ "neighbor_del", op_neighbor_del, { "ip" }, "forget a next hop's MAC (static or learned)" },
+	{ "route_add", op_route_add, { "prefix", "via" },
+	  "underlay route to remote VTEPs (via an on-link next hop)" },
+	{ "route_del", op_route_del, { "prefix" }, "remove an underlay route" },
+	{ "show_routes", op_show_routes, { NULL }, "underlay routes" },
+	{ "show_neighbors", op_show_neighbors, { NULL }, "underlay ARP cache" },
 	{ "fdb_add", op_fdb_add, { "network", "mac", "remote", "ip" },
 	  "static FDB entry (and ARP entry when ip is given)" },
 	{ "fdb_del", op_fdb_del, { "network", "mac", "ip" }, "remove an FDB entry" },

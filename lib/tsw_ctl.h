@@ -54,6 +54,10 @@ char *tsw_ctl_handle(struct tsw_ctl *ctl, const char *req, size_t len, uint64_t 
 /* The same for a parsed request; returns the reply object. */
 json_t *tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms);
 
+/* The underlay slow path whose neighbors and statistics to show. */
+struct tsw_underlay;
+void tsw_ctl_set_underlay(struct tsw_ctl *ctl, struct tsw_underlay *ul);
+
 /* Current counters (sum minus baseline) into out. */
 void tsw_ctl_counters(struct tsw_ctl *ctl, struct tsw_counters *out);
 

@@ -58,7 +58,11 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 	dp->net_by_id = mk_hash("nid", dp, TSW_MAX_NETS * 2, sizeof(uint64_t), socket, qsbr);
 	dp->tun_by_ip = mk_hash("tip", dp, TSW_MAX_TUNNELS * 2 * 2, sizeof(uint64_t), socket, qsbr);
 	dp->arp = mk_hash("arp", dp, conf->fdb_size, sizeof(struct tsw_arp_key), socket, qsbr);
-	if (dp->fdb == NULL || dp->net_by_id == NULL || dp->tun_by_ip == NULL || dp->arp == NULL) {
+	snprintf(name, sizeof(name), "rt%p", (void *)dp);
+	dp->routes = tsw_routes_create(name, socket, conf->encap.local_ip,
+				       conf->prefix_len ? conf->prefix_len : 24);
+	if (dp->fdb == NULL || dp->net_by_id == NULL || dp->tun_by_ip == NULL || dp->arp == NULL ||
+	    dp->routes == NULL) {
 		tsw_dp_free(dp);
 		return NULL;
 	}
@@ -81,6 +85,7 @@ tsw_dp_free(struct tsw_dp *dp)
 	rte_hash_free(dp->net_by_id);
 	rte_hash_free(dp->tun_by_ip);
 	rte_hash_free(dp->arp);
+	tsw_routes_free(dp->routes);
 	rte_free(dp);
 }
 
@@ -335,20 +340,23 @@ tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
 static const struct rte_ether_addr *
 neighbor_mac(const struct tsw_dp *dp, uint32_t ip)
 {
-	for (int i = 0; i < dp->n_neigh; i++)
-		if (dp->neigh[i].ip == ip)
-			return &dp->neigh[i].mac;
-	return NULL;
+	const struct tsw_neigh *n = tsw_dp_neighbor_get(dp, ip);
+	return n != NULL ? &n->mac : NULL;
 }
 
+/* The tunnel's outer header from its route and next hop: NULL without a
+ * route; marked unresolved (frames punted to the writer, which resolves
+ * the next hop by ARP) while the next hop's MAC is unknown. */
 static int
 rebuild_hdr(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 {
 	struct tsw_tunnel *tun = &dp->tunnels[t][idx];
-	const struct rte_ether_addr *nh = neighbor_mac(dp, tun->remote_ip);
+	uint32_t nh = tsw_routes_next_hop(dp->routes, tun->remote_ip);
+	const struct rte_ether_addr *mac = nh ? neighbor_mac(dp, nh) : NULL;
 	struct tsw_encap_hdr *h = NULL, *old;
 
-	if (nh != NULL) {
+	tun->nh_ip = nh;
+	if (nh != 0) {
 		struct tsw_encap_params p = dp->conf.encap;
 
 		h = rte_zmalloc_socket("tsw_hdr", sizeof(*h), RTE_CACHE_LINE_SIZE, dp->socket);
@@ -356,13 +364,26 @@ rebuild_hdr(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 			return -ENOMEM;
 		p.type = t;
 		p.remote_ip = tun->remote_ip;
-		p.dst_mac = *nh;
+		if (mac != NULL)
+			p.dst_mac = *mac;
 		tsw_encap_hdr_build(h, &p);
+		h->unresolved = mac == NULL;
+		h->nh_ip = nh;
 	}
 	old = tun->hdr;
 	__atomic_store_n(&tun->hdr, h, __ATOMIC_RELEASE);
 	retire(dp, old);
 	return 0;
+}
+
+static void
+rebuild_where(struct tsw_dp *dp, uint32_t nh_ip)
+{
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (uint16_t j = 0; j < TSW_MAX_TUNNELS; j++)
+			if (dp->tunnels[t][j].in_use &&
+			    (nh_ip == 0 || dp->tunnels[t][j].nh_ip == nh_ip))
+				rebuild_hdr(dp, (enum tsw_tun_type)t, j);
 }
 
 int
@@ -457,25 +478,82 @@ tunnel_unref(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 		tsw_dp_tunnel_del(dp, t, idx);
 }
 
+const struct tsw_neigh *
+tsw_dp_neighbor_get(const struct tsw_dp *dp, uint32_t ip)
+{
+	for (int i = 0; i < dp->n_neigh; i++)
+		if (dp->neigh[i].ip == ip)
+			return &dp->neigh[i];
+	return NULL;
+}
+
+bool
+tsw_dp_next_hop_used(const struct tsw_dp *dp, uint32_t ip)
+{
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		for (uint16_t j = 0; j < TSW_MAX_TUNNELS; j++)
+			if (dp->tunnels[t][j].in_use && dp->tunnels[t][j].nh_ip == ip)
+				return true;
+	return false;
+}
+
 int
-tsw_dp_neighbor_set(struct tsw_dp *dp, uint32_t ip, const struct rte_ether_addr *mac)
+tsw_dp_neighbor_set(struct tsw_dp *dp, uint32_t ip, const struct rte_ether_addr *mac,
+		    bool is_static)
 {
 	int i;
 
 	for (i = 0; i < dp->n_neigh && dp->neigh[i].ip != ip; i++)
 		;
-	if (i == dp->n_neigh) {
+	if (i < dp->n_neigh) {
+		if (dp->neigh[i].is_static && !is_static)
+			return 0;            /* ARP never overrides a static entry */
+		if (rte_is_same_ether_addr(&dp->neigh[i].mac, mac) &&
+		    dp->neigh[i].is_static == is_static)
+			return 0;
+	} else {
 		if (dp->n_neigh == TSW_MAX_NEIGH)
 			return -ENOSPC;
 		dp->n_neigh++;
 	}
 	dp->neigh[i].ip = ip;
 	dp->neigh[i].mac = *mac;
-	for (int t = 0; t < TSW_TUN_NTYPES; t++)
-		for (uint16_t j = 0; j < TSW_MAX_TUNNELS; j++)
-			if (dp->tunnels[t][j].in_use && dp->tunnels[t][j].remote_ip == ip)
-				rebuild_hdr(dp, (enum tsw_tun_type)t, j);
-	return 0;
+	dp->neigh[i].is_static = is_static;
+	rebuild_where(dp, ip);
+	return 1;
+}
+
+int
+tsw_dp_neighbor_del(struct tsw_dp *dp, uint32_t ip)
+{
+	for (int i = 0; i < dp->n_neigh; i++)
+		if (dp->neigh[i].ip == ip) {
+			dp->neigh[i] = dp->neigh[--dp->n_neigh];
+			rebuild_where(dp, ip);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int
+tsw_dp_route_add(struct tsw_dp *dp, uint32_t prefix, uint8_t len, uint32_t via,
+		 enum tsw_route_origin origin)
+{
+	int rc = tsw_routes_add(dp->routes, prefix, len, via, origin);
+
+	if (rc == 0)
+		rebuild_where(dp, 0);
+	return rc;
+}
+
+int
+tsw_dp_route_del(struct tsw_dp *dp, uint32_t prefix, uint8_t len)
+{
+	int rc = tsw_routes_del(dp->routes, prefix, len);
+
+	if (rc == 0)
+		rebuild_where(dp, 0);
+	return rc;
 }
 
 /* ---- flood sets (l2population) ---- */
@@ -628,6 +706,7 @@ tsw_dp_conf_from_config(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
 	dc->encap.csum = cfg->tunnel.tunnel_csum;
 	dc->encap.vxlan_port = cfg->tunnel.vxlan_udp_port;
 	dc->encap.mtu = cfg->uplink.mtu;
+	dc->prefix_len = cfg->uplink.prefix_len;
 	dc->decap.local_ip = cfg->tunnel.local_ip;
 	dc->decap.vxlan_port_be = rte_cpu_to_be_16(cfg->tunnel.vxlan_udp_port);
 	dc->decap.mac = *uplink_mac;
@@ -645,8 +724,16 @@ tsw_dp_load_config(struct tsw_dp *dp, const struct tsw_config *cfg,
 	int rc;
 
 	for (int i = 0; i < cfg->n_neighbors; i++)
-		if (tsw_dp_neighbor_set(dp, cfg->neighbors[i].ip, &cfg->neighbors[i].mac) < 0)
+		if (tsw_dp_neighbor_set(dp, cfg->neighbors[i].ip, &cfg->neighbors[i].mac, true) < 0)
 			LOAD_FAIL("neighbor table full");
+	if (cfg->uplink.gateway != 0 &&
+	    (rc = tsw_dp_route_add(dp, 0, 0, cfg->uplink.gateway, TSW_ROUTE_CONFIG)) < 0)
+		LOAD_FAIL("[uplink] gateway: not on the connected prefix of local_ip/prefix_len");
+	for (int i = 0; i < cfg->n_routes; i++)
+		if ((rc = tsw_dp_route_add(dp, cfg->routes[i].prefix, cfg->routes[i].len,
+					   cfg->routes[i].via, TSW_ROUTE_CONFIG)) < 0)
+			LOAD_FAIL("[route]: cannot add: %s", rc == -EINVAL
+				  ? "via is not on the connected prefix" : strerror(-rc));
 	for (int i = 0; i < cfg->n_networks; i++) {
 		const struct tsw_cfg_network *n = &cfg->networks[i];
 		netidx[i] = tsw_dp_net_add(dp, n->name, n->type, n->seg_id);

@@ -26,6 +26,7 @@
 #include "tsw_config.h"
 #include "tsw_encap.h"
 #include "tsw_fdb.h"
+#include "tsw_route.h"
 #include "tsw_types.h"
 
 struct tsw_members {
@@ -53,8 +54,9 @@ struct tsw_vm_port {
 struct tsw_tunnel {
 	bool in_use;
 	uint32_t remote_ip;                   /* network order */
-	struct tsw_encap_hdr *hdr;            /* RCU-published; NULL: no next hop */
+	struct tsw_encap_hdr *hdr;            /* RCU-published; NULL: no route */
 	/* writer only */
+	uint32_t nh_ip;                       /* next hop (route), 0 = none */
 	uint32_t static_refs;                 /* static FDB/flood entries using it */
 	bool configured;                      /* declared by [remote] / remote add */
 };
@@ -66,6 +68,7 @@ struct tsw_dp_conf {
 	uint32_t tunnel_learn_timeout_s;
 	uint32_t fdb_size;
 	struct tsw_encap_params encap;        /* local ip, ttl, dscp... (not remote/dst) */
+	uint8_t prefix_len;                   /* of local_ip: the connected prefix */
 	struct tsw_decap_params decap;
 };
 
@@ -88,8 +91,13 @@ struct tsw_dp {
 	uint32_t tun_gen[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
 	uint16_t *flood_explicit[TSW_MAX_NETS];  /* l2population flood sets */
 	uint16_t n_flood_explicit[TSW_MAX_NETS];
+	struct tsw_routes *routes;
 	uint16_t n_neigh;
-	struct tsw_cfg_neighbor neigh[TSW_MAX_NEIGH];
+	struct tsw_neigh {
+		uint32_t ip;
+		struct rte_ether_addr mac;
+		bool is_static;
+	} neigh[TSW_MAX_NEIGH];
 };
 
 /* ---- reader helpers (workers) ---- */
@@ -152,8 +160,22 @@ int tsw_dp_tunnel_add(struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip, bool 
 int tsw_dp_tunnel_find(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip);
 int tsw_dp_tunnel_del(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx);
 
-/* Static next-hop MAC for an underlay address; rebuilds tunnel headers. */
-int tsw_dp_neighbor_set(struct tsw_dp *dp, uint32_t ip, const struct rte_ether_addr *mac);
+/* Next-hop MAC of an underlay address (static: configured; else learned
+ * by ARP and never replacing a static one); rebuilds the headers of the
+ * tunnels using it. Returns 1 when something changed, 0 when not. */
+int tsw_dp_neighbor_set(struct tsw_dp *dp, uint32_t ip, const struct rte_ether_addr *mac,
+			bool is_static);
+/* Forget ip's MAC (tunnels through it become unresolved). -ENOENT. */
+int tsw_dp_neighbor_del(struct tsw_dp *dp, uint32_t ip);
+/* The neighbor entry of ip, or NULL. */
+const struct tsw_neigh *tsw_dp_neighbor_get(const struct tsw_dp *dp, uint32_t ip);
+/* True when some tunnel's next hop is ip. */
+bool tsw_dp_next_hop_used(const struct tsw_dp *dp, uint32_t ip);
+
+/* Underlay routes (prefix/len via an on-link next hop); headers rebuilt. */
+int tsw_dp_route_add(struct tsw_dp *dp, uint32_t prefix, uint8_t len, uint32_t via,
+		     enum tsw_route_origin origin);
+int tsw_dp_route_del(struct tsw_dp *dp, uint32_t prefix, uint8_t len);
 
 int tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);
 int tsw_dp_flood_del(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);

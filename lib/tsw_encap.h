@@ -62,6 +62,8 @@ struct tsw_encap_hdr {
 	uint8_t type;
 	bool csum;
 	bool dscp_inherit;
+	bool unresolved;                     /* next hop's MAC unknown: punt */
+	uint32_t nh_ip;                      /* next hop, network order */
 };
 
 void tsw_encap_hdr_build(struct tsw_encap_hdr *h, const struct tsw_encap_params *p);

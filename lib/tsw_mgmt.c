@@ -22,6 +22,15 @@ tsw_mgmt_age_now(struct tsw_mgmt *mg, uint64_t now_ms)
 	mg->next_age_ms = now_ms + 1000;
 }
 
+void
+tsw_mgmt_set_underlay(struct tsw_mgmt *mg, struct tsw_underlay *ul, struct rte_ring *const *punt,
+		      uint16_t n)
+{
+	mg->ul = ul;
+	for (uint16_t i = 0; i < n; i++)
+		mg->punt[i] = punt[i];
+}
+
 unsigned int
 tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms)
 {
@@ -29,6 +38,17 @@ tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms)
 
 	for (uint16_t i = 0; i < mg->n_rings; i++)
 		n += tsw_learn_drain(mg->dp, mg->rings[i], LEARN_BUDGET, &mg->learn);
+	for (uint16_t i = 0; mg->ul != NULL && i < mg->n_rings; i++) {
+		struct rte_mbuf *m[64];
+		unsigned int k = rte_ring_sc_dequeue_burst(mg->punt[i], (void **)m, RTE_DIM(m), NULL);
+		for (unsigned int j = 0; j < k; j++)
+			tsw_underlay_input(mg->ul, m[j], now_ms);
+		n += k;
+	}
+	if (mg->ul != NULL && now_ms >= mg->next_tick_ms) {
+		tsw_underlay_tick(mg->ul, now_ms);
+		mg->next_tick_ms = now_ms + 100;
+	}
 	if (now_ms >= mg->next_age_ms)
 		tsw_mgmt_age_now(mg, now_ms);
 	return n;

@@ -3,8 +3,10 @@
  *
  * Contract: tsw_mgmt_poll() is called by the one writer thread, often
  * (the daemon's management lcore loop; the replay harness between bursts).
- * It applies the workers' learn events and, once per second of dataplane
- * time, removes expired learned FDB entries (R-A1, R-A2).
+ * It applies the workers' learn events, hands punted frames to the
+ * underlay slow path and runs its timers (every 100 ms), and, once per
+ * second of dataplane time, removes expired learned FDB entries (R-A1,
+ * R-A2).
  */
 #ifndef TSW_MGMT_H
 #define TSW_MGMT_H
@@ -13,6 +15,7 @@
 #include <rte_ring.h>
 #include "tsw_dp.h"
 #include "tsw_learn.h"
+#include "tsw_underlay.h"
 
 struct tsw_mgmt {
 	struct tsw_dp *dp;
@@ -21,11 +24,19 @@ struct tsw_mgmt {
 	uint64_t next_age_ms;
 	uint64_t aged;
 	struct tsw_learn_stats learn;
+	/* slow path (optional) */
+	struct tsw_underlay *ul;
+	struct rte_ring *punt[TSW_MAX_WORKERS];
+	uint64_t next_tick_ms;
 };
 
 void tsw_mgmt_init(struct tsw_mgmt *mg, struct tsw_dp *dp, struct rte_ring *const *rings,
 		   uint16_t n_rings);
-/* Returns the number of learn events applied. */
+/* Give punted frames of the workers' punt rings to ul (ARP, ICMP, frames
+ * waiting for a next hop) and run its timers. */
+void tsw_mgmt_set_underlay(struct tsw_mgmt *mg, struct tsw_underlay *ul,
+			   struct rte_ring *const *punt, uint16_t n);
+/* Returns the number of learn events and punted frames handled. */
 unsigned int tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms);
 /* Run ageing now regardless of the once-per-second schedule. */
 void tsw_mgmt_age_now(struct tsw_mgmt *mg, uint64_t now_ms);

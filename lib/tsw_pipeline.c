@@ -96,6 +96,45 @@ drop(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, enum tsw_drop why)
 	rte_pktmbuf_free(m);
 }
 
+/* Hand m to the management thread (tag: see struct tsw_worker). */
+static inline void
+punt(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint32_t tag, enum tsw_drop full)
+{
+	m->hash.usr = tag;
+	if (w->punt_ring == NULL || rte_ring_sp_enqueue(w->punt_ring, m) != 0) {
+		drop(w, in, m, full);
+		return;
+	}
+	w->cnt->punted++;
+}
+
+void
+tsw_pipeline_inject(struct tsw_worker *w)
+{
+	struct rte_mbuf *m[TSW_BURST];
+	unsigned int n;
+
+	if (w->inject_ring == NULL)
+		return;
+	n = rte_ring_sc_dequeue_burst(w->inject_ring, (void **)m, TSW_BURST, NULL);
+	for (unsigned int i = 0; i < n; i++)
+		emit(w, TSW_OUT_UPLINK, m[i]);
+	w->cnt->injected += n;
+}
+
+/* ARP, or ICMP to local_ip (decap_parse said so through r): the slow path. */
+static inline bool
+for_management(const struct rte_mbuf *m, enum tsw_drop r)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (r == TSW_DROP_uplink_not_ip)
+		return eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	if (r == TSW_DROP_ip_bad_proto)
+		return ((const struct rte_ipv4_hdr *)(eth + 1))->next_proto_id == IPPROTO_ICMP;
+	return false;
+}
+
 /* Encapsulate m with network net's id towards tunnel (t, idx) and queue it. */
 static void
 to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_network *net,
@@ -108,7 +147,7 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 
 	if (h == NULL) {
 		tc->drops++;
-		drop(w, in, m, TSW_DROP_no_neighbor);
+		drop(w, in, m, TSW_DROP_no_route);
 		return;
 	}
 	r = tsw_encap(m, h, net->seg_id, w->ip_id++);
@@ -119,7 +158,10 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 	}
 	tc->tx_pkts++;
 	tc->tx_bytes += len;
-	emit(w, TSW_OUT_UPLINK, m);
+	if (unlikely(h->unresolved))
+		punt(w, in, m, h->nh_ip, TSW_DROP_no_neighbor);   /* waits for ARP */
+	else
+		emit(w, TSW_OUT_UPLINK, m);
 }
 
 /* Flood m in network net: every member port but `except`, and every tunnel
@@ -380,7 +422,10 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		pc->rx_bytes += rte_pktmbuf_pkt_len(m);
 		r = tsw_decap_parse(m, &dp->conf.decap, &info[nok]);
 		if (r != TSW_OK) {
-			drop(w, in, m, r);
+			if (for_management(m, r))
+				punt(w, in, m, 0, TSW_DROP_punt_full);
+			else
+				drop(w, in, m, r);
 			continue;
 		}
 		/* network by id (R-C2), tunnel by source VTEP (R-C3) */

@@ -39,6 +39,12 @@ struct tsw_worker {
 	uint16_t ip_id;
 	const struct tsw_dp *dp;
 	struct rte_ring *learn_ring;
+	/* Slow path (optional, set after create): frames for the management
+	 * thread (ARP and ICMP for local_ip, tag 0 in m->hash.usr; encapsulated
+	 * frames waiting for next hop tag's MAC) and frames it wants sent on
+	 * the uplink. */
+	struct rte_ring *punt_ring;
+	struct rte_ring *inject_ring;
 	struct rte_mempool *pool;
 	tsw_tx_fn tx;
 	void *tx_arg;
@@ -61,5 +67,7 @@ void tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **p
 void tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			    tsw_ns_t now);
 void tsw_pipeline_flush(struct tsw_worker *w);
+/* Queue the management thread's frames (inject_ring) for the uplink. */
+void tsw_pipeline_inject(struct tsw_worker *w);
 
 #endif

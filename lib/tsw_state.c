@@ -104,6 +104,8 @@ tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
 	}
 	put(o, "learn", checked(learn));
 	put(o, "arp_replies", u64(c->arp_replies));
+	put(o, "punted", u64(c->punted));
+	put(o, "injected", u64(c->injected));
 	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
 		const struct tsw_port_counters *pc = &c->port[p];
 		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)

@@ -16,7 +16,7 @@
 #define TSW_MAX_NETS     4096   /* tenant networks */
 #define TSW_MAX_TUNNELS  4096   /* remote VTEPs (per type) */
 #define TSW_MAX_WORKERS  16
-#define TSW_MAX_NEIGH    1024
+#define TSW_MAX_NEIGH    4096
 #define TSW_BURST        32
 #define TSW_NAME_LEN     48     /* fits a Neutron UUID (36) */
 

@@ -35,6 +35,7 @@
 #include "tsw_pcap.h"
 #include "tsw_pipeline.h"
 #include "tsw_state.h"
+#include "tsw_underlay.h"
 
 #define MAX_INPUTS (TSW_MAX_PORTS + 1)
 #define REPLAY_MBUFS 8191
@@ -160,6 +161,36 @@ replay_port_del(void *arg, uint16_t port, char *err, size_t errlen)
 		fclose(r->out[port]);
 	r->out[port] = NULL;
 	return 0;
+}
+
+static bool
+replay_inject(void *arg, struct rte_mbuf *m)
+{
+	return rte_ring_sp_enqueue(arg, m) == 0;
+}
+
+/* Free what the slow path still holds. */
+static void
+release_slow_path(struct tsw_underlay **ul, struct rte_ring *punt, struct rte_ring *inject)
+{
+	struct rte_mbuf *m = NULL;
+
+	tsw_underlay_free(*ul);
+	*ul = NULL;
+	while (punt != NULL && rte_ring_sc_dequeue(punt, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (inject != NULL && rte_ring_sc_dequeue(inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+/* After the management thread ran: what it sends goes out now. */
+static void
+slow_path(struct tsw_mgmt *mg, struct tsw_worker *w, struct replay *rp, tsw_ns_t ts)
+{
+	rp->now = ts;
+	tsw_mgmt_poll(mg, ts / TSW_NS_PER_MS);
+	tsw_pipeline_inject(w);
+	tsw_pipeline_flush(w);
 }
 
 /* Apply the control requests due at or before ts; replies to f. */
@@ -300,6 +331,11 @@ main(int argc, char **argv)
 							   REPLAY_DATAROOM, SOCKET_ID_ANY);
 	struct rte_ring *ring = tsw_learn_ring_create("learn0", cfg->dataplane.learn_ring_size,
 						      SOCKET_ID_ANY);
+	struct rte_ring *punt = rte_ring_create("punt0", 1024, SOCKET_ID_ANY,
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct rte_ring *inject = rte_ring_create("inject0", 1024, SOCKET_ID_ANY,
+						  RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct tsw_underlay *ul = NULL;
 	struct tsw_dp *dp = NULL;
 	struct tsw_worker *w = NULL;
 	struct replay rp = { .now = 0, .out_dir = out_dir };
@@ -315,7 +351,8 @@ main(int argc, char **argv)
 	size_t nev = 0;
 	uint16_t eth_ports[TSW_MAX_PORTS];
 
-	if (view == NULL || qsbr == NULL || pool == NULL || ring == NULL ||
+	if (view == NULL || qsbr == NULL || pool == NULL || ring == NULL || punt == NULL ||
+	    inject == NULL ||
 	    rte_rcu_qsbr_init(qsbr, 1) != 0) {
 		fprintf(stderr, "tunsw-replay: cannot allocate RCU, mempool or ring\n");
 		goto out;
@@ -337,6 +374,19 @@ main(int argc, char **argv)
 	if (w == NULL)
 		goto out;
 	tsw_mgmt_init(&mg, dp, &ring, 1);
+	w->punt_ring = punt;
+	w->inject_ring = inject;
+	{
+		struct tsw_underlay_conf uc = {
+			.local_ip = cfg->tunnel.local_ip, .mac = dc.encap.src_mac,
+			.reachable_ms = cfg->uplink.arp_reachable * 1000,
+			.retries = cfg->uplink.arp_retries,
+		};
+		ul = tsw_underlay_create(dp, &uc, pool, replay_inject, inject);
+		if (ul == NULL)
+			goto out;
+		tsw_mgmt_set_underlay(&mg, ul, &punt, 1);
+	}
 	rp.dp = dp;
 	{
 		struct tsw_ctl_hooks hooks = { .port_add = replay_port_add,
@@ -346,6 +396,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "tunsw-replay: cannot create the control state\n");
 			goto out;
 		}
+		tsw_ctl_set_underlay(ctl, ul);
 	}
 	if (ctl_path != NULL) {
 		char path[4096];
@@ -410,6 +461,13 @@ main(int argc, char **argv)
 		uint16_t input = ev[i].input;
 		tsw_ns_t ts = ev[i].ts;
 
+		/* the slow path's timers (ARP retries, re-checks) in between */
+		for (uint64_t t; (t = tsw_underlay_next_timer(ul)) <= ts / TSW_NS_PER_MS;) {
+			rp.now = t * TSW_NS_PER_MS;
+			tsw_underlay_tick(ul, t);
+			tsw_pipeline_inject(w);
+			tsw_pipeline_flush(w);
+		}
 		rp.now = ts;
 		tsw_mgmt_poll(&mg, ts / TSW_NS_PER_MS);
 		apply_control(ctl, creq, ncreq, &cnext, ts, creply);
@@ -429,6 +487,7 @@ main(int argc, char **argv)
 		else
 			tsw_pipeline_vm_rx(w, input, b, n, ts);
 		tsw_pipeline_flush(w);
+		slow_path(&mg, w, &rp, ts);
 		rte_rcu_qsbr_quiescent(qsbr, 0);
 	}
 	if (cnext < ncreq)
@@ -454,6 +513,7 @@ main(int argc, char **argv)
 		fclose(f);
 	}
 	rc = 0;
+	release_slow_path(&ul, punt, inject);   /* frames still waiting for ARP */
 	if (rte_mempool_in_use_count(pool) != 0) {
 		fprintf(stderr, "tunsw-replay: %u mbufs leaked\n", rte_mempool_in_use_count(pool));
 		rc = 2;
@@ -465,6 +525,9 @@ out:
 		json_decref(creq[i].req);
 	free(creq);
 	tsw_ctl_free(ctl);
+	release_slow_path(&ul, punt, inject);
+	rte_ring_free(punt);
+	rte_ring_free(inject);
 	free(view);
 	for (int p = 0; p <= TSW_MAX_PORTS; p++)
 		if (rp.out[p] != NULL)

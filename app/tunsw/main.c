@@ -39,6 +39,7 @@
 #include "tsw_pipeline.h"
 #include "tsw_state.h"
 #include "tsw_telemetry.h"
+#include "tsw_underlay.h"
 #include "workers.h"
 
 static volatile bool quit;
@@ -52,6 +53,7 @@ static struct tsw_ethdev_conf vm_ec;
 static struct tsw_workers ws;
 static struct tsw_counters *wcnt[TSW_MAX_WORKERS];
 static struct tsw_ctl *ctl;
+static struct tsw_underlay *ul;
 
 static void
 on_signal(int sig)
@@ -370,6 +372,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "tunsw: %s\n", err);
 		goto out;
 	}
+	ws.idle_sleep_us = cfg->dataplane.idle_sleep_us;
 	for (uint16_t i = 0; i < ws.n; i++) {
 		rings[i] = ws.wk[i].ring;
 		wcnt[i] = ws.wk[i].w->cnt;
@@ -380,6 +383,23 @@ main(int argc, char **argv)
 		if (vm_open[p] && workers_give(&ws, vm_dev[p].port_id, vm_dev[p].n_rxq, p) < 0)
 			goto out;
 	tsw_mgmt_init(&mg, dp, rings, ws.n);
+	{
+		struct tsw_underlay_conf uc = {
+			.local_ip = cfg->tunnel.local_ip, .mac = uplink.mac,
+			.reachable_ms = cfg->uplink.arp_reachable * 1000,
+			.retries = cfg->uplink.arp_retries,
+		};
+		struct rte_ring *punt[TSW_MAX_WORKERS];
+
+		ul = tsw_underlay_create(dp, &uc, pool, workers_inject, &ws);
+		if (ul == NULL) {
+			fprintf(stderr, "tunsw: cannot allocate the ARP resolver\n");
+			goto out;
+		}
+		for (uint16_t i = 0; i < ws.n; i++)
+			punt[i] = ws.wk[i].punt;
+		tsw_mgmt_set_underlay(&mg, ul, punt, ws.n);
+	}
 
 	/* control: requests, socket, telemetry */
 	{
@@ -390,6 +410,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "tunsw: cannot allocate the control state\n");
 			goto out;
 		}
+		tsw_ctl_set_underlay(ctl, ul);
 		if (open_control(cfg, &sock) < 0)
 			goto out;
 		if (tsw_telemetry_init(ctl, now_ms) < 0)
@@ -452,6 +473,7 @@ out:
 		tsw_state_print_counters(stdout, dp, &total);
 	}
 	tsw_ctl_free(ctl);
+	tsw_underlay_free(ul);
 	workers_free(&ws);
 	for (uint16_t i = 0; i < TSW_MAX_PORTS; i++) {
 		if (vm_open[i])

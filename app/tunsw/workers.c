@@ -33,6 +33,7 @@ worker_main(void *arg)
 	struct tsw_dworker *d = NULL;
 	struct rte_mbuf *pkts[TSW_BURST];
 	uint64_t t_prev = rte_rdtsc();
+	unsigned int idle_rounds = 0;
 
 	for (uint16_t i = 0; i < ws->n; i++)
 		if (ws->wk[i].lcore == me)
@@ -59,6 +60,7 @@ worker_main(void *arg)
 			else
 				tsw_pipeline_vm_rx(w, q->index, pkts, n, now);
 		}
+		tsw_pipeline_inject(w);       /* the management thread's frames */
 		tsw_pipeline_flush(w);
 		rte_rcu_qsbr_quiescent(ws->qsbr, w->id);
 		/* load accounting, like OVS pmd-stats-show */
@@ -67,8 +69,17 @@ worker_main(void *arg)
 			w->cnt->busy_cycles += t - t_prev;
 			w->cnt->pkts += got;
 			w->cnt->bursts++;
+			idle_rounds = 0;
 		} else {
 			w->cnt->idle_cycles += t - t_prev;
+			/* optional power saving: nap when nothing came for a while */
+			if (ws->idle_sleep_us != 0 && ++idle_rounds > 64) {
+				uint64_t t2;
+				rte_delay_us_sleep(ws->idle_sleep_us);
+				t2 = rte_rdtsc();
+				w->cnt->idle_cycles += t2 - t;
+				t = t2;
+			}
 		}
 		t_prev = t;
 	}
@@ -96,16 +107,33 @@ workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
 
 		snprintf(name, sizeof(name), "tsw_learn%u", i);
 		d->ring = tsw_learn_ring_create(name, ring_size, (int)rte_socket_id());
+		snprintf(name, sizeof(name), "tsw_punt%u", i);
+		d->punt = rte_ring_create(name, 1024, (int)rte_socket_id(),
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (i == 0)
+			d->inject = rte_ring_create("tsw_inject", 1024, (int)rte_socket_id(),
+						    RING_F_SP_ENQ | RING_F_SC_DEQ);
 		d->w = tsw_worker_create(i, dp, d->ring, pool, eth_tx, ws, (int)rte_socket_id());
 		d->lcore = lcore;
 		ws->n = (uint16_t)(i + 1);
-		if (d->ring == NULL || d->w == NULL) {
+		if (d->ring == NULL || d->punt == NULL || (i == 0 && d->inject == NULL) ||
+		    d->w == NULL) {
 			snprintf(err, errlen, "cannot allocate worker %u", i);
 			return -1;
 		}
+		d->w->punt_ring = d->punt;
+		d->w->inject_ring = d->inject;
 		lcore = rte_get_next_lcore(lcore, 1, 0);
 	}
 	return 0;
+}
+
+bool
+workers_inject(void *arg, struct rte_mbuf *m)
+{
+	struct tsw_workers *ws = arg;
+
+	return ws->n > 0 && rte_ring_sp_enqueue(ws->wk[0].inject, m) == 0;
 }
 
 /* Replace worker d's set with set (may be NULL) and free the old one after
@@ -193,6 +221,18 @@ workers_free(struct tsw_workers *ws)
 	for (uint16_t i = 0; i < ws->n; i++) {
 		tsw_worker_free(ws->wk[i].w);
 		rte_ring_free(ws->wk[i].ring);
+		if (ws->wk[i].punt != NULL) {
+			struct rte_mbuf *m;
+			while (rte_ring_sc_dequeue(ws->wk[i].punt, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+		}
+		if (ws->wk[i].inject != NULL) {
+			struct rte_mbuf *m;
+			while (rte_ring_sc_dequeue(ws->wk[i].inject, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+		}
+		rte_ring_free(ws->wk[i].punt);
+		rte_ring_free(ws->wk[i].inject);
 		rte_free(ws->wk[i].set);
 		ws->wk[i] = (struct tsw_dworker){ 0 };
 	}

@@ -32,7 +32,9 @@ struct tsw_rxq_set {
 
 struct tsw_dworker {
 	struct tsw_worker *w;
-	struct rte_ring *ring;
+	struct rte_ring *ring;        /* learn events to the management thread */
+	struct rte_ring *punt;        /* slow-path frames to it */
+	struct rte_ring *inject;      /* frames from it to the uplink (worker 0) */
 	unsigned int lcore;
 	struct tsw_rxq_set *set;      /* RCU-published */
 };
@@ -45,6 +47,7 @@ struct tsw_workers {
 	uint64_t tsc0;
 	double ns_per_tsc;
 	uint16_t uplink_port;
+	uint32_t idle_sleep_us;       /* after IDLE_ROUNDS empty rounds; 0 = never */
 	const struct tsw_dp *dp;
 };
 
@@ -59,5 +62,8 @@ int workers_launch(struct tsw_workers *ws);
 void workers_stop(struct tsw_workers *ws);   /* idempotent; waits for them */
 void workers_free(struct tsw_workers *ws);
 tsw_ns_t workers_now_ns(const struct tsw_workers *ws);
+/* The management thread's uplink transmit (tsw_underlay_tx): through
+ * worker 0's inject ring. */
+bool workers_inject(void *arg, struct rte_mbuf *m);
 
 #endif

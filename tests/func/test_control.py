@@ -45,6 +45,9 @@ ip = 198.19.1.2
 [flood blue]
 remotes = 198.18.0.2
 [dataplane]
+# 2-core test machine: a worker with nothing to do naps, leaving the CPU
+# to the kernel hosts, ping and scapy
+idle_sleep_us = 100
 mbufs = 8192
 fdb_size = 262144
 [control]

@@ -31,6 +31,9 @@ segmentation_id = 1001
 devargs = net_vhost0,iface={d}/vm1.sock{client}
 network = blue
 [dataplane]
+# 2-core test machine: a worker with nothing to do naps, leaving the CPU
+# to the kernel hosts, ping and scapy
+idle_sleep_us = 100
 mbufs = 8192
 fdb_size = 4096
 [control]
@@ -48,7 +51,7 @@ from scapy.all import sniff, IP, UDP, VXLAN, Ether, ICMP
 got = sniff(iface="eth0", timeout=float(sys.argv[1]),
             lfilter=lambda p: UDP in p and p[UDP].dport == 4789 and IP in p and
                               p[IP].src == "198.18.0.1" and ICMP in p[VXLAN].payload,
-            count=1)
+            count=1, started_callback=lambda: print("ready", flush=True))
 for p in got:
     print("VXLAN", p[IP].src, p[IP].dst, p[VXLAN].vni, p[VXLAN].payload[Ether].src, p[IP].flags, p[IP].ttl)
 """
@@ -81,11 +84,12 @@ def test_R_F3_R_T2_vm_to_kernel_vxlan_both_ways(d):
     vm = VM(d)
     try:
         sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
-                                    SNIFF, "25"], stdout=subprocess.PIPE, text=True)
-        time.sleep(3)
+                                    SNIFF, "40"], stdout=subprocess.PIPE, text=True)
+        assert sniffer.stdout.readline().strip() == "ready", "sniffer did not start"
+        time.sleep(2)     # the guest's virtio-user connects to the vhost socket
         got = ping(P + "vm1", "198.19.1.2")
         assert got >= 4, "ping VM -> remote: %d of 5 replies" % got
-        out, _ = sniffer.communicate(timeout=40)
+        out, _ = sniffer.communicate(timeout=60)
         assert "VXLAN 198.18.0.1 198.18.0.2 1001 02:00:00:00:01:01 DF 64" in out, out
         got = ping(P + "rem", "198.19.1.1", count=3)
         assert got >= 2, "ping remote -> VM: %d of 3" % got

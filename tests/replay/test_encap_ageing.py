@@ -149,14 +149,6 @@ def test_R_E4_too_big_dropped():
     eq(r.state["counters"]["tunnels"]["vxlan/" + R2]["drops"], 1, "tunnel drops")
 
 
-def test_R_E1_no_neighbor_counted():
-    s = standard_sections()
-    del s["neighbor " + R3]
-    r = run([(1.0, "vm1", frame(mac(1), BCAST))], s)
-    eq(r.drops(), {"no_neighbor": 1}, "copy to R3 dropped")
-    eq([Ether(b)[IP].dst for b in r.out("uplink")], [R2], "copy to R2 sent")
-
-
 def test_R_A1_tunnel_learned_expiry():
     learn = vxlan(frame(mac(20), BCAST), 1001)
     to20 = frame(mac(1), mac(20))

@@ -56,11 +56,11 @@ def test_R_C2_not_tunnel_traffic_dropped():
     gre_ip = gre(inner, 2001)
     gre_ip[GRE].proto = 0x0800
     gre_nokey = Ether(src=R2_MAC, dst=UPLINK_MAC) / IP(src=R2, dst=LOCAL_IP) / GRE(proto=0x6558) / inner
-    arp = Ether(src=R2_MAC, dst=BCAST) / ARP(psrc=R2, pdst=LOCAL_IP)
+    lldp = Ether(src=R2_MAC, dst="01:80:c2:00:00:0e", type=0x88cc) / Raw(b"\x02\x07" * 20)
     other_mac = vxlan(inner, 1001)
     other_mac[Ether].dst = "02:00:00:00:00:99"
     r = run([(1.0, "uplink", other_port), (2.0, "uplink", no_i), (3.0, "uplink", not_local),
-             (4.0, "uplink", gre_ip), (5.0, "uplink", gre_nokey), (6.0, "uplink", arp),
+             (4.0, "uplink", gre_ip), (5.0, "uplink", gre_nokey), (6.0, "uplink", lldp),
              (7.0, "uplink", other_mac)])
     eq(r.drops(), {"ip_bad_proto": 1, "vxlan_bad_flags": 1, "ip_not_local": 1,
                    "gre_bad_proto": 1, "gre_no_key": 1, "uplink_not_ip": 1,

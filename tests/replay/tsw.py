@@ -85,6 +85,7 @@ def frame(src, dst, payload=b"x" * 46, ethertype=0x0800):
 class Result:
     def __init__(self, out_dir, names):
         self.raw = {}
+        self.time = {}
         with open(os.path.join(out_dir, "state.json")) as f:
             self.state = json.load(f)
         names = set(names) | {f[:-5] for f in os.listdir(out_dir)
@@ -93,7 +94,9 @@ class Result:
             path = os.path.join(out_dir, n + ".pcap")
             if not os.path.exists(path):
                 continue
-            self.raw[n] = [bytes(p) for p in rdpcap(path)] if os.path.getsize(path) > 24 else []
+            pkts = rdpcap(path) if os.path.getsize(path) > 24 else []
+            self.raw[n] = [bytes(p) for p in pkts]
+            self.time[n] = [float(p.time) for p in pkts]
         self.replies = []
         path = os.path.join(out_dir, "control.jsonl")
         if os.path.exists(path):
@@ -102,6 +105,10 @@ class Result:
 
     def out(self, port):
         return self.raw[port]
+
+    def times(self, port):
+        """Transmit times (pcap clock) of port's frames."""
+        return self.time[port]
 
     def pkts(self, port):
         return [Ether(b) for b in self.raw[port]]
