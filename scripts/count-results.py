@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Sum test cases over meson testlog.json files: each runner's own closing
 line ("N passed, M failed" or CUnit's "tests T R P F"); a test whose output
-has neither counts as one case by its result. Prints "P F"."""
+has neither counts as one case by its result. Prints "P F S" (S: cases
+skipped because the machine cannot run them, each said in its output)."""
 import json
 import re
 import sys
 
-passed = failed = 0
+passed = failed = skipped = 0
 for path in sys.argv[1:]:
     with open(path) as f:
         for line in f:
@@ -25,4 +26,7 @@ for path in sys.argv[1:]:
                 f_ = 1          # crashed or timed out after its last case
             passed += p
             failed += f_
-print(passed, failed)
+            skipped += sum(int(x) for x in re.findall(r"^(\d+) skipped$", out, re.M))
+            for line in re.findall(r"^SKIP .*$", out, re.M):
+                print("%s: %s" % (t["name"], line), file=sys.stderr)
+print(passed, failed, skipped)

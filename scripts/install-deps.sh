@@ -9,6 +9,7 @@ PKGS=(
 	dpdk dpdk-dev                             # dpdk-hugepages.py, testpmd, dumpcap, telemetry
 	python3 python3-scapy                     # replay and functional tests
 	iproute2 ethtool iputils-ping procps      # namespaces for the demo and tests
+	iperf3                                    # end-to-end throughput test
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -46,8 +46,7 @@ up() {
 	ip netns exec "${P}rem" ethtool -K eth0 tx off rx off >/dev/null
 	ip -n "${P}rem" link set lo up
 	ip -n "${P}rem" addr add 198.18.0.2/24 dev eth0
-	# until tunsw answers ARP for local_ip itself (underlay issue)
-	ip -n "${P}rem" neigh replace 198.18.0.1 lladdr 02:00:00:00:00:01 dev eth0 nud permanent
+	# no static ARP entry for 198.18.0.1: tunsw answers ARP for local_ip
 	if [ "$TYPE" = gre ]; then
 		ip -n "${P}rem" link add tun0 type gretap local 198.18.0.2 remote 198.18.0.1 key 1001
 		ip -n "${P}rem" link set tun0 mtu 1458

@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from tswfunc import (P, TOP, TUNSW, Daemon, cleanup_dpdk_files, counters, interrupt, ping,
-                     with_topology)
+                     wait_reachable, with_topology)
 
 CONF = """
 [tunnel]
@@ -86,7 +86,7 @@ def test_R_F3_R_T2_vm_to_kernel_vxlan_both_ways(d):
         sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
                                     SNIFF, "40"], stdout=subprocess.PIPE, text=True)
         assert sniffer.stdout.readline().strip() == "ready", "sniffer did not start"
-        time.sleep(2)     # the guest's virtio-user connects to the vhost socket
+        wait_reachable(P + "vm1", "198.19.1.2")
         got = ping(P + "vm1", "198.19.1.2")
         assert got >= 4, "ping VM -> remote: %d of 5 replies" % got
         out, _ = sniffer.communicate(timeout=60)
@@ -113,12 +113,12 @@ def test_vhost_client_mode_and_vm_restart(d):
     time.sleep(2)
     sw = Daemon(d, config(d, client=True))
     try:
-        time.sleep(3)
+        wait_reachable(P + "vm1", "198.19.1.2")
         assert ping(P + "vm1", "198.19.1.2", count=3) >= 2, "before restart"
         vm.stop()
         time.sleep(1)
         vm = VM(d, server=True)
-        time.sleep(5)
+        wait_reachable(P + "vm1", "198.19.1.2")
         assert ping(P + "vm1", "198.19.1.2", count=3) >= 2, "after VM restart"
     finally:
         vm.stop()

@@ -38,7 +38,7 @@ def sh(*args, **kw):
 class Daemon:
     """tunsw on lcores 0-1 (worker on 1) with config text conf, in dir d."""
 
-    def __init__(self, d, conf, huge=False, lcores=("-l", "0-1")):
+    def __init__(self, d, conf, huge=False, lcores=("-l", "0-1"), prefix=None):
         self.d = d
         self.conf = os.path.join(d, "tunsw.conf")
         with open(self.conf, "w") as f:
@@ -47,7 +47,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [TUNSW] + list(lcores) + ["--no-pci"] +
             (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", "512"]) +
-            ["--file-prefix", P + "sw", "--log-level=lib.eal:warning", "--",
+            ["--file-prefix", prefix or P + "sw", "--log-level=lib.eal:warning", "--",
              "--config", self.conf, "--stats-interval", "1"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_for("tunsw: running", 20)
@@ -123,6 +123,18 @@ def ping(ns, dst, count=5, deadline=20):
                         "-w", str(deadline), dst], capture_output=True, text=True)
     m = re.search(r"(\d+) received", r.stdout)
     return int(m.group(1)) if m else 0
+
+
+def wait_reachable(ns, dst, timeout=30):
+    """Ping once a second until dst answers (a guest's virtio-user takes a
+    moment to attach; ARP on every hop resolves on the first frames)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        r = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", dst],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            return
+    raise AssertionError("%s: %s unreachable for %ds" % (ns, dst, timeout))
 
 
 def counters(text, row):

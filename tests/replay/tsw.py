@@ -181,10 +181,14 @@ def eq(a, b, what=""):
         raise AssertionError("%s: got %r, want %r" % (what, a, b))
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run on this machine (reason given)."""
+
+
 def run_tests(module_globals):
     names = sorted(n for n in module_globals if n.startswith("test_"))
     only = sys.argv[1:]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for n in names:
         if only and not any(o in n for o in only):
             continue
@@ -193,9 +197,14 @@ def run_tests(module_globals):
             module_globals[n]()
             print("PASS %s (%.1fs)" % (n, time.time() - t0))
             passed += 1
+        except Skip as e:
+            print("SKIP %s: %s" % (n, e))
+            skipped += 1
         except Exception:  # noqa: BLE001 - report every failure
             print("FAIL %s (%.1fs)" % (n, time.time() - t0))
             traceback.print_exc(file=sys.stdout)
             failed += 1
+    if skipped:
+        print("%d skipped" % skipped)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed or passed == 0 else 0)

@@ -1,0 +1,374 @@
+"""End-to-end tests against peers no one here wrote: Linux kernel VXLAN
+(and gretap, where the kernel has it) in network namespaces, vhost-user
+VMs, and a second tunsw. tunsw resolves every underlay MAC itself by ARP
+(no [neighbor] entries, no static ARP entries on the peers) and answers ARP
+and ping for its local_ip. Needs root and hugepages."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from tswfunc import (P, TOP, TOPO, Ctl, Daemon, cleanup_dpdk_files, interrupt, ping, sh,
+                     wait_reachable, with_topology)
+
+sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
+from tsw import Skip  # noqa: E402
+
+CONF_AB = """
+[agent]
+l2_population = {l2pop}
+[tunnel]
+local_ip = {local}
+types = {types}
+[uplink]
+devargs = net_af_packet0,iface={up}
+mac = {mac}
+{remotes}
+{body}
+[dataplane]
+idle_sleep_us = 100
+mbufs = 8192
+fdb_size = 4096
+[control]
+socket = {d}/ctl.sock
+"""
+
+SNIFF_VNI = r"""
+import sys
+from scapy.all import sniff, IP, UDP, VXLAN, GRE, ICMP
+def tunnelled(p):
+    return IP in p and p[IP].src == "198.18.0.1" and ((UDP in p and p[UDP].dport == 4789) or GRE in p)
+got = sniff(iface="eth0", timeout=float(sys.argv[1]), lfilter=tunnelled, count=5,
+            started_callback=lambda: print("ready", flush=True))
+for p in got:
+    if VXLAN in p:
+        print("VXLAN", p[VXLAN].vni, p[IP].flags, p[IP].ttl)
+    else:
+        print("GRE", p[GRE].key, p[GRE].proto)
+"""
+
+# Raw-socket listener: prints the markers it saw (fast to start, no scapy).
+LISTEN = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+s.settimeout(0.2)
+print("ready", flush=True)
+end, seen = time.time() + float(sys.argv[2]), set()
+while time.time() < end:
+    try:
+        d = s.recv(65535)
+    except socket.timeout:
+        continue
+    for m in sys.argv[3:]:
+        if m.encode() in d:
+            seen.add(m)
+print(" ".join(sorted(seen)) or "-", flush=True)
+"""
+
+SEND = r"""
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+src = s.getsockname()[4]
+frame = b"\xff" * 6 + src + b"\x88\xb5" + sys.argv[2].encode().ljust(46, b".")
+for _ in range(3):
+    s.send(frame)
+"""
+
+
+def ns(name, *cmd, **kw):
+    return sh("ip", "netns", "exec", name, *cmd, **kw)
+
+
+class VM:
+    """testpmd: virtio-user (the guest's virtio-net) <-> af_packet into the
+    VM namespace's veth."""
+
+    def __init__(self, d, sock, iface, server=False):
+        self.log = open(os.path.join(d, "vm.log"), "a")
+        vdev = "virtio_user0,path=%s,queues=1%s" % (sock, ",server=1" if server else "")
+        self.proc = subprocess.Popen(
+            ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
+             "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
+             "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s" % iface, "--",
+             "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        interrupt(self.proc)
+
+
+def vm_conf(d, tun_type, client=False):
+    remotes = "[remote 198.18.0.2]\ntype = %s" % tun_type
+    body = ("[network blue]\ntype = %s\nsegmentation_id = 1001\n"
+            "[port vm1]\ndevargs = net_vhost0,iface=%s/vm1.sock%s\nnetwork = blue\n"
+            % (tun_type, d, ",client=1" if client else ""))
+    return CONF_AB.format(l2pop="false", local="198.18.0.1", types=tun_type, up=P + "up",
+                          mac="02:00:00:00:00:01", remotes=remotes, body=body, d=d)
+
+
+def vm_to_kernel_host(d, tun_type):
+    """A vhost-user VM on tunsw pings and runs iperf3 to a kernel host."""
+    sw = Daemon(d, vm_conf(d, tun_type))
+    vm = VM(d, os.path.join(d, "vm1.sock"), P + "v1")
+    iperf = None
+    try:
+        sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
+                                    SNIFF_VNI, "60"], stdout=subprocess.PIPE, text=True)
+        assert sniffer.stdout.readline().strip() == "ready"
+        wait_reachable(P + "vm1", "198.19.1.2")
+        assert ping(P + "vm1", "198.19.1.2", count=5) == 5, "VM -> remote overlay"
+        out, _ = sniffer.communicate(timeout=90)
+        if tun_type == "vxlan":
+            assert out.count("VXLAN 1001 DF 64") == 5, out
+        else:
+            assert out.count("GRE 1001 25944") == 5, out
+        assert ping(P + "rem", "198.19.1.1", count=3) >= 2, "remote -> VM"
+        # tunsw answered ARP for its local_ip and resolved the remote by ARP
+        neigh = ns(P + "rem", "ip", "neigh", "show", "198.18.0.1").stdout
+        assert "lladdr 02:00:00:00:00:01" in neigh, neigh
+        ctl = Ctl(os.path.join(d, "ctl.sock"))
+        nb = {n["ip"]: n for n in ctl.ok("show_neighbors")}
+        assert nb["198.18.0.2"]["mac"] == "02:00:00:00:00:02", nb
+        assert nb["198.18.0.2"]["state"] == "reachable", nb
+        # ping to tunsw's own address
+        assert ping(P + "rem", "198.18.0.1", count=3) >= 3, "ping local_ip"
+        assert ctl.ok("show_counters")["underlay"]["icmp_echo_replies"] >= 3
+        ctl.close()
+        # iperf3: TCP through the tunnel, VM MTU 1450 (VXLAN) / 1458 (GRE)
+        iperf = subprocess.Popen(["ip", "netns", "exec", P + "rem", "iperf3", "-s", "-1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        r = subprocess.run(["ip", "netns", "exec", P + "vm1", "iperf3", "-c", "198.19.1.2",
+                            "-t", "3", "-J"], capture_output=True, text=True, timeout=60)
+        res = json.loads(r.stdout)
+        assert "error" not in res, res.get("error")
+        bps = res["end"]["sum_received"]["bits_per_second"]
+        assert bps > 1e6, "iperf3 %.0f bit/s" % bps
+        print("iperf3 VM -> %s host: %.1f Mbit/s" % (tun_type, bps / 1e6))
+    finally:
+        if iperf is not None and iperf.poll() is None:
+            iperf.kill()
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+    c = sw.text()
+    assert not re.search(r"^\s+(no_neighbor|no_route|too_big)\s+[1-9]", c, re.M), c[-2000:]
+
+
+@with_topology
+def test_vxlan_vm_to_kernel_host_ping_iperf3_arp_by_tunsw(d):
+    vm_to_kernel_host(d, "vxlan")
+
+
+def test_gre_vm_to_kernel_gretap_host():
+    """The same against a Linux gretap device with key = segmentation id."""
+    probe = subprocess.run(["ip", "link", "add", P + "gtp", "type", "gretap", "remote",
+                            "198.18.0.9", "key", "5"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise Skip("this kernel has no gretap (ip_gre) support: %s" % probe.stderr.strip())
+    sh("ip", "link", "del", P + "gtp")
+    sh(TOPO, "up", P, "gre")
+    d = tempfile.mkdtemp(prefix="tswfunc")
+    try:
+        vm_to_kernel_host(d, "gre")
+    finally:
+        sh(TOPO, "down", P)
+        cleanup_dpdk_files()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- three hosts: two tunsw, one kernel VXLAN host ------------------------
+
+HOSTS = {"A": ("198.18.0.1", "02:00:00:00:0a:01"), "B": ("198.18.0.2", "02:00:00:00:0b:01")}
+KERNEL_C = "198.18.0.3"
+NETS = {"blue": 1001, "red": 1002}
+
+
+def three_hosts_up(p):
+    down = three_hosts_down(p)
+    sh("ip", "netns", "add", p + "ul")                 # the underlay L2 segment
+    ns(p + "ul", "ip", "link", "add", "br0", "type", "bridge")
+    ns(p + "ul", "ip", "link", "set", "br0", "up")
+    for h in ("A", "B"):
+        up = p + h + "up"
+        sh("ip", "link", "add", up, "type", "veth", "peer", "name", h, "netns", p + "ul")
+        sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % up)
+        sh("ip", "link", "set", up, "address", HOSTS[h][1], "up")
+        sh("ethtool", "-K", up, "tx", "off", "rx", "off")
+        ns(p + "ul", "ip", "link", "set", h, "master", "br0", "up")
+        for net in NETS:                               # VM namespaces, overlapping IPs
+            vm, v = p + h + net[0], p + h + net[0] + "1"
+            sh("ip", "netns", "add", vm)
+            ns(vm, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+            sh("ip", "link", "add", v, "type", "veth", "peer", "name", "eth0", "netns", vm)
+            sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v)
+            sh("ip", "link", "set", v, "up")
+            sh("ethtool", "-K", v, "tx", "off", "rx", "off")
+            ns(vm, "ip", "link", "set", "eth0", "mtu", "1450", "up")
+            ns(vm, "ethtool", "-K", "eth0", "tx", "off", "rx", "off")
+            ns(vm, "ip", "addr", "add", "10.9.0.%d/24" % (1 if h == "A" else 2), "dev", "eth0")
+    c = p + "C"
+    sh("ip", "netns", "add", c)
+    sh("ip", "netns", "add", c + "r")
+    for n in (c, c + "r"):
+        ns(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+    ns(p + "ul", "ip", "link", "add", "C", "type", "veth", "peer", "name", "eth0", "netns", c)
+    ns(p + "ul", "ip", "link", "set", "C", "master", "br0", "up")
+    ns(c, "ip", "link", "set", "eth0", "up")
+    # real checksums on the wire: af_packet sees what a NIC would
+    ns(c, "ethtool", "-K", "eth0", "tx", "off", "rx", "off")
+    for port in ("A", "B", "C"):
+        ns(p + "ul", "ethtool", "-K", port, "tx", "off", "rx", "off")
+    ns(c, "ip", "addr", "add", KERNEL_C + "/24", "dev", "eth0")
+    for net, vni in NETS.items():
+        dev = "vx" + net[0]
+        ns(c, "ip", "link", "add", dev, "type", "vxlan", "id", str(vni), "local", KERNEL_C,
+           "dstport", "4789")
+        for peer in ("198.18.0.1", "198.18.0.2"):
+            ns(c, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", dev, "dst", peer)
+        if net == "red":                               # same IP, other namespace
+            ns(c, "ip", "link", "set", dev, "netns", c + "r")
+        where = c if net == "blue" else c + "r"
+        ns(where, "ip", "link", "set", dev, "mtu", "1450", "up")
+        ns(where, "ip", "addr", "add", "10.9.0.3/24", "dev", dev)
+    return down
+
+
+def three_hosts_down(p):
+    for n in [p + "ul", p + "C", p + "Cr"] + [p + h + net[0] for h in "AB" for net in NETS]:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+    for h in "AB":
+        subprocess.run(["ip", "link", "del", p + h + "up"], capture_output=True)
+        for net in NETS:
+            subprocess.run(["ip", "link", "del", p + h + net[0] + "1"], capture_output=True)
+    return None
+
+
+def host_conf(d, h, l2pop):
+    local, mac = HOSTS[h]
+    other = HOSTS["B" if h == "A" else "A"][0]
+    remotes = "".join("[remote %s]\ntype = vxlan\n" % r for r in (other, KERNEL_C))
+    body = "".join("[network %s]\ntype = vxlan\nsegmentation_id = %d\n"
+                   "[port %s-vm]\ndevargs = net_af_packet%d,iface=%s\nnetwork = %s\n"
+                   % (net, vni, net, i + 1, P + h + net[0] + "1", net)
+                   for i, (net, vni) in enumerate(NETS.items()))
+    return CONF_AB.format(l2pop=l2pop, local=local, types="vxlan", up=P + h + "up", mac=mac,
+                          remotes=remotes, body=body, d=d)
+
+
+def start_host(d, h, l2pop):
+    """tunsw for host h. DPDK 22.11's af_packet PMD names its fanout group
+    (pid ^ ifindex) & 0xffff; when that collides with a group of the other
+    tunsw the socket cannot join it (EINVAL): start again, with a new pid."""
+    for attempt in range(4):
+        try:
+            return Daemon(os.path.join(d, h), host_conf(os.path.join(d, h), h, l2pop),
+                          prefix=P + h)
+        except AssertionError as e:
+            if "PACKET_FANOUT" not in str(e) or attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+def broadcast_reach(sender_ns, marker, listeners):
+    """Send a broadcast frame with marker from sender_ns; return the set of
+    listener names (name -> (netns, iface)) that saw it."""
+    procs = {}
+    for name, (n, iface) in listeners.items():
+        procs[name] = subprocess.Popen(["ip", "netns", "exec", n, "/usr/bin/python3", "-c",
+                                        LISTEN, iface, "4", marker],
+                                       stdout=subprocess.PIPE, text=True)
+    for pr in procs.values():
+        assert pr.stdout.readline().strip() == "ready"
+    ns(sender_ns, "/usr/bin/python3", "-c", SEND, "eth0", marker)
+    return {name for name, pr in procs.items() if pr.communicate(timeout=30)[0].strip() == marker}
+
+
+def test_three_hosts_two_networks_overlapping_ips():
+    """Two tunsw hosts and a kernel VXLAN host, networks blue and red with
+    the same VM addresses: broadcast reaches exactly its own network's
+    hosts, unicast is learned, nothing crosses networks; with l2population
+    the flood set alone decides where BUM goes."""
+    d = tempfile.mkdtemp(prefix="tswfunc")
+    three_hosts_up(P)
+    daemons = []
+    try:
+        for h in "AB":
+            os.makedirs(os.path.join(d, h))
+            daemons.append(start_host(d, h, "false"))
+        everyone = {"A-blue": (P + "Ab", "eth0"), "A-red": (P + "Ar", "eth0"),
+                    "B-blue": (P + "Bb", "eth0"), "B-red": (P + "Br", "eth0"),
+                    "C-blue": (P + "C", "vxb"), "C-red": (P + "Cr", "vxr")}
+
+        def others(sender):
+            return {k: v for k, v in everyone.items() if k != sender}
+        time.sleep(1)
+        got = broadcast_reach(P + "Ab", "BCAST-BLUE-1", others("A-blue"))
+        assert got == {"B-blue", "C-blue"}, "blue broadcast reached %s" % sorted(got)
+        got = broadcast_reach(P + "Ar", "BCAST-RED-1", others("A-red"))
+        assert got == {"B-red", "C-red"}, "red broadcast reached %s" % sorted(got)
+        # unicast, same addresses in both networks
+        for vm in ("Ab", "Ar"):
+            assert ping(P + vm, "10.9.0.2", count=3) >= 2, vm + " -> B"
+            assert ping(P + vm, "10.9.0.3", count=3) >= 2, vm + " -> C"
+        mac = {vm: ns(P + vm, "cat", "/sys/class/net/eth0/address").stdout.strip()
+               for vm in ("Bb", "Br")}
+        ctl = Ctl(os.path.join(d, "A", "ctl.sock"))
+        fdb = {(e["network"], e["mac"]): e for e in ctl.ok("show_fdb")}
+        ctl.close()
+        for net, vm in (("blue", "Bb"), ("red", "Br")):
+            e = fdb[(net, mac[vm])]
+            assert (e["kind"], e["tunnel"]["remote"]) == ("tunnel", "198.18.0.2"), e
+        assert ("red", mac["Bb"]) not in fdb and ("blue", mac["Br"]) not in fdb, fdb
+        # l2population: A floods blue only to B and red only to C
+        interrupt(daemons[0].proc)
+        daemons[0] = start_host(d, "A", "true")
+        ctl = Ctl(os.path.join(d, "A", "ctl.sock"))
+        flood = ["00:00:00:00:00:00", "0.0.0.0"]
+        ctl.ok("add_fdb_entries", fdb_entries={
+            "blue": {"segment_id": 1001, "network_type": "vxlan", "ports": {"198.18.0.2": [flood]}},
+            "red": {"segment_id": 1002, "network_type": "vxlan", "ports": {KERNEL_C: [flood]}}})
+        ctl.close()
+        got = broadcast_reach(P + "Ab", "BCAST-BLUE-2", others("A-blue"))
+        assert got == {"B-blue"}, "blue with flood set {B} reached %s" % sorted(got)
+        got = broadcast_reach(P + "Ar", "BCAST-RED-2", others("A-red"))
+        assert got == {"C-red"}, "red with flood set {C} reached %s" % sorted(got)
+    finally:
+        for sw in daemons:
+            interrupt(sw.proc)
+        three_hosts_down(P)
+        cleanup_dpdk_files()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@with_topology
+def test_vm_restart_server_mode(d):
+    """tunsw as vhost-user server: the guest's virtio-user is killed and
+    started again; traffic resumes without restarting tunsw. (Client mode:
+    test_daemon.py.)"""
+    sw = Daemon(d, vm_conf(d, "vxlan"))
+    vm = VM(d, os.path.join(d, "vm1.sock"), P + "v1")
+    try:
+        wait_reachable(P + "vm1", "198.19.1.2")
+        assert ping(P + "vm1", "198.19.1.2", count=3) == 3, "before restart"
+        vm.proc.kill()
+        vm.proc.wait()
+        time.sleep(1)
+        vm = VM(d, os.path.join(d, "vm1.sock"), P + "v1")
+        wait_reachable(P + "vm1", "198.19.1.2")
+        assert ping(P + "vm1", "198.19.1.2", count=3) == 3, "after the guest came back"
+    finally:
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+if __name__ == "__main__":
+    from tsw import run_tests
+    run_tests(globals())
