@@ -9,13 +9,12 @@ _tunswctl() {
 		*) words+=("${COMP_WORDS[i]}") ;;
 		esac
 	done
-	local opts="show network port remote neighbor fdb flood arp l2pop counters trace call ops"
+	local opts="show network port remote neighbor route fdb flood arp l2pop counters trace call ops"
 	case "${words[0]}" in
 	"") opts="$opts -s --socket --json --timeout --help" ;;
-	show) [ ${#words[@]} -eq 1 ] && opts="ports networks tunnels fdb arp counters workers" \
+	show) [ ${#words[@]} -eq 1 ] && opts="ports networks tunnels fdb arp counters workers routes neighbors" \
 		|| opts="--network --mac" ;;
-	network|port|remote|fdb|flood|arp) [ ${#words[@]} -eq 1 ] && opts="add del" || opts="" ;;
-	neighbor) [ ${#words[@]} -eq 1 ] && opts="add" || opts="" ;;
+	network|port|remote|neighbor|route|fdb|flood|arp) [ ${#words[@]} -eq 1 ] && opts="add del" || opts="" ;;
 	l2pop) [ ${#words[@]} -eq 1 ] && opts="add remove update" || { compopt -o default; opts=""; } ;;
 	counters) opts="reset" ;;
 	*) opts="" ;;
