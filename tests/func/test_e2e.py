@@ -121,7 +121,15 @@ def vm_to_kernel_host(d, tun_type):
         sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
                                     SNIFF_VNI, "60"], stdout=subprocess.PIPE, text=True)
         assert sniffer.stdout.readline().strip() == "ready"
-        wait_reachable(P + "vm1", "198.19.1.2")
+        try:
+            wait_reachable(P + "vm1", "198.19.1.2")
+        except AssertionError as e:
+            with open(os.path.join(d, "vm.log")) as f:
+                vmlog = f.read()[-1500:]
+            ctl = Ctl(os.path.join(d, "ctl.sock"))
+            diag = (ctl.ok("show_counters"), ctl.ok("show_neighbors"), ctl.ok("show_fdb"))
+            raise AssertionError("%s\n--- tunsw:\n%s\n--- guest:\n%s\n--- state: %r" %
+                                 (e, sw.text()[-1500:], vmlog, diag)) from None
         assert ping(P + "vm1", "198.19.1.2", count=5) == 5, "VM -> remote overlay"
         out, _ = sniffer.communicate(timeout=90)
         if tun_type == "vxlan":

@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw-bench: cycles per packet and Mpps of tunsw's forwarding paths on one
+ * worker core, beside the cost of plain I/O forwarding on the same devices,
+ * measured in the same run.
+ *
+ *   tunsw-bench [EAL options] -- [--quick] [--json FILE] [--only SUBSTRING]
+ *
+ * Two lcores: the measured worker (the daemon's own worker loop,
+ * app/tunsw/workers.c, polling net_ring ports) and a generator lcore that
+ * feeds the input port's RX ring with prepared frames, drains the output
+ * rings, and runs the management work (learn events, ageing) as the
+ * daemon's management lcore would. The worker accounts busy and idle TSC
+ * cycles itself (like OVS pmd-stats-show): cycles per packet = busy cycles /
+ * packets received over a steady window.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_udp.h>
+
+#include "tsw_dp.h"
+#include "tsw_mgmt.h"
+#include "tsw_pipeline.h"
+#include "../tunsw/workers.h"
+
+#define N_RINGS 3              /* uplink, vm1, vm2 */
+#define RING_SZ 4096
+#define INFLIGHT 2048
+#define LOCAL_IP RTE_IPV4(198, 18, 0, 1)
+
+enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD };
+static const char *const path_names[] = {
+	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
+	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding (baseline)",
+};
+
+struct scenario {
+	enum path path;
+	uint32_t macs;          /* FDB entries the flows spread over */
+	uint32_t tunnels;
+	uint16_t frame_len;     /* inner frame length (bytes, no FCS) */
+};
+
+struct dev {
+	uint16_t port;
+	struct rte_ring *rx, *tx;
+};
+
+static struct rte_mempool *pool;
+static struct dev devs[N_RINGS];         /* 0 uplink, 1 vm1, 2 vm2 */
+static volatile bool io_quit;
+static struct tsw_counters io_cnt;      /* the baseline loop's accounting */
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static void
+mac_of(uint8_t *m, uint32_t prefix, uint32_t i)
+{
+	m[0] = 0xfa; m[1] = 0x16; m[2] = (uint8_t)prefix;
+	m[3] = (uint8_t)(i >> 16); m[4] = (uint8_t)(i >> 8); m[5] = (uint8_t)i;
+}
+
+#define VM1_MAC_PREFIX 0x01
+#define VM2_MAC_PREFIX 0x02
+#define REMOTE_MAC_PREFIX 0x3e
+
+/* Inner Ethernet+IPv4+UDP, dst MAC index di, src MAC index si, flow f. */
+static uint16_t
+build_inner(uint8_t *p, uint16_t len, uint32_t dprefix, uint32_t di, uint32_t sprefix,
+	    uint32_t si, uint32_t f)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	if (dprefix == 0xff)
+		memset(p, 0xff, 6);
+	else
+		mac_of(p, dprefix, di);
+	mac_of(p + 6, sprefix, si);
+	p[12] = 0x08; p[13] = 0x00;
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = htons((uint16_t)(len - 14));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = htonl(RTE_IPV4(10, 0, 0, 1) + (f & 0xff));
+	ip->dst_addr = htonl(RTE_IPV4(10, 0, 1, 1) + ((f >> 8) & 0xff));
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = htons((uint16_t)(1024 + (f & 0x3fff)));
+	udp->dst_port = htons(5001);
+	udp->dgram_len = htons((uint16_t)(len - 34));
+	udp->dgram_cksum = 0;
+	return len;
+}
+
+static uint16_t
+build_arp(uint8_t *p, uint32_t target_i)
+{
+	memset(p, 0xff, 6);
+	mac_of(p + 6, VM1_MAC_PREFIX, 1);
+	p[12] = 0x08; p[13] = 0x06;
+	static const uint8_t hdr[] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+	memcpy(p + 14, hdr, sizeof(hdr));
+	mac_of(p + 22, VM1_MAC_PREFIX, 1);
+	uint32_t spa = htonl(RTE_IPV4(10, 0, 0, 1)), tpa = htonl(RTE_IPV4(10, 1, 0, 0) + target_i);
+	memcpy(p + 28, &spa, 4);
+	memset(p + 32, 0, 6);
+	memcpy(p + 38, &tpa, 4);
+	memset(p + 42, 0, 18);
+	return 60;
+}
+
+/* Outer VXLAN from remote tunnel t around an inner frame at p + 50. */
+static void
+build_vxlan_outer(uint8_t *p, uint32_t t, uint16_t inner_len, uint32_t vni)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *vx = (uint8_t *)(udp + 1);
+
+	mac_of(p, 0x00, 1);           /* uplink MAC fa:16:00:00:00:01 */
+	mac_of(p + 6, 0x99, t);
+	p[12] = 0x08; p[13] = 0x00;
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = htons((uint16_t)(inner_len + 36));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = htonl(RTE_IPV4(198, 18, 0, 0) + 2 + t);
+	ip->dst_addr = htonl(LOCAL_IP);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = htons((uint16_t)(49152 + (t & 0x3fff)));
+	udp->dst_port = htons(4789);
+	udp->dgram_len = htons((uint16_t)(inner_len + 16));
+	udp->dgram_cksum = 0;
+	memset(vx, 0, 8);
+	vx[0] = 0x08;
+	vx[4] = (uint8_t)(vni >> 16); vx[5] = (uint8_t)(vni >> 8); vx[6] = (uint8_t)vni;
+}
+
+/* Prepare m as the k-th frame of scenario s; returns the input device. */
+static int
+prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
+{
+	uint16_t len = s->frame_len;
+	uint8_t *p;
+	uint32_t di = (uint32_t)((k * 2654435761u) % s->macs);   /* spread over all MACs */
+	uint32_t f = (uint32_t)k;
+
+	rte_pktmbuf_reset(m);
+	switch (s->path) {
+	case P_TUN_VM:
+		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len + 50));
+		build_vxlan_outer(p, di % s->tunnels, len, 1001);
+		build_inner(p + 50, len, VM1_MAC_PREFIX, 1, REMOTE_MAC_PREFIX, di, f);
+		return 0;
+	case P_ARP:
+		p = (uint8_t *)rte_pktmbuf_append(m, 60);
+		build_arp(p, di);
+		return 1;
+	case P_BCAST8:
+		p = (uint8_t *)rte_pktmbuf_append(m, len);
+		build_inner(p, len, 0xff, 0, VM1_MAC_PREFIX, (uint32_t)(k & 63), f);
+		return 1;
+	case P_VM_VM:
+		p = (uint8_t *)rte_pktmbuf_append(m, len);
+		build_inner(p, len, VM2_MAC_PREFIX, di % 64, VM1_MAC_PREFIX, (uint32_t)(k & 63), f);
+		return 1;
+	default:
+		p = (uint8_t *)rte_pktmbuf_append(m, len);
+		build_inner(p, len, REMOTE_MAC_PREFIX, di, VM1_MAC_PREFIX, (uint32_t)(k & 63), f);
+		return 1;
+	}
+}
+
+/* The dataplane clock of the current run (the workers' own). */
+static struct tsw_workers *clock_ws;
+
+static uint64_t
+ms_now(void)
+{
+	return clock_ws != NULL ? workers_now_ns(clock_ws) / TSW_NS_PER_MS : 0;
+}
+
+/* ---- the baseline: I/O forwarding on the same devices ----------------------- */
+
+static int
+io_forward(void *arg)
+{
+	const struct scenario *s = arg;
+	struct rte_mbuf *b[TSW_BURST];
+	uint64_t t_prev = rte_rdtsc();
+	uint16_t in = devs[s->path == P_TUN_VM ? 0 : 1].port;
+	uint16_t out = devs[s->path == P_TUN_VM ? 1 : 0].port;
+
+	while (!io_quit) {
+		uint16_t n = rte_eth_rx_burst(in, 0, b, TSW_BURST), sent = 0;
+		if (n > 0) {
+			sent = rte_eth_tx_burst(out, 0, b, n);
+			if (sent < n)
+				rte_pktmbuf_free_bulk(b + sent, n - sent);
+		}
+		uint64_t t = rte_rdtsc();
+		if (n) {
+			io_cnt.busy_cycles += t - t_prev;
+			io_cnt.pkts += n;
+		} else {
+			io_cnt.idle_cycles += t - t_prev;
+		}
+		t_prev = t;
+	}
+	return 0;
+}
+
+/* ---- tables for a scenario ---------------------------------------------------- */
+
+static struct tsw_dp *
+build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
+{
+	struct tsw_dp_conf dc = { 0 };
+	struct tsw_dp *dp;
+	struct rte_ether_addr m;
+	int net, tun0 = -1;
+
+	dc.l2_population = s->path == P_BCAST8;
+	dc.arp_responder = s->path == P_ARP;
+	dc.mac_ageing_s = dc.tunnel_learn_timeout_s = 300;
+	dc.fdb_size = RTE_MAX(s->macs * 2 + 4096, 65536u);
+	mac_of(dc.encap.src_mac.addr_bytes, 0x00, 1);
+	dc.encap.local_ip = htonl(LOCAL_IP);
+	dc.encap.ttl = 64;
+	dc.encap.dont_fragment = true;
+	dc.encap.vxlan_port = 4789;
+	dc.encap.mtu = 9000;
+	dc.prefix_len = 8;
+	dc.decap.local_ip = dc.encap.local_ip;
+	dc.decap.vxlan_port_be = htons(4789);
+	dc.decap.mac = dc.encap.src_mac;
+	dc.decap.type_enabled[TSW_TUN_VXLAN] = dc.decap.type_enabled[TSW_TUN_GRE] = true;
+	dp = tsw_dp_create(&dc, qsbr, RTE_QSBR_THRID_INVALID, (int)rte_socket_id());
+	if (dp == NULL)
+		return NULL;
+	enum tsw_tun_type t = s->path == P_VM_GRE ? TSW_TUN_GRE : TSW_TUN_VXLAN;
+	net = tsw_dp_net_add(dp, "bench", t, 1001);
+	tsw_dp_port_add(dp, "vm1", devs[1].port, (uint16_t)net);
+	if (s->path == P_VM_VM)
+		tsw_dp_port_add(dp, "vm2", devs[2].port, (uint16_t)net);
+	for (uint32_t i = 0; i < s->tunnels; i++) {
+		uint32_t ip = htonl(RTE_IPV4(198, 18, 0, 0) + 2 + i);
+		mac_of(m.addr_bytes, 0x99, i);
+		tsw_dp_neighbor_set(dp, ip, &m, true);
+		int ti = tsw_dp_tunnel_add(dp, t, ip, true);
+		if (i == 0)
+			tun0 = ti;
+		if (s->path == P_BCAST8)
+			tsw_dp_flood_add(dp, (uint16_t)net, (uint16_t)ti);
+	}
+	(void)tun0;
+	/* FDB: remote MACs behind the tunnels (static, as l2population pushes) */
+	if (s->path == P_VM_VXLAN || s->path == P_VM_GRE || s->path == P_ARP) {
+		for (uint32_t i = 0; i < s->macs; i++) {
+			int ti;
+			mac_of(m.addr_bytes, REMOTE_MAC_PREFIX, i);
+			ti = tsw_dp_tunnel_find(dp, t, htonl(RTE_IPV4(198, 18, 0, 0) + 2 + i % s->tunnels));
+			if (tsw_dp_fdb_static_add(dp, (uint16_t)net, &m, (uint16_t)ti) < 0)
+				break;
+			if (s->path == P_ARP)
+				tsw_dp_arp_add(dp, (uint16_t)net, htonl(RTE_IPV4(10, 1, 0, 0) + i), &m);
+		}
+	}
+	return dp;
+}
+
+/* ---- one measurement ---------------------------------------------------------- */
+
+struct result {
+	double mpps, cpp, cpp_all, busy_pct;
+	uint64_t drops;
+};
+
+static int
+measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
+{
+	struct rte_rcu_qsbr *qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
+	struct tsw_workers ws;
+	struct tsw_mgmt mg;
+	struct tsw_dp *dp = NULL;
+	unsigned int wl = rte_get_next_lcore(-1, 1, 0);
+	uint64_t hz = rte_get_tsc_hz(), p0, b0, i0, t0;
+	char err[128];
+	const struct tsw_counters *c;
+
+	memset(&io_cnt, 0, sizeof(io_cnt));
+	io_quit = false;
+	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0)
+		return -1;
+	if (s->path != P_IOFWD) {
+		dp = build_tables(s, qsbr);
+		if (dp == NULL || workers_create(&ws, 1, dp, qsbr, pool, 65536, devs[0].port, err,
+						 sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw-bench: cannot set up: %s\n", dp ? err : "tables");
+			return -1;
+		}
+		workers_give(&ws, devs[0].port, 1, TSW_OUT_UPLINK);
+		workers_give(&ws, devs[1].port, 1, (uint16_t)tsw_dp_port_find(dp, "vm1"));
+		if (s->path == P_VM_VM)
+			workers_give(&ws, devs[2].port, 1, (uint16_t)tsw_dp_port_find(dp, "vm2"));
+		tsw_mgmt_init(&mg, dp, &ws.wk[0].ring, 1);
+		clock_ws = &ws;
+		if (s->path == P_VM_VM || s->path == P_TUN_VM) {
+			/* the VM MACs are known (learned before the window) */
+			struct tsw_fdb_key k;
+			struct rte_ether_addr m;
+			for (uint32_t i = 0; i < 64; i++) {
+				mac_of(m.addr_bytes, s->path == P_VM_VM ? VM2_MAC_PREFIX : VM1_MAC_PREFIX,
+				       s->path == P_VM_VM ? i : 1);
+				tsw_fdb_key_set(&k, 0, &m);
+				tsw_fdb_learn(dp->fdb, &k, TSW_FDB_LOCAL,
+					      tsw_dest_port((uint16_t)tsw_dp_port_find(dp, s->path == P_VM_VM
+										     ? "vm2" : "vm1")),
+					      ms_now());
+			}
+		}
+		c = ws.wk[0].w->cnt;
+		workers_launch(&ws);
+	} else {
+		c = &io_cnt;
+		rte_eal_remote_launch(io_forward, (void *)(uintptr_t)s, wl);
+	}
+	/* The generator runs on the main lcore: a fixed population of frames
+	 * circulates (sent, forwarded, returned, prepared again); it also does
+	 * the management lcore's work. Counters are sampled at the window's
+	 * edges. */
+	{
+		uint64_t end_warm, end;
+		bool sampled = false;
+
+		end_warm = rte_rdtsc() + (uint64_t)(warm_s * (double)hz);
+		end = end_warm + (uint64_t)(win_s * (double)hz);
+		p0 = b0 = i0 = t0 = 0;
+		{
+			struct rte_mbuf *b[64];
+			uint64_t k = 0, iter = 0;
+			struct rte_mbuf *probe = rte_pktmbuf_alloc(pool);
+			int in = prepare(probe, s, 0);   /* which device the path starts on */
+
+			rte_pktmbuf_free(probe);
+			for (unsigned int i = 0; i < INFLIGHT / 64; i++) {
+				if (rte_pktmbuf_alloc_bulk(pool, b, 64) != 0)
+					break;
+				for (unsigned int j = 0; j < 64; j++)
+					prepare(b[j], s, k++);
+				rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, 64, NULL);
+			}
+			for (;;) {
+				uint64_t now = rte_rdtsc();
+				if (!sampled && now >= end_warm) {
+					p0 = c->pkts; b0 = c->busy_cycles; i0 = c->idle_cycles; t0 = now;
+					sampled = true;
+				}
+				if (now >= end)
+					break;
+				for (int d = 0; d < N_RINGS; d++) {
+					unsigned int n = rte_ring_sc_dequeue_burst(devs[d].tx, (void **)b, 64,
+										   NULL);
+					unsigned int room = rte_ring_free_count(devs[in].rx);
+					unsigned int keep = RTE_MIN(n, room);
+
+					for (unsigned int j = 0; j < keep; j++)
+						prepare(b[j], s, k++);
+					keep = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, keep, NULL);
+					if (keep < n)
+						rte_pktmbuf_free_bulk(b + keep, n - keep);
+				}
+				if (rte_ring_count(devs[in].rx) < 256 &&
+				    rte_pktmbuf_alloc_bulk(pool, b, 32) == 0) {
+					for (unsigned int j = 0; j < 32; j++)
+						prepare(b[j], s, k++);
+					unsigned int q = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, 32,
+										   NULL);
+					if (q < 32)
+						rte_pktmbuf_free_bulk(b + q, 32 - q);
+				}
+				if (dp != NULL && (++iter & 63) == 0)
+					tsw_mgmt_poll(&mg, ms_now());
+			}
+		}
+	}
+	{
+		uint64_t t1 = rte_rdtsc();
+		uint64_t dp_ = c->pkts - p0, db = c->busy_cycles - b0, di = c->idle_cycles - i0;
+		double secs = (double)(t1 - t0) / (double)hz;
+
+		r->mpps = (double)dp_ / secs / 1e6;
+		r->cpp = dp_ ? (double)db / (double)dp_ : 0;
+		r->cpp_all = dp_ ? (double)(db + di) / (double)dp_ : 0;
+		r->busy_pct = db + di ? 100.0 * (double)db / (double)(db + di) : 0;
+		r->drops = dp != NULL ? tsw_counters_total_drops(c) : 0;
+	}
+	if (dp != NULL) {
+		workers_stop(&ws);
+		workers_free(&ws);
+		clock_ws = NULL;
+	} else {
+		io_quit = true;
+		rte_eal_wait_lcore(wl);
+	}
+	/* drain everything back to the pool */
+	for (int d = 0; d < N_RINGS; d++) {
+		struct rte_mbuf *m = NULL;
+		while (rte_ring_sc_dequeue(devs[d].rx, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		while (rte_ring_sc_dequeue(devs[d].tx, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	tsw_dp_free(dp);
+	rte_free(qsbr);
+	return 0;
+}
+
+static int
+make_devs(void)
+{
+	static const char *const names[N_RINGS] = { "uplink", "vm1", "vm2" };
+
+	for (int i = 0; i < N_RINGS; i++) {
+		char n[32];
+		struct rte_eth_conf conf = { 0 };
+
+		snprintf(n, sizeof(n), "rx_%s", names[i]);
+		devs[i].rx = rte_ring_create(n, RING_SZ, (int)rte_socket_id(),
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "tx_%s", names[i]);
+		devs[i].tx = rte_ring_create(n, RING_SZ, (int)rte_socket_id(),
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (devs[i].rx == NULL || devs[i].tx == NULL)
+			return -1;
+		int p = rte_eth_from_rings(names[i], &devs[i].rx, 1, &devs[i].tx, 1,
+					   (unsigned int)rte_socket_id());
+		if (p < 0)
+			return -1;
+		devs[i].port = (uint16_t)p;
+		if (rte_eth_dev_configure(devs[i].port, 1, 1, &conf) < 0 ||
+		    rte_eth_rx_queue_setup(devs[i].port, 0, 1024, (unsigned int)rte_socket_id(), NULL,
+					   pool) < 0 ||
+		    rte_eth_tx_queue_setup(devs[i].port, 0, 1024, (unsigned int)rte_socket_id(),
+					   NULL) < 0 ||
+		    rte_eth_dev_start(devs[i].port) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool quick = false;
+	const char *json_path = NULL, *only = NULL;
+	int n, opt;
+	FILE *jf = NULL;
+
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "tunsw-bench: EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= n;
+	argv += n;
+	while ((opt = getopt_long(argc, argv, "qj:o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'q': quick = true; break;
+		case 'j': json_path = optarg; break;
+		case 'o': only = optarg; break;
+		default:
+			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n");
+			return opt == 'h' ? 0 : 1;
+		}
+	}
+	if (rte_lcore_count() < 2) {
+		fprintf(stderr, "tunsw-bench: needs 2 lcores (-l 0-1): generator and worker\n");
+		return 1;
+	}
+	pool = rte_pktmbuf_pool_create("bench", 65535, 512, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	if (pool == NULL || make_devs() < 0) {
+		fprintf(stderr, "tunsw-bench: cannot create the mempool or the ring ports\n");
+		return 1;
+	}
+	const uint32_t big = quick ? 65536 : 1u << 20;
+	const struct scenario sc[] = {
+		{ P_IOFWD, 65536, 64, 64 },
+		{ P_VM_VXLAN, 65536, 64, 64 },
+		{ P_VM_GRE, 65536, 64, 64 },
+		{ P_TUN_VM, 65536, 64, 64 },
+		{ P_VM_VM, 64, 1, 64 },
+		{ P_BCAST8, 64, 8, 64 },
+		{ P_ARP, 65536, 64, 60 },
+		{ P_VM_VXLAN, 1024, 64, 64 },
+		{ P_VM_VXLAN, big, 64, 64 },
+		{ P_VM_VXLAN, 65536, 1, 64 },
+		{ P_VM_VXLAN, 65536, 1024, 64 },
+		{ P_IOFWD, 65536, 64, 1500 },
+		{ P_VM_VXLAN, 65536, 64, 1500 },
+		{ P_TUN_VM, 1024, 64, 64 },
+		{ P_TUN_VM, big, 64, 64 },
+	};
+	double warm = quick ? 0.2 : 1.0, win = quick ? 0.3 : 2.0;
+	double base_cpp = 0, base_mpps = 0;
+
+	if (json_path != NULL && (jf = fopen(json_path, "w")) == NULL) {
+		perror(json_path);
+		return 1;
+	}
+	printf("tunsw-bench: one worker core, %s mode, %.1f s windows, TSC %.2f GHz\n",
+	       quick ? "quick" : "full", win, (double)rte_get_tsc_hz() / 1e9);
+	printf("%-32s %8s %8s %6s %6s %9s %9s %7s %7s\n", "path", "MACs", "tunnels", "bytes",
+	       "", "Mpps", "cyc/pkt", "x io", "busy%");
+	if (jf)
+		fprintf(jf, "{\"tsc_hz\": %lu, \"mode\": \"%s\", \"results\": [\n", rte_get_tsc_hz(),
+			quick ? "quick" : "full");
+	bool first = true;
+	for (size_t i = 0; i < RTE_DIM(sc); i++) {
+		struct result r;
+		const struct scenario *s = &sc[i];
+
+		if (only != NULL && strstr(path_names[s->path], only) == NULL && s->path != P_IOFWD)
+			continue;
+		if (measure(s, warm, win, &r) < 0)
+			return 1;
+		if (s->path == P_IOFWD) {
+			base_cpp = r.cpp;
+			base_mpps = r.mpps;
+		}
+		printf("%-32s %8u %8u %6u %6s %9.2f %9.1f %7.2f %7.1f\n", path_names[s->path], s->macs,
+		       s->tunnels, s->frame_len, "", r.mpps, r.cpp, base_cpp ? r.cpp / base_cpp : 0,
+		       r.busy_pct);
+		fflush(stdout);
+		if (jf) {
+			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, \"bytes\": %u, "
+				"\"mpps\": %.3f, \"cycles_per_pkt\": %.1f, \"cycles_per_pkt_all\": %.1f, "
+				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, \"busy_pct\": %.1f, "
+				"\"drops\": %lu}", first ? "" : ",\n", path_names[s->path], s->macs,
+				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all,
+				base_cpp ? r.cpp / base_cpp : 0, base_mpps ? r.mpps / base_mpps : 0,
+				r.busy_pct, r.drops);
+			first = false;
+		}
+	}
+	if (jf) {
+		fprintf(jf, "\n]}\n");
+		fclose(jf);
+	}
+	rte_eal_cleanup();
+	return 0;
+}
