@@ -7,6 +7,8 @@
 #include <rte_malloc.h>
 
 #include "tsw_encap.h"
+#include <rte_prefetch.h>
+
 #include "tsw_pipeline.h"
 
 struct tsw_worker *
@@ -311,6 +313,10 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 	int netidx = tsw_dp_port_net(dp, port);
 
 	for (uint16_t i = 0; i < n; i++) {
+		/* the headers, and the headroom line an outer header would go to:
+		 * in cache by the time the burst gets there */
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *) - RTE_CACHE_LINE_SIZE);
 		pc->rx_pkts++;
 		pc->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	}
@@ -414,10 +420,16 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	uint16_t nok = 0, nin = 0;
 
 	/* outer headers (R-C2, R-C4) */
+	for (uint16_t i = 0; i < n && i < 4; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum tsw_drop r;
 
+		if (i + 4 < n)      /* outer and inner headers span two lines */
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], char *));
+		if (i + 4 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], char *) + RTE_CACHE_LINE_SIZE);
 		pc->rx_pkts++;
 		pc->rx_bytes += rte_pktmbuf_pkt_len(m);
 		r = tsw_decap_parse(m, &dp->conf.decap, &info[nok]);

@@ -35,6 +35,7 @@
 #include <rte_udp.h>
 
 #include "tsw_dp.h"
+#include "tsw_ethdev.h"
 #include "tsw_mgmt.h"
 #include "tsw_pipeline.h"
 #include "../tunsw/workers.h"
@@ -44,11 +45,25 @@
 #define INFLIGHT 2048
 #define LOCAL_IP RTE_IPV4(198, 18, 0, 1)
 
-enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD };
+enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP };
 static const char *const path_names[] = {
 	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
-	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding (baseline)",
+	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink (baseline)",
+	"io forwarding uplink->vm (baseline)",
 };
+
+/* A path's baseline: I/O forwarding in the same direction. */
+static bool
+from_uplink(enum path p)
+{
+	return p == P_TUN_VM || p == P_IOFWD_UP;
+}
+
+static bool
+is_baseline(enum path p)
+{
+	return p == P_IOFWD || p == P_IOFWD_UP;
+}
 
 struct scenario {
 	enum path path;
@@ -58,8 +73,10 @@ struct scenario {
 };
 
 struct dev {
-	uint16_t port;
-	struct rte_ring *rx, *tx;
+	uint16_t port;            /* what the measured worker polls / sends on */
+	struct rte_ring *rx, *tx; /* ring harness: the port's rings */
+	bool vhost;               /* vhost harness: a vhost-user port ... */
+	uint16_t gen;             /* ... whose guest is a virtio-user port of the generator */
 };
 
 static struct rte_mempool *pool;
@@ -166,6 +183,7 @@ prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
 	rte_pktmbuf_reset(m);
 	switch (s->path) {
 	case P_TUN_VM:
+	case P_IOFWD_UP:
 		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len + 50));
 		build_vxlan_outer(p, di % s->tunnels, len, 1001);
 		build_inner(p + 50, len, VM1_MAC_PREFIX, 1, REMOTE_MAC_PREFIX, di, f);
@@ -198,6 +216,47 @@ ms_now(void)
 	return clock_ws != NULL ? workers_now_ns(clock_ws) / TSW_NS_PER_MS : 0;
 }
 
+/* One round of the generator: feed the path's input, take back every
+ * output (ring outputs are prepared again and reused, vhost outputs freed). */
+static void
+gen_round(const struct scenario *s, int in, uint64_t *k)
+{
+	struct rte_mbuf *b[64];
+
+	if (devs[in].vhost && rte_pktmbuf_alloc_bulk(pool, b, 32) == 0) {
+		for (unsigned int j = 0; j < 32; j++)
+			prepare(b[j], s, (*k)++);
+		uint16_t q = rte_eth_tx_burst(devs[in].gen, 0, b, 32);
+		if (q < 32)
+			rte_pktmbuf_free_bulk(b + q, 32u - q);
+	}
+	for (int d = 0; d < N_RINGS; d++) {
+		if (devs[d].vhost) {
+			uint16_t n = rte_eth_rx_burst(devs[d].gen, 0, b, 64);
+			rte_pktmbuf_free_bulk(b, n);
+			continue;
+		}
+		unsigned int n = rte_ring_sc_dequeue_burst(devs[d].tx, (void **)b, 64, NULL);
+		unsigned int keep = devs[in].vhost ? 0 : RTE_MIN(n, rte_ring_free_count(devs[in].rx));
+
+		for (unsigned int j = 0; j < keep; j++)
+			prepare(b[j], s, (*k)++);
+		if (keep > 0)
+			keep = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, keep, NULL);
+		if (keep < n)
+			rte_pktmbuf_free_bulk(b + keep, n - keep);
+	}
+	/* keep the ring input's population up when frames were consumed */
+	if (!devs[in].vhost && rte_ring_count(devs[in].rx) < 256 &&
+	    rte_pktmbuf_alloc_bulk(pool, b, 32) == 0) {
+		for (unsigned int j = 0; j < 32; j++)
+			prepare(b[j], s, (*k)++);
+		unsigned int q = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, 32, NULL);
+		if (q < 32)
+			rte_pktmbuf_free_bulk(b + q, 32 - q);
+	}
+}
+
 /* ---- the baseline: I/O forwarding on the same devices ----------------------- */
 
 static int
@@ -206,8 +265,8 @@ io_forward(void *arg)
 	const struct scenario *s = arg;
 	struct rte_mbuf *b[TSW_BURST];
 	uint64_t t_prev = rte_rdtsc();
-	uint16_t in = devs[s->path == P_TUN_VM ? 0 : 1].port;
-	uint16_t out = devs[s->path == P_TUN_VM ? 1 : 0].port;
+	uint16_t in = devs[from_uplink(s->path) ? 0 : 1].port;
+	uint16_t out = devs[from_uplink(s->path) ? 1 : 0].port;
 
 	while (!io_quit) {
 		uint16_t n = rte_eth_rx_burst(in, 0, b, TSW_BURST), sent = 0;
@@ -310,7 +369,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 	io_quit = false;
 	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0)
 		return -1;
-	if (s->path != P_IOFWD) {
+	if (!is_baseline(s->path)) {
 		dp = build_tables(s, qsbr);
 		if (dp == NULL || workers_create(&ws, 1, dp, qsbr, pool, 65536, devs[0].port, err,
 						 sizeof(err)) < 0) {
@@ -361,7 +420,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 			int in = prepare(probe, s, 0);   /* which device the path starts on */
 
 			rte_pktmbuf_free(probe);
-			for (unsigned int i = 0; i < INFLIGHT / 64; i++) {
+			for (unsigned int i = 0; !devs[in].vhost && i < INFLIGHT / 64; i++) {
 				if (rte_pktmbuf_alloc_bulk(pool, b, 64) != 0)
 					break;
 				for (unsigned int j = 0; j < 64; j++)
@@ -376,27 +435,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 				}
 				if (now >= end)
 					break;
-				for (int d = 0; d < N_RINGS; d++) {
-					unsigned int n = rte_ring_sc_dequeue_burst(devs[d].tx, (void **)b, 64,
-										   NULL);
-					unsigned int room = rte_ring_free_count(devs[in].rx);
-					unsigned int keep = RTE_MIN(n, room);
-
-					for (unsigned int j = 0; j < keep; j++)
-						prepare(b[j], s, k++);
-					keep = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, keep, NULL);
-					if (keep < n)
-						rte_pktmbuf_free_bulk(b + keep, n - keep);
-				}
-				if (rte_ring_count(devs[in].rx) < 256 &&
-				    rte_pktmbuf_alloc_bulk(pool, b, 32) == 0) {
-					for (unsigned int j = 0; j < 32; j++)
-						prepare(b[j], s, k++);
-					unsigned int q = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, 32,
-										   NULL);
-					if (q < 32)
-						rte_pktmbuf_free_bulk(b + q, 32 - q);
-				}
+				gen_round(s, in, &k);
 				if (dp != NULL && (++iter & 63) == 0)
 					tsw_mgmt_poll(&mg, ms_now());
 			}
@@ -412,6 +451,9 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		r->cpp_all = dp_ ? (double)(db + di) / (double)dp_ : 0;
 		r->busy_pct = db + di ? 100.0 * (double)db / (double)(db + di) : 0;
 		r->drops = dp != NULL ? tsw_counters_total_drops(c) : 0;
+		for (int d = 0; getenv("TSW_BENCH_DEBUG") && dp != NULL && d < TSW_DROP_MAX; d++)
+			if (c->drop[d])
+				fprintf(stderr, "  drop %s: %lu\n", tsw_drop_names[d], c->drop[d]);
 	}
 	if (dp != NULL) {
 		workers_stop(&ws);
@@ -423,7 +465,15 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 	}
 	/* drain everything back to the pool */
 	for (int d = 0; d < N_RINGS; d++) {
-		struct rte_mbuf *m = NULL;
+		struct rte_mbuf *m = NULL, *b[64];
+		for (int tries = 0; devs[d].vhost && tries < 100; tries++) {
+			uint16_t n = rte_eth_rx_burst(devs[d].gen, 0, b, 64);
+			rte_pktmbuf_free_bulk(b, n);
+			n = rte_eth_rx_burst(devs[d].port, 0, b, 64);
+			rte_pktmbuf_free_bulk(b, n);
+		}
+		if (devs[d].vhost)
+			continue;
 		while (rte_ring_sc_dequeue(devs[d].rx, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 		while (rte_ring_sc_dequeue(devs[d].tx, (void **)&m) == 0)
@@ -434,8 +484,40 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 	return 0;
 }
 
+/* A vhost-user port for the worker and its guest, a virtio-user port of
+ * the generator, connected through a socket in dir. */
 static int
-make_devs(void)
+make_vhost(struct dev *d, int i, const char *dir)
+{
+	struct tsw_ethdev_conf ec = { .want_rxq = 1, .need_txq = 1, .promiscuous = true };
+	struct tsw_ethdev host, guest;
+	char args[256], err[256];
+
+	snprintf(args, sizeof(args), "net_vhost%d,iface=%s/bench-vm%d.sock,queues=1", i, dir, i);
+	if (tsw_ethdev_open(args, &ec, pool, &host, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-bench: %s\n", err);
+		return -1;
+	}
+	snprintf(args, sizeof(args), "virtio_user%d,path=%s/bench-vm%d.sock,queues=1,queue_size=1024",
+		 i, dir, i);
+	if (tsw_ethdev_open(args, &ec, pool, &guest, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-bench: %s\n", err);
+		return -1;
+	}
+	for (int t = 0; t < 500; t++) {
+		struct rte_eth_link l;
+		if (rte_eth_link_get_nowait(host.port_id, &l) == 0 && l.link_status)
+			break;
+		rte_delay_ms(10);
+	}
+	d->port = host.port_id;
+	d->gen = guest.port_id;
+	d->vhost = true;
+	return 0;
+}
+
+static int
+make_devs(bool vhost, const char *dir)
 {
 	static const char *const names[N_RINGS] = { "uplink", "vm1", "vm2" };
 
@@ -443,6 +525,11 @@ make_devs(void)
 		char n[32];
 		struct rte_eth_conf conf = { 0 };
 
+		if (vhost && i > 0) {
+			if (make_vhost(&devs[i], i, dir) < 0)
+				return -1;
+			continue;
+		}
 		snprintf(n, sizeof(n), "rx_%s", names[i]);
 		devs[i].rx = rte_ring_create(n, RING_SZ, (int)rte_socket_id(),
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -474,11 +561,12 @@ main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "harness", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool quick = false;
-	const char *json_path = NULL, *only = NULL;
+	const char *json_path = NULL, *only = NULL, *harness = "vhost";
 	int n, opt;
 	FILE *jf = NULL;
 
@@ -489,13 +577,15 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((opt = getopt_long(argc, argv, "qj:o:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qj:o:H:h", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'H': harness = optarg; break;
 		case 'q': quick = true; break;
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
 		default:
-			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n");
+			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n"
+			       "                   [--harness vhost|ring]\n");
 			return opt == 'h' ? 0 : 1;
 		}
 	}
@@ -505,13 +595,24 @@ main(int argc, char **argv)
 	}
 	pool = rte_pktmbuf_pool_create("bench", 65535, 512, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       (int)rte_socket_id());
-	if (pool == NULL || make_devs() < 0) {
+	if (strcmp(harness, "vhost") != 0 && strcmp(harness, "ring") != 0) {
+		fprintf(stderr, "tunsw-bench: --harness: '%s' is not vhost or ring\n", harness);
+		return 1;
+	}
+	char dir[] = "/tmp/tunsw-benchXXXXXX";
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (pool == NULL || make_devs(strcmp(harness, "vhost") == 0, dir) < 0) {
 		fprintf(stderr, "tunsw-bench: cannot create the mempool or the ring ports\n");
 		return 1;
 	}
 	const uint32_t big = quick ? 65536 : 1u << 20;
 	const struct scenario sc[] = {
 		{ P_IOFWD, 65536, 64, 64 },
+		{ P_IOFWD_UP, 65536, 64, 64 },
+		{ P_IOFWD, 65536, 64, 1500 },
 		{ P_VM_VXLAN, 65536, 64, 64 },
 		{ P_VM_GRE, 65536, 64, 64 },
 		{ P_TUN_VM, 65536, 64, 64 },
@@ -522,41 +623,55 @@ main(int argc, char **argv)
 		{ P_VM_VXLAN, big, 64, 64 },
 		{ P_VM_VXLAN, 65536, 1, 64 },
 		{ P_VM_VXLAN, 65536, 1024, 64 },
-		{ P_IOFWD, 65536, 64, 1500 },
 		{ P_VM_VXLAN, 65536, 64, 1500 },
 		{ P_TUN_VM, 1024, 64, 64 },
 		{ P_TUN_VM, big, 64, 64 },
 	};
-	double warm = quick ? 0.2 : 1.0, win = quick ? 0.3 : 2.0;
-	double base_cpp = 0, base_mpps = 0;
+	const int reps = quick ? 1 : 3;
+	double warm = quick ? 0.2 : 0.5, win = quick ? 0.3 : 2.0;
+	struct result base[3] = { 0 };     /* vm->uplink 64, uplink->vm 64, vm->uplink 1500 */
 
 	if (json_path != NULL && (jf = fopen(json_path, "w")) == NULL) {
 		perror(json_path);
 		return 1;
 	}
-	printf("tunsw-bench: one worker core, %s mode, %.1f s windows, TSC %.2f GHz\n",
-	       quick ? "quick" : "full", win, (double)rte_get_tsc_hz() / 1e9);
-	printf("%-32s %8s %8s %6s %6s %9s %9s %7s %7s\n", "path", "MACs", "tunnels", "bytes",
-	       "", "Mpps", "cyc/pkt", "x io", "busy%");
+	printf("tunsw-bench: one worker core, %s harness (VM ports: %s; uplink: ring), %s mode, "
+	       "%.1f s windows, TSC %.2f GHz\n", harness,
+	       devs[1].vhost ? "vhost-user fed by virtio-user" : "ring", quick ? "quick" : "full",
+	       win, (double)rte_get_tsc_hz() / 1e9);
+	printf("%-36s %8s %8s %6s %9s %9s %7s %7s %7s\n", "path", "MACs", "tunnels", "bytes",
+	       "Mpps", "cyc/pkt", "cyc/io", "Mpps/io", "busy%");
 	if (jf)
-		fprintf(jf, "{\"tsc_hz\": %lu, \"mode\": \"%s\", \"results\": [\n", rte_get_tsc_hz(),
-			quick ? "quick" : "full");
+		fprintf(jf, "{\"tsc_hz\": %lu, \"mode\": \"%s\", \"harness\": \"%s\", "
+			"\"results\": [\n", rte_get_tsc_hz(), quick ? "quick" : "full", harness);
 	bool first = true;
 	for (size_t i = 0; i < RTE_DIM(sc); i++) {
-		struct result r;
+		struct result r, rr[3];
 		const struct scenario *s = &sc[i];
+		const struct result *bl;
 
-		if (only != NULL && strstr(path_names[s->path], only) == NULL && s->path != P_IOFWD)
+		if (only != NULL && strstr(path_names[s->path], only) == NULL && !is_baseline(s->path))
 			continue;
-		if (measure(s, warm, win, &r) < 0)
-			return 1;
-		if (s->path == P_IOFWD) {
-			base_cpp = r.cpp;
-			base_mpps = r.mpps;
-		}
-		printf("%-32s %8u %8u %6u %6s %9.2f %9.1f %7.2f %7.1f\n", path_names[s->path], s->macs,
-		       s->tunnels, s->frame_len, "", r.mpps, r.cpp, base_cpp ? r.cpp / base_cpp : 0,
-		       r.busy_pct);
+		/* the median (by cycles per packet) of reps windows */
+		for (int k = 0; k < reps; k++)
+			if (measure(s, warm, win, &rr[k]) < 0)
+				return 1;
+		for (int a = 0; a < reps; a++)
+			for (int b = a + 1; b < reps; b++)
+				if (rr[b].cpp < rr[a].cpp) {
+					struct result t = rr[a];
+					rr[a] = rr[b];
+					rr[b] = t;
+				}
+		r = rr[reps / 2];
+		if (getenv("TSW_BENCH_DEBUG"))
+			fprintf(stderr, "mbufs in use after: %u\n", rte_mempool_in_use_count(pool));
+		bl = from_uplink(s->path) ? &base[1] : s->frame_len > 200 ? &base[2] : &base[0];
+		if (is_baseline(s->path))
+			base[from_uplink(s->path) ? 1 : s->frame_len > 200 ? 2 : 0] = r;
+		printf("%-36s %8u %8u %6u %9.2f %9.1f %7.2f %7.2f %7.1f\n", path_names[s->path],
+		       s->macs, s->tunnels, s->frame_len, r.mpps, r.cpp,
+		       bl->cpp ? r.cpp / bl->cpp : 0, bl->mpps ? r.mpps / bl->mpps : 0, r.busy_pct);
 		fflush(stdout);
 		if (jf) {
 			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, \"bytes\": %u, "
@@ -564,7 +679,7 @@ main(int argc, char **argv)
 				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, \"busy_pct\": %.1f, "
 				"\"drops\": %lu}", first ? "" : ",\n", path_names[s->path], s->macs,
 				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all,
-				base_cpp ? r.cpp / base_cpp : 0, base_mpps ? r.mpps / base_mpps : 0,
+				bl->cpp ? r.cpp / bl->cpp : 0, bl->mpps ? r.mpps / bl->mpps : 0,
 				r.busy_pct, r.drops);
 			first = false;
 		}
@@ -573,6 +688,14 @@ main(int argc, char **argv)
 		fprintf(jf, "\n]}\n");
 		fclose(jf);
 	}
+	for (int i = 0; i < N_RINGS; i++)
+		if (devs[i].vhost) {
+			rte_eth_dev_stop(devs[i].gen);
+			rte_eth_dev_close(devs[i].gen);
+			rte_eth_dev_stop(devs[i].port);
+			rte_eth_dev_close(devs[i].port);
+		}
 	rte_eal_cleanup();
+	rmdir(dir);
 	return 0;
 }

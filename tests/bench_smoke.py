@@ -1,0 +1,35 @@
+"""CI smoke run of the benchmark: every path runs and reports; no timing is
+asserted (timings belong to scripts/bench.sh on a quiet machine)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BENCH = os.environ["TSW_BENCH"]
+PATHS = {"io forwarding vm->uplink (baseline)", "io forwarding uplink->vm (baseline)",
+         "vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
+         "vm broadcast -> 8 tunnels", "arp responder"}
+
+with tempfile.TemporaryDirectory() as d:
+    out = os.path.join(d, "bench.json")
+    r = subprocess.run([BENCH, "-l", "0-1", "--no-huge", "--no-shconf", "-m", "1024", "--no-pci",
+                        "--file-prefix", "tswsmoke%d" % os.getpid(), "--log-level=*:error", "--",
+                        "--quick", "--harness", "ring", "--json", out],
+                       capture_output=True, text=True, timeout=300)
+    print(r.stdout)
+    if r.returncode != 0:
+        print(r.stderr)
+        sys.exit(1)
+    res = json.load(open(out))["results"]
+    seen = {x["path"] for x in res}
+    failed = 0
+    if seen != PATHS:
+        print("FAIL paths: missing %s" % sorted(PATHS - seen))
+        failed += 1
+    for x in res:
+        if not (x["mpps"] > 0 and x["cycles_per_pkt"] > 0):
+            print("FAIL %s: nothing measured: %r" % (x["path"], x))
+            failed += 1
+    print("%d passed, %d failed" % (0 if failed else 1, failed))
+    sys.exit(1 if failed else 0)
