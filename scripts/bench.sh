@@ -1,20 +1,55 @@
 #!/usr/bin/env bash
 # The benchmark, one command: install what is needed, build, reserve
 # hugepages, run tunsw-bench on this machine (2 cores: a generator and the
-# measured worker) and print the table; the JSON goes to
-# build/bench/results.json. Takes 3-5 minutes. Needs root (hugepages).
+# measured worker) and print the table; then the peer baseline, OVS-DPDK as
+# a Neutron compute node fed the same traffic (scripts/bench-ovs.sh; skip it
+# with --no-ovs). JSON: build/bench/results.json. About 3 minutes. Needs
+# root (hugepages, a network namespace for OVS's VTEP address).
 #
-#   scripts/bench.sh [--quick] [--harness vhost|ring] [--only TEXT]
+#   scripts/bench.sh [--no-ovs] [--quick] [--harness vhost|ring] [--only TEXT]
 #
 # Nothing else may busy-poll these cores while it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ovs=1
+args=()
+for a in "$@"; do
+	if [ "$a" = --no-ovs ]; then ovs=0; else args+=("$a"); fi
+done
 ./scripts/install-deps.sh
+[ $ovs -eq 0 ] || dpkg-query -W -f='${Status}' openvswitch-switch-dpdk 2>/dev/null |
+	grep -q "install ok installed" || {
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		openvswitch-switch-dpdk >/dev/null
+}
 ./scripts/hugepages.sh 1G
 ./scripts/build.sh build >/dev/null
 mkdir -p build/bench
 prefix=tswbench$$
 trap 'rm -rf /var/run/dpdk/$prefix /dev/hugepages/${prefix}*' EXIT
-exec build/app/tunsw-bench/tunsw-bench -l 0-1 --main-lcore 0 --no-pci --single-file-segments \
+build/app/tunsw-bench/tunsw-bench -l 0-1 --main-lcore 0 --no-pci --single-file-segments \
 	-m 768 --file-prefix "$prefix" --log-level='*:error' -- \
-	--json build/bench/results.json "$@"
+	--json build/bench/results.json "${args[@]}" | grep -v '^VHOST_CONFIG\|^virtio_user'
+[ $ovs -eq 1 ] || exit 0
+echo
+echo "peer: Open vSwitch $(ovs-vsctl --version | head -1 | awk '{print $NF}') with DPDK, Neutron" \
+	"br-int/br-tun, one PMD on the measured core, same generator and traffic"
+: >build/bench/ovs.jsonl
+for macs in 65536 1024; do
+	./scripts/bench-ovs.sh 8 5 "$macs" 2>/dev/null | tail -1 >>build/bench/ovs.jsonl
+done
+/usr/bin/python3 - build/bench/results.json build/bench/ovs.jsonl <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))
+peer = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+res["peer"] = peer
+json.dump(res, open(sys.argv[1], "w"), indent=1)
+tsw = {r["macs"]: r for r in res["results"] if r["path"] == "vm->tunnel vxlan" and r["bytes"] == 64
+       and r["tunnels"] == 64}
+print("%-36s %8s %9s %9s %12s" % ("path", "MACs", "Mpps", "cyc/pkt", "tunsw/OVS"))
+for p in peer:
+    t = tsw.get(p["macs"])
+    print("%-36s %8d %9.2f %9.1f %12s" % (p["path"], p["macs"], p["mpps"], p["cycles_per_pkt"],
+          "%.3f" % (t["cycles_per_pkt"] / p["cycles_per_pkt"]) if t and p["cycles_per_pkt"]
+          else "-"))
+PY

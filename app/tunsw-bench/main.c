@@ -554,6 +554,56 @@ make_devs(bool vhost, const char *dir)
 	return 0;
 }
 
+/* Feed another switch (e.g. OVS-DPDK as a vhost-user client of sock) the
+ * vm->tunnel traffic of the main table (64 K destination MACs, 64-byte
+ * frames) for secs seconds; report what was sent. */
+static int
+generator_only(const char *sock, double secs, uint32_t macs)
+{
+	struct tsw_ethdev_conf ec = { .want_rxq = 1, .need_txq = 1, .promiscuous = true };
+	struct tsw_ethdev g;
+	struct scenario s = { P_VM_VXLAN, macs, 64, 64 };
+	char args[256], err[256];
+	struct rte_mbuf *b[64];
+	uint64_t k = 0, sent = 0, hz = rte_get_tsc_hz(), t0, end;
+
+	pool = rte_pktmbuf_pool_create("bench", 65535, 512, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	snprintf(args, sizeof(args), "virtio_user0,path=%s,server=1,queues=1,queue_size=1024", sock);
+	if (pool == NULL || tsw_ethdev_open(args, &ec, pool, &g, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-bench: %s\n", pool ? err : "no mempool");
+		return 1;
+	}
+	printf("generator: waiting for the switch on %s\n", sock);
+	fflush(stdout);
+	for (int t = 0; t < 3000; t++) {
+		struct rte_eth_link l;
+		if (rte_eth_link_get_nowait(g.port_id, &l) == 0 && l.link_status)
+			break;
+		rte_delay_ms(10);
+	}
+	t0 = rte_rdtsc();
+	end = t0 + (uint64_t)(secs * (double)hz);
+	while (rte_rdtsc() < end) {
+		uint16_t n = rte_eth_rx_burst(g.port_id, 0, b, 64);
+		rte_pktmbuf_free_bulk(b, n);
+		if (rte_pktmbuf_alloc_bulk(pool, b, 32) != 0)
+			continue;
+		for (unsigned int j = 0; j < 32; j++)
+			prepare(b[j], &s, k++);
+		n = rte_eth_tx_burst(g.port_id, 0, b, 32);
+		sent += n;
+		if (n < 32)
+			rte_pktmbuf_free_bulk(b + n, 32u - n);
+	}
+	printf("generator: sent %lu frames in %.1f s (%.2f Mpps)\n", sent,
+	       (double)(rte_rdtsc() - t0) / (double)hz,
+	       (double)sent / ((double)(rte_rdtsc() - t0) / (double)hz) / 1e6);
+	tsw_ethdev_close(&g);
+	rte_eal_cleanup();
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -562,11 +612,16 @@ main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "harness", required_argument, NULL, 'H' },
+		{ "generator", required_argument, NULL, 'g' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "macs", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool quick = false;
-	const char *json_path = NULL, *only = NULL, *harness = "vhost";
+	const char *json_path = NULL, *only = NULL, *harness = "vhost", *gen_sock = NULL;
+	double gen_secs = 5;
+	uint32_t gen_macs = 65536;
 	int n, opt;
 	FILE *jf = NULL;
 
@@ -577,18 +632,26 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((opt = getopt_long(argc, argv, "qj:o:H:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': harness = optarg; break;
+		case 'g': gen_sock = optarg; break;
+		case 's': gen_secs = atof(optarg); break;
+		case 'm': gen_macs = (uint32_t)atoi(optarg); break;
 		case 'q': quick = true; break;
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
 		default:
 			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n"
-			       "                   [--harness vhost|ring]\n");
+			       "                   [--harness vhost|ring]\n"
+			       "       tunsw-bench [EAL] -- --generator VHOST_SOCKET [--seconds S] [--macs N]\n"
+			       "  (generator only: a virtio-user guest, vhost-user server on\n"
+			       "   VHOST_SOCKET, sending the vm->tunnel traffic to another switch)\n");
 			return opt == 'h' ? 0 : 1;
 		}
 	}
+	if (gen_sock != NULL)
+		return generator_only(gen_sock, gen_secs, gen_macs ? gen_macs : 1);
 	if (rte_lcore_count() < 2) {
 		fprintf(stderr, "tunsw-bench: needs 2 lcores (-l 0-1): generator and worker\n");
 		return 1;
