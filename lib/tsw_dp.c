@@ -29,6 +29,8 @@ mk_hash(const char *prefix, const void *dp, uint32_t entries, uint32_t key_len,
 
 	snprintf(name, sizeof(name), "%s%p", prefix, dp);
 	h = rte_hash_create(&hp);
+	if (h != NULL && key_len == 8)
+		rte_hash_set_cmp_func(h, tsw_key8_cmp);
 	if (h != NULL && qsbr != NULL && rte_hash_rcu_qsbr_add(h, &rc) != 0) {
 		rte_hash_free(h);
 		h = NULL;

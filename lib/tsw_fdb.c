@@ -32,6 +32,19 @@ del_key(struct tsw_fdb *f, const struct tsw_fdb_key *k)
 	return true;
 }
 
+int
+tsw_key8_cmp(const void *a, const void *b, size_t len)
+{
+	uint64_t x, y;
+
+	(void)len;
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x != y;
+}
+
+_Static_assert(sizeof(struct tsw_fdb_key) == 8, "FDB keys compare as one word");
+
 struct tsw_fdb *
 tsw_fdb_create(const char *name, uint32_t entries, int socket,
 	       struct rte_rcu_qsbr *qsbr, const struct tsw_fdb_timeouts *to)
@@ -61,6 +74,7 @@ tsw_fdb_create(const char *name, uint32_t entries, int socket,
 		rte_free(f);
 		return NULL;
 	}
+	rte_hash_set_cmp_func(f->h, tsw_key8_cmp);
 	if (qsbr != NULL && rte_hash_rcu_qsbr_add(f->h, &rc) != 0) {
 		rte_hash_free(f->h);
 		rte_free(f);

@@ -17,6 +17,7 @@
 #define TSW_FDB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <rte_ether.h>
 #include <rte_rcu_qsbr.h>
@@ -93,6 +94,11 @@ tsw_fdb_entry_valid(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_tim
 	default: return false;
 	}
 }
+
+/* Equality of two 8-byte hash keys as one 64-bit word: set on every
+ * 8-byte-key rte_hash of tunsw (rte_hash's default for that size is a libc
+ * memcmp call, 15 % of the vm->tunnel path's cycles). */
+int tsw_key8_cmp(const void *a, const void *b, size_t len);
 
 struct tsw_fdb *tsw_fdb_create(const char *name, uint32_t entries, int socket,
 			       struct rte_rcu_qsbr *qsbr, const struct tsw_fdb_timeouts *to);
