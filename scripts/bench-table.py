@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""Render build/bench/results.json (scripts/bench.sh) as the Markdown tables
+of doc/performance.md: the paths, the peer, and the targets.
+
+  scripts/bench-table.py [results.json]
+"""
+import json
+import sys
+
+
+def k(n):
+    return "%d M" % (n >> 20) if n >= 1 << 20 else "%d K" % (n >> 10) if n >= 1024 else str(n)
+
+
+def main():
+    d = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "build/bench/results.json"))
+    res = d["results"]
+    print("| path | MACs | tunnels | bytes | Mpps | cycles/pkt | × io cycles | × io Mpps | busy % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in res:
+        base = "baseline" in r["path"]
+        print("| %s | %s | %s | %d | %.2f | %.1f | %.2f | %.2f | %.1f |" % (
+            r["path"].replace("->", "→"), "" if base else k(r["macs"]),
+            "" if base else r["tunnels"], r["bytes"], r["mpps"], r["cycles_per_pkt"],
+            r["ratio_to_io"], r["mpps_ratio_to_io"], r["busy_pct"]))
+
+    def row(path, macs=65536, tunnels=64, size=64):
+        return next((r for r in res if r["path"] == path and r["macs"] == macs and
+                     r["tunnels"] == tunnels and r["bytes"] == size), None)
+    vx = row("vm->tunnel vxlan")
+    peer = {p["macs"]: p for p in d.get("peer", [])}
+    if peer:
+        print("\n| path | MACs | Mpps | cycles/pkt | tunsw ÷ OVS (cycles) |\n|---|---|---|---|---|")
+        for m, p in sorted(peer.items(), reverse=True):
+            t = row("vm->tunnel vxlan", macs=m)
+            print("| OVS-DPDK vm→tunnel VXLAN | %s | %.2f | %.1f | %s |" % (
+                k(m), p["mpps"], p["cycles_per_pkt"],
+                "%.3f" % (t["cycles_per_pkt"] / p["cycles_per_pkt"]) if t else "-"))
+    small, big = row("vm->tunnel vxlan", macs=1024), [r for r in res if r["path"] ==
+                                                      "vm->tunnel vxlan" and r["macs"] > 65536]
+    tun = row("tunnel->vm vxlan (decap+learn)")
+    print("\n| target | measured | met? |\n|---|---|---|")
+    if vx:
+        print("| VM→tunnel VXLAN ≤ 1.3× io forwarding cycles | %.2f× | %s |" % (
+            vx["ratio_to_io"], "yes" if vx["ratio_to_io"] <= 1.3 else "**no**"))
+        print("| VM→tunnel VXLAN throughput ≥ 0.95× io forwarding | %.2f× | %s |" % (
+            vx["mpps_ratio_to_io"], "yes" if vx["mpps_ratio_to_io"] >= 0.95 else "**no**"))
+    if tun:
+        print("| tunnel→VM ≤ 1.5× io forwarding | %.2f× | %s |" % (
+            tun["ratio_to_io"], "yes" if tun["ratio_to_io"] <= 1.5 else "**no**"))
+    if small and big:
+        g = big[0]["cycles_per_pkt"] / small["cycles_per_pkt"] - 1
+        print("| 1 K → 1 M MACs ≤ +25 %% cycles | %+.0f %% (%.0f → %.0f) | %s |" % (
+            100 * g, small["cycles_per_pkt"], big[0]["cycles_per_pkt"],
+            "yes" if g <= 0.25 else "**no**"))
+    if vx and 65536 in peer:
+        q = [row("vm->tunnel vxlan", macs=m)["cycles_per_pkt"] / p["cycles_per_pkt"]
+             for m, p in sorted(peer.items(), reverse=True) if row("vm->tunnel vxlan", macs=m)]
+        print("| ≤ 1/3 of OVS-DPDK's cycles | %s | %s |" % (
+            ", ".join("%.3f×" % x for x in q), "yes" if all(x <= 1 / 3 for x in q) else "**no**"))
+
+
+if __name__ == "__main__":
+    main()
