@@ -235,15 +235,42 @@ vlan_tpid(uint16_t et_be)
 	       et_be == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ);
 }
 
-/* Keys 2i (source) and 2i+1 (destination) of a burst's bulk FDB lookup. */
+/* The FDB keys of a burst, looked up in one bulk call: every frame's
+ * destination, and its source only when it is to be learned and was not
+ * posted recently (then tsw_learn_post() would do nothing: not looking the
+ * source up at all halves the lookups of steady traffic). */
+struct burst_keys {
+	struct tsw_fdb_key k[2 * TSW_BURST];      /* 2i: source, 2i + 1: destination */
+	const struct tsw_fdb_key *kp[2 * TSW_BURST];
+	int16_t at[2 * TSW_BURST];                 /* position in kp, -1: not looked up */
+	tsw_fdb_entry_t ent[2 * TSW_BURST];        /* results, in kp order */
+	uint16_t n;
+};
+
 static inline void
-set_keys(struct tsw_fdb_key *keys, const struct tsw_fdb_key **kp, uint16_t i, uint16_t net,
-	 const struct rte_ether_hdr *eth)
+set_keys(struct tsw_worker *w, struct burst_keys *b, uint16_t i, uint16_t net,
+	 const struct rte_ether_hdr *eth, uint16_t src_dest, uint64_t now_ms)
 {
-	tsw_fdb_key_set(&keys[2 * i], net, &eth->src_addr);
-	tsw_fdb_key_set(&keys[2 * i + 1], net, &eth->dst_addr);
-	kp[2 * i] = &keys[2 * i];
-	kp[2 * i + 1] = &keys[2 * i + 1];
+	tsw_fdb_key_set(&b->k[2 * i], net, &eth->src_addr);
+	tsw_fdb_key_set(&b->k[2 * i + 1], net, &eth->dst_addr);
+	b->at[2 * i] = -1;
+	if (rte_is_unicast_ether_addr(&eth->src_addr) && !rte_is_zero_ether_addr(&eth->src_addr) &&
+	    !tsw_learn_recent(&w->cache, &b->k[2 * i], src_dest, now_ms)) {
+		b->at[2 * i] = (int16_t)b->n;
+		b->kp[b->n++] = &b->k[2 * i];
+	}
+	b->at[2 * i + 1] = (int16_t)b->n;
+	b->kp[b->n++] = &b->k[2 * i + 1];
+}
+
+/* Frame i's source is to be learned: post it (R-F1, R-T1). */
+static inline void
+learn_source(struct tsw_worker *w, const struct burst_keys *b, uint16_t i, enum tsw_fdb_kind kind,
+	     uint16_t dest, uint64_t now_ms)
+{
+	if (b->at[2 * i] >= 0)
+		tsw_learn_post(w->learn_ring, &w->cache, w->cnt, &b->k[2 * i], b->ent[b->at[2 * i]],
+			       kind, dest, now_ms);
 }
 
 /* R-F6: answer an ARP request for a known IP of the network on port in.
@@ -303,11 +330,11 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 {
 	const struct tsw_dp *dp = w->dp;
 	const uint64_t now_ms = now / TSW_NS_PER_MS;
-	struct tsw_fdb_key keys[2 * TSW_BURST];
-	const struct tsw_fdb_key *kp[2 * TSW_BURST];
-	tsw_fdb_entry_t ent[2 * TSW_BURST];
+	struct burst_keys b;
 	struct rte_mbuf *ok[TSW_BURST];
 	struct tsw_port_counters *pc = &w->cnt->port[port];
+
+	b.n = 0;
 	const struct tsw_network *net;
 	uint16_t nok = 0;
 	int netidx = tsw_dp_port_net(dp, port);
@@ -350,23 +377,20 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 				continue;
 			}
 		}
-		set_keys(keys, kp, nok, (uint16_t)netidx, eth);
+		set_keys(w, &b, nok, (uint16_t)netidx, eth, tsw_dest_port(port), now_ms);
 		ok[nok++] = m;
 	}
-	tsw_fdb_lookup_bulk(dp->fdb, kp, 2u * nok, now_ms, ent);
+	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 
 	for (uint16_t i = 0; i < nok; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		tsw_fdb_entry_t dst = ent[2 * i + 1];
+		tsw_fdb_entry_t dst = b.ent[b.at[2 * i + 1]];
 
 		w->cnt->net[netidx].from_vm_pkts++;
 		w->cnt->net[netidx].from_vm_bytes += rte_pktmbuf_pkt_len(m);
 		/* R-F1: learn unicast sources; statics are never overwritten */
-		if (rte_is_unicast_ether_addr(&eth->src_addr) &&
-		    !rte_is_zero_ether_addr(&eth->src_addr))
-			tsw_learn_post(w->learn_ring, &w->cache, w->cnt, &keys[2 * i], ent[2 * i],
-				       TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
+		learn_source(w, &b, i, TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
 
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
 			/* R-F6: answer, then only local ports get the request */
@@ -413,12 +437,11 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	const void *idkp[2 * TSW_BURST];
 	void *idv[2 * TSW_BURST];
 	uint64_t hits = 0;
-	struct tsw_fdb_key keys[2 * TSW_BURST];
-	const struct tsw_fdb_key *kp[2 * TSW_BURST];
-	tsw_fdb_entry_t ent[2 * TSW_BURST];
+	struct burst_keys b;
 	uint16_t netof[TSW_BURST], tunof[TSW_BURST];
 	uint16_t nok = 0, nin = 0;
 
+	b.n = 0;
 	/* outer headers (R-C2, R-C4) */
 	for (uint16_t i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
@@ -479,10 +502,11 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			drop(w, in, m, TSW_DROP_inner_vlan_tagged);
 			continue;
 		}
-		set_keys(keys, kp, nin, netof[nin], eth);
+		set_keys(w, &b, nin, netof[nin], eth,
+			 tsw_dest_tunnel(info[i].type, tunof[nin]), now_ms);
 		ok[nin++] = m;
 	}
-	tsw_fdb_lookup_bulk(dp->fdb, kp, 2u * nin, now_ms, ent);
+	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 
 	for (uint16_t i = 0; i < nin; i++) {
 		struct rte_mbuf *m = ok[i];
@@ -490,17 +514,14 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		uint16_t netidx = netof[i];
 		enum tsw_tun_type t = dp->nets[netidx].type;
 		struct tsw_tun_counters *tc = &w->cnt->tun[t][tunof[i]];
-		tsw_fdb_entry_t dst = ent[2 * i + 1];
+		tsw_fdb_entry_t dst = b.ent[b.at[2 * i + 1]];
 
 		tc->rx_pkts++;
 		tc->rx_bytes += rte_pktmbuf_pkt_len(m);
 		w->cnt->net[netidx].from_tun_pkts++;
 		w->cnt->net[netidx].from_tun_bytes += rte_pktmbuf_pkt_len(m);
 		/* R-T1 */
-		if (rte_is_unicast_ether_addr(&eth->src_addr) &&
-		    !rte_is_zero_ether_addr(&eth->src_addr))
-			tsw_learn_post(w->learn_ring, &w->cache, w->cnt, &keys[2 * i], ent[2 * i],
-				       TSW_FDB_TUNNEL, tsw_dest_tunnel(t, tunof[i]), now_ms);
+		learn_source(w, &b, i, TSW_FDB_TUNNEL, tsw_dest_tunnel(t, tunof[i]), now_ms);
 		/* R-T2 */
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr) || dst == 0) {
 			flood(w, in, m, netidx, -1, false);
