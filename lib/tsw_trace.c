@@ -17,6 +17,7 @@ struct tsw_trace {
 	const struct tsw_dp *dp;
 	struct rte_mempool *pool;
 	struct rte_ring *ring;
+	struct rte_ring *punt;    /* what the pipeline hands the slow path */
 	struct tsw_worker *w;
 	json_t *out;              /* outputs of the current run */
 };
@@ -36,9 +37,13 @@ tsw_trace_create(const struct tsw_dp *dp, struct rte_mempool *pool)
 	t->pool = pool;
 	snprintf(name, sizeof(name), "trace%p", (void *)t);
 	t->ring = tsw_learn_ring_create(name, 64, SOCKET_ID_ANY);
+	snprintf(name, sizeof(name), "tracep%p", (void *)t);
+	t->punt = rte_ring_create(name, 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	t->w = tsw_worker_create(TSW_MAX_WORKERS - 1, dp, t->ring, pool, trace_tx, t,
 				 SOCKET_ID_ANY);
-	if (t->ring == NULL || t->w == NULL) {
+	if (t->w != NULL)
+		t->w->punt_ring = t->punt;
+	if (t->ring == NULL || t->punt == NULL || t->w == NULL) {
 		tsw_trace_free(t);
 		return NULL;
 	}
@@ -52,6 +57,7 @@ tsw_trace_free(struct tsw_trace *t)
 		return;
 	tsw_worker_free(t->w);
 	rte_ring_free(t->ring);
+	rte_ring_free(t->punt);
 	free(t);
 }
 
@@ -191,6 +197,7 @@ tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len
 	json_t *res, *learn = json_array(), *drops = json_object();
 	enum tsw_drop first = TSW_DROP_MAX;
 	uint64_t answered;
+	bool punted = false;
 	char *p;
 
 	if (len > UINT16_MAX ||
@@ -215,6 +222,25 @@ tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len
 	tsw_pipeline_flush(t->w);
 	while (rte_ring_sc_dequeue_elem(t->ring, &ev, sizeof(ev)) == 0)
 		json_array_append_new(learn, learn_json(t->dp, &ev));
+	/* what the slow path would get: ARP/ICMP for local_ip (answered by the
+	 * management thread), or an encapsulated frame waiting for ARP */
+	while (rte_ring_sc_dequeue(t->punt, (void **)&m) == 0) {
+		char ip[INET_ADDRSTRLEN];
+		uint32_t nh = m->hash.usr;
+		json_t *o;
+
+		trace_tx(t, t->w, TSW_OUT_UPLINK, &m, 1);   /* records and frees it */
+		o = json_array_get(t->out, json_array_size(t->out) - 1);
+		if (o == NULL)
+			continue;
+		if (nh != 0) {
+			json_object_set_new(o, "waits_for_arp", json_string(tsw_ip_str(nh, ip)));
+		} else {
+			json_object_set_new(o, "port", json_string("management"));
+			json_object_del(o, "tunnel");
+		}
+		punted = true;
+	}
 	for (int d = 0; d < TSW_DROP_MAX; d++)
 		if (t->w->cnt->drop[d] != 0) {
 			json_object_set_new(drops, tsw_drop_names[d], json_integer(
@@ -227,6 +253,7 @@ tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len
 			"input", out_name(t->dp, in),
 			"rule", json_array_size(t->out) == 0 && first != TSW_DROP_MAX
 				? rule_of_drop(first)
+				: punted && in == TSW_OUT_UPLINK ? "underlay (ARP/ICMP for local_ip)"
 				: rule_of(t->dp, in, frame, len, now_ms, answered != 0),
 			"drops", drops, "learn", learn, "outputs", t->out);
 	t->out = NULL;

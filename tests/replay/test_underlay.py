@@ -165,5 +165,22 @@ def test_no_route_counted():
     eq(len(r.out("uplink")), 2, "R2 and R3 still get theirs")
 
 
+def test_trace_shows_the_slow_path():
+    """trace: ARP for local_ip goes to the management thread; a frame to an
+    unresolved next hop is encapsulated and waits for ARP."""
+    ctl = [(1.0, {"op": "trace", "port": "uplink",
+                  "frame": bytes(arp_request(LOCAL_IP, src=R2, src_mac=R2_MAC)).hex()}),
+           (1.1, {"op": "trace", "port": "vm1", "frame": bytes(frame(mac(1), BCAST)).hex()})]
+    r = run([], no_r3_neighbor(), control=ctl)
+    a, b = r.ok_replies()
+    eq((a["rule"], [o["port"] for o in a["outputs"]], a["drops"]),
+       ("underlay (ARP/ICMP for local_ip)", ["management"], {}), "ARP for local_ip")
+    outs = sorted((o["port"], o.get("tunnel", {}).get("remote", ""), o.get("waits_for_arp", ""))
+                  for o in b["outputs"])
+    eq((b["rule"], outs), ("R-F4", [("uplink", R2, ""), ("uplink", R3, R3), ("vm2", "", "")]),
+       "flood: R3's copy waits for ARP")
+    eq(r.out("uplink"), [], "trace sends nothing, not even an ARP request")
+
+
 if __name__ == "__main__":
     run_tests(globals())
