@@ -34,13 +34,22 @@ mkdir -p "$RUN"
 pids+=($!)
 for _ in $(seq 50); do [ -S "$RUN/vm1.sock" ] && break; sleep 0.2; done
 
-# the "VM": virtio-user <-> af_packet into namespace tswdvm1 (forwarding on lcore 0)
-dpdk-testpmd -l 0-1 --main-lcore 1 --no-pci --single-file-segments --file-prefix ${P}vm -m 256 \
-	--log-level=lib.eal:warning \
-	--vdev "virtio_user0,path=$RUN/vm1.sock,queues=1" --vdev "net_af_packet1,iface=${P}v1" -- \
-	--stats-period 3600 --forward-mode=io --nb-cores=1 --no-mlockall </dev/null >"$RUN/vm.log" 2>&1 &
-pids+=($!)
-sleep 3
+# the "VM": virtio-user <-> af_packet into namespace tswdvm1 (forwarding on lcore 0).
+# DPDK 22.11's af_packet PMD derives its fanout group from the pid; if it
+# collides with tunsw's, testpmd exits at once: start it again (new pid).
+for attempt in 1 2 3 4; do
+	dpdk-testpmd -l 0-1 --main-lcore 1 --no-pci --single-file-segments --file-prefix ${P}vm \
+		-m 256 --log-level=lib.eal:warning \
+		--vdev "virtio_user0,path=$RUN/vm1.sock,queues=1" --vdev "net_af_packet1,iface=${P}v1" -- \
+		--stats-period 3600 --forward-mode=io --nb-cores=1 --no-mlockall </dev/null \
+		>"$RUN/vm.log" 2>&1 &
+	vm=$!
+	sleep 3
+	kill -0 "$vm" 2>/dev/null && break
+	grep -q PACKET_FANOUT "$RUN/vm.log" || { cat "$RUN/vm.log" >&2; exit 1; }
+	rm -rf /var/run/dpdk/${P}vm /dev/hugepages/${P}vm*
+done
+pids+=("$vm")
 
 echo "demo: VM 198.19.1.1 pings the remote host's overlay address 198.19.1.2 through tunsw"
 ip netns exec ${P}vm1 ping -i 0.2 198.19.1.2 | sed -u 's/^/demo: vm1: /' &

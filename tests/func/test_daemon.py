@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-from tswfunc import (P, TOP, TUNSW, Daemon, cleanup_dpdk_files, counters, interrupt, ping,
+from tswfunc import (P, TOP, TUNSW, Daemon, Guest, cleanup_dpdk_files, counters, ping,
                      wait_reachable, with_topology)
 
 CONF = """
@@ -57,22 +57,9 @@ for p in got:
 """
 
 
-class VM:
-    """testpmd: virtio-user (the guest's virtio-net) <-> af_packet into the VM namespace."""
-
-    def __init__(self, d, server=False):
-        self.log = open(os.path.join(d, "testpmd.log"), "w")
-        vdev = "virtio_user0,path=%s/vm1.sock,queues=1%s" % (d, ",server=1" if server else "")
-        # main lcore 1, forwarding lcore 0: never on tunsw's worker core (1)
-        self.proc = subprocess.Popen(
-            ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
-             "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
-             "--vdev", vdev, "--vdev", "net_af_packet1,iface=%sv1" % P, "--",
-             "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        interrupt(self.proc)
+def VM(d, server=False):
+    """The guest of port vm1."""
+    return Guest(d, os.path.join(d, "vm1.sock"), P + "v1", server=server)
 
 
 @with_topology

@@ -12,8 +12,8 @@ import sys
 import tempfile
 import time
 
-from tswfunc import (P, TOP, TOPO, Ctl, Daemon, cleanup_dpdk_files, interrupt, ping, sh,
-                     wait_reachable, with_topology)
+from tswfunc import (P, TOP, TOPO, Ctl, Daemon, Guest, cleanup_dpdk_files, interrupt, ping,
+                     sh, wait_reachable, with_topology)
 
 sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
 from tsw import Skip  # noqa: E402
@@ -85,22 +85,8 @@ def ns(name, *cmd, **kw):
     return sh("ip", "netns", "exec", name, *cmd, **kw)
 
 
-class VM:
-    """testpmd: virtio-user (the guest's virtio-net) <-> af_packet into the
-    VM namespace's veth."""
-
-    def __init__(self, d, sock, iface, server=False):
-        self.log = open(os.path.join(d, "vm.log"), "a")
-        vdev = "virtio_user0,path=%s,queues=1%s" % (sock, ",server=1" if server else "")
-        self.proc = subprocess.Popen(
-            ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
-             "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
-             "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s" % iface, "--",
-             "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        interrupt(self.proc)
+def VM(d, sock, iface, server=False):
+    return Guest(d, sock, iface, server=server)
 
 
 def vm_conf(d, tun_type, client=False):
@@ -124,7 +110,7 @@ def vm_to_kernel_host(d, tun_type):
         try:
             wait_reachable(P + "vm1", "198.19.1.2")
         except AssertionError as e:
-            with open(os.path.join(d, "vm.log")) as f:
+            with open(os.path.join(d, "guest.log")) as f:
                 vmlog = f.read()[-1500:]
             ctl = Ctl(os.path.join(d, "ctl.sock"))
             diag = (ctl.ok("show_counters"), ctl.ok("show_neighbors"), ctl.ok("show_fdb"))

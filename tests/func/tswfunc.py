@@ -75,6 +75,43 @@ class Daemon:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
+class Guest:
+    """A VM's virtio-net: testpmd with virtio-user on the vhost-user socket,
+    io-forwarding to an af_packet port on iface (the VM namespace's veth).
+    Main lcore 1, forwarding lcore 0: never on tunsw's worker core (1).
+
+    DPDK 22.11's af_packet PMD derives its PACKET_FANOUT group id from the
+    pid; when it collides with the group of another DPDK process (tunsw's
+    af_packet uplink) the port cannot be created and testpmd exits at once:
+    then it is started again (new pid)."""
+
+    def __init__(self, d, sock, iface, server=False):
+        self.log_path = os.path.join(d, "guest.log")
+        vdev = "virtio_user0,path=%s,queues=1%s" % (sock, ",server=1" if server else "")
+        self.cmd = ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
+                    "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
+                    "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s" % iface, "--",
+                    "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"]
+        for attempt in range(4):
+            with open(self.log_path, "a") as log:
+                self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=subprocess.STDOUT)
+            try:
+                self.proc.wait(2)          # still running after 2 s: up
+            except subprocess.TimeoutExpired:
+                return
+            with open(self.log_path) as f:
+                if "PACKET_FANOUT" not in f.read() or attempt == 3:
+                    raise AssertionError("guest testpmd exited %s:\n%s" %
+                                         (self.proc.returncode, open(self.log_path).read()[-2000:]))
+            shutil.rmtree("/var/run/dpdk/%svm" % P, ignore_errors=True)
+            for path in glob.glob("/dev/hugepages/%svm*" % P):
+                os.unlink(path)
+
+    def stop(self):
+        interrupt(self.proc)
+
+
 class Ctl:
     """A control socket client speaking newline-delimited JSON."""
 
