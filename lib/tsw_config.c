@@ -294,6 +294,13 @@ tsw_ipv4_is_unicast(uint32_t ip_be)
 	return h != 0 && (h >> 28) < 14 && (h >> 24) != 127;
 }
 
+/* ip is on the uplink's connected prefix, local_ip/prefix_len (pass 1 on). */
+static bool
+on_link(const struct tsw_config *c, uint32_t ip_be)
+{
+	return ((ntohl(ip_be) ^ ntohl(c->tunnel.local_ip)) >> (32 - c->uplink.prefix_len)) == 0;
+}
+
 /* ---- sections ---------------------------------------------------------- */
 
 static int
@@ -446,8 +453,7 @@ parse_uplink(struct pctx *p, int idx, const char *sec)
 	    get_u32(p, sec, "arp_reachable", 1, 86400, &c->uplink.arp_reachable) < 0 ||
 	    get_u32(p, sec, "arp_retries", 1, 20, &c->uplink.arp_retries) < 0)
 		return -1;
-	if (c->uplink.gateway != 0 &&
-	    ((ntohl(c->uplink.gateway) ^ ntohl(c->tunnel.local_ip)) >> (32 - c->uplink.prefix_len)) != 0)
+	if (c->uplink.gateway != 0 && !on_link(c, c->uplink.gateway))
 		return fail(p, sec, "gateway", "not on local_ip/prefix_len (%u)", c->uplink.prefix_len);
 	if (c->uplink.gateway != 0 && c->uplink.gateway == c->tunnel.local_ip)
 		return fail(p, sec, "gateway", "is local_ip");
@@ -500,8 +506,7 @@ parse_route(struct pctx *p, int idx, const char *sec, char **w)
 			return fail(p, sec, NULL, "route %s declared twice", w[1]);
 	if (get_ip(p, sec, "via", true, &r->via) < 0)
 		return -1;
-	if (((ntohl(r->via) ^ ntohl(c->tunnel.local_ip)) >> (32 - pl)) != 0 ||
-	    r->via == c->tunnel.local_ip)
+	if (!on_link(c, r->via) || r->via == c->tunnel.local_ip)
 		return fail(p, sec, "via", "not a neighbor on local_ip/prefix_len (%u)", pl);
 	c->n_routes++;
 	return 0;

@@ -6,9 +6,9 @@
 #include <rte_arp.h>
 #include <rte_malloc.h>
 
-#include "tsw_encap.h"
 #include <rte_prefetch.h>
 
+#include "tsw_encap.h"
 #include "tsw_pipeline.h"
 
 struct tsw_worker *
@@ -122,6 +122,16 @@ tsw_pipeline_inject(struct tsw_worker *w)
 	for (unsigned int i = 0; i < n; i++)
 		emit(w, TSW_OUT_UPLINK, m[i]);
 	w->cnt->injected += n;
+}
+
+void
+tsw_pipeline_ring_drain(struct rte_ring *r)
+{
+	struct rte_mbuf *m[TSW_BURST];
+	unsigned int n;
+
+	while (r != NULL && (n = rte_ring_sc_dequeue_burst(r, (void **)m, TSW_BURST, NULL)) > 0)
+		rte_pktmbuf_free_bulk(m, n);
 }
 
 /* ARP, or ICMP to local_ip (decap_parse said so through r): the slow path. */
@@ -333,12 +343,11 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 	struct burst_keys b;
 	struct rte_mbuf *ok[TSW_BURST];
 	struct tsw_port_counters *pc = &w->cnt->port[port];
-
-	b.n = 0;
 	const struct tsw_network *net;
 	uint16_t nok = 0;
 	int netidx = tsw_dp_port_net(dp, port);
 
+	b.n = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		/* the headers, and the headroom line an outer header would go to:
 		 * in cache by the time the burst gets there */
@@ -449,10 +458,10 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		struct rte_mbuf *m = pkts[i];
 		enum tsw_drop r;
 
-		if (i + 4 < n)      /* outer and inner headers span two lines */
+		if (i + 4 < n) {    /* outer and inner headers span two lines */
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], char *));
-		if (i + 4 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], char *) + RTE_CACHE_LINE_SIZE);
+		}
 		pc->rx_pkts++;
 		pc->rx_bytes += rte_pktmbuf_pkt_len(m);
 		r = tsw_decap_parse(m, &dp->conf.decap, &info[nok]);

@@ -69,5 +69,8 @@ void tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16
 void tsw_pipeline_flush(struct tsw_worker *w);
 /* Queue the management thread's frames (inject_ring) for the uplink. */
 void tsw_pipeline_inject(struct tsw_worker *w);
+/* Free the mbufs still on a ring of mbufs (punt, inject, a ring port's);
+ * r may be NULL. The caller is its only consumer. */
+void tsw_pipeline_ring_drain(struct rte_ring *r);
 
 #endif

@@ -83,9 +83,23 @@ put_dict(struct rte_tel_data *d, const char *prefix, const json_t *o)
 	}
 }
 
-/* Names (member key) of the rows of a show result, as a string array. */
+/* A row's name as telemetry shows it: "type/remote" for a tunnel, else
+ * its "name". */
+static void
+row_name(const json_t *row, char *buf, size_t len)
+{
+	const json_t *remote = json_object_get(row, "remote");
+
+	if (remote != NULL)
+		snprintf(buf, len, "%s/%s", json_string_value(json_object_get(row, "type")),
+			 json_string_value(remote));
+	else
+		snprintf(buf, len, "%s", json_string_value(json_object_get(row, "name")));
+}
+
+/* The names of the rows of a show result, as a string array. */
 static int
-list(const char *op, const char *key, struct rte_tel_data *d)
+list(const char *op, struct rte_tel_data *d)
 {
 	json_t *res = show(op), *row;
 	size_t i;
@@ -93,12 +107,7 @@ list(const char *op, const char *key, struct rte_tel_data *d)
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	json_array_foreach(res, i, row) {
 		char name[RTE_TEL_MAX_STRING_LEN];
-		if (strcmp(key, "tunnel") == 0)
-			snprintf(name, sizeof(name), "%s/%s",
-				 json_string_value(json_object_get(row, "type")),
-				 json_string_value(json_object_get(row, "remote")));
-		else
-			snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(row, key)));
+		row_name(row, name, sizeof(name));
 		rte_tel_data_add_array_string(d, name);
 	}
 	json_decref(res);
@@ -117,13 +126,7 @@ detail(const char *op, const char *counters_key, const char *params, struct rte_
 	res = show(op);
 	json_array_foreach(res, i, row) {
 		char name[RTE_TEL_MAX_STRING_LEN];
-		if (strcmp(counters_key, "tunnels") == 0)
-			snprintf(name, sizeof(name), "%s/%s",
-				 json_string_value(json_object_get(row, "type")),
-				 json_string_value(json_object_get(row, "remote")));
-		else
-			snprintf(name, sizeof(name), "%s",
-				 json_string_value(json_object_get(row, "name")));
+		row_name(row, name, sizeof(name));
 		if (strcmp(name, params) == 0)
 			found = row;
 	}
@@ -145,7 +148,7 @@ cb_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	(void)params;
-	return list("show_ports", "name", d);
+	return list("show_ports", d);
 }
 
 static int
@@ -160,7 +163,7 @@ cb_networks(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	(void)params;
-	return list("show_networks", "name", d);
+	return list("show_networks", d);
 }
 
 static int
@@ -175,7 +178,7 @@ cb_tunnels(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	(void)params;
-	return list("show_tunnels", "tunnel", d);
+	return list("show_tunnels", d);
 }
 
 static int

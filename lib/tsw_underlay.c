@@ -70,12 +70,13 @@ tsw_underlay_free(struct tsw_underlay *u)
 	free(u);
 }
 
+/* The entry of next hop ip, or NULL. */
 static struct entry *
-find(struct tsw_underlay *u, uint32_t ip)
+find(const struct tsw_underlay *u, uint32_t ip)
 {
 	for (int i = 0; i < MAX_ENTRIES; i++)
 		if (u->e[i].state != ST_FREE && u->e[i].ip == ip)
-			return &u->e[i];
+			return (struct entry *)(uintptr_t)&u->e[i];
 	return NULL;
 }
 
@@ -378,12 +379,9 @@ tsw_underlay_neighbors(const struct tsw_underlay *u, uint64_t now_ms)
 
 	for (int i = 0; i < u->dp->n_neigh; i++) {
 		const struct tsw_neigh *n = &u->dp->neigh[i];
-		const struct entry *e = NULL;
+		const struct entry *e = n->is_static ? NULL : find(u, n->ip);
 		json_t *o;
 
-		for (int j = 0; j < MAX_ENTRIES && !n->is_static && e == NULL; j++)
-			if (u->e[j].state != ST_FREE && u->e[j].ip == n->ip)
-				e = &u->e[j];
 		o = json_pack("{s:s, s:s, s:s}", "ip", tsw_ip_str(n->ip, ip),
 			      "mac", tsw_mac_str(n->mac.addr_bytes, mac),
 			      "state", n->is_static ? "static" : names[e ? e->state : ST_REACHABLE]);

@@ -216,6 +216,28 @@ ms_now(void)
 	return clock_ws != NULL ? workers_now_ns(clock_ws) / TSW_NS_PER_MS : 0;
 }
 
+/* FEED new frames of scenario s (the k-th on) onto a ring, or sent on the
+ * generator's virtio-user port when ring is NULL; what is not taken is
+ * freed. Returns how many were taken. */
+#define FEED 32
+
+static unsigned int
+feed(const struct scenario *s, uint64_t *k, struct rte_ring *ring, uint16_t port)
+{
+	struct rte_mbuf *b[FEED];
+	unsigned int q;
+
+	if (rte_pktmbuf_alloc_bulk(pool, b, FEED) != 0)
+		return 0;
+	for (unsigned int j = 0; j < FEED; j++)
+		prepare(b[j], s, (*k)++);
+	q = ring != NULL ? rte_ring_sp_enqueue_burst(ring, (void **)b, FEED, NULL)
+			 : rte_eth_tx_burst(port, 0, b, FEED);
+	if (q < FEED)
+		rte_pktmbuf_free_bulk(b + q, FEED - q);
+	return q;
+}
+
 /* One round of the generator: feed the path's input, take back every
  * output (ring outputs are prepared again and reused, vhost outputs freed). */
 static void
@@ -223,13 +245,8 @@ gen_round(const struct scenario *s, int in, uint64_t *k)
 {
 	struct rte_mbuf *b[64];
 
-	if (devs[in].vhost && rte_pktmbuf_alloc_bulk(pool, b, 32) == 0) {
-		for (unsigned int j = 0; j < 32; j++)
-			prepare(b[j], s, (*k)++);
-		uint16_t q = rte_eth_tx_burst(devs[in].gen, 0, b, 32);
-		if (q < 32)
-			rte_pktmbuf_free_bulk(b + q, 32u - q);
-	}
+	if (devs[in].vhost)
+		feed(s, k, NULL, devs[in].gen);
 	for (int d = 0; d < N_RINGS; d++) {
 		if (devs[d].vhost) {
 			uint16_t n = rte_eth_rx_burst(devs[d].gen, 0, b, 64);
@@ -247,14 +264,8 @@ gen_round(const struct scenario *s, int in, uint64_t *k)
 			rte_pktmbuf_free_bulk(b + keep, n - keep);
 	}
 	/* keep the ring input's population up when frames were consumed */
-	if (!devs[in].vhost && rte_ring_count(devs[in].rx) < 256 &&
-	    rte_pktmbuf_alloc_bulk(pool, b, 32) == 0) {
-		for (unsigned int j = 0; j < 32; j++)
-			prepare(b[j], s, (*k)++);
-		unsigned int q = rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, 32, NULL);
-		if (q < 32)
-			rte_pktmbuf_free_bulk(b + q, 32 - q);
-	}
+	if (!devs[in].vhost && rte_ring_count(devs[in].rx) < 256)
+		feed(s, k, devs[in].rx, 0);
 }
 
 /* ---- the baseline: I/O forwarding on the same devices ----------------------- */
@@ -295,7 +306,7 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 	struct tsw_dp_conf dc = { 0 };
 	struct tsw_dp *dp;
 	struct rte_ether_addr m;
-	int net, tun0 = -1;
+	int net;
 
 	dc.l2_population = s->path == P_BCAST8;
 	dc.arp_responder = s->path == P_ARP;
@@ -325,12 +336,9 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 		mac_of(m.addr_bytes, 0x99, i);
 		tsw_dp_neighbor_set(dp, ip, &m, true);
 		int ti = tsw_dp_tunnel_add(dp, t, ip, true);
-		if (i == 0)
-			tun0 = ti;
 		if (s->path == P_BCAST8)
 			tsw_dp_flood_add(dp, (uint16_t)net, (uint16_t)ti);
 	}
-	(void)tun0;
 	/* FDB: remote MACs behind the tunnels (static, as l2population pushes) */
 	if (s->path == P_VM_VXLAN || s->path == P_VM_GRE || s->path == P_ARP) {
 		for (uint32_t i = 0; i < s->macs; i++) {
@@ -414,19 +422,13 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		end = end_warm + (uint64_t)(win_s * (double)hz);
 		p0 = b0 = i0 = t0 = 0;
 		{
-			struct rte_mbuf *b[64];
 			uint64_t k = 0, iter = 0;
 			struct rte_mbuf *probe = rte_pktmbuf_alloc(pool);
 			int in = prepare(probe, s, 0);   /* which device the path starts on */
 
 			rte_pktmbuf_free(probe);
-			for (unsigned int i = 0; !devs[in].vhost && i < INFLIGHT / 64; i++) {
-				if (rte_pktmbuf_alloc_bulk(pool, b, 64) != 0)
-					break;
-				for (unsigned int j = 0; j < 64; j++)
-					prepare(b[j], s, k++);
-				rte_ring_sp_enqueue_burst(devs[in].rx, (void **)b, 64, NULL);
-			}
+			for (unsigned int i = 0; !devs[in].vhost && i < INFLIGHT / FEED; i++)
+				feed(s, &k, devs[in].rx, 0);
 			for (;;) {
 				uint64_t now = rte_rdtsc();
 				if (!sampled && now >= end_warm) {
@@ -465,19 +467,15 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 	}
 	/* drain everything back to the pool */
 	for (int d = 0; d < N_RINGS; d++) {
-		struct rte_mbuf *m = NULL, *b[64];
+		struct rte_mbuf *b[64];
 		for (int tries = 0; devs[d].vhost && tries < 100; tries++) {
 			uint16_t n = rte_eth_rx_burst(devs[d].gen, 0, b, 64);
 			rte_pktmbuf_free_bulk(b, n);
 			n = rte_eth_rx_burst(devs[d].port, 0, b, 64);
 			rte_pktmbuf_free_bulk(b, n);
 		}
-		if (devs[d].vhost)
-			continue;
-		while (rte_ring_sc_dequeue(devs[d].rx, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
-		while (rte_ring_sc_dequeue(devs[d].tx, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
+		tsw_pipeline_ring_drain(devs[d].rx);    /* NULL for vhost ports */
+		tsw_pipeline_ring_drain(devs[d].tx);
 	}
 	tsw_dp_free(dp);
 	rte_free(qsbr);
@@ -587,14 +585,7 @@ generator_only(const char *sock, double secs, uint32_t macs)
 	while (rte_rdtsc() < end) {
 		uint16_t n = rte_eth_rx_burst(g.port_id, 0, b, 64);
 		rte_pktmbuf_free_bulk(b, n);
-		if (rte_pktmbuf_alloc_bulk(pool, b, 32) != 0)
-			continue;
-		for (unsigned int j = 0; j < 32; j++)
-			prepare(b[j], &s, k++);
-		n = rte_eth_tx_burst(g.port_id, 0, b, 32);
-		sent += n;
-		if (n < 32)
-			rte_pktmbuf_free_bulk(b + n, 32u - n);
+		sent += feed(&s, &k, NULL, g.port_id);
 	}
 	printf("generator: sent %lu frames in %.1f s (%.2f Mpps)\n", sent,
 	       (double)(rte_rdtsc() - t0) / (double)hz,

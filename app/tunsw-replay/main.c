@@ -173,14 +173,10 @@ replay_inject(void *arg, struct rte_mbuf *m)
 static void
 release_slow_path(struct tsw_underlay **ul, struct rte_ring *punt, struct rte_ring *inject)
 {
-	struct rte_mbuf *m = NULL;
-
 	tsw_underlay_free(*ul);
 	*ul = NULL;
-	while (punt != NULL && rte_ring_sc_dequeue(punt, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
-	while (inject != NULL && rte_ring_sc_dequeue(inject, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
+	tsw_pipeline_ring_drain(punt);
+	tsw_pipeline_ring_drain(inject);
 }
 
 /* After the management thread ran: what it sends goes out now. */

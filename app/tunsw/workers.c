@@ -221,16 +221,8 @@ workers_free(struct tsw_workers *ws)
 	for (uint16_t i = 0; i < ws->n; i++) {
 		tsw_worker_free(ws->wk[i].w);
 		rte_ring_free(ws->wk[i].ring);
-		if (ws->wk[i].punt != NULL) {
-			struct rte_mbuf *m;
-			while (rte_ring_sc_dequeue(ws->wk[i].punt, (void **)&m) == 0)
-				rte_pktmbuf_free(m);
-		}
-		if (ws->wk[i].inject != NULL) {
-			struct rte_mbuf *m;
-			while (rte_ring_sc_dequeue(ws->wk[i].inject, (void **)&m) == 0)
-				rte_pktmbuf_free(m);
-		}
+		tsw_pipeline_ring_drain(ws->wk[i].punt);
+		tsw_pipeline_ring_drain(ws->wk[i].inject);
 		rte_ring_free(ws->wk[i].punt);
 		rte_ring_free(ws->wk[i].inject);
 		rte_free(ws->wk[i].set);
