@@ -51,23 +51,33 @@ for p in got:
         print("GRE", p[GRE].key, p[GRE].proto)
 """
 
-# Raw-socket listener: prints the markers it saw (fast to start, no scapy).
+# Raw-socket listener (fast to start, no scapy; all frames, so that it also
+# works on a bridge port): LISTEN IFACE SECONDS MARKER... prints the markers it
+# saw in frames; LISTEN IFACE SECONDS --gre prints the GRE flows it saw
+# ("src>dst key=K proto=P", ';'-separated).
 LISTEN = r"""
-import socket, sys, time
+import socket, struct, sys, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind((sys.argv[1], 0))
 s.settimeout(0.2)
 print("ready", flush=True)
-end, seen = time.time() + float(sys.argv[2]), set()
+end, seen, gre = time.time() + float(sys.argv[2]), set(), sys.argv[3] == "--gre"
 while time.time() < end:
     try:
         d = s.recv(65535)
     except socket.timeout:
         continue
-    for m in sys.argv[3:]:
-        if m.encode() in d:
-            seen.add(m)
-print(" ".join(sorted(seen)) or "-", flush=True)
+    if not gre:
+        seen.update(m for m in sys.argv[3:] if m.encode() in d)
+        continue
+    if d[12:14] != b"\x08\x00":
+        continue
+    ihl = (d[14] & 15) * 4
+    if d[23] == 47 and d[14 + ihl] & 0x20:          # GRE with the K bit
+        flags, proto, key = struct.unpack("!HHI", d[14 + ihl:14 + ihl + 8])
+        seen.add("%s>%s key=%d proto=%#x" % (socket.inet_ntoa(d[26:30]),
+                                             socket.inet_ntoa(d[30:34]), key, proto))
+print((";" if gre else " ").join(sorted(seen)) or "-", flush=True)
 """
 
 SEND = r"""
@@ -85,10 +95,6 @@ def ns(name, *cmd, **kw):
     return sh("ip", "netns", "exec", name, *cmd, **kw)
 
 
-def VM(d, sock, iface, server=False):
-    return Guest(d, sock, iface, server=server)
-
-
 def vm_conf(d, tun_type, client=False):
     remotes = "[remote 198.18.0.2]\ntype = %s" % tun_type
     body = ("[network blue]\ntype = %s\nsegmentation_id = 1001\n"
@@ -101,7 +107,7 @@ def vm_conf(d, tun_type, client=False):
 def vm_to_kernel_host(d, tun_type):
     """A vhost-user VM on tunsw pings and runs iperf3 to a kernel host."""
     sw = Daemon(d, vm_conf(d, tun_type))
-    vm = VM(d, os.path.join(d, "vm1.sock"), P + "v1")
+    vm = Guest(d, os.path.join(d, "vm1.sock"), P + "v1")
     iperf = None
     try:
         sniffer = subprocess.Popen(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
@@ -262,17 +268,9 @@ def host_conf(d, h, l2pop, gre_red=False):
 
 
 def start_host(d, h, l2pop, gre_red=False):
-    """tunsw for host h. DPDK 22.11's af_packet PMD names its fanout group
-    (pid ^ ifindex) & 0xffff; when that collides with a group of the other
-    tunsw the socket cannot join it (EINVAL): start again, with a new pid."""
-    for attempt in range(4):
-        try:
-            return Daemon(os.path.join(d, h), host_conf(os.path.join(d, h), h, l2pop, gre_red),
-                          prefix=P + h)
-        except AssertionError as e:
-            if "PACKET_FANOUT" not in str(e) or attempt == 3:
-                raise
-    raise AssertionError("unreachable")
+    """tunsw for host h."""
+    return Daemon(os.path.join(d, h), host_conf(os.path.join(d, h), h, l2pop, gre_red),
+                  prefix=P + h)
 
 
 def broadcast_reach(sender_ns, marker, listeners):
@@ -346,29 +344,6 @@ def test_three_hosts_two_networks_overlapping_ips():
         shutil.rmtree(d, ignore_errors=True)
 
 
-GRE_KEYS = r"""
-import socket, struct, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))   # all: a bridge port
-s.bind((sys.argv[1], 0))
-s.settimeout(0.2)
-print("ready", flush=True)
-end, keys = time.time() + float(sys.argv[2]), set()
-while time.time() < end:
-    try:
-        d = s.recv(65535)
-    except socket.timeout:
-        continue
-    if d[12:14] != b"\x08\x00":
-        continue
-    ihl = (d[14] & 15) * 4
-    if d[23] == 47 and d[14 + ihl] & 0x20:          # GRE with the K bit
-        flags, proto, key = struct.unpack("!HHI", d[14 + ihl:14 + ihl + 8])
-        keys.add("%s>%s key=%d proto=%#x" % (socket.inet_ntoa(d[26:30]),
-                                             socket.inet_ntoa(d[30:34]), key, proto))
-print(";".join(sorted(keys)) or "-", flush=True)
-"""
-
-
 def test_gre_between_two_tunsw_hosts():
     """GRE end to end between two tunsw instances (kernel gretap may be
     missing here; this one always runs): VMs of a GRE network reach each
@@ -382,7 +357,7 @@ def test_gre_between_two_tunsw_hosts():
             os.makedirs(os.path.join(d, h))
             daemons.append(start_host(d, h, "false", gre_red=True))
         sniff = subprocess.Popen(["ip", "netns", "exec", P + "ul", "/usr/bin/python3", "-c",
-                                  GRE_KEYS, "A", "15"], stdout=subprocess.PIPE, text=True)
+                                  LISTEN, "A", "15", "--gre"], stdout=subprocess.PIPE, text=True)
         assert sniff.stdout.readline().strip() == "ready"
         wait_reachable(P + "Ar", "10.9.0.2")
         assert ping(P + "Ar", "10.9.0.2", count=5) == 5, "red (GRE) A -> B"
@@ -410,14 +385,14 @@ def test_vm_restart_server_mode(d):
     started again; traffic resumes without restarting tunsw. (Client mode:
     test_daemon.py.)"""
     sw = Daemon(d, vm_conf(d, "vxlan"))
-    vm = VM(d, os.path.join(d, "vm1.sock"), P + "v1")
+    vm = Guest(d, os.path.join(d, "vm1.sock"), P + "v1")
     try:
         wait_reachable(P + "vm1", "198.19.1.2")
         assert ping(P + "vm1", "198.19.1.2", count=3) == 3, "before restart"
         vm.proc.kill()
         vm.proc.wait()
         time.sleep(1)
-        vm = VM(d, os.path.join(d, "vm1.sock"), P + "v1")
+        vm = Guest(d, os.path.join(d, "vm1.sock"), P + "v1")
         wait_reachable(P + "vm1", "198.19.1.2")
         assert ping(P + "vm1", "198.19.1.2", count=3) == 3, "after the guest came back"
     finally:

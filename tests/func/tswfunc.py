@@ -35,6 +35,22 @@ def sh(*args, **kw):
     return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)
 
 
+def start_retrying_fanout(start):
+    """Call start(), which raises AssertionError with the process's output
+    when the process did not come up, again while that failure is a
+    PACKET_FANOUT collision: DPDK 22.11's af_packet PMD names its fanout
+    group (pid ^ ifindex) & 0xffff, so two DPDK processes with af_packet ports
+    (tunsw and a guest's testpmd, or two tunsw) often collide and the second
+    cannot create its port. A new pid gets a new group."""
+    for attempt in range(4):
+        try:
+            return start()
+        except AssertionError as e:
+            if "PACKET_FANOUT" not in str(e) or attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
 class Daemon:
     """tunsw on lcores 0-1 (worker on 1) with config text conf, in dir d."""
 
@@ -43,13 +59,15 @@ class Daemon:
         self.conf = os.path.join(d, "tunsw.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        self.log = open(os.path.join(d, "tunsw.log"), "w+")
-        self.proc = subprocess.Popen(
-            [TUNSW] + list(lcores) + ["--no-pci"] +
-            (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", "512"]) +
-            ["--file-prefix", prefix or P + "sw", "--log-level=lib.eal:warning", "--",
-             "--config", self.conf, "--stats-interval", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.cmd = ([TUNSW] + list(lcores) + ["--no-pci"] +
+                    (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", "512"]) +
+                    ["--file-prefix", prefix or P + "sw", "--log-level=lib.eal:warning", "--",
+                     "--config", self.conf, "--stats-interval", "1"])
+        start_retrying_fanout(self._start)
+
+    def _start(self):
+        self.log = open(os.path.join(self.d, "tunsw.log"), "w+")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_for("tunsw: running", 20)
 
     def text(self):
@@ -78,12 +96,7 @@ class Daemon:
 class Guest:
     """A VM's virtio-net: testpmd with virtio-user on the vhost-user socket,
     io-forwarding to an af_packet port on iface (the VM namespace's veth).
-    Main lcore 1, forwarding lcore 0: never on tunsw's worker core (1).
-
-    DPDK 22.11's af_packet PMD derives its PACKET_FANOUT group id from the
-    pid; when it collides with the group of another DPDK process (tunsw's
-    af_packet uplink) the port cannot be created and testpmd exits at once:
-    then it is started again (new pid)."""
+    Main lcore 1, forwarding lcore 0: never on tunsw's worker core (1)."""
 
     def __init__(self, d, sock, iface, server=False):
         self.log_path = os.path.join(d, "guest.log")
@@ -92,21 +105,21 @@ class Guest:
                     "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
                     "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s" % iface, "--",
                     "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"]
-        for attempt in range(4):
-            with open(self.log_path, "a") as log:
-                self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                             stderr=subprocess.STDOUT)
-            try:
-                self.proc.wait(2)          # still running after 2 s: up
-            except subprocess.TimeoutExpired:
-                return
-            with open(self.log_path) as f:
-                if "PACKET_FANOUT" not in f.read() or attempt == 3:
-                    raise AssertionError("guest testpmd exited %s:\n%s" %
-                                         (self.proc.returncode, open(self.log_path).read()[-2000:]))
-            shutil.rmtree("/var/run/dpdk/%svm" % P, ignore_errors=True)
-            for path in glob.glob("/dev/hugepages/%svm*" % P):
-                os.unlink(path)
+        start_retrying_fanout(self._start)
+
+    def _start(self):
+        shutil.rmtree("/var/run/dpdk/%svm" % P, ignore_errors=True)   # an earlier try's
+        for path in glob.glob("/dev/hugepages/%svm*" % P):
+            os.unlink(path)
+        with open(self.log_path, "w") as log:   # this try's output only
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        try:
+            self.proc.wait(2)          # still running after 2 s: up
+        except subprocess.TimeoutExpired:
+            return
+        raise AssertionError("guest testpmd exited %s:\n%s" %
+                             (self.proc.returncode, open(self.log_path).read()[-2000:]))
 
     def stop(self):
         interrupt(self.proc)
