@@ -106,7 +106,8 @@ enum tsw_drop
 tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16_t ip_id)
 {
 	uint32_t inner_len = rte_pktmbuf_pkt_len(m);
-	uint8_t tos = 0;
+	const uint8_t tos0 = h->data[RTE_ETHER_HDR_LEN + 1];   /* the configured DSCP */
+	uint8_t tos = tos0;
 	uint32_t hash = 0;
 	uint8_t *p;
 	struct rte_ipv4_hdr *ip;
@@ -117,21 +118,31 @@ tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16
 	if (h->dscp_inherit) {
 		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 		if (rte_pktmbuf_data_len(m) >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00)
-			tos = (uint8_t)(f[15] & 0xfc);
+			tos = (uint8_t)(tos | (f[15] & 0xfc));
 	}
 	if (h->type == TSW_TUN_VXLAN)
 		hash = tsw_inner_flow_hash(m);
 	p = (uint8_t *)rte_pktmbuf_prepend(m, h->len);
 	if (p == NULL)
 		return TSW_DROP_no_headroom;
-	memcpy(p, h->data, h->len);
+	/* Constant-size copies (inlined vector moves), then plain stores of the
+	 * variable fields: no read-modify-write of the just-copied header, which
+	 * would wait for the copy to reach the cache line. */
+	if (h->type == TSW_TUN_VXLAN)
+		memcpy(p, h->data, TSW_VXLAN_HDR_LEN);
+	else if (h->csum)
+		memcpy(p, h->data, TSW_GRE_HDR_LEN + TSW_GRE_CSUM_LEN);
+	else
+		memcpy(p, h->data, TSW_GRE_HDR_LEN);
 	ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
 	ip_len = (uint16_t)(inner_len + h->len - RTE_ETHER_HDR_LEN);
 	ip->total_length = rte_cpu_to_be_16(ip_len);
 	ip->packet_id = rte_cpu_to_be_16(ip_id);
-	ip->type_of_service |= tos;
+	ip->type_of_service = tos;
+	/* h->ip_sum covers the configured DSCP; tos only adds bits to it */
 	ip->hdr_checksum = (uint16_t)~fold(h->ip_sum + rte_cpu_to_be_16(ip_len) +
-					   rte_cpu_to_be_16(ip_id) + rte_cpu_to_be_16(tos));
+					   rte_cpu_to_be_16(ip_id) +
+					   rte_cpu_to_be_16((uint16_t)(tos - tos0)));
 	if (h->type == TSW_TUN_VXLAN) {
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 		struct rte_vxlan_hdr *vx = (struct rte_vxlan_hdr *)(udp + 1);

@@ -83,6 +83,39 @@ tsw_fdb_key_set(struct tsw_fdb_key *k, uint16_t net, const struct rte_ether_addr
 	memcpy(k->mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
 }
 
+/* The key of (net, the MAC at mac8) as one 64-bit word, the bytes of a
+ * struct tsw_fdb_key; mac8 must have 8 readable bytes (a MAC inside an
+ * Ethernet header). One load and one store instead of three of each: a key
+ * built field by field and read back as a word stalls on store forwarding. */
+static inline uint64_t
+tsw_fdb_key_word(uint16_t net, const void *mac8)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t v;
+
+	memcpy(&v, mac8, sizeof(v));
+	return (v << 16) | net;
+#else
+	struct tsw_fdb_key k;
+	uint64_t v;
+
+	tsw_fdb_key_set(&k, net, (const struct rte_ether_addr *)mac8);
+	memcpy(&v, &k, sizeof(v));
+	return v;
+#endif
+}
+
+/* The MAC of a key word is a unicast address other than 00:00:00:00:00:00. */
+static inline bool
+tsw_fdb_key_word_learnable(uint64_t kw)
+{
+	struct tsw_fdb_key k;
+
+	memcpy(&k, &kw, sizeof(k));
+	return (k.mac[0] & 1) == 0 &&
+	       (k.mac[0] | k.mac[1] | k.mac[2] | k.mac[3] | k.mac[4] | k.mac[5]) != 0;
+}
+
 /* True when e is a present entry that has not expired at now_ms. */
 static inline bool
 tsw_fdb_entry_valid(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_timeouts *to)

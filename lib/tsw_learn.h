@@ -44,31 +44,40 @@ _Static_assert(sizeof(struct tsw_learn_ev) == 24, "learn event layout");
 
 struct rte_ring *tsw_learn_ring_create(const char *name, unsigned int size, int socket);
 
-/* Worker: note that key was seen at dest; e is its current FDB entry (0 = none). */
-/* The cache slot and tagged key of k. */
+/* The cache slot of key word kw (tsw_fdb_key_word()); *tag is what the slot
+ * holds for it (never 0: 0 marks an empty slot). */
 static inline uint32_t
-tsw_learn_slot(const struct tsw_fdb_key *k, uint64_t *kv)
+tsw_learn_slot(uint64_t kw, uint64_t *tag)
 {
-	*kv = 0;
-	memcpy(kv, k, sizeof(*k));
-	*kv |= 1ULL << 63;
-	return (uint32_t)((*kv * 0x9E3779B97F4A7C15ULL) >> 54) & (TSW_LEARN_CACHE_SIZE - 1);
+	*tag = kw | 1ULL << 63;
+	return (uint32_t)((*tag * 0x9E3779B97F4A7C15ULL) >> 54) & (TSW_LEARN_CACHE_SIZE - 1);
 }
 
-/* Worker: k was posted as seen at dest less than TSW_LEARN_REFRESH_MS ago.
- * Then tsw_learn_post() would post nothing whatever k's FDB entry is, so the
- * entry need not even be looked up. */
-static inline bool
-tsw_learn_recent(const struct tsw_learn_cache *c, const struct tsw_fdb_key *k, uint16_t dest,
-		 uint64_t now_ms)
+static inline uint64_t
+tsw_learn_key_word(const struct tsw_fdb_key *k)
 {
-	uint64_t kv;
-	uint32_t s = tsw_learn_slot(k, &kv);
+	uint64_t kw;
 
-	return c->slot[s].key == kv && c->slot[s].dest == dest &&
+	memcpy(&kw, k, sizeof(kw));
+	return kw;
+}
+
+/* Worker: the key (word kw) was posted as seen at dest less than
+ * TSW_LEARN_REFRESH_MS ago. Then tsw_learn_post() would post nothing
+ * whatever its FDB entry is, so the entry need not even be looked up. */
+static inline bool
+tsw_learn_recent(const struct tsw_learn_cache *c, uint64_t kw, uint16_t dest, uint64_t now_ms)
+{
+	uint64_t tag;
+	uint32_t s = tsw_learn_slot(kw, &tag);
+
+	return c->slot[s].key == tag && c->slot[s].dest == dest &&
 	       now_ms - c->slot[s].ms < TSW_LEARN_REFRESH_MS;
 }
 
+/* Worker: note that key k was seen at dest; e is its current FDB entry
+ * (0 = none). Posts a learn event unless the entry is static, already says
+ * so and is fresh, or the cache says it was posted recently. */
 static inline void
 tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counters *cnt,
 	       const struct tsw_fdb_key *k, tsw_fdb_entry_t e, enum tsw_fdb_kind kind,
@@ -85,7 +94,7 @@ tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counter
 		    now_ms - tsw_fdb_entry_ms(e) < TSW_LEARN_REFRESH_MS)
 			return;
 	}
-	s = tsw_learn_slot(k, &kv);
+	s = tsw_learn_slot(tsw_learn_key_word(k), &kv);
 	if (c->slot[s].key == kv && c->slot[s].dest == dest &&
 	    now_ms - c->slot[s].ms < TSW_LEARN_REFRESH_MS) {
 		cnt->learn_coalesced++;

@@ -261,11 +261,14 @@ static inline void
 set_keys(struct tsw_worker *w, struct burst_keys *b, uint16_t i, uint16_t net,
 	 const struct rte_ether_hdr *eth, uint16_t src_dest, uint64_t now_ms)
 {
-	tsw_fdb_key_set(&b->k[2 * i], net, &eth->src_addr);
-	tsw_fdb_key_set(&b->k[2 * i + 1], net, &eth->dst_addr);
+	/* the 14-byte header is there: 8 bytes readable at either MAC */
+	uint64_t src = tsw_fdb_key_word(net, &eth->src_addr);
+	uint64_t dst = tsw_fdb_key_word(net, &eth->dst_addr);
+
+	memcpy(&b->k[2 * i], &src, sizeof(src));
+	memcpy(&b->k[2 * i + 1], &dst, sizeof(dst));
 	b->at[2 * i] = -1;
-	if (rte_is_unicast_ether_addr(&eth->src_addr) && !rte_is_zero_ether_addr(&eth->src_addr) &&
-	    !tsw_learn_recent(&w->cache, &b->k[2 * i], src_dest, now_ms)) {
+	if (tsw_fdb_key_word_learnable(src) && !tsw_learn_recent(&w->cache, src, src_dest, now_ms)) {
 		b->at[2 * i] = (int16_t)b->n;
 		b->kp[b->n++] = &b->k[2 * i];
 	}
@@ -347,15 +350,20 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 	uint16_t nok = 0;
 	int netidx = tsw_dp_port_net(dp, port);
 
+	uint64_t bytes = 0;
+
 	b.n = 0;
 	for (uint16_t i = 0; i < n; i++) {
-		/* the headers, and the headroom line an outer header would go to:
-		 * in cache by the time the burst gets there */
+		/* the headers, and the headroom line an outer header would be
+		 * written to: in cache by the time the burst gets there */
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *) - RTE_CACHE_LINE_SIZE);
-		pc->rx_pkts++;
-		pc->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		rte_prefetch0_write(rte_pktmbuf_mtod(pkts[i], char *) - RTE_CACHE_LINE_SIZE);
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	}
+	/* counters once per burst: per-frame increments through memory form a
+	 * dependency chain the compiler cannot keep in registers */
+	pc->rx_pkts += n;
+	pc->rx_bytes += bytes;
 	if (netidx < 0) {
 		for (uint16_t i = 0; i < n; i++)
 			drop(w, port, pkts[i], TSW_DROP_port_no_network);
@@ -391,13 +399,16 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 
+	bytes = 0;
+	for (uint16_t i = 0; i < nok; i++)
+		bytes += rte_pktmbuf_pkt_len(ok[i]);
+	w->cnt->net[netidx].from_vm_pkts += nok;
+	w->cnt->net[netidx].from_vm_bytes += bytes;
 	for (uint16_t i = 0; i < nok; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		tsw_fdb_entry_t dst = b.ent[b.at[2 * i + 1]];
 
-		w->cnt->net[netidx].from_vm_pkts++;
-		w->cnt->net[netidx].from_vm_bytes += rte_pktmbuf_pkt_len(m);
 		/* R-F1: learn unicast sources; statics are never overwritten */
 		learn_source(w, &b, i, TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
 
@@ -449,21 +460,26 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	struct burst_keys b;
 	uint16_t netof[TSW_BURST], tunof[TSW_BURST];
 	uint16_t nok = 0, nin = 0;
+	uint64_t bytes = 0;
 
 	b.n = 0;
-	/* outer headers (R-C2, R-C4) */
-	for (uint16_t i = 0; i < n && i < 4; i++)
+	/* Frames from a NIC (or the ring of another core) were written by
+	 * another agent: their mbufs and headers are cache misses. Ask for
+	 * every mbuf of the burst at once, then for every frame's header lines
+	 * (outer and inner headers span two), so that the misses overlap
+	 * instead of following each other frame by frame. */
+	for (uint16_t i = 0; i < n; i++)
+		rte_prefetch0(pkts[i]);
+	for (uint16_t i = 0; i < n; i++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *) + RTE_CACHE_LINE_SIZE);
+	}
+	/* outer headers (R-C2, R-C4) */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		enum tsw_drop r;
 
-		if (i + 4 < n) {    /* outer and inner headers span two lines */
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], char *));
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], char *) + RTE_CACHE_LINE_SIZE);
-		}
-		pc->rx_pkts++;
-		pc->rx_bytes += rte_pktmbuf_pkt_len(m);
+		bytes += rte_pktmbuf_pkt_len(m);
 		r = tsw_decap_parse(m, &dp->conf.decap, &info[nok]);
 		if (r != TSW_OK) {
 			if (for_management(m, r))
@@ -479,6 +495,8 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		idkp[TSW_BURST + nok] = &idk[TSW_BURST + nok];
 		ok[nok++] = m;
 	}
+	pc->rx_pkts += n;
+	pc->rx_bytes += bytes;
 	if (nok == 0)
 		return;
 	rte_hash_lookup_bulk_data(dp->net_by_id, idkp, nok, &hits, idv);

@@ -45,11 +45,19 @@
 #define INFLIGHT 2048
 #define LOCAL_IP RTE_IPV4(198, 18, 0, 1)
 
-enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP };
+enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP,
+	    P_IOFWD_VM };
 static const char *const path_names[] = {
 	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
-	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink (baseline)",
-	"io forwarding uplink->vm (baseline)",
+	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink",
+	"io forwarding uplink->vm", "io forwarding vm->vm",
+};
+
+struct scenario {
+	enum path path;
+	uint32_t macs;          /* FDB entries the flows spread over */
+	uint32_t tunnels;
+	uint16_t frame_len;     /* inner frame length (bytes, no FCS) */
 };
 
 /* A path's baseline: I/O forwarding in the same direction. */
@@ -62,15 +70,22 @@ from_uplink(enum path p)
 static bool
 is_baseline(enum path p)
 {
-	return p == P_IOFWD || p == P_IOFWD_UP;
+	return p == P_IOFWD || p == P_IOFWD_UP || p == P_IOFWD_VM;
 }
 
-struct scenario {
-	enum path path;
-	uint32_t macs;          /* FDB entries the flows spread over */
-	uint32_t tunnels;
-	uint16_t frame_len;     /* inner frame length (bytes, no FCS) */
-};
+/* A path's baseline: I/O forwarding between the same kinds of devices, in
+ * the same direction, with the same frames (the ARP responder's replies
+ * and vm->vm frames leave on a vhost-user port, as io vm->vm's do). */
+static struct scenario
+baseline_of(const struct scenario *s)
+{
+	struct scenario b = *s;
+
+	b.path = from_uplink(s->path) ? P_IOFWD_UP
+		 : s->path == P_VM_VM || s->path == P_ARP ? P_IOFWD_VM : P_IOFWD;
+	return b;
+}
+
 
 struct dev {
 	uint16_t port;            /* what the measured worker polls / sends on */
@@ -197,6 +212,7 @@ prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
 		build_inner(p, len, 0xff, 0, VM1_MAC_PREFIX, (uint32_t)(k & 63), f);
 		return 1;
 	case P_VM_VM:
+	case P_IOFWD_VM:
 		p = (uint8_t *)rte_pktmbuf_append(m, len);
 		build_inner(p, len, VM2_MAC_PREFIX, di % 64, VM1_MAC_PREFIX, (uint32_t)(k & 63), f);
 		return 1;
@@ -216,10 +232,27 @@ ms_now(void)
 	return clock_ws != NULL ? workers_now_ns(clock_ws) / TSW_NS_PER_MS : 0;
 }
 
-/* FEED new frames of scenario s (the k-th on) onto a ring, or sent on the
- * generator's virtio-user port when ring is NULL; what is not taken is
- * freed. Returns how many were taken. */
+/* FEED new frames of scenario s (the k-th on) onto a ring (what is not
+ * taken is freed), or sent on the generator's virtio-user port when ring is
+ * NULL. Returns how many were taken.
+ *
+ * A guest whose TX ring is full keeps its frames and waits (Linux's
+ * virtio-net stops the queue until descriptors come back), so the
+ * generator sends the frames the port did not take first next time instead
+ * of building and freeing a new burst on every attempt. */
 #define FEED 32
+
+static struct {
+	struct rte_mbuf *b[FEED];
+	unsigned int off, n;
+} pending;
+
+static void
+feed_reset(void)
+{
+	rte_pktmbuf_free_bulk(pending.b + pending.off, pending.n);
+	pending.off = pending.n = 0;
+}
 
 static unsigned int
 feed(const struct scenario *s, uint64_t *k, struct rte_ring *ring, uint16_t port)
@@ -227,14 +260,26 @@ feed(const struct scenario *s, uint64_t *k, struct rte_ring *ring, uint16_t port
 	struct rte_mbuf *b[FEED];
 	unsigned int q;
 
+	if (ring == NULL && pending.n > 0) {
+		q = rte_eth_tx_burst(port, 0, pending.b + pending.off, (uint16_t)pending.n);
+		pending.off += q;
+		pending.n -= q;
+		return q;
+	}
 	if (rte_pktmbuf_alloc_bulk(pool, b, FEED) != 0)
 		return 0;
 	for (unsigned int j = 0; j < FEED; j++)
 		prepare(b[j], s, (*k)++);
-	q = ring != NULL ? rte_ring_sp_enqueue_burst(ring, (void **)b, FEED, NULL)
-			 : rte_eth_tx_burst(port, 0, b, FEED);
-	if (q < FEED)
-		rte_pktmbuf_free_bulk(b + q, FEED - q);
+	if (ring != NULL) {
+		q = rte_ring_sp_enqueue_burst(ring, (void **)b, FEED, NULL);
+		if (q < FEED)
+			rte_pktmbuf_free_bulk(b + q, FEED - q);
+		return q;
+	}
+	q = rte_eth_tx_burst(port, 0, b, FEED);
+	memcpy(pending.b, b, sizeof(b));
+	pending.off = q;
+	pending.n = FEED - q;
 	return q;
 }
 
@@ -277,7 +322,7 @@ io_forward(void *arg)
 	struct rte_mbuf *b[TSW_BURST];
 	uint64_t t_prev = rte_rdtsc();
 	uint16_t in = devs[from_uplink(s->path) ? 0 : 1].port;
-	uint16_t out = devs[from_uplink(s->path) ? 1 : 0].port;
+	uint16_t out = devs[from_uplink(s->path) ? 1 : s->path == P_IOFWD_VM ? 2 : 0].port;
 
 	while (!io_quit) {
 		uint16_t n = rte_eth_rx_burst(in, 0, b, TSW_BURST), sent = 0;
@@ -466,6 +511,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		rte_eal_wait_lcore(wl);
 	}
 	/* drain everything back to the pool */
+	feed_reset();
 	for (int d = 0; d < N_RINGS; d++) {
 		struct rte_mbuf *b[64];
 		for (int tries = 0; devs[d].vhost && tries < 100; tries++) {
@@ -587,12 +633,51 @@ generator_only(const char *sock, double secs, uint32_t macs)
 		rte_pktmbuf_free_bulk(b, n);
 		sent += feed(&s, &k, NULL, g.port_id);
 	}
+	feed_reset();
 	printf("generator: sent %lu frames in %.1f s (%.2f Mpps)\n", sent,
 	       (double)(rte_rdtsc() - t0) / (double)hz,
 	       (double)sent / ((double)(rte_rdtsc() - t0) / (double)hz) / 1e6);
 	tsw_ethdev_close(&g);
 	rte_eal_cleanup();
 	return 0;
+}
+
+/* The median of n values (n <= 5). */
+static double
+median(const double *v, int n)
+{
+	double t[5];
+
+	memcpy(t, v, (size_t)n * sizeof(*t));
+	for (int a = 0; a < n; a++)
+		for (int b = a + 1; b < n; b++)
+			if (t[b] < t[a]) {
+				double x = t[a];
+				t[a] = t[b];
+				t[b] = x;
+			}
+	return t[n / 2];
+}
+
+/* Each field of the median result is the median of that field. */
+static struct result
+median_result(const struct result *r, int n)
+{
+	double c[5], ca[5], m[5], b[5];
+	struct result o = { 0 };
+
+	for (int k = 0; k < n; k++) {
+		c[k] = r[k].cpp;
+		ca[k] = r[k].cpp_all;
+		m[k] = r[k].mpps;
+		b[k] = r[k].busy_pct;
+		o.drops += r[k].drops;
+	}
+	o.cpp = median(c, n);
+	o.cpp_all = median(ca, n);
+	o.mpps = median(m, n);
+	o.busy_pct = median(b, n);
+	return o;
 }
 
 int
@@ -606,13 +691,17 @@ main(int argc, char **argv)
 		{ "generator", required_argument, NULL, 'g' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "macs", required_argument, NULL, 'm' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "no-baseline", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool quick = false;
+	bool quick = false, no_baseline = false;
+	double window = 0;
 	const char *json_path = NULL, *only = NULL, *harness = "vhost", *gen_sock = NULL;
 	double gen_secs = 5;
 	uint32_t gen_macs = 65536;
+	bool gen_macs_set = false;
 	int n, opt;
 	FILE *jf = NULL;
 
@@ -623,18 +712,21 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:w:Bh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': harness = optarg; break;
 		case 'g': gen_sock = optarg; break;
 		case 's': gen_secs = atof(optarg); break;
-		case 'm': gen_macs = (uint32_t)atoi(optarg); break;
+		case 'm': gen_macs = (uint32_t)atoi(optarg); gen_macs_set = true; break;
 		case 'q': quick = true; break;
+		case 'w': window = atof(optarg); break;
+		case 'B': no_baseline = true; break;
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
 		default:
 			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n"
-			       "                   [--harness vhost|ring]\n"
+			       "                   [--harness vhost|ring] [--macs N] [--window S]\n"
+			       "                   [--no-baseline]\n"
 			       "       tunsw-bench [EAL] -- --generator VHOST_SOCKET [--seconds S] [--macs N]\n"
 			       "  (generator only: a virtio-user guest, vhost-user server on\n"
 			       "   VHOST_SOCKET, sending the vm->tunnel traffic to another switch)\n");
@@ -664,9 +756,6 @@ main(int argc, char **argv)
 	}
 	const uint32_t big = quick ? 65536 : 1u << 20;
 	const struct scenario sc[] = {
-		{ P_IOFWD, 65536, 64, 64 },
-		{ P_IOFWD_UP, 65536, 64, 64 },
-		{ P_IOFWD, 65536, 64, 1500 },
 		{ P_VM_VXLAN, 65536, 64, 64 },
 		{ P_VM_GRE, 65536, 64, 64 },
 		{ P_TUN_VM, 65536, 64, 64 },
@@ -681,60 +770,70 @@ main(int argc, char **argv)
 		{ P_TUN_VM, 1024, 64, 64 },
 		{ P_TUN_VM, big, 64, 64 },
 	};
-	const int reps = quick ? 1 : 3;
-	double warm = quick ? 0.2 : 0.5, win = quick ? 0.3 : 2.0;
-	struct result base[3] = { 0 };     /* vm->uplink 64, uplink->vm 64, vm->uplink 1500 */
+	const int reps = quick ? 1 : 5;
+	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;
 
 	if (json_path != NULL && (jf = fopen(json_path, "w")) == NULL) {
 		perror(json_path);
 		return 1;
 	}
 	printf("tunsw-bench: one worker core, %s harness (VM ports: %s; uplink: ring), %s mode, "
-	       "%.1f s windows, TSC %.2f GHz\n", harness,
+	       "%d pairs of %.1f s windows (baseline, path), TSC %.2f GHz\n", harness,
 	       devs[1].vhost ? "vhost-user fed by virtio-user" : "ring", quick ? "quick" : "full",
-	       win, (double)rte_get_tsc_hz() / 1e9);
-	printf("%-36s %8s %8s %6s %9s %9s %7s %7s %7s\n", "path", "MACs", "tunnels", "bytes",
-	       "Mpps", "cyc/pkt", "cyc/io", "Mpps/io", "busy%");
+	       reps, win, (double)rte_get_tsc_hz() / 1e9);
+	printf("%-30s %7s %5s %5s %7s %7s %7s %7s %6s %7s %5s\n", "path", "MACs", "tun", "bytes",
+	       "Mpps", "cyc/pkt", "io Mpps", "io cyc", "cyc/io", "Mpps/io", "busy%");
 	if (jf)
 		fprintf(jf, "{\"tsc_hz\": %lu, \"mode\": \"%s\", \"harness\": \"%s\", "
-			"\"results\": [\n", rte_get_tsc_hz(), quick ? "quick" : "full", harness);
+			"\"pairs\": %d, \"window_s\": %.2f, \"results\": [\n", rte_get_tsc_hz(),
+			quick ? "quick" : "full", harness, reps, win);
 	bool first = true;
 	for (size_t i = 0; i < RTE_DIM(sc); i++) {
-		struct result r, rr[3];
 		const struct scenario *s = &sc[i];
-		const struct result *bl;
+		const struct scenario bs = baseline_of(s);
+		struct result rr[5], rb[5];
+		double rc[5], rm[5];
 
-		if (only != NULL && strstr(path_names[s->path], only) == NULL && !is_baseline(s->path))
+		if ((only != NULL && strstr(path_names[s->path], only) == NULL) ||
+		    (gen_macs_set && s->macs != gen_macs))
 			continue;
-		/* the median (by cycles per packet) of reps windows */
-		for (int k = 0; k < reps; k++)
+		/* Pairs of windows, the baseline then the path, so that each
+		 * ratio compares windows seconds apart: this machine's speed
+		 * drifts more between minutes than between neighbouring windows.
+		 * Reported: the median of each quantity over the pairs. */
+		for (int k = 0; k < reps; k++) {
+			if (no_baseline)
+				memset(&rb[k], 0, sizeof(rb[k]));
+			else if (measure(&bs, warm, win, &rb[k]) < 0)
+				return 1;
 			if (measure(s, warm, win, &rr[k]) < 0)
 				return 1;
-		for (int a = 0; a < reps; a++)
-			for (int b = a + 1; b < reps; b++)
-				if (rr[b].cpp < rr[a].cpp) {
-					struct result t = rr[a];
-					rr[a] = rr[b];
-					rr[b] = t;
-				}
-		r = rr[reps / 2];
+			rc[k] = rb[k].cpp > 0 ? rr[k].cpp / rb[k].cpp : 0;
+			rm[k] = rb[k].mpps > 0 ? rr[k].mpps / rb[k].mpps : 0;
+		}
+		struct result r = median_result(rr, reps), b = median_result(rb, reps);
+		double ratio_c = median(rc, reps), ratio_m = median(rm, reps);
+
 		if (getenv("TSW_BENCH_DEBUG"))
 			fprintf(stderr, "mbufs in use after: %u\n", rte_mempool_in_use_count(pool));
-		bl = from_uplink(s->path) ? &base[1] : s->frame_len > 200 ? &base[2] : &base[0];
-		if (is_baseline(s->path))
-			base[from_uplink(s->path) ? 1 : s->frame_len > 200 ? 2 : 0] = r;
-		printf("%-36s %8u %8u %6u %9.2f %9.1f %7.2f %7.2f %7.1f\n", path_names[s->path],
-		       s->macs, s->tunnels, s->frame_len, r.mpps, r.cpp,
-		       bl->cpp ? r.cpp / bl->cpp : 0, bl->mpps ? r.mpps / bl->mpps : 0, r.busy_pct);
+		printf("%-30s %7u %5u %5u %7.2f %7.1f %7.2f %7.1f %6.2f %7.2f %5.1f\n",
+		       path_names[s->path], s->macs, s->tunnels, s->frame_len, r.mpps, r.cpp, b.mpps,
+		       b.cpp, ratio_c, ratio_m, r.busy_pct);
 		fflush(stdout);
 		if (jf) {
-			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, \"bytes\": %u, "
-				"\"mpps\": %.3f, \"cycles_per_pkt\": %.1f, \"cycles_per_pkt_all\": %.1f, "
-				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, \"busy_pct\": %.1f, "
-				"\"drops\": %lu}", first ? "" : ",\n", path_names[s->path], s->macs,
-				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all,
-				bl->cpp ? r.cpp / bl->cpp : 0, bl->mpps ? r.mpps / bl->mpps : 0,
-				r.busy_pct, r.drops);
+			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, "
+				"\"bytes\": %u, \"mpps\": %.3f, \"cycles_per_pkt\": %.1f, "
+				"\"cycles_per_pkt_all\": %.1f, \"busy_pct\": %.1f, \"drops\": %lu, "
+				"\"baseline\": {\"path\": \"%s\", \"mpps\": %.3f, "
+				"\"cycles_per_pkt\": %.1f, \"busy_pct\": %.1f}, "
+				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, "
+				"\"pairs\": [", first ? "" : ",\n", path_names[s->path], s->macs,
+				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all, r.busy_pct, r.drops,
+				path_names[bs.path], b.mpps, b.cpp, b.busy_pct, ratio_c, ratio_m);
+			for (int k = 0; k < reps; k++)
+				fprintf(jf, "%s[%.1f, %.1f, %.3f, %.3f]", k ? ", " : "", rr[k].cpp,
+					rb[k].cpp, rr[k].mpps, rb[k].mpps);
+			fprintf(jf, "]}");
 			first = false;
 		}
 	}

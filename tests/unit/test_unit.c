@@ -262,6 +262,47 @@ test_encap_limits(void)
 	rte_pktmbuf_free(m);
 }
 
+/* R-E1: a configured DSCP and the inner frame's DSCP bits together, the IP
+ * checksum updated for both; a non-IP inner frame keeps the configured one. */
+static void
+test_encap_dscp(void)
+{
+	static const uint8_t inner_ip[20] = { 0x45, 0xb8, 0, 46, 0, 0, 0, 0, 64, 17 };
+	struct tsw_encap_params p;
+	struct tsw_encap_hdr h;
+	struct rte_mbuf *m;
+	const uint8_t *o;
+
+	for (int inherit = 0; inherit < 2; inherit++) {
+		for (int t = 0; t < TSW_TUN_NTYPES; t++) {
+			params(&p, (enum tsw_tun_type)t);
+			p.dscp = 10;                       /* tos 0x28 */
+			p.dscp_inherit = inherit;
+			tsw_encap_hdr_build(&h, &p);
+			m = mk_frame(80, 0);
+			rte_pktmbuf_mtod(m, uint8_t *)[12] = 0x08;
+			rte_pktmbuf_mtod(m, uint8_t *)[13] = 0x00;
+			memcpy(rte_pktmbuf_mtod(m, uint8_t *) + 14, inner_ip, sizeof(inner_ip));
+			CU_ASSERT_EQUAL_FATAL(tsw_encap(m, &h, 5, 0x4321), TSW_OK);
+			o = rte_pktmbuf_mtod(m, const uint8_t *);
+			/* inner tos 0xb8 (EF); ECN bits never copied */
+			CU_ASSERT_EQUAL(o[15], inherit ? (0x28 | 0xb8) : 0x28);
+			CU_ASSERT_EQUAL(rte_raw_cksum(o + 14, 20), 0xffff);
+			rte_pktmbuf_free(m);
+		}
+	}
+	params(&p, TSW_TUN_VXLAN);
+	p.dscp = 10;
+	p.dscp_inherit = true;
+	tsw_encap_hdr_build(&h, &p);
+	m = mk_frame(80, 0xff);                          /* ARP: no inner DSCP */
+	CU_ASSERT_EQUAL_FATAL(tsw_encap(m, &h, 5, 1), TSW_OK);
+	o = rte_pktmbuf_mtod(m, const uint8_t *);
+	CU_ASSERT_EQUAL(o[15], 0x28);
+	CU_ASSERT_EQUAL(rte_raw_cksum(o + 14, 20), 0xffff);
+	rte_pktmbuf_free(m);
+}
+
 static void
 test_decap_roundtrip(void)
 {
@@ -297,6 +338,37 @@ test_decap_roundtrip(void)
 }
 
 /* ---- FDB ---- */
+
+/* The one-load key word the pipeline builds equals the struct key, and its
+ * "learnable" test equals unicast and non-zero. */
+static void
+test_fdb_key_word(void)
+{
+	uint8_t frame[14];
+	uint32_t x = 12345;
+
+	for (int i = 0; i < 1000; i++) {
+		struct tsw_fdb_key k;
+		uint64_t kw, want;
+		uint16_t net = (uint16_t)(x >> 7);
+
+		for (int b = 0; b < 14; b++) {
+			x = x * 1103515245u + 12345u;
+			frame[b] = (uint8_t)(x >> 16);
+		}
+		if (i % 5 == 0)
+			memset(frame + 6, 0, 6);             /* zero source MAC */
+		for (int at = 0; at <= 6; at += 6) {
+			const struct rte_ether_addr *a = (const struct rte_ether_addr *)(frame + at);
+			tsw_fdb_key_set(&k, net, a);
+			memcpy(&want, &k, sizeof(want));
+			kw = tsw_fdb_key_word(net, frame + at);
+			CU_ASSERT_EQUAL(kw, want);
+			CU_ASSERT_EQUAL(tsw_fdb_key_word_learnable(kw),
+					rte_is_unicast_ether_addr(a) && !rte_is_zero_ether_addr(a));
+		}
+	}
+}
 
 static void
 test_fdb_semantics(void)
@@ -404,10 +476,12 @@ main(int argc, char **argv)
 	CU_add_test(s, "R-E1 VXLAN bytes and incremental checksum", test_encap_vxlan_bytes);
 	CU_add_test(s, "R-E2 GRE bytes and checksum", test_encap_gre_bytes_and_csum);
 	CU_add_test(s, "R-E4 limits", test_encap_limits);
+	CU_add_test(s, "R-E1 DSCP configured and inherited", test_encap_dscp);
 	CU_add_test(s, "R-C2 decap parses what encap builds", test_decap_roundtrip);
 	s = CU_add_suite("fdb", NULL, NULL);
 	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics", test_fdb_semantics);
 	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
+	CU_add_test(s, "key word equals the key", test_fdb_key_word);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
