@@ -105,10 +105,17 @@ fold(uint32_t sum)
 enum tsw_drop
 tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16_t ip_id)
 {
+	return tsw_encap_hashed(m, h, id, ip_id,
+				h->type == TSW_TUN_VXLAN ? tsw_inner_flow_hash(m) : 0);
+}
+
+enum tsw_drop
+tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16_t ip_id,
+		 uint32_t hash)
+{
 	uint32_t inner_len = rte_pktmbuf_pkt_len(m);
 	const uint8_t tos0 = h->data[RTE_ETHER_HDR_LEN + 1];   /* the configured DSCP */
 	uint8_t tos = tos0;
-	uint32_t hash = 0;
 	uint8_t *p;
 	struct rte_ipv4_hdr *ip;
 	uint16_t ip_len;
@@ -120,8 +127,6 @@ tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16
 		if (rte_pktmbuf_data_len(m) >= 14 + 20 && f[12] == 0x08 && f[13] == 0x00)
 			tos = (uint8_t)(tos | (f[15] & 0xfc));
 	}
-	if (h->type == TSW_TUN_VXLAN)
-		hash = tsw_inner_flow_hash(m);
 	p = (uint8_t *)rte_pktmbuf_prepend(m, h->len);
 	if (p == NULL)
 		return TSW_DROP_no_headroom;

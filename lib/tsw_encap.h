@@ -81,6 +81,11 @@ uint32_t tsw_inner_flow_hash(const struct rte_mbuf *m);
 enum tsw_drop tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h,
 			uint32_t id, uint16_t ip_id);
 
+/* The same with the inner flow hash of m given (tsw_inner_flow_hash(); used
+ * for VXLAN only): the copies of a flooded frame share their original's. */
+enum tsw_drop tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h,
+			       uint32_t id, uint16_t ip_id, uint32_t flow_hash);
+
 struct tsw_decap_info {
 	enum tsw_tun_type type;
 	uint32_t id;          /* VNI or GRE key, host order */

@@ -147,10 +147,11 @@ for_management(const struct rte_mbuf *m, enum tsw_drop r)
 	return false;
 }
 
-/* Encapsulate m with network net's id towards tunnel (t, idx) and queue it. */
+/* Encapsulate m with network net's id towards tunnel idx and queue it;
+ * hash: m's inner flow hash (VXLAN source port). */
 static void
-to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_network *net,
-	  uint16_t idx)
+to_tunnel_hashed(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m,
+		 const struct tsw_network *net, uint16_t idx, uint32_t hash)
 {
 	const struct tsw_encap_hdr *h = tsw_dp_tunnel_hdr(w->dp, net->type, idx);
 	struct tsw_tun_counters *tc = &w->cnt->tun[net->type][idx];
@@ -162,7 +163,7 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 		drop(w, in, m, TSW_DROP_no_route);
 		return;
 	}
-	r = tsw_encap(m, h, net->seg_id, w->ip_id++);
+	r = tsw_encap_hashed(m, h, net->seg_id, w->ip_id++, hash);
 	if (r != TSW_OK) {
 		tc->drops++;
 		drop(w, in, m, r);
@@ -176,66 +177,143 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 		emit(w, TSW_OUT_UPLINK, m);
 }
 
+static inline uint32_t
+flow_hash_for(const struct tsw_network *net, const struct rte_mbuf *m)
+{
+	return net->type == TSW_TUN_VXLAN ? tsw_inner_flow_hash(m) : 0;
+}
+
+static inline void
+to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_network *net,
+	  uint16_t idx)
+{
+	to_tunnel_hashed(w, in, m, net, idx, flow_hash_for(net, m));
+}
+
+/* Up to n copies of m into c[]; returns how many were made, c[0..made)
+ * (the rest: no_mbuf). A frame of one segment is copied as a burst: the new mbufs are
+ * taken from the pool together and their lines (header, data, and the
+ * headroom an outer header goes to) prefetched before any is written, so
+ * that their cache misses overlap; the mbufs come back from whichever core
+ * freed them, and one by one each would cost a full miss. */
+static unsigned int
+copy_burst(struct tsw_worker *w, const struct rte_mbuf *m, struct rte_mbuf **c, unsigned int n)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	unsigned int made = 0;
+
+	if (n == 0)
+		return 0;
+	if (m->nb_segs == 1 && len <= RTE_MBUF_DEFAULT_DATAROOM &&
+	    rte_mempool_get_bulk(w->pool, (void **)c, n) == 0) {
+		const size_t data = sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(w->pool) +
+				    RTE_PKTMBUF_HEADROOM;
+		const char *src = rte_pktmbuf_mtod(m, const char *);
+
+		for (unsigned int i = 0; i < n; i++) {
+			rte_prefetch0_write(c[i]);
+			rte_prefetch0_write((char *)c[i] + RTE_CACHE_LINE_SIZE);
+			/* where a pktmbuf pool's data room starts: a hint only */
+			rte_prefetch0_write((char *)c[i] + data - RTE_CACHE_LINE_SIZE);
+			rte_prefetch0_write((char *)c[i] + data);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			struct rte_mbuf *d = c[i];
+
+			rte_pktmbuf_reset(d);
+			if (len > rte_pktmbuf_tailroom(d)) {    /* a pool with less room */
+				rte_mempool_put_bulk(w->pool, (void **)c, n);
+				goto one_by_one;
+			}
+			rte_memcpy(rte_pktmbuf_mtod(d, char *), src, len);
+			d->data_len = (uint16_t)len;
+			d->pkt_len = len;
+			d->port = m->port;
+			d->vlan_tci = m->vlan_tci;
+			d->vlan_tci_outer = m->vlan_tci_outer;
+			d->tx_offload = m->tx_offload;
+			d->hash = m->hash;
+			d->packet_type = m->packet_type;
+			d->ol_flags = m->ol_flags & ~(RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL);
+			rte_mbuf_dynfield_copy(d, m);
+		}
+		return n;
+	}
+one_by_one:
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *d = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+		if (d == NULL)
+			break;          /* c[i] stays the copy for destination i */
+		c[made++] = d;
+	}
+	return made;
+}
+
 /* Flood m in network net: every member port but `except`, and every tunnel
- * of the flood set when with_tunnels (never from a tunnel: split horizon). */
+ * of the flood set when with_tunnels (never from a tunnel: split horizon).
+ * The last destination gets m itself, the others copies. */
 static void
 flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
       int except, bool with_tunnels)
 {
 	const struct tsw_network *net = &w->dp->nets[netidx];
 	const struct tsw_members *mb = tsw_dp_members(w->dp, netidx);
-	uint32_t n_ports, n_tun, total, done = 0;
+	uint32_t n_tun, total, dest = 0;
+	uint16_t to[TSW_BURST];            /* a chunk's destinations: port, or tunnel | bit 15 */
+	struct rte_mbuf *c[TSW_BURST];
+	uint32_t hash;
 
 	if (mb == NULL) {
 		drop(w, in, m, TSW_DROP_port_no_network);
 		return;
 	}
-	n_ports = mb->n_ports;
-	for (uint16_t i = 0; i < mb->n_ports; i++)
-		n_ports -= (int)mb->ports[i] == except;
 	n_tun = with_tunnels ? mb->n_flood : 0;
-	total = n_ports + n_tun;
+	total = n_tun;
+	for (uint16_t i = 0; i < mb->n_ports; i++)
+		total += (int)mb->ports[i] != except;
 	if (total == 0) {
 		w->cnt->net[netidx].drops++;
 		drop(w, in, m, TSW_DROP_no_destination);
 		return;
 	}
 	w->cnt->net[netidx].flooded++;
-	for (uint16_t i = 0; i < mb->n_ports; i++) {
-		uint16_t p = mb->ports[i];
-		struct rte_mbuf *c;
+	/* every copy of the frame has the same inner flow */
+	hash = n_tun > 0 ? flow_hash_for(net, m) : 0;
+	/* destinations in order (ports, then tunnels), in chunks of copies */
+	uint32_t pi = 0, ti = 0;
+	while (dest < total - 1) {
+		unsigned int k = 0, made;
 
-		if ((int)p == except)
-			continue;
-		if (++done == total) {
-			emit(w, p, m);
-			return;
+		while (k < TSW_BURST && dest + k < total - 1) {
+			if (pi < mb->n_ports) {
+				uint16_t p = mb->ports[pi++];
+				if ((int)p != except)
+					to[k++] = p;
+			} else {
+				to[k++] = (uint16_t)(TSW_DEST_TUNNEL_BIT | mb->flood[ti++]);
+			}
 		}
-		c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
-		if (c == NULL) {
-			w->cnt->drop[TSW_DROP_no_mbuf]++;
-			w->cnt->port[in].drops++;
-			continue;
+		made = copy_burst(w, m, c, k);
+		if (made < k) {
+			w->cnt->drop[TSW_DROP_no_mbuf] += k - made;
+			w->cnt->port[in].drops += k - made;
 		}
-		emit(w, p, c);
+		for (unsigned int i = 0; i < made; i++) {
+			if (to[i] & TSW_DEST_TUNNEL_BIT)
+				to_tunnel_hashed(w, in, c[i], net,
+						 (uint16_t)(to[i] & ~TSW_DEST_TUNNEL_BIT), hash);
+			else
+				emit(w, to[i], c[i]);
+		}
+		dest += k;
 	}
-	for (uint16_t i = 0; i < n_tun; i++) {
-		struct rte_mbuf *c;
-
-		if (++done == total) {
-			to_tunnel(w, in, m, net, mb->flood[i]);
-			return;
-		}
-		c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
-		if (c == NULL) {
-			w->cnt->drop[TSW_DROP_no_mbuf]++;
-			w->cnt->port[in].drops++;
-			continue;
-		}
-		to_tunnel(w, in, c, net, mb->flood[i]);
-	}
-	/* Only reached when copies failed before the last destination. */
-	rte_pktmbuf_free(m);
+	/* the last destination: m itself */
+	while (pi < mb->n_ports && (int)mb->ports[pi] == except)
+		pi++;
+	if (pi < mb->n_ports)
+		emit(w, mb->ports[pi], m);
+	else
+		to_tunnel_hashed(w, in, m, net, mb->flood[ti], hash);
 }
 
 static inline bool

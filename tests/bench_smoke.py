@@ -7,8 +7,7 @@ import sys
 import tempfile
 
 BENCH = os.environ["TSW_BENCH"]
-PATHS = {"io forwarding vm->uplink (baseline)", "io forwarding uplink->vm (baseline)",
-         "vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
+PATHS = {"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
          "vm broadcast -> 8 tunnels", "arp responder"}
 
 with tempfile.TemporaryDirectory() as d:
@@ -28,7 +27,9 @@ with tempfile.TemporaryDirectory() as d:
         print("FAIL paths: missing %s" % sorted(PATHS - seen))
         failed += 1
     for x in res:
-        if not (x["mpps"] > 0 and x["cycles_per_pkt"] > 0):
+        b = x["baseline"]
+        if not (x["mpps"] > 0 and x["cycles_per_pkt"] > 0 and b["mpps"] > 0 and
+                b["cycles_per_pkt"] > 0 and x["ratio_to_io"] > 0 and len(x["pairs"]) >= 1):
             print("FAIL %s: nothing measured: %r" % (x["path"], x))
             failed += 1
     print("%d passed, %d failed" % (0 if failed else 1, failed))

@@ -310,8 +310,7 @@ gen_round(const struct scenario *s, int in, uint64_t *k)
 	}
 	/* keep the ring input's population up when frames were consumed */
 	if (!devs[in].vhost && rte_ring_count(devs[in].rx) < 256)
-		feed(s, k, devs[in].rx, 0);
-}
+		feed(s, k, devs[in].rx, 0);}
 
 /* ---- the baseline: I/O forwarding on the same devices ----------------------- */
 
@@ -472,7 +471,10 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 			int in = prepare(probe, s, 0);   /* which device the path starts on */
 
 			rte_pktmbuf_free(probe);
-			for (unsigned int i = 0; !devs[in].vhost && i < INFLIGHT / FEED; i++)
+			/* a broadcast frame comes back as 8 */
+			unsigned int fill = INFLIGHT / (s->path == P_BCAST8 ? 8 : 1);
+
+			for (unsigned int i = 0; !devs[in].vhost && i < fill / FEED; i++)
 				feed(s, &k, devs[in].rx, 0);
 			for (;;) {
 				uint64_t now = rte_rdtsc();

@@ -100,6 +100,29 @@ def test_R_F4_broadcast_flood():
     eq(r.state["counters"]["networks"]["blue"]["flooded"], 1, "flooded")
 
 
+def test_R_F4_flood_to_many_tunnels():
+    """40 tunnels and a port: more copies than one burst of them (32); every
+    tunnel gets exactly one, the inner frame intact, and all copies carry
+    the same VXLAN source port (one inner flow)."""
+    s = standard_sections()
+    remotes = ["198.18.0.%d" % i for i in range(100, 140)]
+    for i, ip in enumerate(remotes):
+        s["neighbor " + ip] = {"mac": "02:77:00:00:00:%02x" % (i + 1)}
+        s["remote " + ip] = {"type": "vxlan"}
+    f = frame(mac(1), BCAST)
+    r = run([(1.0, "vm1", f), (2.0, "vm1", frame(mac(1), mac(55)))], s)
+    eq(r.out("vm2"), [bytes(f), bytes(frame(mac(1), mac(55)))], "vm2 gets both")
+    up = [Ether(b) for b in r.out("uplink")]
+    eq(len(up), 2 * 42, "two frames x 42 tunnels")
+    first = up[:42]
+    eq(sorted(p[IP].dst for p in first), sorted([R2, R3] + remotes), "one copy per tunnel")
+    for p in first:
+        eq(bytes(p[VXLAN].payload), bytes(f), "inner frame intact")
+        eq(p[VXLAN].vni, 1001, "VNI")
+    eq(len({p[UDP].sport for p in first}), 1, "one source port for one flow")
+    eq(r.drops(), {}, "no drops")
+
+
 def test_R_F4_unknown_unicast_and_multicast_flood():
     u = frame(mac(1), mac(99))
     mc = frame(mac(1), "01:00:5e:01:02:03")

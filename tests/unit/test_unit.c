@@ -205,6 +205,20 @@ test_encap_vxlan_bytes(void)
 	CU_ASSERT_EQUAL(o[50], 0xfa);     /* inner frame follows untouched */
 	CU_ASSERT_EQUAL(o[109], 0xab);
 	rte_pktmbuf_free(m);
+
+	/* a given flow hash (the copies of a flooded frame) is the source port's */
+	m = mk_frame(60, 0xab);
+	uint32_t fh = tsw_inner_flow_hash(m);
+	CU_ASSERT_EQUAL(tsw_encap_hashed(m, &h, 1001, 0x1234, fh), TSW_OK);
+	o = rte_pktmbuf_mtod(m, const uint8_t *);
+	CU_ASSERT_EQUAL((uint16_t)(o[34] << 8 | o[35]), sport);
+	CU_ASSERT_EQUAL((uint16_t)(o[34] << 8 | o[35]), 0xc000 | (fh & 0x3fff));
+	rte_pktmbuf_free(m);
+	m = mk_frame(60, 0xab);
+	CU_ASSERT_EQUAL(tsw_encap_hashed(m, &h, 1001, 0x1234, 0x1234567), TSW_OK);
+	o = rte_pktmbuf_mtod(m, const uint8_t *);
+	CU_ASSERT_EQUAL((uint16_t)(o[34] << 8 | o[35]), 0xc000 | 0x0567);
+	rte_pktmbuf_free(m);
 }
 
 static void
