@@ -41,6 +41,8 @@ tsw_worker_free(struct tsw_worker *w)
 		return;
 	for (uint16_t o = 0; o < TSW_N_OUTS; o++)
 		rte_pktmbuf_free_bulk(w->out[o], w->out_n[o]);
+	if (w->spare_n > 0)
+		rte_mempool_put_bulk(w->pool, (void **)w->spare, w->spare_n);
 	rte_free(w->cnt);
 	rte_free(w);
 }
@@ -190,12 +192,68 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 	to_tunnel_hashed(w, in, m, net, idx, flow_hash_for(net, m));
 }
 
+/* Prefetch, for writing, the lines a copy will write in mbuf m fresh from
+ * the pool: its header (both lines: rte_pktmbuf_reset() writes both), the
+ * data room's first line and the headroom line before it (an outer header
+ * goes there). data: where a pktmbuf pool's data room starts (a hint
+ * only: computed, not read from the mbuf, so as not to wait for it). */
+static inline void
+prefetch_fresh(struct rte_mbuf *m, size_t data)
+{
+	rte_prefetch0_write(m);
+	rte_prefetch0_write((char *)m + RTE_CACHE_LINE_SIZE);
+	rte_prefetch0_write((char *)m + data - RTE_CACHE_LINE_SIZE);
+	rte_prefetch0_write((char *)m + data);
+}
+
+static inline size_t
+data_room_offset(const struct rte_mempool *pool)
+{
+	return sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size((struct rte_mempool *)(uintptr_t)pool) +
+	       RTE_PKTMBUF_HEADROOM;
+}
+
+/* n raw mbufs into c[]: the spares first (prefetched by an earlier flood),
+ * then from the pool. Then n new spares are taken and prefetched for the
+ * next flood of the burst. Returns false (nothing taken) when the pool is
+ * short. */
+static bool
+take_raw(struct tsw_worker *w, struct rte_mbuf **c, unsigned int n)
+{
+	unsigned int got = RTE_MIN(n, (unsigned int)w->spare_n);
+	size_t data = data_room_offset(w->pool);
+
+	if (got < n && rte_mempool_get_bulk(w->pool, (void **)(c + got), n - got) != 0)
+		return false;
+	memcpy(c, w->spare, got * sizeof(*c));
+	memmove(w->spare, w->spare + got, (w->spare_n - got) * sizeof(*c));
+	w->spare_n = (uint16_t)(w->spare_n - got);
+	for (unsigned int i = got; i < n; i++)
+		prefetch_fresh(c[i], data);
+	n = RTE_MIN(n, (unsigned int)RTE_DIM(w->spare) - w->spare_n);
+	if (n > 0 && rte_mempool_get_bulk(w->pool, (void **)(w->spare + w->spare_n), n) == 0) {
+		for (unsigned int i = 0; i < n; i++)
+			prefetch_fresh(w->spare[w->spare_n + i], data);
+		w->spare_n = (uint16_t)(w->spare_n + n);
+	}
+	return true;
+}
+
+/* The spares go back to the pool: at the end of every burst. */
+static inline void
+release_spares(struct tsw_worker *w)
+{
+	if (w->spare_n > 0) {
+		rte_mempool_put_bulk(w->pool, (void **)w->spare, w->spare_n);
+		w->spare_n = 0;
+	}
+}
+
 /* Up to n copies of m into c[]; returns how many were made, c[0..made)
- * (the rest: no_mbuf). A frame of one segment is copied as a burst: the new mbufs are
- * taken from the pool together and their lines (header, data, and the
- * headroom an outer header goes to) prefetched before any is written, so
- * that their cache misses overlap; the mbufs come back from whichever core
- * freed them, and one by one each would cost a full miss. */
+ * (the rest: no_mbuf). A frame of one segment is copied as a burst into
+ * mbufs whose lines were prefetched before any is written (take_raw()):
+ * the mbufs come back from whichever core freed them, and written one by
+ * one each would cost a full cache miss. */
 static unsigned int
 copy_burst(struct tsw_worker *w, const struct rte_mbuf *m, struct rte_mbuf **c, unsigned int n)
 {
@@ -204,19 +262,9 @@ copy_burst(struct tsw_worker *w, const struct rte_mbuf *m, struct rte_mbuf **c, 
 
 	if (n == 0)
 		return 0;
-	if (m->nb_segs == 1 && len <= RTE_MBUF_DEFAULT_DATAROOM &&
-	    rte_mempool_get_bulk(w->pool, (void **)c, n) == 0) {
-		const size_t data = sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(w->pool) +
-				    RTE_PKTMBUF_HEADROOM;
+	if (m->nb_segs == 1 && take_raw(w, c, n)) {
 		const char *src = rte_pktmbuf_mtod(m, const char *);
 
-		for (unsigned int i = 0; i < n; i++) {
-			rte_prefetch0_write(c[i]);
-			rte_prefetch0_write((char *)c[i] + RTE_CACHE_LINE_SIZE);
-			/* where a pktmbuf pool's data room starts: a hint only */
-			rte_prefetch0_write((char *)c[i] + data - RTE_CACHE_LINE_SIZE);
-			rte_prefetch0_write((char *)c[i] + data);
-		}
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *d = c[i];
 
@@ -518,6 +566,7 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 			emit(w, d, m);                                    /* R-F2 */
 		}
 	}
+	release_spares(w);      /* the burst's floods are done */
 }
 
 /* ---- from the uplink ---- */
@@ -640,4 +689,5 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		else
 			emit(w, d, m);
 	}
+	release_spares(w);      /* the burst's floods are done */
 }

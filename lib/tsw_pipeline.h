@@ -50,6 +50,11 @@ struct tsw_worker {
 	void *tx_arg;
 	struct tsw_counters *cnt;
 	struct tsw_learn_cache cache;
+	/* Free mbufs taken from the pool (raw) and prefetched by one flood for
+	 * the copies of the next one in the same burst; back to the pool at
+	 * the end of every burst. */
+	uint16_t spare_n;
+	struct rte_mbuf *spare[TSW_BURST];
 	uint16_t n_dirty;
 	uint16_t dirty[TSW_N_OUTS];
 	uint16_t out_n[TSW_N_OUTS];

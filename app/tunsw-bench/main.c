@@ -4,14 +4,18 @@
  * measured in the same run.
  *
  *   tunsw-bench [EAL options] -- [--quick] [--json FILE] [--only SUBSTRING]
+ *               [--harness vhost|ring] [--macs N] [--tunnels N] [--bytes N]
+ *               [--window S] [--no-baseline]
  *
  * Two lcores: the measured worker (the daemon's own worker loop,
- * app/tunsw/workers.c, polling net_ring ports) and a generator lcore that
- * feeds the input port's RX ring with prepared frames, drains the output
- * rings, and runs the management work (learn events, ageing) as the
- * daemon's management lcore would. The worker accounts busy and idle TSC
- * cycles itself (like OVS pmd-stats-show): cycles per packet = busy cycles /
- * packets received over a steady window.
+ * app/tunsw/workers.c) and a generator lcore that feeds the input port
+ * (a virtio-user guest of tunsw's vhost-user port, or a net_ring's RX ring)
+ * with prepared frames, takes back what comes out, and runs the management
+ * work (learn events, ageing) as the daemon's management lcore would. The
+ * worker accounts busy and idle TSC cycles itself (like OVS pmd-stats-show):
+ * cycles per packet = busy cycles / packets received over a steady window.
+ * Each path is measured in pairs of windows, its I/O-forwarding baseline
+ * on the same devices and then the path, and reported as medians.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -694,6 +698,8 @@ main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "macs", required_argument, NULL, 'm' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "tunnels", required_argument, NULL, 't' },
+		{ "bytes", required_argument, NULL, 'b' },
 		{ "no-baseline", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -704,6 +710,7 @@ main(int argc, char **argv)
 	double gen_secs = 5;
 	uint32_t gen_macs = 65536;
 	bool gen_macs_set = false;
+	uint32_t only_tunnels = 0, only_bytes = 0;     /* 0: any */
 	int n, opt;
 	FILE *jf = NULL;
 
@@ -714,7 +721,7 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:w:Bh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:w:t:b:Bh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': harness = optarg; break;
 		case 'g': gen_sock = optarg; break;
@@ -722,13 +729,15 @@ main(int argc, char **argv)
 		case 'm': gen_macs = (uint32_t)atoi(optarg); gen_macs_set = true; break;
 		case 'q': quick = true; break;
 		case 'w': window = atof(optarg); break;
+		case 't': only_tunnels = (uint32_t)atoi(optarg); break;
+		case 'b': only_bytes = (uint32_t)atoi(optarg); break;
 		case 'B': no_baseline = true; break;
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
 		default:
 			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n"
-			       "                   [--harness vhost|ring] [--macs N] [--window S]\n"
-			       "                   [--no-baseline]\n"
+			       "                   [--harness vhost|ring] [--window S] [--no-baseline]\n"
+			       "                   [--macs N] [--tunnels N] [--bytes N]   (rows with these)\n"
 			       "       tunsw-bench [EAL] -- --generator VHOST_SOCKET [--seconds S] [--macs N]\n"
 			       "  (generator only: a virtio-user guest, vhost-user server on\n"
 			       "   VHOST_SOCKET, sending the vm->tunnel traffic to another switch)\n");
@@ -797,7 +806,9 @@ main(int argc, char **argv)
 		double rc[5], rm[5];
 
 		if ((only != NULL && strstr(path_names[s->path], only) == NULL) ||
-		    (gen_macs_set && s->macs != gen_macs))
+		    (gen_macs_set && s->macs != gen_macs) ||
+		    (only_tunnels && s->tunnels != only_tunnels) ||
+		    (only_bytes && s->frame_len != only_bytes))
 			continue;
 		/* Pairs of windows, the baseline then the path, so that each
 		 * ratio compares windows seconds apart: this machine's speed
