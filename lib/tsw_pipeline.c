@@ -592,14 +592,21 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	b.n = 0;
 	/* Frames from a NIC (or the ring of another core) were written by
 	 * another agent: their mbufs and headers are cache misses. Ask for
-	 * every mbuf of the burst at once, then for every frame's header lines
-	 * (outer and inner headers span two), so that the misses overlap
+	 * the lines of every frame of the burst at once (mbuf, and the outer
+	 * and inner headers, which span two), so that the misses overlap
 	 * instead of following each other frame by frame. */
-	for (uint16_t i = 0; i < n; i++)
-		rte_prefetch0(pkts[i]);
-	for (uint16_t i = 0; i < n; i++) {
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *) + RTE_CACHE_LINE_SIZE);
+	{
+		/* where a PMD puts the frame: computed, not read from the mbuf,
+		 * so that no prefetch waits for another's miss (a hint only) */
+		const size_t data = data_room_offset(w->pool);
+
+		for (uint16_t i = 0; i < n; i++) {
+			rte_prefetch0(pkts[i]);
+			/* line 1 (next, tx_offload): read when the frame is sent */
+			rte_prefetch0((char *)pkts[i] + RTE_CACHE_LINE_SIZE);
+			rte_prefetch0((char *)pkts[i] + data);
+			rte_prefetch0((char *)pkts[i] + data + RTE_CACHE_LINE_SIZE);
+		}
 	}
 	/* outer headers (R-C2, R-C4) */
 	for (uint16_t i = 0; i < n; i++) {
