@@ -37,29 +37,35 @@ bench --json build/bench/results.json "${args[@]}"
 echo
 echo "peer: Open vSwitch $(ovs-vsctl --version | head -1 | awk '{print $NF}') with DPDK, Neutron" \
 	"br-int/br-tun, one PMD on the measured core, same generator and traffic;"
-echo "tunsw measured again just before each OVS run (the machine's speed drifts)"
+echo "tunsw measured again just before and just after each OVS run (the machine's speed drifts)"
 : >build/bench/ovs.jsonl
 for macs in 65536 1024; do
-	bench --only "vm->tunnel vxlan" --macs "$macs" --tunnels 64 --bytes 64 \
-		--json "build/bench/adjacent-$macs.json" >/dev/null
+	adjacent() {
+		bench --only "vm->tunnel vxlan" --macs "$macs" --tunnels 64 --bytes 64 \
+			--json "build/bench/adjacent-$macs-$1.json" >/dev/null
+	}
+	adjacent before
 	./scripts/bench-ovs.sh 8 5 "$macs" 2>/dev/null | tail -1 >>build/bench/ovs.jsonl
+	adjacent after
 done
 /usr/bin/python3 - build/bench/results.json build/bench/ovs.jsonl <<'PY'
 import json, sys
 res = json.load(open(sys.argv[1]))
 peer = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 for p in peer:
-    adj = json.load(open("build/bench/adjacent-%d.json" % p["macs"]))["results"]
-    p["tunsw_adjacent"] = adj[0] if adj else None
+    p["tunsw_adjacent"] = []
+    for when in ("before", "after"):
+        adj = json.load(open("build/bench/adjacent-%d-%s.json" % (p["macs"], when)))["results"]
+        if adj:
+            p["tunsw_adjacent"].append(adj[0])
 res["peer"] = peer
 json.dump(res, open(sys.argv[1], "w"), indent=1)
-print("%-30s %8s %9s %9s %14s %12s" % ("path", "MACs", "Mpps", "cyc/pkt", "tunsw cyc/pkt",
-                                         "tunsw/OVS"))
+print("%-28s %6s %6s %8s %18s %14s" % ("path", "MACs", "Mpps", "cyc/pkt",
+                                       "tunsw before/after", "tunsw/OVS"))
 for p in peer:
-    t = p["tunsw_adjacent"]
-    print("%-30s %8d %9.2f %9.1f %14s %12s" % (
+    t = [a["cycles_per_pkt"] for a in p["tunsw_adjacent"]]
+    q = ["%.3f" % (x / p["cycles_per_pkt"]) for x in t] if p["cycles_per_pkt"] else []
+    print("%-28s %6d %6.2f %8.1f %18s %14s" % (
         p["path"], p["macs"], p["mpps"], p["cycles_per_pkt"],
-        "%.1f" % t["cycles_per_pkt"] if t else "-",
-        "%.3f" % (t["cycles_per_pkt"] / p["cycles_per_pkt"]) if t and p["cycles_per_pkt"]
-        else "-"))
+        " / ".join("%.1f" % x for x in t) or "-", " / ".join(q) or "-"))
 PY
