@@ -3,10 +3,12 @@
 # hugepages, run tunsw-bench on this machine (2 cores: a generator and the
 # measured worker) and print the table; then the peer baseline, OVS-DPDK as
 # a Neutron compute node fed the same traffic (scripts/bench-ovs.sh; skip it
-# with --no-ovs). JSON: build/bench/results.json. About 3 minutes. Needs
+# with --no-ovs), with tunsw's row measured again just before and after it.
+# JSON: build/bench/results.json. About 7 minutes (5 without OVS). Needs
 # root (hugepages, a network namespace for OVS's VTEP address).
 #
 #   scripts/bench.sh [--no-ovs] [--quick] [--harness vhost|ring] [--only TEXT]
+#                    [--macs N] [--tunnels N] [--bytes N] [--window S] [--no-baseline]
 #
 # Nothing else may busy-poll these cores while it runs.
 set -euo pipefail
