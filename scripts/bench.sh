@@ -4,7 +4,9 @@
 # measured worker) and print the table; then the peer baseline, OVS-DPDK as
 # a Neutron compute node fed the same traffic (scripts/bench-ovs.sh; skip it
 # with --no-ovs), with tunsw's row measured again just before and after it.
-# JSON: build/bench/results.json. About 7 minutes (5 without OVS). Needs
+# Between the two, the daemon itself against testpmd's io forwarding in its
+# place (scripts/bench-daemon.py). JSON: build/bench/results.json. About 8
+# minutes (6.5 without OVS). Needs
 # root (hugepages, a network namespace for OVS's VTEP address).
 #
 #   scripts/bench.sh [--no-ovs] [--quick] [--harness vhost|ring] [--only TEXT]
@@ -35,6 +37,22 @@ bench() {
 		grep -v '^VHOST_CONFIG\|^virtio_user'
 }
 bench --json build/bench/results.json "${args[@]}"
+quick=0
+for a in "${args[@]}"; do [ "$a" != --quick ] || quick=1; done
+echo
+echo "the daemon (app/tunsw) against testpmd io forwarding in its place: vhost-user in,"
+echo "net_null out, the same generator; 64 K MACs, 64 tunnels, 64-byte frames"
+if [ $quick -eq 1 ]; then
+	/usr/bin/python3 scripts/bench-daemon.py --pairs 1 --seconds 2 --json build/bench/daemon.json
+else
+	/usr/bin/python3 scripts/bench-daemon.py --pairs 3 --seconds 5 --json build/bench/daemon.json
+fi
+/usr/bin/python3 - build/bench/results.json build/bench/daemon.json <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))
+res["daemon"] = json.load(open(sys.argv[2]))
+json.dump(res, open(sys.argv[1], "w"), indent=1)
+PY
 [ $ovs -eq 1 ] || exit 0
 echo
 echo "peer: Open vSwitch $(ovs-vsctl --version | head -1 | awk '{print $NF}') with DPDK, Neutron" \
