@@ -19,7 +19,9 @@ Runs PAIRS pairs (testpmd, then tunsw) and prints each and the median
 ratio; --json writes them. Needs root and hugepages (scripts/bench.sh
 reserves them). Usage:
 
-  scripts/bench-daemon.py [--macs 65536] [--pairs 3] [--seconds 12] [--json F]
+  scripts/bench-daemon.py [--macs 65536] [--pairs 3] [--seconds 8] [--json F]
+
+(TSW_BUILD: the build directory, default build/.)
 """
 import argparse
 import json
@@ -34,7 +36,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+BUILD = os.environ.get("TSW_BUILD", os.path.join(ROOT, "build"))
 BENCH = os.path.join(BUILD, "app", "tunsw-bench", "tunsw-bench")
 TUNSW = os.path.join(BUILD, "app", "tunsw", "tunsw")
 TUNNELS = 64
@@ -80,8 +82,8 @@ def finish(p, prefix):
     return int(m.group(1)) if m else 0
 
 
-def run_testpmd(d, secs, macs):
-    gen, sock, gprefix = generator(d, secs + 4, macs)
+def run_testpmd(d, secs, macs, warm=3.0):
+    gen, sock, gprefix = generator(d, warm + secs + 4, macs)
     prefix = "tswbdt%d" % os.getpid()
     tp = subprocess.Popen(["dpdk-testpmd"] + eal(prefix, "0,1") + [
         "--vdev", "net_vhost0,iface=%s,client=1,queues=1" % sock,
@@ -90,7 +92,7 @@ def run_testpmd(d, secs, macs):
         "--stats-period", "1"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True)
     try:
-        time.sleep(secs)
+        time.sleep(warm + secs)
         tp.send_signal(signal.SIGTERM)       # testpmd prints its summary and exits
         out = tp.communicate(timeout=30)[0]
     finally:
@@ -100,8 +102,9 @@ def run_testpmd(d, secs, macs):
         cleanup(prefix)
     finish(gen, gprefix)
     cyc = re.search(r"CPU cycles/packet=([\d.]+)", out)
-    pps = re.findall(r"Rx-pps:\s+(\d+)", out)
-    pps = sorted(int(x) for x in pps if int(x) > 0)
+    # port 0's rate, printed every second: the prints of the last secs seconds
+    pps = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", out)][0::2][-int(secs):]
+    pps = [x for x in pps if x > 0]
     return {"cycles_per_pkt": float(cyc.group(1)) if cyc else 0.0,
             "mpps": statistics.median(pps) / 1e6 if pps else 0.0}
 

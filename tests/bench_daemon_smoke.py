@@ -1,0 +1,33 @@
+"""CI smoke run of scripts/bench-daemon.py: testpmd's io forwarding and the
+daemon each forward the generator's traffic and report their cycles; no
+timing is asserted (scripts/bench.sh measures)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts",
+                      "bench-daemon.py")
+
+with tempfile.TemporaryDirectory() as d:
+    out = os.path.join(d, "daemon.json")
+    r = subprocess.run(["/usr/bin/python3", SCRIPT, "--pairs", "1", "--seconds", "2",
+                        "--macs", "4096", "--json", out], capture_output=True, text=True,
+                       timeout=240)
+    print(r.stdout)
+    if r.returncode != 0:
+        print(r.stderr)
+        sys.exit(1)
+    p = json.load(open(out))["pairs"][0]
+    failed = []
+    if not (p["testpmd_io"]["cycles_per_pkt"] > 0 and p["testpmd_io"]["mpps"] > 0):
+        failed.append("testpmd reported nothing: %r" % p["testpmd_io"])
+    if not (p["tunsw"]["cycles_per_pkt"] > 0 and p["tunsw"]["mpps"] > 0):
+        failed.append("tunsw forwarded nothing: %r" % p["tunsw"])
+    if p["tunsw"]["drops"] != 0:
+        failed.append("tunsw dropped %d frames" % p["tunsw"]["drops"])
+    for f in failed:
+        print("FAIL " + f)
+    print("%d passed, %d failed" % (0 if failed else 1, len(failed)))
+    sys.exit(1 if failed else 0)
