@@ -53,8 +53,8 @@ tsw_fdb_create(const char *name, uint32_t entries, int socket,
 		.name = name,
 		.entries = entries,
 		.key_len = sizeof(struct tsw_fdb_key),
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0,
+		.hash_func = rte_hash_crc,          /* tsw_hash_sig8() computes the */
+		.hash_func_init_val = TSW_HASH_INIT, /* same signature inline */
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
@@ -103,11 +103,14 @@ tsw_fdb_lookup_bulk(const struct tsw_fdb *f, const struct tsw_fdb_key **keys,
 		    unsigned int n, uint64_t now_ms, tsw_fdb_entry_t *out)
 {
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	hash_sig_t sig[RTE_HASH_LOOKUP_BULK_MAX];
 	uint64_t hits = 0;
 
 	if (n == 0)
 		return;
-	rte_hash_lookup_bulk_data(f->h, (const void **)keys, n, &hits, data);
+	for (unsigned int i = 0; i < n; i++)
+		sig[i] = tsw_hash_sig8(keys[i]);
+	rte_hash_lookup_with_hash_bulk_data(f->h, (const void **)keys, sig, n, &hits, data);
 	for (unsigned int i = 0; i < n; i++) {
 		tsw_fdb_entry_t e = (hits >> i) & 1 ? (tsw_fdb_entry_t)(uintptr_t)data[i] : 0;
 		out[i] = tsw_fdb_entry_valid(e, now_ms, &f->to) ? e : 0;

@@ -633,9 +633,15 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	pc->rx_bytes += bytes;
 	if (nok == 0)
 		return;
-	rte_hash_lookup_bulk_data(dp->net_by_id, idkp, nok, &hits, idv);
+	hash_sig_t sig[2 * TSW_BURST];
+	for (uint16_t i = 0; i < nok; i++) {
+		sig[i] = tsw_hash_sig8(&idk[i]);
+		sig[TSW_BURST + i] = tsw_hash_sig8(&idk[TSW_BURST + i]);
+	}
+	rte_hash_lookup_with_hash_bulk_data(dp->net_by_id, idkp, sig, nok, &hits, idv);
 	uint64_t hits_t = 0;
-	rte_hash_lookup_bulk_data(dp->tun_by_ip, &idkp[TSW_BURST], nok, &hits_t, &idv[TSW_BURST]);
+	rte_hash_lookup_with_hash_bulk_data(dp->tun_by_ip, &idkp[TSW_BURST], &sig[TSW_BURST], nok,
+					    &hits_t, &idv[TSW_BURST]);
 
 	for (uint16_t i = 0; i < nok; i++) {
 		struct rte_mbuf *m = ok[i];

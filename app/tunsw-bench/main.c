@@ -5,7 +5,7 @@
  *
  *   tunsw-bench [EAL options] -- [--quick] [--json FILE] [--only SUBSTRING]
  *               [--harness vhost|ring] [--macs N] [--tunnels N] [--bytes N]
- *               [--window S] [--no-baseline]
+ *               [--window S] [--no-baseline] [--no-components]
  *
  * Two lcores: the measured worker (the daemon's own worker loop,
  * app/tunsw/workers.c) and a generator lcore that feeds the input port
@@ -650,6 +650,87 @@ generator_only(const char *sock, double secs, uint32_t macs)
 	return 0;
 }
 
+/* ---- components: what single steps cost on the worker core -------------------- */
+
+struct component_arg {
+	const struct scenario *s;
+	struct tsw_dp *dp;
+	double lookup, encap, hash;   /* cycles per frame */
+};
+
+#define COMP_ROUNDS 20000
+
+/* On the worker lcore: the FDB bulk lookup of bursts of 32 destination keys
+ * spread over all MACs (as the paths' traffic), VXLAN encapsulation of 32
+ * frames already in cache (undone after each round), and the inner flow
+ * hash alone. No devices, no other work: the floor each step puts under
+ * a path's cycles. */
+static int
+components_run(void *arg)
+{
+	struct component_arg *a = arg;
+	struct tsw_fdb_key keys[TSW_BURST];
+	const struct tsw_fdb_key *kp[TSW_BURST];
+	tsw_fdb_entry_t ent[TSW_BURST];
+	struct rte_mbuf *m[TSW_BURST];
+	const struct tsw_encap_hdr *h;
+	uint64_t t, spent = 0, sink = 0, n = 0;
+
+	/* each round's keys built outside the timed lookup */
+	for (uint32_t r = 0; r < COMP_ROUNDS; r++) {
+		for (int j = 0; j < TSW_BURST; j++, n++) {
+			struct rte_ether_addr mac;
+			mac_of(mac.addr_bytes, REMOTE_MAC_PREFIX,
+			       (uint32_t)((n * 2654435761u) % a->s->macs));
+			tsw_fdb_key_set(&keys[j], 0, &mac);
+			kp[j] = &keys[j];
+		}
+		t = rte_rdtsc();
+		tsw_fdb_lookup_bulk(a->dp->fdb, kp, TSW_BURST, 1, ent);
+		spent += rte_rdtsc() - t;
+		sink += ent[r % TSW_BURST];
+	}
+	a->lookup = (double)spent / (COMP_ROUNDS * TSW_BURST);
+	if (rte_pktmbuf_alloc_bulk(pool, m, TSW_BURST) != 0)
+		return -1;
+	for (int j = 0; j < TSW_BURST; j++)
+		prepare(m[j], a->s, (uint64_t)j);
+	h = tsw_dp_tunnel_hdr(a->dp, TSW_TUN_VXLAN, 0);
+	t = rte_rdtsc();
+	for (uint32_t r = 0; r < COMP_ROUNDS && h != NULL; r++)
+		for (int j = 0; j < TSW_BURST; j++) {
+			sink += tsw_encap(m[j], h, 1001, (uint16_t)r);
+			rte_pktmbuf_adj(m[j], TSW_VXLAN_HDR_LEN);
+		}
+	a->encap = (double)(rte_rdtsc() - t) / (COMP_ROUNDS * TSW_BURST);
+	t = rte_rdtsc();
+	for (uint32_t r = 0; r < COMP_ROUNDS; r++)
+		for (int j = 0; j < TSW_BURST; j++)
+			sink += tsw_inner_flow_hash(m[j]);
+	a->hash = (double)(rte_rdtsc() - t) / (COMP_ROUNDS * TSW_BURST);
+	rte_pktmbuf_free_bulk(m, TSW_BURST);
+	return sink == 42 ? 1 : 0;      /* keeps the loops' results alive */
+}
+
+static int
+components(const struct scenario *s, struct component_arg *a)
+{
+	struct rte_rcu_qsbr *qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
+	unsigned int wl = rte_get_next_lcore(-1, 1, 0);
+
+	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0)
+		return -1;
+	a->s = s;
+	a->dp = build_tables(s, qsbr);
+	if (a->dp == NULL)
+		return -1;
+	rte_eal_remote_launch(components_run, a, wl);
+	int rc = rte_eal_wait_lcore(wl);
+	tsw_dp_free(a->dp);
+	rte_free(qsbr);
+	return rc < 0 ? -1 : 0;
+}
+
 /* The median of n values (n <= 5). */
 static double
 median(const double *v, int n)
@@ -702,11 +783,12 @@ main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "tunnels", required_argument, NULL, 't' },
 		{ "bytes", required_argument, NULL, 'b' },
+		{ "no-components", no_argument, NULL, 'C' },
 		{ "no-baseline", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool quick = false, no_baseline = false;
+	bool quick = false, no_baseline = false, no_components = false;
 	double window = 0;
 	const char *json_path = NULL, *only = NULL, *harness = "vhost", *gen_sock = NULL;
 	double gen_secs = 5;
@@ -723,7 +805,7 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:w:t:b:Bh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:w:t:b:BCh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'H': harness = optarg; break;
 		case 'g': gen_sock = optarg; break;
@@ -734,12 +816,14 @@ main(int argc, char **argv)
 		case 't': only_tunnels = (uint32_t)atoi(optarg); break;
 		case 'b': only_bytes = (uint32_t)atoi(optarg); break;
 		case 'B': no_baseline = true; break;
+		case 'C': no_components = true; break;
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
 		default:
 			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n"
 			       "                   [--harness vhost|ring] [--window S] [--no-baseline]\n"
 			       "                   [--macs N] [--tunnels N] [--bytes N]   (rows with these)\n"
+			       "                   [--no-components]\n"
 			       "       tunsw-bench [EAL] -- --generator VHOST_SOCKET [--seconds S] [--macs N]\n"
 			       "  (generator only: a virtio-user guest, vhost-user server on\n"
 			       "   VHOST_SOCKET, sending the vm->tunnel traffic to another switch)\n");
@@ -850,6 +934,32 @@ main(int argc, char **argv)
 					rb[k].cpp, rr[k].mpps, rb[k].mpps);
 			fprintf(jf, "]}");
 			first = false;
+		}
+	}
+	/* the floor single steps put under the vm->tunnel paths */
+	if (!no_components) {
+		static const uint32_t comp_macs[] = { 1024, 65536, 1u << 20 };
+		bool cfirst = true;
+
+		printf("\ncomponents on the worker core, no devices (cycles per frame): FDB bulk lookup"
+		       " of one destination per frame, VXLAN encapsulation (frame in cache), inner flow"
+		       " hash\n");
+		if (jf)
+			fprintf(jf, "\n], \"components\": [\n");
+		for (size_t i = 0; i < RTE_DIM(comp_macs); i++) {
+			struct scenario cs = { P_VM_VXLAN, quick ? RTE_MIN(comp_macs[i], 65536u)
+						: comp_macs[i], 64, 64 };
+			struct component_arg ca;
+
+			if (components(&cs, &ca) < 0)
+				return 1;
+			printf("  %7u MACs: lookup %6.1f  encap %5.1f  flow hash %5.1f\n", cs.macs,
+			       ca.lookup, ca.encap, ca.hash);
+			if (jf)
+				fprintf(jf, "%s  {\"macs\": %u, \"fdb_lookup\": %.1f, \"encap\": %.1f, "
+					"\"flow_hash\": %.1f}", cfirst ? "" : ",\n", cs.macs, ca.lookup,
+					ca.encap, ca.hash);
+			cfirst = false;
 		}
 	}
 	if (jf) {
