@@ -20,7 +20,8 @@ with tempfile.TemporaryDirectory() as d:
     if r.returncode != 0:
         print(r.stderr)
         sys.exit(1)
-    res = json.load(open(out))["results"]
+    doc = json.load(open(out))
+    res = doc["results"]
     seen = {x["path"] for x in res}
     failed = 0
     if seen != PATHS:
@@ -32,5 +33,10 @@ with tempfile.TemporaryDirectory() as d:
                 b["cycles_per_pkt"] > 0 and x["ratio_to_io"] > 0 and len(x["pairs"]) >= 1):
             print("FAIL %s: nothing measured: %r" % (x["path"], x))
             failed += 1
+    comps = doc.get("components", [])
+    if len(comps) != 3 or not all(c["fdb_lookup"] > 0 and c["encap"] > 0 and c["flow_hash"] > 0
+                                  for c in comps):
+        print("FAIL components: %r" % comps)
+        failed += 1
     print("%d passed, %d failed" % (0 if failed else 1, failed))
     sys.exit(1 if failed else 0)
