@@ -62,7 +62,7 @@ echo "tunsw measured again just before and just after each OVS run (the machine'
 for macs in 65536 1024; do
 	adjacent() {
 		bench --only "vm->tunnel vxlan" --macs "$macs" --tunnels 64 --bytes 64 \
-			--json "build/bench/adjacent-$macs-$1.json" >/dev/null
+			--no-components --json "build/bench/adjacent-$macs-$1.json" >/dev/null
 	}
 	adjacent before
 	./scripts/bench-ovs.sh 8 5 "$macs" 2>/dev/null | tail -1 >>build/bench/ovs.jsonl

@@ -316,7 +316,8 @@ gen_round(const struct scenario *s, int in, uint64_t *k)
 	}
 	/* keep the ring input's population up when frames were consumed */
 	if (!devs[in].vhost && rte_ring_count(devs[in].rx) < 256)
-		feed(s, k, devs[in].rx, 0);}
+		feed(s, k, devs[in].rx, 0);
+}
 
 /* ---- the baseline: I/O forwarding on the same devices ----------------------- */
 
@@ -722,8 +723,10 @@ components(const struct scenario *s, struct component_arg *a)
 		return -1;
 	a->s = s;
 	a->dp = build_tables(s, qsbr);
-	if (a->dp == NULL)
+	if (a->dp == NULL) {
+		rte_free(qsbr);
 		return -1;
+	}
 	rte_eal_remote_launch(components_run, a, wl);
 	int rc = rte_eal_wait_lcore(wl);
 	tsw_dp_free(a->dp);
