@@ -42,6 +42,9 @@
 #include "tsw_underlay.h"
 #include "workers.h"
 
+#define MGMT_NAP_MIN_US 200u
+#define MGMT_NAP_MAX_US 1000u
+
 static volatile bool quit;
 static struct rte_rcu_qsbr *qsbr;
 static struct tsw_dp *dp;
@@ -436,18 +439,26 @@ main(int argc, char **argv)
 		uint64_t next_stats = rte_rdtsc() + hz * cfg->dataplane.stats_interval;
 		uint64_t last = rte_rdtsc();
 
+		/* An idle management thread naps, 200 us after work and up to 1 ms
+		 * when idle for longer (a request wakes it at once): it shares
+		 * its core with others and should not take it from them. A
+		 * worker's learn ring holds learn_ring_size events meanwhile. */
+		unsigned int nap = MGMT_NAP_MIN_US;
+
 		while (!quit) {
 			unsigned int learned = tsw_mgmt_poll(&mg, now_ms());
 
+			nap = learned ? MGMT_NAP_MIN_US : RTE_MIN(nap * 2, MGMT_NAP_MAX_US);
 			if (sock != NULL) {
-				/* sleeps up to 200us unless there is work; wakes on a request */
-				if (tsw_ctlsock_poll(sock, now_ms(), learned ? 0 : 200, handle_request,
-						     NULL) > 0)
+				if (tsw_ctlsock_poll(sock, now_ms(), learned ? 0 : nap, handle_request,
+						     NULL) > 0) {
 					/* answered only once no worker runs a burst begun before */
 					rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+					nap = MGMT_NAP_MIN_US;
+				}
 				tsw_ctlsock_flush(sock, now_ms());
 			} else if (!learned) {
-				rte_delay_us_sleep(200);
+				rte_delay_us_sleep(nap);
 			}
 			if (cfg->dataplane.stats_interval && rte_rdtsc() >= next_stats) {
 				uint64_t t = rte_rdtsc();
