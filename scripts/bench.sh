@@ -5,8 +5,8 @@
 # a Neutron compute node fed the same traffic (scripts/bench-ovs.sh; skip it
 # with --no-ovs), with tunsw's row measured again just before and after it.
 # Between the two, the daemon itself against testpmd's io forwarding in its
-# place (scripts/bench-daemon.py). JSON: build/bench/results.json. About 8
-# minutes (6.5 without OVS). Needs
+# place (scripts/bench-daemon.py). JSON: build/bench/results.json. About 7
+# minutes (5.5 without OVS). Needs
 # root (hugepages, a network namespace for OVS's VTEP address).
 #
 #   scripts/bench.sh [--no-ovs] [--quick] [--harness vhost|ring] [--only TEXT]
