@@ -66,13 +66,20 @@ tsw_learn_key_word(const struct tsw_fdb_key *k)
  * TSW_LEARN_REFRESH_MS ago. Then tsw_learn_post() would post nothing
  * whatever its FDB entry is, so the entry need not even be looked up. */
 static inline bool
+tsw_learn_slot_fresh(const struct tsw_learn_cache *c, uint32_t s, uint64_t tag, uint16_t dest,
+		     uint64_t now_ms)
+{
+	return c->slot[s].key == tag && c->slot[s].dest == dest &&
+	       now_ms - c->slot[s].ms < TSW_LEARN_REFRESH_MS;
+}
+
+static inline bool
 tsw_learn_recent(const struct tsw_learn_cache *c, uint64_t kw, uint16_t dest, uint64_t now_ms)
 {
 	uint64_t tag;
 	uint32_t s = tsw_learn_slot(kw, &tag);
 
-	return c->slot[s].key == tag && c->slot[s].dest == dest &&
-	       now_ms - c->slot[s].ms < TSW_LEARN_REFRESH_MS;
+	return tsw_learn_slot_fresh(c, s, tag, dest, now_ms);
 }
 
 /* Worker: note that key k was seen at dest; e is its current FDB entry
@@ -95,8 +102,7 @@ tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counter
 			return;
 	}
 	s = tsw_learn_slot(tsw_learn_key_word(k), &kv);
-	if (c->slot[s].key == kv && c->slot[s].dest == dest &&
-	    now_ms - c->slot[s].ms < TSW_LEARN_REFRESH_MS) {
+	if (tsw_learn_slot_fresh(c, s, kv, dest, now_ms)) {
 		cnt->learn_coalesced++;
 		return;
 	}

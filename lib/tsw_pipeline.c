@@ -476,7 +476,7 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 	uint16_t nok = 0;
 	int netidx = tsw_dp_port_net(dp, port);
 
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, ok_bytes = 0;
 
 	b.n = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -522,14 +522,12 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 		}
 		set_keys(w, &b, nok, (uint16_t)netidx, eth, tsw_dest_port(port), now_ms);
 		ok[nok++] = m;
+		ok_bytes += rte_pktmbuf_pkt_len(m);
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 
-	bytes = 0;
-	for (uint16_t i = 0; i < nok; i++)
-		bytes += rte_pktmbuf_pkt_len(ok[i]);
 	w->cnt->net[netidx].from_vm_pkts += nok;
-	w->cnt->net[netidx].from_vm_bytes += bytes;
+	w->cnt->net[netidx].from_vm_bytes += ok_bytes;
 	for (uint16_t i = 0; i < nok; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);

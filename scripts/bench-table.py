@@ -42,8 +42,7 @@ def main():
         print("| median | | | | | | %.2f | %.2f |" % (dm["ratio_to_io"], dm["mpps_ratio_to_io"]))
 
     def adjacent(p):     # tunsw measured right before and after this OVS run
-        a = p.get("tunsw_adjacent") or []
-        return [x["cycles_per_pkt"] for x in (a if isinstance(a, list) else [a])]
+        return [x["cycles_per_pkt"] for x in p.get("tunsw_adjacent", [])]
 
     if peer:
         print("\n| path | MACs | Mpps | cycles/pkt | tunsw cycles/pkt just before / after "
