@@ -4,12 +4,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "tsw_config.h"
 #include "tsw_ctl.h"
@@ -38,6 +40,7 @@ struct tsw_ctl {
 	uint32_t net_seen[TSW_MAX_NETS];
 	uint32_t tun_seen[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
 	uint64_t requests, refused;
+	char instance[17];              /* random per process: restarts show */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -110,6 +113,7 @@ tsw_ctl_create(struct tsw_dp *dp, struct tsw_mgmt *mg, struct tsw_counters *cons
 	ctl->base = calloc(1, sizeof(*ctl->base));
 	ctl->tmp = calloc(1, sizeof(*ctl->tmp));
 	ctl->pool = pool;
+	snprintf(ctl->instance, sizeof(ctl->instance), "%016" PRIx64, rte_rand());
 	ctl->trace = pool != NULL ? tsw_trace_create(dp, pool) : NULL;
 	if (ctl->base == NULL || ctl->tmp == NULL || (pool != NULL && ctl->trace == NULL)) {
 		tsw_ctl_free(ctl);
@@ -600,6 +604,27 @@ op_show_networks(struct req *r)
 	return ok(r, tsw_state_networks(r->dp));
 }
 
+/* What a client needs to know of the daemon it talks to: the Neutron agent
+ * reports local_ip and the tunnel types as its own and resyncs when the
+ * instance changes. */
+static int
+op_show_info(struct req *r)
+{
+	const struct tsw_dp_conf *c = &r->dp->conf;
+	char ip[INET_ADDRSTRLEN];
+	json_t *types = json_array();
+
+	for (int t = 0; t < TSW_TUN_NTYPES; t++)
+		if (c->decap.type_enabled[t])
+			json_array_append_new(types, json_string(tsw_tun_type_name(t)));
+	inet_ntop(AF_INET, &c->encap.local_ip, ip, sizeof(ip));
+	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i}", "version",
+			       TSW_VERSION, "instance", r->ctl->instance, "local_ip", ip,
+			       "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
+			       "l2_population", c->l2_population, "arp_responder",
+			       c->arp_responder, "mtu", c->encap.mtu));
+}
+
 static int
 op_show_tunnels(struct req *r)
 {
@@ -789,6 +814,8 @@ static const struct op {
 	  "Neutron l2population remove (R-L2)" },
 	{ "update_fdb_entries", op_update_fdb_entries, { "fdb_entries" },
 	  "Neutron l2population update, chg_ip (R-L3)" },
+	{ "show_info", op_show_info, { NULL },
+	  "the daemon: version, instance, local_ip, tunnel types, agent options" },
 	{ "show_ports", op_show_ports, { NULL }, "VM ports" },
 	{ "show_networks", op_show_networks, { NULL }, "networks, their ports and flood sets" },
 	{ "show_tunnels", op_show_tunnels, { NULL }, "tunnels" },
@@ -813,7 +840,8 @@ op_help(struct req *r)
 		json_array_append_new(a, json_pack("{s:s, s:o, s:s}", "op", ops[i].name,
 						   "args", keys, "help", ops[i].help));
 	}
-	return ok(r, json_pack("{s:s, s:o}", "version", TSW_VERSION, "ops", a));
+	return ok(r, json_pack("{s:s, s:s, s:o}", "version", TSW_VERSION, "instance",
+			       r->ctl->instance, "ops", a));
 }
 
 static json_t *

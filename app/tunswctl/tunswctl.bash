@@ -12,7 +12,7 @@ _tunswctl() {
 	local opts="show network port remote neighbor route fdb flood arp l2pop counters trace call ops"
 	case "${words[0]}" in
 	"") opts="$opts -s --socket --json --timeout --help" ;;
-	show) [ ${#words[@]} -eq 1 ] && opts="ports networks tunnels fdb arp counters workers routes neighbors" \
+	show) [ ${#words[@]} -eq 1 ] && opts="info ports networks tunnels fdb arp counters workers routes neighbors" \
 		|| opts="--network --mac" ;;
 	network|port|remote|neighbor|route|fdb|flood|arp) [ ${#words[@]} -eq 1 ] && opts="add del" || opts="" ;;
 	l2pop) [ ${#words[@]} -eq 1 ] && opts="add remove update" || { compopt -o default; opts=""; } ;;
