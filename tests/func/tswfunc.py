@@ -98,18 +98,19 @@ class Guest:
     io-forwarding to an af_packet port on iface (the VM namespace's veth).
     Main lcore 1, forwarding lcore 0: never on tunsw's worker core (1)."""
 
-    def __init__(self, d, sock, iface, server=False):
-        self.log_path = os.path.join(d, "guest.log")
+    def __init__(self, d, sock, iface, server=False, prefix=None):
+        self.prefix = prefix or P + "vm"
+        self.log_path = os.path.join(d, "guest.log" if prefix is None else prefix + ".log")
         vdev = "virtio_user0,path=%s,queues=1%s" % (sock, ",server=1" if server else "")
         self.cmd = ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
-                    "--single-file-segments", "--file-prefix", P + "vm", "-m", "256",
+                    "--single-file-segments", "--file-prefix", self.prefix, "-m", "256",
                     "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s" % iface, "--",
                     "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"]
         start_retrying_fanout(self._start)
 
     def _start(self):
-        shutil.rmtree("/var/run/dpdk/%svm" % P, ignore_errors=True)   # an earlier try's
-        for path in glob.glob("/dev/hugepages/%svm*" % P):
+        shutil.rmtree("/var/run/dpdk/%s" % self.prefix, ignore_errors=True)   # an earlier try's
+        for path in glob.glob("/dev/hugepages/%s*" % self.prefix):
             os.unlink(path)
         with open(self.log_path, "w") as log:   # this try's output only
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,

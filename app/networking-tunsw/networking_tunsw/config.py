@@ -1,0 +1,55 @@
+"""tunsw-agent's options, in Neutron's style: [agent] and [vxlan] carry the
+names the Open vSwitch / Linux bridge agents use where they mean the same;
+[tunsw] is the daemon's side. The agent reads neutron.conf (transport_url,
+host, ...) and its own file, as every Neutron agent does:
+
+    tunsw-agent --config-file /etc/neutron/neutron.conf \\
+                --config-file /etc/neutron/plugins/ml2/tunsw_agent.ini
+"""
+from oslo_config import cfg
+
+from networking_tunsw import constants
+
+agent_opts = [
+    cfg.IntOpt("polling_interval", default=2, min=1,
+               help="Seconds between two looks at the ports Neutron binds to this host "
+                    "(a port_update or port_delete notification triggers one at once)."),
+    cfg.ListOpt("tunnel_types", default=[],
+                help="Network types to offer (vxlan, gre). Empty: the types the tunsw "
+                     "daemon has enabled ([tunnel] types in tunsw.conf)."),
+    cfg.BoolOpt("l2_population", default=True,
+                help="Use Neutron's l2population (needs [agent] l2_population = true in "
+                     "tunsw.conf; the agent refuses to start when they disagree)."),
+    cfg.BoolOpt("arp_responder", default=True,
+                help="Reported to Neutron; must equal [agent] arp_responder in tunsw.conf."),
+]
+
+vxlan_opts = [
+    cfg.StrOpt("local_ip",
+               help="This host's VTEP address, reported as tunneling_ip. Empty: tunsw's "
+                    "[tunnel] local_ip. When set, it must equal it."),
+]
+
+tunsw_opts = [
+    cfg.StrOpt("control_socket", default="/run/tunsw/tunsw.sock",
+               help="The tunsw daemon's control socket ([control] socket in tunsw.conf)."),
+    cfg.StrOpt("vhostuser_socket_dir", default=constants.DEFAULT_SOCKET_DIR,
+               help="Directory of the VMs' vhost-user sockets. Nova's QEMU creates them "
+                    "(vhost-user server); tunsw connects to each as client."),
+    cfg.FloatOpt("daemon_timeout", default=30.0, min=1.0,
+                 help="Seconds to wait for one reply of the daemon."),
+    cfg.FloatOpt("resync_grace", default=5.0, min=0.0,
+                 help="After a full resync has reported this host's ports up, seconds to "
+                      "wait for Neutron's l2population tables before the FDB, ARP and "
+                      "flood entries that Neutron did not send again are removed."),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(agent_opts, "AGENT")
+    conf.register_opts(vxlan_opts, "VXLAN")
+    conf.register_opts(tunsw_opts, "TUNSW")
+
+
+def list_opts():
+    return [("AGENT", agent_opts), ("VXLAN", vxlan_opts), ("TUNSW", tunsw_opts)]

@@ -1,0 +1,446 @@
+"""tunsw under a real neutron-server: Debian 12's neutron 21 with ML2
+(mechanism drivers tunsw and l2population), RabbitMQ and MariaDB started by
+the test (cloud.py), two tunsw hosts in network namespaces, each with its
+tunsw-agent. Networks, subnets and ports are made through Neutron's REST
+API and bound to the hosts; the VMs attach as Nova's QEMU would (vhost-user
+server: DPDK's virtio-user with server=1 on the socket the binding names,
+bridged to a namespace whose eth0 has the port's MAC and IP).
+
+The cases run in order on one cloud (its start costs ~20 s): each leaves the
+world as the next expects. Needs root, hugepages and Debian's neutron-common,
+rabbitmq-server and mariadb-server (scripts/install-deps.sh installs them)."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "func"))
+sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
+
+import cloud  # noqa: E402
+from tsw import Skip  # noqa: E402
+from tswfunc import (P, Ctl, Daemon, Guest, cleanup_dpdk_files, interrupt, ping, sh,  # noqa: E402
+                     wait_reachable)
+
+HOSTS = {"A": ("198.18.0.1", "02:00:00:00:0a:01"), "B": ("198.18.0.2", "02:00:00:00:0b:01")}
+SIMULATED = {"C": "198.18.0.3", "D": "198.18.0.4"}
+FLOOD = ["00:00:00:00:00:00", "0.0.0.0"]
+PLAN = []   # what each case measured, printed at the end
+
+
+class World:
+    """Everything the cases share; torn down by the last case (or atexit)."""
+    d = None
+    cloud = None
+    daemons = {}
+    agents = {}
+    guests = {}
+    vms = {}          # name -> (host, port)
+    net = None
+    stubs = {}
+
+
+W = World()
+
+
+def ns(name, *cmd):
+    return sh("ip", "netns", "exec", name, *cmd)
+
+
+def host_conf(h):
+    local, mac = HOSTS[h]
+    d = os.path.join(W.d, h)
+    return """
+[agent]
+l2_population = true
+arp_responder = true
+[tunnel]
+local_ip = {local}
+types = vxlan, gre
+[uplink]
+devargs = net_af_packet0,iface={up}
+mac = {mac}
+[dataplane]
+idle_sleep_us = 100
+mbufs = 32768
+fdb_size = 8192
+[control]
+socket = {d}/ctl.sock
+""".format(local=local, up=P + h + "up", mac=mac, d=d)
+
+
+def start_daemon(h):
+    W.daemons[h] = Daemon(os.path.join(W.d, h), host_conf(h), prefix=P + "s" + h)
+
+
+def ctl(h):
+    return Ctl(os.path.join(W.d, h, "ctl.sock"))
+
+
+def dump(h):
+    """Host h's static state: FDB (network, mac, remote), ARP, flood sets."""
+    c = ctl(h)
+    try:
+        fdb = {(e["network"], e["mac"], e["tunnel"]["remote"]) for e in c.ok("show_fdb")
+               if e["kind"] == "static"}
+        arp = {(e["network"], e["ip"], e["mac"]) for e in c.ok("show_arp")}
+        nets = {n["name"]: n for n in c.ok("show_networks")}
+        ports = {p["name"]: p["network"] for p in c.ok("show_ports")}
+        tunnels = {(t["type"], t["remote"]) for t in c.ok("show_tunnels")}
+    finally:
+        c.close()
+    return fdb, arp, nets, ports, tunnels
+
+
+def expected(h, net_ids):
+    """What Neutron's l2population must have pushed to host h: every ACTIVE
+    port of another host in h's networks, and those hosts in the flood sets."""
+    agents = {a["host"]: a["configurations"]["tunneling_ip"]
+              for a in W.cloud.get("/agents")["agents"]}
+    fdb, arp, flood = set(), set(), {}
+    for p in W.cloud.get("/ports")["ports"]:
+        host = p["binding:host_id"]
+        if p["network_id"] not in net_ids or host == "host" + h or p["status"] != "ACTIVE":
+            continue
+        ip = agents[host]
+        fdb.add((p["network_id"], p["mac_address"], ip))
+        arp |= {(p["network_id"], f["ip_address"], p["mac_address"]) for f in p["fixed_ips"]}
+        flood.setdefault(p["network_id"], set()).add(ip)
+    return fdb, arp, flood
+
+
+def wait_tables(h, net_ids, timeout=30):
+    """Until host h's static tables equal what Neutron has; returns the
+    seconds it took."""
+    t0 = time.time()
+    while True:
+        want_fdb, want_arp, want_flood = expected(h, net_ids)
+        fdb, arp, nets, _, _ = dump(h)
+        fdb = {e for e in fdb if e[0] in net_ids}
+        arp = {e for e in arp if e[0] in net_ids}
+        flood = {n: set(nets[n]["flood"]) for n in net_ids if n in nets and nets[n]["flood"]}
+        if (fdb, arp, flood) == (want_fdb, want_arp, want_flood):
+            return time.time() - t0
+        if time.time() - t0 > timeout:
+            raise AssertionError("host %s tables differ from Neutron's after %ss:\n"
+                                 "fdb missing %s extra %s\narp missing %s extra %s\n"
+                                 "flood %s want %s" % (
+                                     h, timeout, sorted(want_fdb - fdb)[:5],
+                                     sorted(fdb - want_fdb)[:5], sorted(want_arp - arp)[:5],
+                                     sorted(arp - want_arp)[:5], flood, want_flood))
+        time.sleep(0.3)
+
+
+def make_vm(name, port):
+    """A VM namespace whose eth0 has the port's MAC and IP, bridged by a
+    vhost-user server guest to the socket the port's binding names."""
+    vm, v = P + name, P + name + "v"
+    sh("ip", "netns", "add", vm)
+    ns(vm, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+    sh("ip", "link", "add", v, "type", "veth", "peer", "name", "eth0", "netns", vm)
+    sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v)
+    sh("ip", "link", "set", v, "up")
+    sh("ethtool", "-K", v, "tx", "off", "rx", "off")
+    ns(vm, "ip", "link", "set", "eth0", "address", port["mac_address"], "mtu", "1450", "up")
+    ns(vm, "ethtool", "-K", "eth0", "tx", "off", "rx", "off")
+    ns(vm, "ip", "link", "set", "lo", "up")
+    ns(vm, "ip", "addr", "add", port["fixed_ips"][0]["ip_address"] + "/24", "dev", "eth0")
+    sock = port["binding:vif_details"]["vhostuser_socket"]
+    W.guests[name] = Guest(W.d, sock, v, server=True, prefix=P + "g" + name)
+    W.vms[name] = port
+
+
+def topology_up():
+    topology_down()
+    ul = P + "ou"
+    sh("ip", "netns", "add", ul)
+    ns(ul, "ip", "link", "add", "br0", "type", "bridge")
+    ns(ul, "ip", "link", "set", "br0", "up")
+    for h, (_ip, mac) in HOSTS.items():
+        up = P + h + "up"
+        sh("ip", "link", "add", up, "type", "veth", "peer", "name", h, "netns", ul)
+        sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % up)
+        sh("ip", "link", "set", up, "address", mac, "up")
+        sh("ethtool", "-K", up, "tx", "off", "rx", "off")
+        ns(ul, "ip", "link", "set", h, "master", "br0", "up")
+        ns(ul, "ethtool", "-K", h, "tx", "off", "rx", "off")
+
+
+def topology_down():
+    for n in [P + "ou"] + [P + v for v in ("A1", "B1")]:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+    for link in [P + h + "up" for h in HOSTS] + [P + v + "v" for v in ("A1", "B1")]:
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+
+
+def teardown():
+    for g in W.guests.values():
+        g.stop()
+    for h, a in W.agents.items():
+        cloud.stop(a)
+    for s in W.stubs.values():
+        cloud.stop(s)
+    for sw in W.daemons.values():
+        interrupt(sw.proc)
+    if W.cloud is not None:
+        W.cloud.stop_all()
+    topology_down()
+    cleanup_dpdk_files()
+    if W.d and not os.environ.get("TSW_KEEP"):
+        shutil.rmtree(W.d, ignore_errors=True)
+
+
+def start_agent(h):
+    ini = W.cloud.agent_conf("host" + h, os.path.join(W.d, h, "ctl.sock"),
+                             os.path.join(W.d, h, "vhu"))
+    W.agents[h] = W.cloud.start_agent("host" + h, ini)
+
+
+def agent_log(h):
+    return W.cloud.agent_log("host" + h)
+
+
+def wait_log(h, what, start, timeout=60):
+    """Until the agent's log, from offset start, contains what."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if what in agent_log(h)[start:]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("agent %s: no '%s' in %ss:\n%s" % (h, what, timeout,
+                                                            agent_log(h)[start:][-3000:]))
+
+
+def need():
+    if W.cloud is None:
+        raise Skip("no cloud (see the first case)")
+
+
+# ---- the cases ---------------------------------------------------------------
+
+def test_01_agents_report_to_a_real_neutron_server():
+    """Both agents show up alive with the configurations l2population and
+    the tunsw driver read."""
+    if cloud.missing():
+        raise Skip("not installed: %s (scripts/install-deps.sh installs them)"
+                   % ", ".join(cloud.missing()))
+    W.d = tempfile.mkdtemp(prefix="tswos")
+    topology_up()
+    W.cloud = cloud.Cloud(os.path.join(W.d, "cloud"))
+    W.cloud.start()
+    PLAN.append("cloud up in %.1f s" % W.cloud.startup_s)
+    for h in HOSTS:
+        os.makedirs(os.path.join(W.d, h, "vhu"))
+        start_daemon(h)
+        start_agent(h)
+    for h, (ip, _mac) in HOSTS.items():
+        a = W.cloud.wait_agent_alive("host" + h)
+        c = a["configurations"]
+        assert a["binary"] == "tunsw-agent", a
+        assert c["tunneling_ip"] == ip and sorted(c["tunnel_types"]) == ["gre", "vxlan"], c
+        assert c["l2_population"] is True and c["arp_responder"] is True, c
+        assert c["vhostuser_socket_dir"] == os.path.join(W.d, h, "vhu"), c
+        assert c["port_filter"] is False, c
+
+
+def test_02_ports_bind_become_active_and_vms_ping():
+    """Ports bound to the two hosts: the binding is vhost-user server mode
+    on the agent's socket, the ports go ACTIVE, the VMs ping each other, the
+    ARP responder answers from Neutron's entries, and each host's static
+    FDB, ARP and flood entries are exactly what Neutron has."""
+    need()
+    net = W.cloud.create("network", name="blue")
+    assert net["provider:network_type"] == "vxlan", net
+    W.net = net["id"]
+    W.cloud.create("subnet", network_id=W.net, cidr="10.9.0.0/24", ip_version=4,
+                   enable_dhcp=False)
+    ports = {}
+    t0 = time.time()
+    for h in HOSTS:
+        ports[h] = W.cloud.create("port", network_id=W.net, name="vm-" + h,
+                                  device_owner="compute:nova", device_id="vm" + h,
+                                  **{"binding:host_id": "host" + h})
+    for h, p in ports.items():
+        vd = p["binding:vif_details"]
+        assert p["binding:vif_type"] == "vhostuser", p
+        assert vd["vhostuser_socket"] == os.path.join(W.d, h, "vhu", ("vhu" + p["id"])[:14]), vd
+        assert vd["vhostuser_mode"] == "server" and vd["vhostuser_ovs_plug"] is False, vd
+        assert vd["port_filter"] is False, vd
+    W.cloud.wait_ports_active([p["id"] for p in ports.values()])
+    PLAN.append("2 ports bound to ACTIVE in %.1f s" % (time.time() - t0))
+    for h, p in ports.items():
+        make_vm(h + "1", p)
+    # tunsw names everything by Neutron's ids
+    for h, p in ports.items():
+        _fdb, _arp, nets, dports, _t = dump(h)
+        assert dports == {p["id"]: W.net}, dports
+        assert nets[W.net]["type"] == "vxlan" and \
+            nets[W.net]["segmentation_id"] == net["provider:segmentation_id"], nets
+    for h in HOSTS:
+        wait_tables(h, {W.net})
+    ip = {h: p["fixed_ips"][0]["ip_address"] for h, p in ports.items()}
+    wait_reachable(P + "A1", ip["B"], timeout=60)
+    assert ping(P + "A1", ip["B"], count=5) == 5, "A -> B"
+    assert ping(P + "B1", ip["A"], count=5) == 5, "B -> A"
+    # the ARP responder: a fresh resolution is answered by A's tunsw
+    c = ctl("A")
+    before = c.ok("show_counters")["arp_replies"]
+    ns(P + "A1", "ip", "neigh", "flush", "dev", "eth0")
+    assert ping(P + "A1", ip["B"], count=2) == 2
+    after = c.ok("show_counters")["arp_replies"]
+    c.close()
+    assert after > before, (before, after)
+    W.ports = ports
+
+
+def test_03_ip_change_updates_the_arp_entry():
+    """A new fixed IP on B's port: Neutron's update_fdb_entries (chg_ip)
+    replaces A's ARP entry; the FDB entry stays."""
+    need()
+    pb = W.ports["B"]
+    new_ip = "10.9.0.222"
+    W.ports["B"] = W.cloud.update("port", pb["id"], fixed_ips=[{"ip_address": new_ip}])
+    ns(P + "B1", "ip", "addr", "flush", "dev", "eth0")
+    ns(P + "B1", "ip", "addr", "add", new_ip + "/24", "dev", "eth0")
+    wait_tables("A", {W.net})
+    _fdb, arp, _n, _p, _t = dump("A")
+    assert (W.net, new_ip, pb["mac_address"]) in arp, arp
+    assert not any(e[1] == pb["fixed_ips"][0]["ip_address"] for e in arp), arp
+    assert ping(P + "A1", new_ip, count=3) == 3
+
+
+def test_04_agent_restart_loses_nothing_and_removes_stale_entries():
+    """The agent restarts under traffic: no ping is lost. While it was away
+    a port of B's was deleted (the removal it missed left a stale entry in
+    A's tunsw): the resync removes that entry and nothing else."""
+    need()
+    extra = W.cloud.create("port", network_id=W.net, name="extra-B",
+                           device_owner="compute:nova", device_id="vmB2",
+                           **{"binding:host_id": "hostB"})
+    W.cloud.wait_ports_active([extra["id"]])
+    wait_tables("A", {W.net})
+    assert (W.net, extra["mac_address"], HOSTS["B"][0]) in dump("A")[0]
+    pinger = subprocess.Popen(["ip", "netns", "exec", P + "A1", "ping", "-i", "0.05", "-w",
+                               "25", W.ports["B"]["fixed_ips"][0]["ip_address"]],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    cloud.stop(W.agents["A"])
+    W.cloud.delete("port", extra["id"])          # A's agent misses the removal
+    time.sleep(2)
+    assert (W.net, extra["mac_address"], HOSTS["B"][0]) in dump("A")[0], "removal not missed?"
+    mark = len(agent_log("A"))
+    t0 = time.time()
+    start_agent("A")
+    wait_log("A", "full resync done", mark)
+    resync_s = time.time() - t0
+    out = pinger.communicate(timeout=60)[0]
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    assert m and m.group(1) == m.group(2), "pings lost across the agent restart:\n" + out
+    assert "removed stale FDB entry network %s mac %s" % (W.net, extra["mac_address"]) in \
+        agent_log("A")[mark:], agent_log("A")[mark:][-3000:]
+    wait_tables("A", {W.net}, timeout=5)
+    PLAN.append("agent restart: resynced in %.1f s, %s pings, none lost" % (resync_s,
+                                                                          m.group(1)))
+
+
+def test_05_daemon_kill9_restart_recovers():
+    """kill -9 of A's tunsw and a restart (as systemd would): the agent sees
+    the new instance, wires the port again (tunsw reconnects to the VM's
+    vhost-user socket), Neutron resends the tables, traffic is back."""
+    need()
+    sw = W.daemons["A"]
+    mark = len(agent_log("A"))
+    sw.proc.kill()
+    sw.proc.wait()
+    t0 = time.time()
+    start_daemon("A")
+    wait_reachable(P + "A1", W.ports["B"]["fixed_ips"][0]["ip_address"], timeout=60)
+    back_s = time.time() - t0
+    assert "tunsw daemon restarted" in agent_log("A")[mark:], agent_log("A")[mark:][-3000:]
+    tables_s = wait_tables("A", {W.net})
+    assert ping(P + "A1", W.ports["B"]["fixed_ips"][0]["ip_address"], count=3) == 3
+    PLAN.append("daemon kill -9 + restart: traffic back %.1f s after the restart" % back_s)
+    assert tables_s < 30
+
+
+def test_06_deleted_port_takes_its_entries_and_tunnel():
+    """B's port is deleted: B unwires it and drops the network; A loses the
+    port's FDB and ARP entries, B from the flood set and the tunnel to B."""
+    need()
+    pb = W.ports["B"]
+    W.guests.pop("B1").stop()
+    W.cloud.delete("port", pb["id"])
+    end = time.time() + 30
+    while True:
+        fdb, arp, nets, _p, tunnels = dump("A")
+        _fb, _ab, nets_b, ports_b, _tb = dump("B")
+        done = (not any(e[1] == pb["mac_address"] for e in fdb) and
+                not any(e[2] == pb["mac_address"] for e in arp) and
+                nets[W.net]["flood"] == [] and ("vxlan", HOSTS["B"][0]) not in tunnels and
+                pb["id"] not in ports_b and W.net not in nets_b)
+        if done:
+            break
+        assert time.time() < end, (fdb, arp, nets[W.net], tunnels, ports_b, nets_b)
+        time.sleep(0.3)
+
+
+def test_07_two_hundred_ports_converge():
+    """200 ports over the two real tunsw hosts (30 each: Debian's DPDK caps
+    a process at 32 ethdev ports) and two simulated hosts running the real
+    agent against a stub daemon (70 each): every port goes ACTIVE and both
+    tunsw hosts hold every remote entry Neutron has; time measured."""
+    need()
+    net = W.cloud.create("network", name="scale", **{"provider:network_type": "gre"})
+    W.cloud.create("subnet", network_id=net["id"], cidr="10.20.0.0/22", ip_version=4,
+                   enable_dhcp=False)
+    for h, ip in SIMULATED.items():
+        sock = os.path.join(W.d, h + ".sock")
+        W.stubs[h] = subprocess.Popen([cloud.PY, os.path.join(HERE, "stubd.py"), sock, ip],
+                                      stdout=subprocess.PIPE, text=True, start_new_session=True)
+        assert W.stubs[h].stdout.readline().strip() == "ready"
+        ini = W.cloud.agent_conf("host" + h, sock, os.path.join(W.d, h + "vhu"))
+        W.agents[h] = W.cloud.start_agent("host" + h, ini)
+        W.cloud.wait_agent_alive("host" + h)
+    per_host = {"A": 30, "B": 30, "C": 70, "D": 70}
+    t0 = time.time()
+    bulk = [{"network_id": net["id"], "device_owner": "compute:nova",
+             "device_id": "scale-%s-%d" % (h, i), "binding:host_id": "host" + h}
+            for h, n in per_host.items() for i in range(n)]
+    created = W.cloud.request("POST", "/ports", {"ports": bulk})["ports"]
+    assert len(created) == 200
+    created_s = time.time() - t0
+    W.cloud.wait_ports_active([p["id"] for p in created], timeout=300)
+    active_s = time.time() - t0
+    for h in HOSTS:
+        wait_tables(h, {net["id"]}, timeout=120)
+    converged_s = time.time() - t0
+    for h in HOSTS:
+        fdb, arp, nets, ports, _t = dump(h)
+        mine = {p for p, n in ports.items() if n == net["id"]}
+        assert len(mine) == 30, len(mine)
+        assert nets[net["id"]]["type"] == "gre", nets[net["id"]]
+        assert len([e for e in fdb if e[0] == net["id"]]) == 170
+        assert len([e for e in arp if e[0] == net["id"]]) == 170
+    PLAN.append("200 ports: created %.1f s, all ACTIVE %.1f s, both tunsw hosts converged "
+                "%.1f s after the create" % (created_s, active_s, converged_s))
+
+
+def test_99_teardown():
+    """Stops everything the cases started and prints what they measured."""
+    for line in PLAN:
+        print("measured: " + line)
+    teardown()
+
+
+if __name__ == "__main__":
+    from tsw import run_tests
+    try:
+        run_tests(globals())
+    finally:
+        if W.cloud is not None or W.d is not None:
+            teardown()
