@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Install everything tunsw needs to build, run and test, from Debian 12's
-# packages only. Idempotent; needs root.
+# Install what tunsw needs, from Debian 12's packages only. Idempotent;
+# needs root.
+#
+#   install-deps.sh             everything: build, run, test (developers, CI)
+#   install-deps.sh compute     build and run the daemon and tunsw-agent
+#   install-deps.sh controller  the ML2 driver on a neutron-server host
 set -euo pipefail
-PKGS=(
-	gcc pkg-config meson ninja-build          # build
-	libdpdk-dev libnuma-dev libcunit1-dev     # DPDK 22.11, libnuma, CUnit
-	libjansson-dev                            # JSON for the control socket
-	dpdk dpdk-dev                             # dpdk-hugepages.py, testpmd, dumpcap, telemetry
-	python3 python3-scapy                     # replay and functional tests
+BUILD=(gcc pkg-config meson ninja-build libdpdk-dev libnuma-dev libcunit1-dev libjansson-dev)
+RUN=(dpdk python3)                 # dpdk-hugepages.py, dumpcap, telemetry; tunswctl
+AGENT=(python3-neutron)            # tunsw-agent and the driver run on Debian's neutron
+TEST=(
+	dpdk-dev                                  # testpmd (virtio-user guests)
+	python3-scapy                             # replay and functional tests
 	iproute2 ethtool iputils-ping procps      # namespaces for the demo and tests
 	iperf3                                    # end-to-end throughput test
+	# a real neutron-server with RabbitMQ and MariaDB (tests/openstack)
+	neutron-common python3-pymysql rabbitmq-server mariadb-server
 )
+case "${1:-all}" in
+all) PKGS=("${BUILD[@]}" "${RUN[@]}" "${AGENT[@]}" "${TEST[@]}") ;;
+compute) PKGS=("${BUILD[@]}" "${RUN[@]}" "${AGENT[@]}") ;;
+controller) PKGS=("${AGENT[@]}") ;;
+*) echo "usage: $0 [all|compute|controller]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +30,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# Debian's maintainer scripts would start RabbitMQ, MariaDB and neutron
+	# at once; the tests start their own from private directories.
+	made_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	rc=0
+	apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+	[ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+	exit $rc
 fi

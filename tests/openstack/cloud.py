@@ -216,19 +216,20 @@ firewall_driver = noop
 
     # ---- agents -------------------------------------------------------------
 
-    def agent_conf(self, host, ctl_sock, sock_dir, extra=""):
+    def agent_conf(self, host, ctl_sock, sock_dir, extra="", polling_interval=1):
         path = os.path.join(self.d, "etc", "tunsw-agent-%s.ini" % host)
         with open(path, "w") as f:
             f.write("""[DEFAULT]
 host = {host}
+rpc_response_timeout = 10
 [agent]
 report_interval = 5
-polling_interval = 1
+polling_interval = {poll}
 [tunsw]
 control_socket = {ctl}
 vhostuser_socket_dir = {dir}
 resync_grace = 3
-{extra}""".format(host=host, ctl=ctl_sock, dir=sock_dir, extra=extra))
+{extra}""".format(host=host, ctl=ctl_sock, dir=sock_dir, extra=extra, poll=polling_interval))
         return path
 
     def start_agent(self, host, ini):
@@ -254,7 +255,7 @@ resync_grace = 3
     # ---- REST ---------------------------------------------------------------
 
     def request(self, method, path, body=None, expect=(200, 201, 204)):
-        c = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
+        c = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=180)
         c.request(method, "/v2.0" + path, body=json.dumps(body) if body is not None else None,
                   headers={"Content-Type": "application/json"})
         r = c.getresponse()
@@ -278,7 +279,7 @@ resync_grace = 3
     def port(self, pid):
         return self.get("/ports/" + pid)["port"]
 
-    def wait_ports_active(self, ids, timeout=60):
+    def wait_ports_active(self, ids, timeout=60, poll=0.3):
         end = time.time() + timeout
         ids = set(ids)
         while True:
@@ -287,7 +288,7 @@ resync_grace = 3
                 return
             assert time.time() < end, "ports not ACTIVE after %ss: %s" % (
                 timeout, {i: s for i, s in st.items() if s != "ACTIVE"})
-            time.sleep(0.3)
+            time.sleep(poll)
 
 
 def cleanup_leftovers(d):

@@ -7,7 +7,8 @@ and br-tun:
   l2_population, arp_responder, vhostuser_socket_dir), while the daemon
   answers;
 - every [agent] polling_interval (at once after a port_update/port_delete
-  notification) asks neutron-server which ports are bound to this host
+  notification or when QEMU creates a vhost-user socket in the socket
+  directory) asks neutron-server which ports are bound to this host
   (get_ports_by_vnic_type_and_host: Neutron sends nothing when a port is
   created or bound), wires the new ones in the daemon (the port's network,
   then a vhost-user client port on the socket Nova's QEMU serves), reports
@@ -25,6 +26,7 @@ tunsw's names are Neutron's ids: a network is named by its network id, a
 VM port by its port id, so `tunswctl show ports` and `show fdb --network
 NET` match what `openstack port show` says.
 """
+import os
 import re
 import sys
 import threading
@@ -115,6 +117,7 @@ class TunswAgent:
         self.state_rpc = agent_rpc.PluginReportStateAPI(topics.REPORTS)
         self.instance = None           # the daemon's, when last seen
         self.daemon_ok = False
+        self.report_failed = False
         self.full_sync = True          # first loop: everything
         self.updated = set()           # port ids to look at again
         self.wake = threading.Event()
@@ -122,6 +125,8 @@ class TunswAgent:
         self.pending = None            # resync: entries not yet named again
         self.sweep_at = None
         self.wired = {}                # port id -> network id (in the daemon)
+        self.settled = set()           # ports whose state neutron-server has (up or down)
+        self.refusals = {}             # port id -> the daemon's last refusal (logged once)
         self.info = self._wait_for_daemon()
         self.local_ip, self.tunnel_types = self._check_daemon(self.info)
         self.agent_state = {
@@ -201,6 +206,7 @@ class TunswAgent:
                         self.instance, info["instance"])
             self.full_sync = True
             self.wired = {}
+            self.settled = set()
         elif not self.daemon_ok and self.instance is not None:
             LOG.info("tunsw daemon reachable again (instance %s)", info["instance"])
         self.instance = info["instance"]
@@ -222,9 +228,14 @@ class TunswAgent:
         try:
             status = self.state_rpc.report_state(self.context, self.agent_state, True)
         except Exception as e:  # noqa: BLE001 - any RPC failure is logged and retried
-            LOG.error("report_state to neutron-server failed (%s: %s); retrying in %s s",
+            LOG.error("report_state to neutron-server failed (%s: %s); is neutron-server "
+                      "running and RabbitMQ reachable (transport_url)? Retrying in %s s",
                       type(e).__name__, e, self.conf.AGENT.report_interval)
+            self.report_failed = True
             return
+        if self.report_failed:
+            LOG.info("neutron-server reachable again: state reported")
+            self.report_failed = False
         if status == "revived":
             LOG.info("neutron-server had this agent down: full resync")
             self.full_sync = True
@@ -342,7 +353,7 @@ class TunswAgent:
                      if is_neutron_id(p["name"])}
         todo = sorted(wanted if full else
                       (wanted - set(in_daemon)) | (wanted & updated) |
-                      {p for p in wanted if p not in self.wired})
+                      (wanted - self.settled))
         gone = sorted(set(in_daemon) - wanted)
         if full:
             # the mark: what the daemon holds before Neutron sends it again
@@ -362,7 +373,10 @@ class TunswAgent:
                 try:
                     (up if self._wire(nets, in_daemon, d) else down).append(d["port_id"])
                 except tunsw_daemon.Refused as e:
-                    LOG.error("port %s: %s", d["port_id"], e)
+                    if self.refusals.get(d["port_id"]) != str(e):
+                        LOG.error("port %s: %s (retried every polling interval)",
+                                  d["port_id"], e)
+                    self.refusals[d["port_id"]] = str(e)
                     failed.append(d["port_id"])
         for pid in gone:
             self._unwire(pid, in_daemon)
@@ -376,8 +390,12 @@ class TunswAgent:
                      " (full resync: refresh_tunnels)" if full else "")
             failed.extend(res.get("failed_devices_up") or [])
             failed.extend(res.get("failed_devices_down") or [])
+            self.settled |= set(up + down) - set(failed)
+        self.settled &= wanted
+        self.refusals = {p: e for p, e in self.refusals.items() if p in failed}
+        if set(failed) - set(self.refusals):
+            LOG.warning("ports to try again: %s", sorted(set(failed) - set(self.refusals)))
         if failed:
-            LOG.warning("ports to try again: %s", sorted(set(failed)))
             self.updated |= set(failed) & wanted
         if full:
             self.full_sync = False
@@ -394,6 +412,23 @@ class TunswAgent:
         n = resync.sweep(self.daemon, stale, LOG)
         LOG.info("full resync done: %d stale entr%s removed", n, "y" if n == 1 else "ies")
 
+    def watch_sockets(self):
+        """QEMU creating a vhost-user socket in the directory (Nova starting
+        a VM, paused until Neutron says the port is ACTIVE) is this host's
+        own sign of a new port, as an OVSDB interface is for the Open
+        vSwitch agent: look at the bound ports at once."""
+        seen = None
+        while True:
+            try:
+                now = {n for n in os.listdir(self.sock_dir)
+                       if n.startswith(constants.VHOST_PREFIX)}
+            except OSError:
+                now = set()
+            if seen is not None and now - seen:
+                self.poke("vhost-user socket", None)
+            seen = now
+            time.sleep(0.2)
+
     # ---- main loop ----------------------------------------------------------
 
     def run(self):
@@ -406,6 +441,8 @@ class TunswAgent:
              [topics.NETWORK, topics.DELETE]])
         heartbeat = loopingcall.FixedIntervalLoopingCall(self.report_state)
         heartbeat.start(interval=self.conf.AGENT.report_interval)
+        watcher = threading.Thread(target=self.watch_sockets, daemon=True)
+        watcher.start()
         LOG.info("tunsw-agent on host %s running", self.host)
         try:
             while True:
@@ -421,7 +458,8 @@ class TunswAgent:
                         LOG.error("sync: %s; trying again", e)
                         self.full_sync = True
                     except oslo_messaging.MessagingTimeout as e:
-                        LOG.error("neutron-server does not answer (%s); trying again", e)
+                        LOG.error("neutron-server does not answer (%s); is it running and "
+                                  "RabbitMQ reachable? Trying again", e)
                     except Exception:  # noqa: BLE001 - the loop must go on
                         LOG.exception("sync failed; trying again")
                 self.wake.wait(self.conf.AGENT.polling_interval)

@@ -1,0 +1,129 @@
+"""networking-tunsw's parts that need no cloud: the mechanism driver's
+binding decisions, the agent's names for tunsw objects, the resync's mark
+and sweep against a daemon double that records what it was asked."""
+import logging
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "app", "networking-tunsw"))
+sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
+
+from networking_tunsw import constants, resync  # noqa: E402
+
+NET = "5f1e7c4e-1a2b-4c3d-8e9f-0123456789ab"
+PORT = "bd9f61d9-6423-4657-af93-aef379474202"
+LOG = logging.getLogger("test")
+
+
+class FakeDaemon:
+    """The control socket's show/del ops over in-memory tables."""
+
+    def __init__(self, fdb, arp, flood):
+        self.fdb, self.arp, self.flood = fdb, arp, flood
+        self.calls = []
+
+    def call(self, op, **a):
+        self.calls.append((op, a))
+        if op == "show_fdb":
+            return [{"network": n, "mac": m, "kind": "static", "tunnel": {"remote": r}}
+                    for (n, m), r in sorted(self.fdb.items())
+                    if a.get("network", n) == n and a.get("mac", m) == m]
+        if op == "show_arp":
+            return [{"network": n, "ip": i, "mac": m} for (n, i), m in sorted(self.arp.items())
+                    if a.get("network", n) == n]
+        if op == "show_networks":
+            return [{"name": n, "flood": sorted(r), "ports": []} for n, r in self.flood.items()]
+        if op == "fdb_del":
+            del self.fdb[(a["network"], a["mac"])]
+        elif op == "arp_del":
+            del self.arp[(a["network"], a["ip"])]
+        elif op == "flood_del":
+            self.flood[a["network"]].discard(a["remote"])
+        else:
+            raise AssertionError("unexpected op " + op)
+        return {}
+
+
+def test_vhost_socket_name_matches_neutrons_openvswitch_driver():
+    # neutron's agent_vhu_sockpath: ("vhu" + port_id)[:14]
+    assert constants.vhost_socket_name(PORT) == "vhubd9f61d9-64"
+
+
+def test_mech_driver_binds_vhostuser_server_mode_without_ovs_plug():
+    try:
+        from networking_tunsw import mech_driver
+    except ImportError as e:   # neutron is not installed
+        from tsw import Skip
+        raise Skip("python3-neutron: %s" % e)
+
+    class Ctx:
+        current = {"id": PORT}
+
+    d = mech_driver.TunswMechanismDriver()
+    agent = {"agent_type": constants.AGENT_TYPE, "alive": True, "host": "compute-1",
+             "configurations": {"tunnel_types": ["vxlan", "gre", "geneve"],
+                                "vhostuser_socket_dir": "/run/tunsw",
+                                "port_filter": False}}
+    vd = d.get_vif_details(Ctx(), agent, {})
+    assert vd == {"connectivity": "l2", "port_filter": False, "ovs_hybrid_plug": False,
+                  "vhostuser_mode": "server", "vhostuser_ovs_plug": False,
+                  "vhostuser_socket": "/run/tunsw/vhubd9f61d9-64"}, vd
+    assert d.vif_type == "vhostuser"
+    assert d.get_allowed_network_types(agent) == ["vxlan", "gre"]
+    seg = {"network_type": "vxlan", "segmentation_id": 7, "physical_network": None,
+           "network_id": NET, "id": "seg-1"}
+    assert d.check_segment_for_agent(seg, agent)
+    assert not d.check_segment_for_agent(dict(seg, network_type="geneve"), agent)
+    assert not d.check_segment_for_agent(dict(seg, network_type="vlan", physical_network="p"),
+                                         agent)
+    other = dict(agent, agent_type="Open vSwitch agent")
+    assert not d.check_segment_for_agent(seg, other)
+    # port_filter only when the agent says the daemon enforces it
+    agent["configurations"]["port_filter"] = True
+    assert d.get_vif_details(Ctx(), agent, {})["port_filter"] is True
+
+
+def test_payload_names_every_entry_in_both_entry_shapes():
+    add = {NET: {"segment_id": 9, "network_type": "vxlan", "ports": {
+        "198.18.0.2": [["00:00:00:00:00:00", "0.0.0.0"], ["fa:16:3e:00:00:01", "10.0.0.1"]],
+        "198.18.0.3": [{"mac_address": "fa:16:3e:00:00:02", "ip_address": "10.0.0.2"}]}}}
+    assert resync.named_in_fdb(add) == {
+        ("flood", NET, "198.18.0.2"),
+        ("fdb", NET, "fa:16:3e:00:00:01", "198.18.0.2"), ("arp", NET, "10.0.0.1",
+                                                           "fa:16:3e:00:00:01"),
+        ("fdb", NET, "fa:16:3e:00:00:02", "198.18.0.3"), ("arp", NET, "10.0.0.2",
+                                                           "fa:16:3e:00:00:02")}
+    upd = {"chg_ip": {NET: {"198.18.0.2": {"before": [["fa:16:3e:00:00:01", "10.0.0.1"]],
+                                           "after": [["fa:16:3e:00:00:01", "10.0.0.9"]]}}}}
+    assert resync.named_in_update(upd) == {("arp", NET, "10.0.0.1", "fa:16:3e:00:00:01"),
+                                           ("arp", NET, "10.0.0.9", "fa:16:3e:00:00:01")}
+    assert resync.named_in_fdb(None) == set() and resync.named_in_update({}) == set()
+
+
+def test_sweep_removes_only_what_neutron_did_not_name_again():
+    d = FakeDaemon(fdb={(NET, "fa:16:3e:00:00:01"): "198.18.0.2",
+                        (NET, "fa:16:3e:00:00:02"): "198.18.0.2",
+                        ("other-net", "fa:16:3e:00:00:03"): "198.18.0.2"},
+                   arp={(NET, "10.0.0.1"): "fa:16:3e:00:00:01",
+                        (NET, "10.0.0.2"): "fa:16:3e:00:00:02"},
+                   flood={NET: {"198.18.0.2", "198.18.0.4"}, "other-net": {"198.18.0.4"}})
+    mark = resync.snapshot(d, {NET})
+    assert len(mark) == 6, mark            # other-net is not the agent's
+    # Neutron's full table names port 1 and 198.18.0.2's flood entry
+    mark -= resync.named_in_fdb({NET: {"segment_id": 9, "network_type": "vxlan", "ports": {
+        "198.18.0.2": [["00:00:00:00:00:00", "0.0.0.0"], ["fa:16:3e:00:00:01", "10.0.0.1"]]}}})
+    # meanwhile port 2 moved to another remote: the snapshot's entry is not it
+    d.fdb[(NET, "fa:16:3e:00:00:02")] = "198.18.0.5"
+    assert resync.sweep(d, mark, LOG) == 2   # port 2's ARP entry, 198.18.0.4's flood
+    assert d.fdb == {(NET, "fa:16:3e:00:00:01"): "198.18.0.2",
+                     (NET, "fa:16:3e:00:00:02"): "198.18.0.5",
+                     ("other-net", "fa:16:3e:00:00:03"): "198.18.0.2"}
+    assert d.arp == {(NET, "10.0.0.1"): "fa:16:3e:00:00:01"}
+    assert d.flood == {NET: {"198.18.0.2"}, "other-net": {"198.18.0.4"}}
+
+
+if __name__ == "__main__":
+    from tsw import run_tests
+    run_tests(globals())
