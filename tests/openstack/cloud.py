@@ -150,7 +150,11 @@ class Cloud:
             RABBITMQ_CONF_ENV_FILE=os.path.join(rmq, "rabbitmq-env.conf"),
             RABBITMQ_SERVER_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none",
             RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
-        p = self._spawn("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env)
+        self.rabbit_env = env
+        self.start_rabbitmq()
+
+    def start_rabbitmq(self):
+        p = self._spawn("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], self.rabbit_env)
         wait_port(self.amqp_port, 90, "rabbitmq", p, self.log("rabbitmq"))
 
     def _neutron_conf(self):

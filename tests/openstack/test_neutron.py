@@ -373,6 +373,21 @@ def test_06_deleted_port_takes_its_entries_and_tunnel():
     port's FDB and ARP entries, B from the flood set and the tunnel to B."""
     need()
     pb = W.ports["B"]
+    # first a port of B's that never becomes ACTIVE (administratively down):
+    # not wired, reported down; its deletion sends a remove that must not
+    # touch A's entries for B's active port
+    down = W.cloud.create("port", network_id=W.net, name="never-active",
+                          device_owner="compute:nova", device_id="vmB3",
+                          admin_state_up=False, **{"binding:host_id": "hostB"})
+    mark = len(agent_log("B"))
+    wait_log("B", "port %s is administratively down" % down["id"], mark)
+    assert W.cloud.port(down["id"])["status"] == "DOWN"
+    assert down["id"] not in dump("B")[3]
+    W.cloud.delete("port", down["id"])
+    time.sleep(2)
+    wait_tables("A", {W.net}, timeout=5)
+    assert (W.net, pb["mac_address"], HOSTS["B"][0]) in dump("A")[0]
+    assert ping(P + "A1", pb["fixed_ips"][0]["ip_address"], count=2) == 2
     W.guests.pop("B1").stop()
     W.cloud.delete("port", pb["id"])
     end = time.time() + 30
@@ -437,9 +452,8 @@ def test_08_two_hundred_ports_converge():
 
 
 def test_07_neutron_server_outage_is_reported_and_survived():
-    """neutron-server stops: the agent says so clearly and keeps retrying;
-    once it is back, a new port on A goes ACTIVE and reaches the VM's peer
-    tables as before."""
+    """neutron-server stops, then RabbitMQ: the agent says so clearly and
+    keeps retrying; once each is back, a new port on A goes ACTIVE."""
     need()
     mark = len(agent_log("A"))
     cloud.stop(W.cloud.procs["neutron-server"])
@@ -451,6 +465,23 @@ def test_07_neutron_server_outage_is_reported_and_survived():
                        device_owner="compute:nova", device_id="vmA3",
                        **{"binding:host_id": "hostA"})
     W.cloud.wait_ports_active([p["id"]])
+    assert p["id"] in dump("A")[3]
+    # RabbitMQ stops: the agent says so and retries; once it is back, both
+    # the agent and neutron-server reconnect and a port goes ACTIVE again
+    # (oslo.messaging says it and retries; RPC calls wait meanwhile)
+    mark = len(agent_log("A"))
+    cloud.stop(W.cloud.procs["rabbitmq"])
+    end = time.time() + 60
+    while not re.search(r"AMQP server on 127\.0\.0\.1:\d+ is unreachable.*Trying again",
+                        agent_log("A")[mark:]):
+        assert time.time() < end, agent_log("A")[mark:][-3000:]
+        time.sleep(0.5)
+    W.cloud.start_rabbitmq()
+    W.cloud.delete("port", p["id"])
+    p = W.cloud.create("port", network_id=W.net, name="after-rabbit",
+                       device_owner="compute:nova", device_id="vmA3",
+                       **{"binding:host_id": "hostA"})
+    W.cloud.wait_ports_active([p["id"]], timeout=120)
     assert p["id"] in dump("A")[3]
 
 
