@@ -324,7 +324,8 @@ static int
 parse_control(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "socket", "socket_mode", "socket_group",
-		"max_clients", "max_request", "idle_timeout", NULL };
+		"max_clients", "max_request", "idle_timeout", "request_timeout", "vhost_socket_dir",
+		NULL };
 	struct tsw_config *c = p->cfg;
 	const char *s;
 	char *end;
@@ -357,11 +358,47 @@ parse_control(struct pctx *p, int idx, const char *sec)
 			return fail(p, sec, "socket_group", "'%s' is not a group name", s);
 		snprintf(c->control.socket_group, sizeof(c->control.socket_group), "%s", s);
 	}
+	s = get(p, sec, "vhost_socket_dir");
+	if (s != NULL) {
+		size_t n = strlen(s);
+		if (s[0] != '/' || strstr(s, "/../") != NULL || strstr(s, "/./") != NULL ||
+		    strstr(s, "//") != NULL || (n >= 3 && strcmp(s + n - 3, "/..") == 0) ||
+		    (n >= 2 && strcmp(s + n - 2, "/.") == 0))
+			return fail(p, sec, "vhost_socket_dir", "'%s' is not a normalized absolute "
+				    "path", s);
+		/* room for "/" and a socket name within sun_path */
+		if (n + 2 >= sizeof(c->control.vhost_socket_dir))
+			return fail(p, sec, "vhost_socket_dir", "longer than %zu characters",
+				    sizeof(c->control.vhost_socket_dir) - 3);
+		snprintf(c->control.vhost_socket_dir, sizeof(c->control.vhost_socket_dir), "%s",
+			 s);
+		while (n > 1 && c->control.vhost_socket_dir[n - 1] == '/')
+			c->control.vhost_socket_dir[--n] = '\0';
+	}
 	if (get_u32(p, sec, "max_clients", 1, 1024, &c->control.max_clients) < 0 ||
 	    get_u32(p, sec, "max_request", 1024, 64U << 20, &c->control.max_request) < 0 ||
-	    get_u32(p, sec, "idle_timeout", 1, 86400, &c->control.idle_timeout) < 0)
+	    get_u32(p, sec, "idle_timeout", 1, 86400, &c->control.idle_timeout) < 0 ||
+	    get_u32(p, sec, "request_timeout", 1, 3600, &c->control.request_timeout) < 0)
 		return -1;
 	return 0;
+}
+
+/* [control] vhost_socket_dir's default: the control socket's directory
+ * (private to root and its group), /run/tunsw without a socket. */
+static void
+default_vhost_dir(struct tsw_config *c)
+{
+	char *slash;
+
+	if (c->control.vhost_socket_dir[0] != '\0')
+		return;
+	snprintf(c->control.vhost_socket_dir, sizeof(c->control.vhost_socket_dir), "%s",
+		 c->control.socket[0] != '\0' ? c->control.socket : "/run/tunsw/tunsw.sock");
+	slash = strrchr(c->control.vhost_socket_dir, '/');
+	if (slash == c->control.vhost_socket_dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
 }
 
 static int
@@ -812,6 +849,7 @@ set_defaults(struct tsw_config *c)
 	c->control.max_clients = 64;
 	c->control.max_request = 1U << 20;
 	c->control.idle_timeout = 60;
+	c->control.request_timeout = 10;
 }
 
 enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_ROUTE, S_REMOTE,
@@ -941,6 +979,7 @@ tsw_config_load(const char *path, struct tsw_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "%s: [uplink]: missing section (devargs is required)", path);
 		goto out;
 	}
+	default_vhost_dir(cfg);
 	rc = 0;
 out:
 	if (names != NULL)

@@ -109,6 +109,8 @@ struct tsw_config {
 		uint32_t max_clients;
 		uint32_t max_request;           /* bytes per request line */
 		uint32_t idle_timeout;          /* seconds */
+		uint32_t request_timeout;       /* seconds for a request to arrive whole */
+		char vhost_socket_dir[108];     /* port_add's vhost-user sockets live here */
 	} control;
 
 	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood, n_routes;

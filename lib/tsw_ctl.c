@@ -20,6 +20,7 @@
 #include "tsw_state.h"
 #include "tsw_trace.h"
 #include "tsw_underlay.h"
+#include "tsw_vhostarg.h"
 
 #define TSW_VERSION "0.1.0"
 #define MAX_TRACE_FRAME 9216
@@ -41,6 +42,7 @@ struct tsw_ctl {
 	uint32_t tun_seen[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
 	uint64_t requests, refused;
 	char instance[17];              /* random per process: restarts show */
+	char vhost_dir[108];            /* port_add: vhost-user sockets only here */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -131,6 +133,12 @@ void
 tsw_ctl_set_underlay(struct tsw_ctl *ctl, struct tsw_underlay *ul)
 {
 	ctl->ul = ul;
+}
+
+void
+tsw_ctl_set_vhost_dir(struct tsw_ctl *ctl, const char *dir)
+{
+	snprintf(ctl->vhost_dir, sizeof(ctl->vhost_dir), "%s", dir);
 }
 
 void
@@ -303,6 +311,10 @@ op_port_add(struct req *r)
 		return fail(r, "devargs", "longer than %d characters", TSW_DEVARGS_LEN - 1);
 	if (tsw_dp_port_find(r->dp, name) >= 0)
 		return fail(r, "name", "port '%s' exists", name);
+	if (r->ctl->vhost_dir[0] == '\0')
+		return fail(r, "op", "no vhost_socket_dir: ports cannot be added here");
+	if (tsw_vhost_devargs_check(devargs, r->ctl->vhost_dir, err, sizeof(err)) < 0)
+		return fail(r, "devargs", "%s", err);
 	if (r->ctl->hooks.port_add == NULL)
 		return fail(r, "op", "ports cannot be added here");
 	rc = r->ctl->hooks.port_add(r->ctl->hooks.arg, name, devargs, (uint16_t)net, err,
@@ -618,11 +630,12 @@ op_show_info(struct req *r)
 		if (c->decap.type_enabled[t])
 			json_array_append_new(types, json_string(tsw_tun_type_name(t)));
 	inet_ntop(AF_INET, &c->encap.local_ip, ip, sizeof(ip));
-	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i}", "version",
+	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s}", "version",
 			       TSW_VERSION, "instance", r->ctl->instance, "local_ip", ip,
 			       "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
 			       "l2_population", c->l2_population, "arp_responder",
-			       c->arp_responder, "mtu", c->encap.mtu));
+			       c->arp_responder, "mtu", c->encap.mtu, "vhost_socket_dir",
+			       r->ctl->vhost_dir));
 }
 
 static int

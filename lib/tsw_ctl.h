@@ -58,6 +58,10 @@ json_t *tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
 struct tsw_underlay;
 void tsw_ctl_set_underlay(struct tsw_ctl *ctl, struct tsw_underlay *ul);
 
+/* The one directory whose vhost-user sockets port_add may use ([control]
+ * vhost_socket_dir); until it is set, port_add is refused. */
+void tsw_ctl_set_vhost_dir(struct tsw_ctl *ctl, const char *dir);
+
 /* Current counters (sum minus baseline) into out. */
 void tsw_ctl_counters(struct tsw_ctl *ctl, struct tsw_counters *out);
 

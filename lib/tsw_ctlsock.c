@@ -27,7 +27,9 @@ struct client {
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	uint64_t last_ms;        /* last progress (bytes in or out) */
+	uint64_t last_ms;        /* last request completed (or connect) */
+	uint64_t in_since_ms;    /* first byte of the request in progress */
+	uint64_t out_since_ms;   /* replies waiting to be read since */
 };
 
 struct tsw_ctlsock {
@@ -209,7 +211,8 @@ accept_clients(struct tsw_ctlsock *s, uint64_t now_ms)
 		if (s->n == s->c.max_clients) {
 			static const char busy[] = "{\"id\":null,\"ok\":false,\"error\":\"request: too "
 				"many clients\",\"field\":\"request\",\"reason\":\"too many clients\"}\n";
-			ssize_t w = write(fd, busy, sizeof(busy) - 1);
+			/* the client may be gone already: never SIGPIPE, never wait */
+			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)w;
 			close(fd);
 			s->st.refused_busy++;
@@ -221,13 +224,27 @@ accept_clients(struct tsw_ctlsock *s, uint64_t now_ms)
 	}
 }
 
+static void
+oversize(struct tsw_ctlsock *s, struct client *c)
+{
+	char why[80];
+
+	snprintf(why, sizeof(why), "longer than max_request (%zu bytes)", s->c.max_request);
+	queue_error(c, why);
+	c->closing = true;
+	s->st.closed_oversize++;
+}
+
 /* Handle up to REQS_PER_POLL complete lines of c's input. */
 static unsigned int
-handle_lines(struct client *c, tsw_ctlsock_handler h, void *arg)
+handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlsock_handler h,
+	     void *arg)
 {
 	unsigned int done = 0;
 	size_t off = 0;
 
+	if (c->in_len == 0)
+		return 0;
 	while (done < REQS_PER_POLL && !c->closing && c->out_len - c->out_off < OUT_HIGH_WATER) {
 		char *nl = memchr(c->in + off, '\n', c->in_len - off);
 		size_t len;
@@ -236,8 +253,13 @@ handle_lines(struct client *c, tsw_ctlsock_handler h, void *arg)
 		if (nl == NULL)
 			break;
 		len = (size_t)(nl - (c->in + off));
+		if (len > s->c.max_request) {
+			oversize(s, c);
+			break;
+		}
 		if (len > 0 && c->in[off + len - 1] == '\r')
 			len--;
+		c->last_ms = now_ms;
 		if (len > 0) {
 			reply = h(arg, c->in + off, len);
 			if (reply == NULL || queue_out(c, reply, strlen(reply)) < 0)
@@ -250,6 +272,7 @@ handle_lines(struct client *c, tsw_ctlsock_handler h, void *arg)
 	if (off > 0) {
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
+		c->in_since_ms = now_ms;   /* what is left started arriving by now */
 	}
 	return done;
 }
@@ -266,8 +289,9 @@ read_client(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms)
 	while (!c->eof && c->in_len < cap) {
 		ssize_t n = read(c->fd, c->in + c->in_len, cap - c->in_len);
 		if (n > 0) {
+			if (c->in_len == 0)
+				c->in_since_ms = now_ms;
 			c->in_len += (size_t)n;
-			c->last_ms = now_ms;
 			continue;
 		}
 		if (n == 0)
@@ -309,19 +333,36 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 		if (c->eof && c->in_len > 0 && c->in_len <= s->c.max_request &&
 		    memchr(c->in, '\n', c->in_len) == NULL)
 			c->in[c->in_len++] = '\n';
-		done += handle_lines(c, h, arg);
+		done += handle_lines(s, c, now_ms, h, arg);
 		if (!c->closing && c->in_len > s->c.max_request &&
-		    memchr(c->in, '\n', c->in_len) == NULL) {
-			char why[80];
-			snprintf(why, sizeof(why), "longer than max_request (%zu bytes)",
-				 s->c.max_request);
-			queue_error(c, why);
-			c->closing = true;
-			s->st.closed_oversize++;
-		}
+		    memchr(c->in, '\n', c->in_len) == NULL)
+			oversize(s, c);
 	}
 	s->st.requests += done;
 	return done;
+}
+
+/* A client past a deadline: its request or its reading of replies took
+ * longer than request_timeout, or it did nothing for idle_timeout. */
+static bool
+past_deadline(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms)
+{
+	bool partial = c->in_len > 0 && memchr(c->in, '\n', c->in_len) == NULL && !c->eof;
+
+	if (partial && now_ms - c->in_since_ms > s->c.request_timeout_ms) {
+		s->st.closed_slow++;
+		return true;
+	}
+	if (c->out_len > c->out_off && now_ms - c->out_since_ms > s->c.request_timeout_ms) {
+		s->st.closed_slow++;
+		return true;
+	}
+	if (c->in_len == 0 && c->out_len == c->out_off &&
+	    now_ms - c->last_ms > s->c.idle_timeout_ms) {
+		s->st.closed_idle++;
+		return true;
+	}
+	return false;
 }
 
 void
@@ -331,29 +372,30 @@ tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms)
 		struct client *c = &s->cl[i];
 		bool gone = false;
 
+		if (c->out_len > c->out_off && c->out_since_ms == 0)
+			c->out_since_ms = now_ms;   /* replies queued since this poll */
 		while (c->out_len > c->out_off) {
 			ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n > 0) {
 				c->out_off += (size_t)n;
-				c->last_ms = now_ms;
 				continue;
 			}
 			if (n < 0 && errno != EAGAIN && errno != EINTR)
 				gone = true;   /* peer went away: nothing more to send */
 			break;
 		}
-		if (c->out_off == c->out_len)
+		if (c->out_off == c->out_len) {
 			c->out_off = c->out_len = 0;
+			c->out_since_ms = 0;
+		}
 		if (!gone && c->out_len == 0 && (c->closing ||
 		    (c->eof && (c->in_len == 0 || memchr(c->in, '\n', c->in_len) == NULL)))) {
 			gone = true;
 			s->st.closed_eof += !c->closing;
 		}
-		if (!gone && now_ms - c->last_ms > s->c.idle_timeout_ms) {
+		if (!gone && past_deadline(s, c, now_ms))
 			gone = true;
-			s->st.closed_idle++;
-		}
 		if (gone)
 			drop_client(s, i);
 		else

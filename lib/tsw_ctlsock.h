@@ -6,9 +6,13 @@
  * are handed to the handler in order and its replies queued in order.
  * Limits protect the dataplane and other clients: a request longer than
  * max_request is answered with an error and the client closed; beyond
- * max_clients a new client gets an error line and is closed; a client
- * idle for idle_timeout_ms (no request, or replies it does not read) is
- * closed; a client is served at most a fixed number of requests per poll
+ * max_clients a new client gets an error line and is closed; a request
+ * must arrive whole within request_timeout_ms of its first byte and the
+ * replies queued for a client must be read within request_timeout_ms too
+ * (a client trickling bytes is closed by that deadline, not kept alive by
+ * each byte); a client with no request in progress and nothing to read for
+ * idle_timeout_ms is closed; nothing ever raises SIGPIPE (a peer that went
+ * away is just dropped); a client is served at most a fixed number of requests per poll
  * and not at all while it has more than a bounded amount of unread
  * replies. The socket file is created with the given mode (and group)
  * and removed on close; a stale socket file is replaced, a live one is an
@@ -28,10 +32,12 @@ struct tsw_ctlsock_conf {
 	unsigned int max_clients;
 	size_t max_request;
 	uint64_t idle_timeout_ms;
+	uint64_t request_timeout_ms;
 };
 
 struct tsw_ctlsock_stats {
-	uint64_t accepted, refused_busy, closed_idle, closed_oversize, closed_eof, requests;
+	uint64_t accepted, refused_busy, closed_idle, closed_oversize, closed_eof, closed_slow,
+		 requests;
 	unsigned int clients;
 };
 

@@ -48,6 +48,7 @@ mbufs = 8192
 fdb_size = {fdb}
 [control]
 socket = {d}/ctl.sock
+vhost_socket_dir = {d}/vhu
 """
 
 

@@ -393,6 +393,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		tsw_ctl_set_underlay(ctl, ul);
+		tsw_ctl_set_vhost_dir(ctl, cfg->control.vhost_socket_dir);
 	}
 	if (ctl_path != NULL) {
 		char path[4096];

@@ -236,6 +236,7 @@ open_control(const struct tsw_config *cfg, struct tsw_ctlsock **sock)
 		.group = cfg->control.socket_group, .max_clients = cfg->control.max_clients,
 		.max_request = cfg->control.max_request,
 		.idle_timeout_ms = (uint64_t)cfg->control.idle_timeout * 1000,
+		.request_timeout_ms = (uint64_t)cfg->control.request_timeout * 1000,
 	};
 
 	*sock = NULL;
@@ -287,6 +288,9 @@ main(int argc, char **argv)
 	if (cfg_dev == NULL)
 		goto out_nocleanup;
 
+	/* a control, telemetry or vhost-user peer that went away must never
+	 * kill the dataplane: every write to it fails with EPIPE instead */
+	signal(SIGPIPE, SIG_IGN);
 	if (rte_eal_init(eal_argc, argv) < 0) {
 		fprintf(stderr, "tunsw: EAL init failed: %s\n", rte_strerror(rte_errno));
 		goto out_nocleanup;
@@ -414,6 +418,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		tsw_ctl_set_underlay(ctl, ul);
+		tsw_ctl_set_vhost_dir(ctl, cfg->control.vhost_socket_dir);
 		if (open_control(cfg, &sock) < 0)
 			goto out;
 		if (tsw_telemetry_init(ctl, now_ms) < 0)

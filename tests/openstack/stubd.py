@@ -8,7 +8,7 @@ more hosts than two real ones; the extra hosts run the real tunsw-agent
 against this stub, so that neutron-server sees ACTIVE ports on them and
 pushes their entries to the two real tunsw hosts under test.
 
-    python3 stubd.py SOCKET LOCAL_IP
+    python3 stubd.py SOCKET LOCAL_IP VHOST_SOCKET_DIR
 """
 import json
 import os
@@ -21,13 +21,14 @@ STATE = {"networks": {}, "ports": {}}
 LOCK = threading.Lock()
 
 
-def handle(req, local_ip, instance):
+def handle(req, local_ip, instance, vhost_dir):
     op = req.get("op")
     n, p = STATE["networks"], STATE["ports"]
     if op == "show_info":
         return {"version": "stub", "instance": instance, "local_ip": local_ip,
                 "tunnel_types": ["vxlan", "gre"], "vxlan_udp_port": 4789,
-                "l2_population": True, "arp_responder": True, "mtu": 1500}
+                "l2_population": True, "arp_responder": True, "mtu": 1500,
+                "vhost_socket_dir": vhost_dir}
     if op == "show_ports":
         return [{"name": k, "network": v, "dpdk_port": 0} for k, v in sorted(p.items())]
     if op == "show_networks":
@@ -57,7 +58,7 @@ def handle(req, local_ip, instance):
 
 
 def main():
-    path, local_ip = sys.argv[1], sys.argv[2]
+    path, local_ip, vhost_dir = sys.argv[1], sys.argv[2], sys.argv[3]
     instance = "%016x" % random.getrandbits(64)
 
     class Handler(socketserver.StreamRequestHandler):
@@ -67,7 +68,7 @@ def main():
                 try:
                     with LOCK:
                         rep = {"id": req.get("id"), "ok": True,
-                               "result": handle(req, local_ip, instance)}
+                               "result": handle(req, local_ip, instance, vhost_dir)}
                 except (KeyError, ValueError) as e:
                     rep = {"id": req.get("id"), "ok": False, "error": str(e),
                            "field": "request", "reason": str(e)}

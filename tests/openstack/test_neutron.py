@@ -71,6 +71,7 @@ mbufs = 32768
 fdb_size = 8192
 [control]
 socket = {d}/ctl.sock
+vhost_socket_dir = {d}/vhu
 """.format(local=local, up=P + h + "up", mac=mac, d=d)
 
 
@@ -419,7 +420,8 @@ def test_08_two_hundred_ports_converge():
                    enable_dhcp=False)
     for h, ip in SIMULATED.items():
         sock = os.path.join(W.d, h + ".sock")
-        W.stubs[h] = subprocess.Popen([cloud.PY, os.path.join(HERE, "stubd.py"), sock, ip],
+        W.stubs[h] = subprocess.Popen([cloud.PY, os.path.join(HERE, "stubd.py"), sock, ip,
+                                       os.path.join(W.d, h + "vhu")],
                                       stdout=subprocess.PIPE, text=True, start_new_session=True)
         assert W.stubs[h].stdout.readline().strip() == "ready"
         ini = W.cloud.agent_conf("host" + h, sock, os.path.join(W.d, h + "vhu"))

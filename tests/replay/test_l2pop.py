@@ -217,6 +217,12 @@ BAD_REQUESTS = [
     ({"op": "trace", "port": "vm1", "frame": "zz" * 20}, "frame"),
     ({"op": "trace", "port": "vm1", "frame": "00" * 5}, "frame"),
     ({"op": "port_add", "name": "vm1", "network": "blue", "devargs": "net_null9"}, "name"),
+    # only vhost-user sockets in [control] vhost_socket_dir (here /run/tunsw)
+    ({"op": "port_add", "name": "vm8", "network": "blue", "devargs": "net_null9"}, "devargs"),
+    ({"op": "port_add", "name": "vm8", "network": "blue",
+      "devargs": "net_pcap9,tx_pcap=/etc/x"}, "devargs"),
+    ({"op": "port_add", "name": "vm8", "network": "blue",
+      "devargs": "net_vhost9,iface=/tmp/vm8.sock"}, "devargs"),
 ]
 
 
@@ -258,7 +264,8 @@ def test_control_tables_add_and_delete():
 
 
 def test_control_port_hot_plug_in_replay():
-    ctl = [(1.5, {"op": "port_add", "name": "vm9", "network": "blue", "devargs": "net_null9"}),
+    ctl = [(1.5, {"op": "port_add", "name": "vm9", "network": "blue",
+                  "devargs": "net_vhost9,iface=/run/tunsw/vm9.sock"}),
            (2.5, {"op": "port_del", "name": "vm9"})]
     f = frame(mac(1), BCAST)
     r = run([(1.0, "vm1", f), (2.0, "vm1", f), (3.0, "vm1", f)], control=ctl)

@@ -110,7 +110,6 @@ class TunswAgent:
         self.conf = conf
         self.host = conf.host
         self.agent_id = "tunsw-agent-%s" % self.host
-        self.sock_dir = conf.TUNSW.vhostuser_socket_dir.rstrip("/")
         self.daemon = tunsw_daemon.Daemon(conf.TUNSW.control_socket, conf.TUNSW.daemon_timeout)
         self.context = n_context.get_admin_context_without_session()
         self.plugin_rpc = agent_rpc.PluginApi(topics.PLUGIN)
@@ -128,7 +127,7 @@ class TunswAgent:
         self.settled = set()           # ports whose state neutron-server has (up or down)
         self.refusals = {}             # port id -> the daemon's last refusal (logged once)
         self.info = self._wait_for_daemon()
-        self.local_ip, self.tunnel_types = self._check_daemon(self.info)
+        self.local_ip, self.tunnel_types, self.sock_dir = self._check_daemon(self.info)
         self.agent_state = {
             "binary": constants.AGENT_BINARY,
             "host": self.host,
@@ -182,14 +181,19 @@ class TunswAgent:
         if conf.AGENT.arp_responder != info["arp_responder"]:
             problems.append("[agent] arp_responder is %s but the daemon's is %s"
                             % (conf.AGENT.arp_responder, info["arp_responder"]))
+        sock_dir = (conf.TUNSW.vhostuser_socket_dir or info["vhost_socket_dir"]).rstrip("/")
+        if sock_dir != info["vhost_socket_dir"]:
+            problems.append("[tunsw] vhostuser_socket_dir is %s but the daemon plugs sockets of "
+                            "%s only ([control] vhost_socket_dir)"
+                            % (sock_dir, info["vhost_socket_dir"]))
         if problems:
             for p in problems:
                 LOG.error("configuration: %s", p)
             raise SystemExit("tunsw-agent: its configuration disagrees with the daemon's")
-        LOG.info("tunsw daemon %s (instance %s) at %s: local_ip %s, tunnel types %s",
-                 info["version"], info["instance"], self.conf.TUNSW.control_socket,
-                 local_ip, ",".join(types))
-        return local_ip, types
+        LOG.info("tunsw daemon %s (instance %s) at %s: local_ip %s, tunnel types %s, "
+                 "vhost-user sockets in %s", info["version"], info["instance"],
+                 self.conf.TUNSW.control_socket, local_ip, ",".join(types), sock_dir)
+        return local_ip, types, sock_dir
 
     def _daemon_alive(self):
         """Reach the daemon; a new instance means a restart: resync."""

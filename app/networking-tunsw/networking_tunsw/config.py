@@ -8,8 +8,6 @@ host, ...) and its own file, as every Neutron agent does:
 """
 from oslo_config import cfg
 
-from networking_tunsw import constants
-
 agent_opts = [
     cfg.IntOpt("polling_interval", default=2, min=1,
                help="Seconds between two looks at the ports Neutron binds to this host "
@@ -33,9 +31,11 @@ vxlan_opts = [
 tunsw_opts = [
     cfg.StrOpt("control_socket", default="/run/tunsw/tunsw.sock",
                help="The tunsw daemon's control socket ([control] socket in tunsw.conf)."),
-    cfg.StrOpt("vhostuser_socket_dir", default=constants.DEFAULT_SOCKET_DIR,
+    cfg.StrOpt("vhostuser_socket_dir",
                help="Directory of the VMs' vhost-user sockets. Nova's QEMU creates them "
-                    "(vhost-user server); tunsw connects to each as client."),
+                    "(vhost-user server); tunsw connects to each as client. Empty: the "
+                    "daemon's [control] vhost_socket_dir; when set, it must equal it (the "
+                    "daemon plugs sockets of that directory only)."),
     cfg.FloatOpt("daemon_timeout", default=30.0, min=1.0,
                  help="Seconds to wait for one reply of the daemon."),
     cfg.FloatOpt("resync_grace", default=5.0, min=0.0,
