@@ -462,10 +462,10 @@ op_show_neighbors(struct req *r)
 static int
 op_fdb_add(struct req *r)
 {
-	struct rte_ether_addr mac;
+	struct rte_ether_addr mac, old_arp;
 	uint32_t vtep, ip = 0;
 	int net, tun, rc;
-	bool created = false;
+	bool created = false, had_arp = false;
 
 	if (arg_net(r, "network", true, &net) != 0 ||
 	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0 ||
@@ -479,15 +479,26 @@ op_fdb_add(struct req *r)
 			return errno_fail(r, "remote", tun, "tunnel");
 		created = true;
 	}
+	/* A refused request changes nothing, table full included: the ARP
+	 * entry first (its old value kept to put back), then the FDB entry. */
+	if (ip != 0) {
+		had_arp = tsw_dp_arp_lookup(r->dp, (uint16_t)net, ip, &old_arp);
+		rc = tsw_dp_arp_add(r->dp, (uint16_t)net, ip, &mac);
+		if (rc < 0) {
+			if (created)
+				tsw_dp_tunnel_del(r->dp, r->dp->nets[net].type, (uint16_t)tun);
+			return errno_fail(r, "ip", rc, "arp entry");
+		}
+	}
 	rc = tsw_dp_fdb_static_add(r->dp, (uint16_t)net, &mac, (uint16_t)tun);
 	if (rc < 0) {
+		if (ip != 0 && had_arp)
+			tsw_dp_arp_add(r->dp, (uint16_t)net, ip, &old_arp);   /* in place */
+		else if (ip != 0)
+			tsw_dp_arp_del(r->dp, (uint16_t)net, ip, &mac);
 		if (created)
 			tsw_dp_tunnel_del(r->dp, r->dp->nets[net].type, (uint16_t)tun);
 		return errno_fail(r, "mac", rc, "fdb entry");
-	}
-	if (ip != 0 && (rc = tsw_dp_arp_add(r->dp, (uint16_t)net, ip, &mac)) < 0) {
-		tsw_dp_fdb_static_del(r->dp, (uint16_t)net, &mac, tun);
-		return errno_fail(r, "ip", rc, "arp entry");
 	}
 	return ok(r, NULL);
 }

@@ -574,7 +574,7 @@ tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel)
 		return -ENOENT;
 	for (uint16_t j = 0; j < dp->n_flood_explicit[net]; j++)
 		if (dp->flood_explicit[net][j] == tunnel)
-			return 0;
+			return 0;   /* idempotent (R-L4) */
 	a = rte_realloc_socket(dp->flood_explicit[net],
 			       (dp->n_flood_explicit[net] + 1u) * sizeof(uint16_t), 0, dp->socket);
 	if (a == NULL)
@@ -584,7 +584,7 @@ tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel)
 	dp->tunnels[t][tunnel].static_refs++;
 	if (dp->conf.l2_population)
 		republish(dp, net);
-	return 0;
+	return 1;
 }
 
 int
@@ -599,7 +599,7 @@ tsw_dp_flood_del(struct tsw_dp *dp, uint16_t net, uint16_t tunnel)
 		if (dp->conf.l2_population)
 			republish(dp, net);
 		tunnel_unref(dp, dp->nets[net].type, tunnel);
-		return 0;
+		return 1;
 	}
 	return 0;   /* R-L4: removing what is absent is not an error */
 }
@@ -632,7 +632,7 @@ tsw_dp_fdb_static_add(struct tsw_dp *dp, uint16_t net, const struct rte_ether_ad
 	dp->tunnels[t][tunnel].static_refs++;
 	if (tsw_fdb_entry_kind(old) == TSW_FDB_STATIC && tsw_dest_is_tunnel(tsw_fdb_entry_dest(old)))
 		tunnel_unref(dp, t, tsw_dest_index(tsw_fdb_entry_dest(old)));
-	return 0;
+	return 1;
 }
 
 int
@@ -655,22 +655,25 @@ tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ether_ad
 	tsw_fdb_del(dp->fdb, &k, TSW_FDB_STATIC);
 	if (tsw_dest_is_tunnel(d))
 		tunnel_unref(dp, dp->nets[net].type, tsw_dest_index(d));
-	return 0;
+	return 1;
 }
 
 int
 tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac)
 {
 	struct tsw_arp_key k = { .net = net, .ip = ip };
+	struct rte_ether_addr cur;
 	uint64_t v = 0;
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
 	if (ip == 0 || !rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
 		return -EINVAL;
+	if (tsw_dp_arp_lookup(dp, net, ip, &cur) && rte_is_same_ether_addr(&cur, mac))
+		return 0;   /* idempotent (R-L4) */
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		v = (v << 8) | mac->addr_bytes[i];
-	return rte_hash_add_key_data(dp->arp, &k, (void *)(uintptr_t)v) < 0 ? -ENOSPC : 0;
+	return rte_hash_add_key_data(dp->arp, &k, (void *)(uintptr_t)v) < 0 ? -ENOSPC : 1;
 }
 
 int
@@ -681,11 +684,10 @@ tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_et
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
-	if (mac != NULL && (!tsw_dp_arp_lookup(dp, net, ip, &cur) ||
-			    !rte_is_same_ether_addr(&cur, mac)))
+	if (!tsw_dp_arp_lookup(dp, net, ip, &cur) ||
+	    (mac != NULL && !rte_is_same_ether_addr(&cur, mac)))
 		return 0;   /* absent, or it maps to another MAC now */
-	rte_hash_del_key(dp->arp, &k);
-	return 0;
+	return rte_hash_del_key(dp->arp, &k) >= 0 ? 1 : 0;
 }
 
 /* ---- from configuration ---- */

@@ -177,6 +177,9 @@ int tsw_dp_route_add(struct tsw_dp *dp, uint32_t prefix, uint8_t len, uint32_t v
 		     enum tsw_route_origin origin);
 int tsw_dp_route_del(struct tsw_dp *dp, uint32_t prefix, uint8_t len);
 
+/* The static table changes below return 1 when they changed something, 0
+ * when there was nothing to do (already so, or absent: R-L4), -errno when
+ * refused (nothing changed then). */
 int tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);
 int tsw_dp_flood_del(struct tsw_dp *dp, uint16_t net, uint16_t tunnel);
 

@@ -319,11 +319,26 @@ plan_update(const struct tsw_dp *dp, const json_t *entries, struct plan *p, stru
 	return 0;
 }
 
-static int
-cmp_act(const void *x, const void *y)
+#define N_KINDS (A_FLOOD_DEL + 1)
+
+/* The plan in kind order, stable within a kind, in O(n): adds go flood,
+ * FDB, ARP; removes ARP, FDB, flood, so that a tunnel is deleted with its
+ * last user (R-L2). Returns the order as indexes (NULL: out of memory). */
+static size_t *
+order_plan(const struct plan *p)
 {
-	const struct act *a = x, *b = y;
-	return (int)a->kind - (int)b->kind;
+	size_t start[N_KINDS + 1] = { 0 };
+	size_t *idx = malloc((p->n ? p->n : 1) * sizeof(*idx));
+
+	if (idx == NULL)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++)
+		start[p->a[i].kind + 1]++;
+	for (int k = 0; k < N_KINDS; k++)
+		start[k + 1] += start[k];
+	for (size_t i = 0; i < p->n; i++)
+		idx[start[p->a[i].kind]++] = i;
+	return idx;
 }
 
 json_t *
@@ -332,6 +347,7 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 {
 	struct plan p = { .skipped = json_array() };
 	unsigned int fdb = 0, flood = 0, arp = 0, created = 0, deleted = 0;
+	size_t *order = NULL;
 	int rc = 0;
 	json_t *res = NULL;
 
@@ -349,16 +365,13 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 		rc = plan_add_remove(dp, entries, op, &p, e);
 	if (rc < 0)
 		goto out;
-	/* Adds: flood, FDB, then ARP; removes: ARP, FDB, then flood, so that a
-	 * tunnel is deleted with its last user (R-L2). Stable within a kind. */
-	for (size_t i = 1; i < p.n; i++)
-		for (size_t j = i; j > 0 && cmp_act(&p.a[j - 1], &p.a[j]) > 0; j--) {
-			struct act t = p.a[j];
-			p.a[j] = p.a[j - 1];
-			p.a[j - 1] = t;
-		}
+	order = order_plan(&p);
+	if (order == NULL) {
+		tsw_jerr_set(e, "fdb_entries", "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < p.n; i++) {
-		const struct act *a = &p.a[i];
+		const struct act *a = &p.a[order[i]];
 		int tun = tsw_dp_tunnel_find(dp, a->type, a->vtep);
 
 		switch (a->kind) {
@@ -374,16 +387,12 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 					: tsw_dp_fdb_static_add(dp, a->net, &a->mac, (uint16_t)tun);
 			else
 				rc = tun;
-			flood += a->kind == A_FLOOD_ADD && rc == 0;
-			fdb += a->kind == A_FDB_ADD && rc == 0;
 			break;
 		case A_ARP_ADD:
 			rc = tsw_dp_arp_add(dp, a->net, a->ip, &a->mac);
-			arp += rc == 0;
 			break;
 		case A_ARP_DEL:
 			rc = tsw_dp_arp_del(dp, a->net, a->ip, &a->mac);
-			arp += rc == 0;
 			break;
 		case A_FDB_DEL:
 		case A_FLOOD_DEL:
@@ -392,8 +401,6 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 				break;   /* nothing of ours there (R-L4) */
 			rc = a->kind == A_FLOOD_DEL ? tsw_dp_flood_del(dp, a->net, (uint16_t)tun)
 						   : tsw_dp_fdb_static_del(dp, a->net, &a->mac, tun);
-			flood += a->kind == A_FLOOD_DEL && rc == 0;
-			fdb += a->kind == A_FDB_DEL && rc == 0;
 			deleted += tsw_dp_tunnel_find(dp, a->type, a->vtep) < 0;
 			break;
 		}
@@ -403,6 +410,13 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 				     p.n, strerror(-rc));
 			goto out;
 		}
+		/* what changed, not what was asked: repeated adds and removes of
+		 * what is absent count nothing */
+		if (rc > 0) {
+			fdb += a->kind == A_FDB_ADD || a->kind == A_FDB_DEL;
+			flood += a->kind == A_FLOOD_ADD || a->kind == A_FLOOD_DEL;
+			arp += a->kind == A_ARP_ADD || a->kind == A_ARP_DEL;
+		}
 	}
 	res = json_pack("{s:i, s:i, s:i, s:i, s:i, s:O}", "fdb", fdb, "flood", flood, "arp", arp,
 			"tunnels_created", created, "tunnels_deleted", deleted, "skipped", p.skipped);
@@ -410,6 +424,7 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 		tsw_jerr_set(e, "fdb_entries", "out of memory");
 out:
 	json_decref(p.skipped);
+	free(order);
 	free(p.a);
 	return res;
 }

@@ -323,5 +323,69 @@ def test_control_recreated_tunnel_counts_from_zero():
     eq(r.state["counters"]["tunnels"]["vxlan/" + R9]["tx_pkts"], 1, "new tunnel's count")
 
 
+
+def mac3(i):
+    return "fa:16:3e:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255)
+
+
+def test_refused_fdb_add_changes_nothing_when_the_arp_table_is_full():
+    """fdb_add with an ip, refused because the ARP table is full, leaves the
+    existing static entry for that MAC as it was (it was deleted before)."""
+    sec = l2pop_sections()
+    sec["dataplane"] = {"fdb_size": "1024"}
+    ctl = [(0.1, {"op": "fdb_add", "network": "blue", "mac": mac(7), "remote": R2})]
+    ctl += [(0.2 + i * 1e-4, {"op": "arp_add", "network": "red", "ip": "10.7.%d.%d" % (
+        i >> 8, i & 255), "mac": mac3(0x100 + i)}) for i in range(1100)]
+    ctl.append((0.5, {"op": "fdb_add", "network": "blue", "mac": mac(7), "remote": R9,
+                      "ip": "10.0.0.7"}))
+    r = run([], sec, control=ctl)
+    full = [x for x in r.replies[1:1101] if not x["ok"]]
+    eq(len(full) > 0 and all(x["field"] == "ip" for x in full), True,
+       "the ARP table fills up (%d refused)" % len(full))
+    last = r.replies[-1]
+    eq((last["ok"], last["field"]), (False, "ip"), "fdb_add refused on ip: %r" % last)
+    e = r.fdb("blue")[mac(7)]
+    eq((e["kind"], e["tunnel"]["remote"]), ("static", R2), "the static entry is untouched")
+    eq("10.0.0.7" in r.arp("blue"), False, "no ARP entry")
+    eq(("vxlan", R9) in r.tunnels(), False, "no tunnel left behind")
+
+
+def test_R_L4_results_count_what_changed():
+    """Repeated adds and removes of what is absent count nothing: a remove
+    claims only the removals that happened."""
+    ports = {R9: [FLOOD] + [[mac3(i), "10.0.%d.%d" % (i >> 8, i & 255)] for i in range(1, 501)]}
+    ctl = [add(0.1, ports), add(0.2, ports), remove(0.3, ports), remove(0.4, ports)]
+    r = run([], l2pop_sections(), control=ctl)
+    got = [(x["fdb"], x["flood"], x["arp"], x["tunnels_created"], x["tunnels_deleted"])
+           for x in r.ok_replies()]
+    eq(got, [(500, 1, 500, 1, 0), (0, 0, 0, 0, 0), (500, 1, 500, 0, 1), (0, 0, 0, 0, 0)],
+       "counts")
+    eq((r.fdb("blue"), r.arp("blue")), ({}, {}), "empty again")
+
+
+def test_R_L1_large_payload_applied_whole():
+    """A network's whole table in one add (20 000 ports behind 40 remotes),
+    then removed: every entry in, every entry out (the apply is linear; the
+    benchmark, scripts/bench-openstack.py, times it)."""
+    remotes = ["198.18.1.%d" % (10 + i) for i in range(40)]
+    ports = {rm: [FLOOD] for rm in remotes}
+    for i in range(20000):
+        ports[remotes[i % 40]].append([mac3(0x10000 + i), "10.%d.%d.%d" % (
+            100 + (i >> 16), (i >> 8) & 255, i & 255)])
+    sec = l2pop_sections()
+    sec["dataplane"] = {"fdb_size": "65536"}
+    r = run([], sec, control=[add(0.1, ports)])
+    res = r.ok_replies()[0]
+    eq((res["fdb"], res["arp"], res["flood"], res["tunnels_created"]), (20000, 20000, 40, 40),
+       "added")
+    eq(len(r.fdb("blue")), 20000, "FDB")
+    eq(len(r.arp("blue")), 20000, "ARP")
+    r = run([], sec, control=[add(0.1, ports), remove(0.2, ports)])
+    res = r.ok_replies()[1]
+    eq((res["fdb"], res["arp"], res["flood"], res["tunnels_deleted"]), (20000, 20000, 40, 40),
+       "removed")
+    eq((len(r.fdb("blue")), len(r.arp("blue")), r.tunnels().get(("vxlan", remotes[0]))),
+       (0, 0, None), "empty")
+
 if __name__ == "__main__":
     run_tests(globals())
