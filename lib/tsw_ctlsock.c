@@ -39,8 +39,18 @@ struct tsw_ctlsock {
 	unsigned int n;
 	struct client *cl;       /* max_clients */
 	struct pollfd *pfd;      /* 1 + max_clients */
+	unsigned int rr;         /* first client served in the next poll */
 	struct tsw_ctlsock_stats st;
 };
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* An existing socket file: in use by a live server, or stale. */
 static bool
@@ -238,14 +248,15 @@ oversize(struct tsw_ctlsock *s, struct client *c)
 /* Handle up to REQS_PER_POLL complete lines of c's input. */
 static unsigned int
 handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlsock_handler h,
-	     void *arg)
+	     void *arg, uint64_t t0_us)
 {
 	unsigned int done = 0;
 	size_t off = 0;
 
 	if (c->in_len == 0)
 		return 0;
-	while (done < REQS_PER_POLL && !c->closing && c->out_len - c->out_off < OUT_HIGH_WATER) {
+	while (done < REQS_PER_POLL && !c->closing && c->out_len - c->out_off < OUT_HIGH_WATER &&
+	       (s->c.budget_us == 0 || mono_us() - t0_us < s->c.budget_us)) {
 		char *nl = memchr(c->in + off, '\n', c->in_len - off);
 		size_t len;
 		char *reply;
@@ -308,7 +319,8 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 {
 	struct timespec ts = { .tv_sec = timeout_us / 1000000,
 			       .tv_nsec = (long)(timeout_us % 1000000) * 1000 };
-	unsigned int done = 0, np = 1;
+	unsigned int done = 0, np = 1, n;
+	uint64_t t0;
 
 	s->pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 	for (unsigned int i = 0; i < s->n; i++) {
@@ -322,9 +334,12 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 	}
 	if (ppoll(s->pfd, np, &ts, NULL) < 0 && errno != EINTR)
 		return 0;
+	n = s->n;                 /* clients polled (accepting adds more) */
 	if (s->pfd[0].revents & POLLIN)
 		accept_clients(s, now_ms);
-	for (unsigned int i = 0; i < np - 1 && i < s->n; i++) {
+	t0 = mono_us();
+	for (unsigned int k = 0; k < n; k++) {
+		unsigned int i = (s->rr + k) % n;
 		struct client *c = &s->cl[i];
 
 		if (s->pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
@@ -333,11 +348,12 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 		if (c->eof && c->in_len > 0 && c->in_len <= s->c.max_request &&
 		    memchr(c->in, '\n', c->in_len) == NULL)
 			c->in[c->in_len++] = '\n';
-		done += handle_lines(s, c, now_ms, h, arg);
+		done += handle_lines(s, c, now_ms, h, arg, t0);
 		if (!c->closing && c->in_len > s->c.max_request &&
 		    memchr(c->in, '\n', c->in_len) == NULL)
 			oversize(s, c);
 	}
+	s->rr = n ? (s->rr + 1) % n : 0;
 	s->st.requests += done;
 	return done;
 }

@@ -12,7 +12,10 @@
  * (a client trickling bytes is closed by that deadline, not kept alive by
  * each byte); a client with no request in progress and nothing to read for
  * idle_timeout_ms is closed; nothing ever raises SIGPIPE (a peer that went
- * away is just dropped); a client is served at most a fixed number of requests per poll
+ * away is just dropped); a poll starts no new request once budget_us is
+ * spent (the caller's other work, learn events, goes between polls; the
+ * clients are served round-robin from poll to poll); a client is served at
+ * most a fixed number of requests per poll
  * and not at all while it has more than a bounded amount of unread
  * replies. The socket file is created with the given mode (and group)
  * and removed on close; a stale socket file is replaced, a live one is an
@@ -33,6 +36,7 @@ struct tsw_ctlsock_conf {
 	size_t max_request;
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
+	uint64_t budget_us;             /* per poll: no new request after this long; 0 = none */
 };
 
 struct tsw_ctlsock_stats {

@@ -9,7 +9,7 @@
    neutron-server (tests/openstack/cloud.py): a port is created bound to the
    host, then polled until Neutron says ACTIVE; repeated, median and worst.
 
-    scripts/bench-openstack.py [--ports 10000] [--remotes 100] [--bindings 20]
+    scripts/bench-openstack.py [--ports 1000,10000,100000] [--remotes 100] [--bindings 20]
                                [--skip-cloud] [--json FILE]
 
 Root; hugepages are not needed (the daemon runs --no-huge on net_ring)."""
@@ -49,6 +49,7 @@ fdb_size = {fdb}
 [control]
 socket = {d}/ctl.sock
 vhost_socket_dir = {d}/vhu
+max_request = 67108864
 """
 
 
@@ -100,6 +101,9 @@ def apply_rate(ports, remotes):
         table = {r: [["00:00:00:00:00:00", "0.0.0.0"]] + [[mac(i), ip(i)] for i in idx]
                  for r, idx in by_remote.items()}
         payload = {NET: {"segment_id": 1001, "network_type": "vxlan", "ports": table}}
+        table2 = {r: [["00:00:00:00:00:00", "0.0.0.0"]] + [[mac(i), ip(i, 11)] for i in idx]
+                  for r, idx in by_remote.items()}
+        payload2 = {NET: {"segment_id": 1001, "network_type": "vxlan", "ports": table2}}
         chg = {"chg_ip": {NET: {r: {"before": [[mac(i), ip(i)] for i in idx],
                                     "after": [[mac(i), ip(i, 11)] for i in idx]}
                                 for r, idx in by_remote.items()}}}
@@ -107,7 +111,7 @@ def apply_rate(ports, remotes):
         for name, op, body in (("add", "add_fdb_entries", payload),
                                ("add_again", "add_fdb_entries", payload),
                                ("update", "update_fdb_entries", chg),
-                               ("remove", "remove_fdb_entries", payload)):
+                               ("remove", "remove_fdb_entries", payload2)):
             t0 = time.perf_counter()
             res = c.call(op, fdb_entries=body)
             dt = time.perf_counter() - t0
@@ -115,11 +119,57 @@ def apply_rate(ports, remotes):
                          "result": {k: v for k, v in res.items() if k != "skipped"}}
             print("l2pop %-9s %6d ports / %3d remotes: %8.3f s  %9.0f entries/s  %s" % (
                 name, ports, remotes, dt, ports / dt, out[name]["result"]), flush=True)
+        out["under_load"] = probe_while(c, os.path.join(d, "ctl.sock"), payload, ports)
         return out
     finally:
         p.terminate()
         p.wait()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def probe_while(c, sock, payload, ports):
+    """The table added again after a remove, once in one request and once
+    cut as the agent cuts it (resync.chunks, 2000 entries a request), while
+    a second client asks show_info every millisecond: how long the other
+    clients wait meanwhile (the learn path waits as long)."""
+    import threading
+    sys.path.insert(0, os.path.join(TOP, "app", "networking-tunsw"))
+    from networking_tunsw import resync
+    out = {}
+    for mode in ("one_request", "chunks_of_2000"):
+        c.call("remove_fdb_entries", fdb_entries=payload)
+        parts = [payload] if mode == "one_request" else \
+            resync.chunks("add_fdb_entries", payload, 2000)
+        lat, stop = [], threading.Event()
+
+        def probe():
+            pc = Ctl(sock)
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                pc.call("show_info")
+                lat.append(time.perf_counter() - t0)
+                time.sleep(0.001)
+
+        th = threading.Thread(target=probe)
+        th.start()
+        time.sleep(0.05)
+        t0 = time.perf_counter()
+        for part in parts:
+            c.call("add_fdb_entries", fdb_entries=part)
+        dt = time.perf_counter() - t0
+        time.sleep(0.05)
+        stop.set()
+        th.join()
+        lat.sort()
+        out[mode] = {"requests": len(parts), "seconds": round(dt, 3),
+                     "probe_max_ms": round(lat[-1] * 1e3, 2),
+                     "probe_p99_ms": round(lat[int(len(lat) * 0.99)] * 1e3, 2),
+                     "probes": len(lat)}
+        print("l2pop add %6d ports as %-15s %4d requests %7.3f s; another client waited "
+              "at most %6.2f ms (p99 %.2f ms, %d probes)" % (
+                  ports, mode, len(parts), dt, out[mode]["probe_max_ms"],
+                  out[mode]["probe_p99_ms"], len(lat)), flush=True)
+    return out
 
 
 def binding_to_active(n, polling_interval):
@@ -175,13 +225,14 @@ def binding_to_active(n, polling_interval):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--ports", type=int, default=10000)
+    ap.add_argument("--ports", default="1000,10000,100000",
+                    help="table sizes, comma-separated")
     ap.add_argument("--remotes", type=int, default=100)
     ap.add_argument("--bindings", type=int, default=20)
     ap.add_argument("--skip-cloud", action="store_true")
     ap.add_argument("--json")
     a = ap.parse_args()
-    res = {"l2pop": [apply_rate(n, a.remotes) for n in sorted({1000, a.ports})]}
+    res = {"l2pop": [apply_rate(int(n), a.remotes) for n in a.ports.split(",")]}
     if not a.skip_cloud:
         res["binding"] = [binding_to_active(a.bindings, pi) for pi in (2, 1)]
     if a.json:

@@ -237,6 +237,8 @@ open_control(const struct tsw_config *cfg, struct tsw_ctlsock **sock)
 		.max_request = cfg->control.max_request,
 		.idle_timeout_ms = (uint64_t)cfg->control.idle_timeout * 1000,
 		.request_timeout_ms = (uint64_t)cfg->control.request_timeout * 1000,
+		/* requests take turns with learn events: no new one after 2 ms */
+		.budget_us = 2000,
 	};
 
 	*sock = NULL;

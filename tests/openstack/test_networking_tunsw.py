@@ -102,6 +102,31 @@ def test_payload_names_every_entry_in_both_entry_shapes():
     assert resync.named_in_fdb(None) == set() and resync.named_in_update({}) == set()
 
 
+def test_large_payloads_cut_into_requests_of_bounded_size():
+    ports = {"198.18.0.%d" % r: [["00:00:00:00:00:00", "0.0.0.0"]] +
+             [["fa:16:3e:00:%02x:%02x" % (r, i), "10.%d.0.%d" % (r, i)] for i in range(250)]
+             for r in range(2, 10)}
+    add = {NET: {"segment_id": 9, "network_type": "vxlan", "ports": ports},
+           "other": {"segment_id": 10, "network_type": "gre", "ports": {
+               "198.18.0.2": [["fa:16:3e:01:00:01", "10.1.0.1"]]}}}
+    parts = resync.chunks("add_fdb_entries", add, 300)
+    assert all(sum(len(v) for b in p.values() for v in b["ports"].values()) <= 300
+               for p in parts), [len(p) for p in parts]
+    assert 7 <= len(parts) <= 9, len(parts)  # 2009 entries, cut at remote boundaries
+    # together, the parts name exactly what the payload names, with its keys
+    assert set().union(*(resync.named_in_fdb(p) for p in parts)) == resync.named_in_fdb(add)
+    assert all(b["segment_id"] in (9, 10) and "network_type" in b
+               for p in parts for b in p.values())
+    assert resync.chunks("add_fdb_entries", add, 5000) == [add]
+    upd = {"chg_ip": {NET: {"198.18.0.%d" % r: {"before": [["fa:16:3e:00:00:01", "10.0.0.1"]],
+                                                "after": [["fa:16:3e:00:00:01", "10.0.0.2"]]}
+                            for r in range(2, 6)}}}
+    assert resync.chunks("update_fdb_entries", upd, 100) == [upd]
+    parts = resync.chunks("update_fdb_entries", upd, 3)
+    assert len(parts) == 4 and set().union(*(resync.named_in_update(p) for p in parts)) == \
+        resync.named_in_update(upd)
+
+
 def test_sweep_removes_only_what_neutron_did_not_name_again():
     d = FakeDaemon(fdb={(NET, "fa:16:3e:00:00:01"): "198.18.0.2",
                         (NET, "fa:16:3e:00:00:02"): "198.18.0.2",

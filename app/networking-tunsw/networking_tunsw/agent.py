@@ -51,6 +51,10 @@ from networking_tunsw import resync
 
 LOG = logging.getLogger(__name__)
 
+# Entries per request to the daemon: a network's whole table (thousands of
+# ports) goes as requests of a few milliseconds each.
+L2POP_CHUNK = 2000
+
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -261,16 +265,21 @@ class TunswAgent:
                     self.pending -= resync.named_in_update(fdb_entries)
                 else:
                     self.pending -= resync.named_in_fdb(fdb_entries)
-        try:
-            result = self.daemon.call(op, fdb_entries=fdb_entries)
-        except tunsw_daemon.Refused as e:
-            LOG.error("l2population %s refused by tunsw: %s (payload %s)", op, e, fdb_entries)
-            return
-        except tunsw_daemon.Unreachable as e:
-            # the daemon restarted: the resync after it brings the tables back
-            LOG.warning("l2population %s not applied, daemon unreachable: %s", op, e)
-            return
-        LOG.info("l2population %s: %s", op, result)
+        total = {}
+        for part in resync.chunks(op, fdb_entries, L2POP_CHUNK):
+            try:
+                result = self.daemon.call(op, fdb_entries=part)
+            except tunsw_daemon.Refused as e:
+                LOG.error("l2population %s refused by tunsw: %s (payload %s)", op, e, part)
+                return
+            except tunsw_daemon.Unreachable as e:
+                # the daemon restarted: the resync after it brings the tables back
+                LOG.warning("l2population %s not applied, daemon unreachable: %s", op, e)
+                return
+            for k, v in result.items():
+                total[k] = total.get(k, 0) + v if isinstance(v, int) else \
+                    total.get(k, []) + list(v)
+        LOG.info("l2population %s: %s", op, total)
         LOG.debug("l2population %s payload: %s", op, fdb_entries)
 
     # ---- ports --------------------------------------------------------------

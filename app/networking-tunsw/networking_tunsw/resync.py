@@ -72,6 +72,42 @@ def named_in_update(fdb_entries):
     return out
 
 
+def chunks(op, fdb_entries, limit):
+    """An l2population payload cut into payloads of at most limit entries
+    (same shape, same order), so that the daemon applies a network's whole
+    table as several short requests and its learn path and other clients
+    get their turn in between. Small payloads come back whole."""
+    if op == "update_fdb_entries":
+        per = [(net, remote, change) for net, agents in
+               ((fdb_entries or {}).get("chg_ip") or {}).items()
+               for remote, change in (agents or {}).items()]
+        size = sum(len(c.get("before") or []) + len(c.get("after") or []) for _n, _r, c in per)
+        if size <= limit:
+            return [fdb_entries]
+        out = []
+        for net, remote, change in per:    # one agent's change per payload
+            out.append({"chg_ip": {net: {remote: change}}})
+        return out
+    size = sum(len(v) for body in (fdb_entries or {}).values() if isinstance(body, dict)
+               for v in (body.get("ports") or {}).values())
+    if size <= limit:
+        return [fdb_entries]
+    out, cur, n = [], {}, 0
+    for net, body in fdb_entries.items():
+        for remote, entries in (body.get("ports") or {}).items():
+            for i in range(0, len(entries), limit):
+                part = entries[i:i + limit]
+                if n + len(part) > limit and cur:
+                    out.append(cur)
+                    cur, n = {}, 0
+                dst = cur.setdefault(net, {k: v for k, v in body.items() if k != "ports"})
+                dst.setdefault("ports", {}).setdefault(remote, []).extend(part)
+                n += len(part)
+    if cur:
+        out.append(cur)
+    return out
+
+
 def sweep(daemon, stale, log):
     """Remove each stale entry that is still as the snapshot saw it."""
     removed = 0
