@@ -703,7 +703,8 @@ network_arg(struct pctx *p, const char *sec, const char *key, const char *name)
 static int
 parse_port(struct pctx *p, int idx, const char *sec, char **w)
 {
-	static const char *const keys[] = { "devargs", "network", NULL };
+	static const char *const keys[] = { "devargs", "network", "port_security", "mac", "ips",
+		"allowed_address_pairs", NULL };
 	struct tsw_config *c = p->cfg;
 	struct tsw_cfg_port *port;
 	const char *why, *s;
@@ -736,6 +737,29 @@ parse_port(struct pctx *p, int idx, const char *sec, char **w)
 	ni = network_arg(p, sec, "network", s);
 	if (ni < 0)
 		return -1;
+	if (get_bool(p, sec, "port_security", &port->port_security) < 0)
+		return -1;
+	if (port->port_security) {
+		struct rte_ether_addr mac;
+		char pwhy[160];
+		s = get(p, sec, "mac");
+		if (s == NULL)
+			return fail(p, sec, "mac", "missing (required with port_security = true)");
+		if (tsw_parse_mac(s, &mac, &why) < 0)
+			return fail(p, sec, "mac", "'%s' is %s", s, why);
+		if (tsw_portsec_from_text(&mac, get(p, sec, "ips"), NULL, &port->sec, pwhy,
+					  sizeof(pwhy)) < 0)
+			return fail(p, sec, "ips", "%s", pwhy);
+		if (tsw_portsec_from_text(&mac, get(p, sec, "ips"),
+					  get(p, sec, "allowed_address_pairs"), &port->sec, pwhy,
+					  sizeof(pwhy)) < 0)
+			return fail(p, sec, "allowed_address_pairs", "%s", pwhy);
+	} else {
+		static const char *const only[] = { "mac", "ips", "allowed_address_pairs" };
+		for (size_t i = 0; i < RTE_DIM(only); i++)
+			if (get(p, sec, only[i]) != NULL)
+				return fail(p, sec, only[i], "only with port_security = true");
+	}
 	snprintf(port->name, sizeof(port->name), "%s", w[1]);
 	snprintf(port->devargs, sizeof(port->devargs), "%s", get(p, sec, "devargs"));
 	port->network = (uint16_t)ni;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <rte_ether.h>
+#include "tsw_portsec.h"
 #include "tsw_types.h"
 
 #define TSW_DEVARGS_LEN 256
@@ -51,6 +52,8 @@ struct tsw_cfg_port {
 	char name[TSW_NAME_LEN];
 	char devargs[TSW_DEVARGS_LEN];
 	uint16_t network;          /* index into networks[] */
+	bool port_security;        /* then sec is the policy (R-S*) */
+	struct tsw_portsec sec;
 };
 
 struct tsw_cfg_fdb {

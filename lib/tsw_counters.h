@@ -18,6 +18,12 @@
 #define TSW_DROP_REASONS(X) \
 	X(runt,              "frame shorter than an Ethernet header") \
 	X(vm_vlan_tagged,    "frame from a VM port carries an 802.1Q tag with VID != 0 (R-C1)") \
+	X(ps_src_mac,        "port security: source MAC not allowed on the port (R-S1)") \
+	X(ps_src_ip,         "port security: source IPv4/IPv6 address not allowed for that MAC (R-S2)") \
+	X(ps_arp_spoof,      "port security: ARP sender MAC/IP not an allowed pair (R-S3)") \
+	X(ps_ethertype,      "port security: ethertype other than IPv4, IPv6 and ARP (R-S3)") \
+	X(ps_dhcp_server,    "port security: DHCP or DHCPv6 server traffic from a VM (R-S4)") \
+	X(ps_router_adv,     "port security: ICMPv6 router advertisement or redirect from a VM (R-S4)") \
 	X(port_no_network,   "ingress VM port is not attached to a network") \
 	X(same_port,         "destination MAC was learned on the ingress port (R-F2)") \
 	X(no_destination,    "flood with no other port and an empty flood set") \

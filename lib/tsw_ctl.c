@@ -17,6 +17,7 @@
 #include "tsw_ctl.h"
 #include "tsw_jarg.h"
 #include "tsw_l2pop.h"
+#include "tsw_portsec.h"
 #include "tsw_state.h"
 #include "tsw_trace.h"
 #include "tsw_underlay.h"
@@ -341,6 +342,32 @@ op_port_del(struct req *r)
 	return ok(r, NULL);
 }
 
+/* Neutron's port_security_enabled and allowed_address_pairs (R-S*): the
+ * whole policy of a port, replaced at once. */
+static int
+op_port_security_set(struct req *r)
+{
+	struct tsw_portsec ps;
+	bool enabled;
+	int port, rc;
+
+	if (arg_port(r, "port", &port) != 0 ||
+	    tsw_jarg_bool(r->a, "enabled", true, &enabled, &r->e) != 0)
+		return -1;
+	if (port == TSW_OUT_UPLINK)
+		return fail(r, "port", "the uplink has no port security");
+	if (!enabled) {
+		static const char *const only_on[] = { "mac", "fixed_ips", "allowed_address_pairs" };
+		for (size_t i = 0; i < RTE_DIM(only_on); i++)
+			if (json_object_get(r->a, only_on[i]) != NULL)
+				return fail(r, only_on[i], "only with enabled = true");
+	} else if (tsw_portsec_from_json(r->a, &ps, &r->e) != 0) {
+		return -1;
+	}
+	rc = tsw_dp_port_security_set(r->dp, (uint16_t)port, enabled ? &ps : NULL);
+	return rc < 0 ? errno_fail(r, "port", rc, "port security") : ok(r, NULL);
+}
+
 static int
 op_remote_add(struct req *r)
 {
@@ -641,12 +668,12 @@ op_show_info(struct req *r)
 		if (c->decap.type_enabled[t])
 			json_array_append_new(types, json_string(tsw_tun_type_name(t)));
 	inet_ntop(AF_INET, &c->encap.local_ip, ip, sizeof(ip));
-	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s}", "version",
+	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s, s:b}", "version",
 			       TSW_VERSION, "instance", r->ctl->instance, "local_ip", ip,
 			       "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
 			       "l2_population", c->l2_population, "arp_responder",
 			       c->arp_responder, "mtu", c->encap.mtu, "vhost_socket_dir",
-			       r->ctl->vhost_dir));
+			       r->ctl->vhost_dir, "port_security", 1));
 }
 
 static int
@@ -814,6 +841,9 @@ static const struct op {
 	{ "port_add", op_port_add, { "name", "network", "devargs" },
 	  "hot-plug a VM port (e.g. net_vhost) into a network" },
 	{ "port_del", op_port_del, { "name" }, "remove a VM port" },
+	{ "port_security_set", op_port_security_set,
+	  { "port", "enabled", "mac", "fixed_ips", "allowed_address_pairs" },
+	  "a port's allowed (MAC, IP) pairs, or none (Neutron port security, R-S*)" },
 	{ "remote_add", op_remote_add, { "ip", "type" }, "declare a remote VTEP (tunnel)" },
 	{ "remote_del", op_remote_del, { "ip", "type" },
 	  "delete a tunnel and every entry through it" },

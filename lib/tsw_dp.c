@@ -9,6 +9,7 @@
 #include <rte_malloc.h>
 
 #include "tsw_dp.h"
+#include "tsw_portsec.h"
 
 static struct rte_hash *
 mk_hash(const char *prefix, const void *dp, uint32_t entries, uint32_t key_len,
@@ -335,6 +336,28 @@ tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
 	/* No worker may still hold the port index when it is reused. */
 	if (dp->qsbr != NULL)
 		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
+	rte_free((void *)(uintptr_t)dp->ports[port].sec);   /* no reader left */
+	dp->ports[port].sec = NULL;
+	return 0;
+}
+
+int
+tsw_dp_port_security_set(struct tsw_dp *dp, uint16_t port, const struct tsw_portsec *ps)
+{
+	struct tsw_portsec *n = NULL;
+	const struct tsw_portsec *old;
+
+	if (port >= TSW_MAX_PORTS || !dp->ports[port].in_use)
+		return -ENOENT;
+	if (ps != NULL) {
+		n = rte_malloc_socket("tsw_portsec", sizeof(*n), RTE_CACHE_LINE_SIZE, dp->socket);
+		if (n == NULL)
+			return -ENOMEM;
+		*n = *ps;
+	}
+	old = dp->ports[port].sec;
+	__atomic_store_n(&dp->ports[port].sec, n, __ATOMIC_RELEASE);
+	retire(dp, (void *)(uintptr_t)old);
 	return 0;
 }
 
@@ -757,6 +780,9 @@ tsw_dp_load_config(struct tsw_dp *dp, const struct tsw_config *cfg,
 				     (uint16_t)netidx[cfg->ports[i].network]);
 		if (rc < 0)
 			LOAD_FAIL("[port %s]: cannot add: %s", cfg->ports[i].name, strerror(-rc));
+		if (cfg->ports[i].port_security &&
+		    (rc = tsw_dp_port_security_set(dp, (uint16_t)rc, &cfg->ports[i].sec)) < 0)
+			LOAD_FAIL("[port %s]: port security: %s", cfg->ports[i].name, strerror(-rc));
 	}
 	for (int i = 0; i < cfg->n_fdb; i++) {
 		const struct tsw_cfg_fdb *f = &cfg->fdb[i];

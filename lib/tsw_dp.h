@@ -44,11 +44,14 @@ struct tsw_network {
 	struct tsw_members *members;          /* RCU-published, never NULL in use */
 };
 
+struct tsw_portsec;
+
 struct tsw_vm_port {
 	bool in_use;
 	uint16_t net;
 	uint16_t eth_port;                    /* DPDK port id */
 	char name[TSW_NAME_LEN];
+	const struct tsw_portsec *sec;        /* RCU-published; NULL: no port security */
 };
 
 struct tsw_tunnel {
@@ -153,6 +156,9 @@ int tsw_dp_net_del(struct tsw_dp *dp, uint16_t net);
 int tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net);
 int tsw_dp_port_find(const struct tsw_dp *dp, const char *name);
 int tsw_dp_port_del(struct tsw_dp *dp, uint16_t port);
+/* Port security policy of a port (copied; NULL: none, R-S*), published to
+ * the workers, the old one freed after a grace period. */
+int tsw_dp_port_security_set(struct tsw_dp *dp, uint16_t port, const struct tsw_portsec *ps);
 
 /* Find or create the tunnel to ip; configured marks it as declared by the
  * operator (it then survives its last static entry). Returns its index. */

@@ -10,6 +10,7 @@
 
 #include "tsw_encap.h"
 #include "tsw_pipeline.h"
+#include "tsw_portsec.h"
 
 struct tsw_worker *
 tsw_worker_create(uint16_t id, const struct tsw_dp *dp, struct rte_ring *learn_ring,
@@ -473,6 +474,7 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 	struct rte_mbuf *ok[TSW_BURST];
 	struct tsw_port_counters *pc = &w->cnt->port[port];
 	const struct tsw_network *net;
+	const struct tsw_portsec *ps;
 	uint16_t nok = 0;
 	int netidx = tsw_dp_port_net(dp, port);
 
@@ -496,8 +498,9 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 		return;
 	}
 	net = &dp->nets[netidx];
+	ps = __atomic_load_n(&dp->ports[port].sec, __ATOMIC_ACQUIRE);
 
-	/* classify (R-C1) and build the lookup keys */
+	/* classify (R-C1), port security (R-S1..R-S4), build the lookup keys */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ether_hdr *eth;
@@ -517,6 +520,13 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 			vh = (const struct rte_vlan_hdr *)(eth + 1);
 			if ((rte_be_to_cpu_16(vh->vlan_tci) & 0xfff) != 0) {
 				drop(w, port, m, TSW_DROP_vm_vlan_tagged);
+				continue;
+			}
+		}
+		if (ps != NULL) {
+			enum tsw_drop why = tsw_portsec_check(ps, m);
+			if (why != TSW_DROP_MAX) {
+				drop(w, port, m, why);
 				continue;
 			}
 		}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsw_portsec.h"
 #include "tsw_state.h"
 
 char *
@@ -155,6 +156,7 @@ tsw_state_ports(const struct tsw_dp *dp)
 		put(o, "name", json_string(vp->name));
 		put(o, "network", json_string(dp->nets[vp->net].name));
 		put(o, "dpdk_port", json_integer(vp->eth_port));
+		put(o, "port_security", vp->sec != NULL ? tsw_portsec_json(vp->sec) : json_false());
 		a = append(a, checked(o));
 	}
 	return a;

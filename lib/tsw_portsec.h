@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: port security, as Neutron defines it (port_security_enabled,
+ * allowed_address_pairs): rules R-S1..R-S5 of semantics.md.
+ *
+ * A policy lists a port's allowed (MAC, IPv4 or IPv6 prefix) pairs: the
+ * port's own MAC with its fixed IPs, and its allowed address pairs (a MAC,
+ * or the port's, with an address or prefix). The IPv6 link-local address
+ * derived (EUI-64) from an allowed MAC is always allowed with that MAC.
+ *
+ * Contract:
+ *  - tsw_portsec_check() is the per-frame check of a frame received from
+ *    the VM (R-S1..R-S4); it reads headers with rte_pktmbuf_read (chained
+ *    mbufs are fine), changes nothing, never allocates; it returns
+ *    TSW_DROP_MAX when the frame may go on, else the drop reason.
+ *  - A port without a policy (NULL) is not filtered (R-S5 for frames to
+ *    the VM: they are never filtered).
+ *  - tsw_portsec_from_json() and tsw_portsec_from_text() validate every
+ *    field before returning a policy; errors name the field and the reason.
+ */
+#ifndef TSW_PORTSEC_H
+#define TSW_PORTSEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "tsw_counters.h"
+#include "tsw_jarg.h"
+
+#define TSW_PORTSEC_MAX_MACS  16
+#define TSW_PORTSEC_MAX_PAIRS 64     /* per address family */
+
+struct tsw_portsec_v4 {
+	uint32_t addr, mask;                 /* network order */
+	uint8_t mac;                         /* index in macs */
+};
+
+struct tsw_portsec_v6 {
+	uint8_t addr[16];
+	uint8_t len;                         /* prefix length */
+	uint8_t mac;
+};
+
+struct tsw_portsec {
+	uint8_t n_macs, n_v4, n_v6;
+	struct rte_ether_addr macs[TSW_PORTSEC_MAX_MACS];   /* macs[0]: the port's */
+	struct tsw_portsec_v4 v4[TSW_PORTSEC_MAX_PAIRS];
+	struct tsw_portsec_v6 v6[TSW_PORTSEC_MAX_PAIRS];
+};
+
+enum tsw_drop tsw_portsec_check(const struct tsw_portsec *ps, const struct rte_mbuf *m);
+
+/* {"mac": MAC, "fixed_ips": [IP, ...], "allowed_address_pairs":
+ * [{"ip_address": IP[/LEN], "mac_address": MAC (optional)}, ...]} members
+ * of a request (fixed_ips entries may also be {"ip_address": IP}, as
+ * Neutron gives them). Returns 0 or -1 with *e set. */
+int tsw_portsec_from_json(const json_t *req, struct tsw_portsec *ps, struct tsw_jerr *e);
+
+/* The config file's form: the port's MAC, "IP, IP, ..." (fixed IPs) and
+ * "IP[/LEN][@MAC], ..." (allowed pairs). Returns 0 or -1 with a reason. */
+int tsw_portsec_from_text(const struct rte_ether_addr *mac, const char *ips, const char *pairs,
+			  struct tsw_portsec *ps, char *why, size_t whylen);
+
+/* The policy as JSON for show_ports: {"mac", "allowed": [{"mac", "ip"}]}. */
+json_t *tsw_portsec_json(const struct tsw_portsec *ps);
+
+#endif
