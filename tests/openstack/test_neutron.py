@@ -246,7 +246,7 @@ def test_01_agents_report_to_a_real_neutron_server():
         assert c["tunneling_ip"] == ip and sorted(c["tunnel_types"]) == ["gre", "vxlan"], c
         assert c["l2_population"] is True and c["arp_responder"] is True, c
         assert c["vhostuser_socket_dir"] == os.path.join(W.d, h, "vhu"), c
-        assert c["port_filter"] is False, c
+        assert c["port_filter"] is True, c         # the daemon enforces port security
 
 
 def test_02_ports_bind_become_active_and_vms_ping():
@@ -271,7 +271,7 @@ def test_02_ports_bind_become_active_and_vms_ping():
         assert p["binding:vif_type"] == "vhostuser", p
         assert vd["vhostuser_socket"] == os.path.join(W.d, h, "vhu", ("vhu" + p["id"])[:14]), vd
         assert vd["vhostuser_mode"] == "server" and vd["vhostuser_ovs_plug"] is False, vd
-        assert vd["port_filter"] is False, vd
+        assert vd["port_filter"] is True, vd
     W.cloud.wait_ports_active([p["id"] for p in ports.values()])
     PLAN.append("2 ports bound to ACTIVE in %.1f s" % (time.time() - t0))
     for h, p in ports.items():
@@ -312,7 +312,67 @@ def test_03_ip_change_updates_the_arp_entry():
     _fdb, arp, _n, _p, _t = dump("A")
     assert (W.net, new_ip, pb["mac_address"]) in arp, arp
     assert not any(e[1] == pb["fixed_ips"][0]["ip_address"] for e in arp), arp
+    # B's agent got the port_update: B's port security allows the new IP
+    wait_policy("B", pb["id"], lambda ips: new_ip in ips)
     assert ping(P + "A1", new_ip, count=3) == 3
+
+
+def policy(h, pid):
+    """The allowed IPs of port pid in host h's tunsw (None: no policy)."""
+    c = ctl(h)
+    try:
+        ports = {p["name"]: p["port_security"] for p in c.ok("show_ports")}
+    finally:
+        c.close()
+    ps = ports.get(pid)
+    return None if not ps else {a["ip"] for a in ps["allowed"]}
+
+
+def wait_policy(h, pid, ok, timeout=30):
+    end = time.time() + timeout
+    while not ok(policy(h, pid)):
+        assert time.time() < end, "host %s port %s policy: %s" % (h, pid, policy(h, pid))
+        time.sleep(0.2)
+
+
+def counter(h, reason):
+    c = ctl(h)
+    try:
+        return c.ok("show_counters")["drops"].get(reason, 0)
+    finally:
+        c.close()
+
+
+def test_03b_port_security_follows_neutron():
+    """Neutron's port security reaches the daemon: a VM that uses an address
+    that is not its own is cut off (ARP and IP, counted under their R-S
+    reasons); an allowed address pair added through Neutron's API lets it
+    through; port_security_enabled = false lifts the policy."""
+    need()
+    pa, pb = W.ports["A"], W.ports["B"]
+    ip_a = pa["fixed_ips"][0]["ip_address"]
+    assert policy("A", pa["id"]) == {ip_a}, policy("A", pa["id"])
+    extra, dst = "10.9.0.150", pb["fixed_ips"][0]["ip_address"]
+    ns(P + "A1", "ip", "addr", "add", extra + "/24", "dev", "eth0")
+    try:
+        spoofs = counter("A", "ps_arp_spoof") + counter("A", "ps_src_ip")
+        r = subprocess.run(["ip", "netns", "exec", P + "A1", "ping", "-c", "3", "-i", "0.2",
+                            "-W", "1", "-I", extra, dst], capture_output=True, text=True)
+        assert " 0 received" in r.stdout, r.stdout
+        assert counter("A", "ps_arp_spoof") + counter("A", "ps_src_ip") > spoofs
+        W.cloud.update("port", pa["id"], allowed_address_pairs=[{"ip_address": extra}])
+        wait_policy("A", pa["id"], lambda ips: ips is not None and extra in ips)
+        ns(P + "A1", "ip", "neigh", "flush", "dev", "eth0")
+        r = subprocess.run(["ip", "netns", "exec", P + "A1", "ping", "-c", "3", "-i", "0.2",
+                            "-w", "10", "-I", extra, dst], capture_output=True, text=True)
+        assert " 0 received" not in r.stdout, r.stdout
+        W.cloud.update("port", pa["id"], allowed_address_pairs=[], security_groups=[],
+                       port_security_enabled=False)
+        wait_policy("A", pa["id"], lambda ips: ips is None)
+        W.cloud.update("port", pa["id"], port_security_enabled=True)
+        wait_policy("A", pa["id"], lambda ips: ips == {ip_a})
+    finally:
+        ns(P + "A1", "ip", "addr", "del", extra + "/24", "dev", "eth0")
 
 
 def test_04_agent_restart_loses_nothing_and_removes_stale_entries():

@@ -132,6 +132,9 @@ class TunswAgent:
         self.refusals = {}             # port id -> the daemon's last refusal (logged once)
         self.info = self._wait_for_daemon()
         self.local_ip, self.tunnel_types, self.sock_dir = self._check_daemon(self.info)
+        # the daemon enforces Neutron's port security (R-S*) itself: the
+        # driver then binds with port_filter true
+        self.port_filter = bool(self.info.get("port_security", False))
         self.agent_state = {
             "binary": constants.AGENT_BINARY,
             "host": self.host,
@@ -147,7 +150,7 @@ class TunswAgent:
                 "vhostuser_socket_dir": self.sock_dir,
                 "vhostuser_mode": "server",
                 # what the daemon enforces itself (Neutron's port_filter)
-                "port_filter": bool(self.info.get("port_security", False)),
+                "port_filter": self.port_filter,
                 "daemon_version": self.info.get("version"),
                 "devices": 0,
             },
@@ -327,17 +330,42 @@ class TunswAgent:
         if have is not None and have["network"] != net_id:
             self._unwire(pid, in_daemon)
             have = None
-        if have is None:
+        added = have is None
+        if added:
             devargs, path = vhost_devargs(pid, self.sock_dir)
             self.daemon.call("port_add", name=pid, network=net_id, devargs=devargs)
             nets[net_id]["ports"].append(pid)
             in_daemon[pid] = {"name": pid, "network": net_id}
+        try:
+            security = self._port_security(d)
+        except tunsw_daemon.Refused:
+            if added:       # never leave a port up without the policy Neutron gave it
+                self._unwire(pid, in_daemon)
+            raise
+        if added:
             ips = ",".join(ip["ip_address"] for ip in d.get("fixed_ips") or [])
-            LOG.info("port %s wired: mac %s ip %s network %s (%s %s), vhost-user socket %s",
-                     pid, d.get("mac_address"), ips or "-", net_id, d["network_type"],
-                     d["segmentation_id"], path)
+            LOG.info("port %s wired: mac %s ip %s network %s (%s %s), vhost-user socket %s, "
+                     "port security %s", pid, d.get("mac_address"), ips or "-", net_id,
+                     d["network_type"], d["segmentation_id"], path, security)
         self.wired[pid] = net_id
         return True
+
+    def _port_security(self, d):
+        """Neutron's port_security_enabled, fixed IPs and allowed address
+        pairs as the daemon's policy of the port (R-S*); returns a summary."""
+        if not self.port_filter:
+            return "not enforced by this daemon"
+        if not d.get("port_security_enabled", True):
+            self.daemon.call("port_security_set", port=d["port_id"], enabled=False)
+            return "off"
+        pairs = [{"ip_address": p["ip_address"], "mac_address": p.get("mac_address")}
+                 for p in d.get("allowed_address_pairs") or []]
+        self.daemon.call("port_security_set", port=d["port_id"], enabled=True,
+                         mac=d["mac_address"],
+                         fixed_ips=[ip["ip_address"] for ip in d.get("fixed_ips") or []],
+                         allowed_address_pairs=pairs)
+        return "on (%d fixed IPs, %d allowed pairs)" % (len(d.get("fixed_ips") or []),
+                                                        len(pairs))
 
     def _unwire(self, pid, in_daemon):
         try:
