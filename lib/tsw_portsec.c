@@ -28,11 +28,24 @@
 
 /* ---- the check ---------------------------------------------------------- */
 
+static inline uint64_t
+mac_word(const struct rte_ether_addr *mac)
+{
+	uint32_t hi;
+	uint16_t lo;
+
+	memcpy(&hi, mac->addr_bytes, 4);
+	memcpy(&lo, mac->addr_bytes + 4, 2);
+	return (uint64_t)hi << 16 | lo;
+}
+
 static inline int
 mac_index(const struct tsw_portsec *ps, const struct rte_ether_addr *mac)
 {
+	uint64_t w = mac_word(mac);
+
 	for (int i = 0; i < ps->n_macs; i++)
-		if (rte_is_same_ether_addr(&ps->macs[i], mac))
+		if (ps->mac_words[i] == w)
 			return i;
 	return -1;
 }
@@ -228,6 +241,7 @@ add_mac(struct tsw_portsec *ps, const struct rte_ether_addr *mac)
 	if (ps->n_macs == TSW_PORTSEC_MAX_MACS)
 		return -1;
 	ps->macs[ps->n_macs] = *mac;
+	ps->mac_words[ps->n_macs] = mac_word(mac);
 	return ps->n_macs++;
 }
 

@@ -46,6 +46,7 @@ struct tsw_portsec_v6 {
 struct tsw_portsec {
 	uint8_t n_macs, n_v4, n_v6;
 	struct rte_ether_addr macs[TSW_PORTSEC_MAX_MACS];   /* macs[0]: the port's */
+	uint64_t mac_words[TSW_PORTSEC_MAX_MACS];           /* the same, as 48-bit words */
 	struct tsw_portsec_v4 v4[TSW_PORTSEC_MAX_PAIRS];
 	struct tsw_portsec_v6 v6[TSW_PORTSEC_MAX_PAIRS];
 };

@@ -42,6 +42,7 @@
 #include "tsw_ethdev.h"
 #include "tsw_mgmt.h"
 #include "tsw_pipeline.h"
+#include "tsw_portsec.h"
 #include "../tunsw/workers.h"
 
 #define N_RINGS 3              /* uplink, vm1, vm2 */
@@ -50,12 +51,27 @@
 #define LOCAL_IP RTE_IPV4(198, 18, 0, 1)
 
 enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP,
-	    P_IOFWD_VM };
+	    P_IOFWD_VM, P_VM_VXLAN_1SRC, P_VM_VXLAN_PS };
 static const char *const path_names[] = {
 	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
 	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink",
 	"io forwarding uplink->vm", "io forwarding vm->vm",
+	"vm->tunnel vxlan, one VM source", "vm->tunnel vxlan, port security",
 };
+
+/* The port security path's policy, as Neutron gives it: the port's MAC and
+ * fixed IPs, a few allowed pairs; the frames' sources match the last IPv4
+ * entry (the longest walk a passing frame makes). */
+#define PS_IPS   "10.0.0.1, fd00::1"
+#define PS_PAIRS "10.9.1.0/24, 10.9.2.0/24, 10.9.3.7@fa:16:3e:00:00:99, 10.0.0.0/23"
+
+/* One VM's frames (one MAC, addresses of 10.0.0.0/23): what a port with
+ * port security sends; the same frames with and without a policy. */
+static bool
+one_source(enum path p)
+{
+	return p == P_VM_VXLAN_1SRC || p == P_VM_VXLAN_PS;
+}
 
 struct scenario {
 	enum path path;
@@ -222,7 +238,8 @@ prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
 		return 1;
 	default:
 		p = (uint8_t *)rte_pktmbuf_append(m, len);
-		build_inner(p, len, REMOTE_MAC_PREFIX, di, VM1_MAC_PREFIX, (uint32_t)(k & 63), f);
+		build_inner(p, len, REMOTE_MAC_PREFIX, di, VM1_MAC_PREFIX,
+			    one_source(s->path) ? 1 : (uint32_t)(k & 63), f);
 		return 1;
 	}
 }
@@ -391,7 +408,8 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 			tsw_dp_flood_add(dp, (uint16_t)net, (uint16_t)ti);
 	}
 	/* FDB: remote MACs behind the tunnels (static, as l2population pushes) */
-	if (s->path == P_VM_VXLAN || s->path == P_VM_GRE || s->path == P_ARP) {
+	if (s->path == P_VM_VXLAN || s->path == P_VM_GRE || s->path == P_ARP ||
+	    one_source(s->path)) {
 		for (uint32_t i = 0; i < s->macs; i++) {
 			int ti;
 			mac_of(m.addr_bytes, REMOTE_MAC_PREFIX, i);
@@ -402,6 +420,17 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 				tsw_dp_arp_add(dp, (uint16_t)net, htonl(RTE_IPV4(10, 1, 0, 0) + i), &m);
 		}
 	}
+	if (s->path == P_VM_VXLAN_PS) {
+		struct tsw_portsec ps;
+		char why[128];
+		mac_of(m.addr_bytes, VM1_MAC_PREFIX, 1);
+		if (tsw_portsec_from_text(&m, PS_IPS, PS_PAIRS, &ps, why, sizeof(why)) < 0 ||
+		    tsw_dp_port_security_set(dp, 0, &ps) < 0) {
+			fprintf(stderr, "tunsw-bench: port security: %s\n", why);
+			tsw_dp_free(dp);
+			return NULL;
+		}
+	}
 	return dp;
 }
 
@@ -410,6 +439,7 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 struct result {
 	double mpps, cpp, cpp_all, busy_pct;
 	uint64_t drops;
+	uint64_t ps_drops;        /* of them, by port security (R-S*) */
 };
 
 static int
@@ -507,6 +537,9 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		r->cpp_all = dp_ ? (double)(db + di) / (double)dp_ : 0;
 		r->busy_pct = db + di ? 100.0 * (double)db / (double)(db + di) : 0;
 		r->drops = dp != NULL ? tsw_counters_total_drops(c) : 0;
+		r->ps_drops = 0;
+		for (int d = TSW_DROP_ps_src_mac; dp != NULL && d <= TSW_DROP_ps_router_adv; d++)
+			r->ps_drops += c->drop[d];
 		for (int d = 0; getenv("TSW_BENCH_DEBUG") && dp != NULL && d < TSW_DROP_MAX; d++)
 			if (c->drop[d])
 				fprintf(stderr, "  drop %s: %lu\n", tsw_drop_names[d], c->drop[d]);
@@ -657,6 +690,7 @@ struct component_arg {
 	const struct scenario *s;
 	struct tsw_dp *dp;
 	double lookup, encap, hash;   /* cycles per frame */
+	double portsec;               /* the port security check of a VM's frame */
 };
 
 #define COMP_ROUNDS 20000
@@ -709,6 +743,24 @@ components_run(void *arg)
 		for (int j = 0; j < TSW_BURST; j++)
 			sink += tsw_inner_flow_hash(m[j]);
 	a->hash = (double)(rte_rdtsc() - t) / (COMP_ROUNDS * TSW_BURST);
+	{
+		/* the policy and frames of the port security path */
+		struct scenario ps_s = *a->s;
+		struct tsw_portsec ps;
+		struct rte_ether_addr vm;
+		char why[128];
+		ps_s.path = P_VM_VXLAN_PS;
+		for (int j = 0; j < TSW_BURST; j++)
+			prepare(m[j], &ps_s, (uint64_t)j);
+		mac_of(vm.addr_bytes, VM1_MAC_PREFIX, 1);
+		if (tsw_portsec_from_text(&vm, PS_IPS, PS_PAIRS, &ps, why, sizeof(why)) < 0)
+			return -1;
+		t = rte_rdtsc();
+		for (uint32_t r = 0; r < COMP_ROUNDS; r++)
+			for (int j = 0; j < TSW_BURST; j++)
+				sink += tsw_portsec_check(&ps, m[j]);
+		a->portsec = (double)(rte_rdtsc() - t) / (COMP_ROUNDS * TSW_BURST);
+	}
 	rte_pktmbuf_free_bulk(m, TSW_BURST);
 	return sink == 42 ? 1 : 0;      /* keeps the loops' results alive */
 }
@@ -764,6 +816,7 @@ median_result(const struct result *r, int n)
 		m[k] = r[k].mpps;
 		b[k] = r[k].busy_pct;
 		o.drops += r[k].drops;
+		o.ps_drops += r[k].ps_drops;
 	}
 	o.cpp = median(c, n);
 	o.cpp_all = median(ca, n);
@@ -869,6 +922,8 @@ main(int argc, char **argv)
 		{ P_VM_VXLAN, 65536, 64, 1500 },
 		{ P_TUN_VM, 1024, 64, 64 },
 		{ P_TUN_VM, big, 64, 64 },
+		{ P_VM_VXLAN_1SRC, 65536, 64, 64 },
+		{ P_VM_VXLAN_PS, 65536, 64, 64 },
 	};
 	const int reps = quick ? 1 : 5;
 	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;
@@ -926,12 +981,12 @@ main(int argc, char **argv)
 			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, "
 				"\"bytes\": %u, \"mpps\": %.3f, \"cycles_per_pkt\": %.1f, "
 				"\"cycles_per_pkt_all\": %.1f, \"busy_pct\": %.1f, \"drops\": %lu, "
-				"\"baseline\": {\"path\": \"%s\", \"mpps\": %.3f, "
+				"\"port_security_drops\": %lu, \"baseline\": {\"path\": \"%s\", \"mpps\": %.3f, "
 				"\"cycles_per_pkt\": %.1f, \"busy_pct\": %.1f}, "
 				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, "
 				"\"pairs\": [", first ? "" : ",\n", path_names[s->path], s->macs,
 				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all, r.busy_pct, r.drops,
-				path_names[bs.path], b.mpps, b.cpp, b.busy_pct, ratio_c, ratio_m);
+				r.ps_drops, path_names[bs.path], b.mpps, b.cpp, b.busy_pct, ratio_c, ratio_m);
 			for (int k = 0; k < reps; k++)
 				fprintf(jf, "%s[%.1f, %.1f, %.3f, %.3f]", k ? ", " : "", rr[k].cpp,
 					rb[k].cpp, rr[k].mpps, rb[k].mpps);
@@ -947,7 +1002,7 @@ main(int argc, char **argv)
 
 		printf("\ncomponents on the worker core, no devices (cycles per frame): FDB bulk lookup"
 		       " of one destination per frame, VXLAN encapsulation (frame in cache), inner flow"
-		       " hash\n");
+		       " hash, port security check of a VM's frame\n");
 		if (jf)
 			fprintf(jf, "\n], \"components\": [\n");
 		for (size_t i = 0; i < RTE_DIM(comp_macs); i++) {
@@ -956,12 +1011,13 @@ main(int argc, char **argv)
 
 			if (components(&cs, &ca) < 0)
 				return 1;
-			printf("  %7u MACs: lookup %6.1f  encap %5.1f  flow hash %5.1f\n", cs.macs,
-			       ca.lookup, ca.encap, ca.hash);
+			printf("  %7u MACs: lookup %6.1f  encap %5.1f  flow hash %5.1f  port security "
+			       "%5.1f\n", cs.macs, ca.lookup, ca.encap, ca.hash, ca.portsec);
 			if (jf)
 				fprintf(jf, "%s  {\"macs\": %u, \"fdb_lookup\": %.1f, \"encap\": %.1f, "
-					"\"flow_hash\": %.1f}", cfirst ? "" : ",\n", cs.macs, ca.lookup,
-					ca.encap, ca.hash);
+					"\"flow_hash\": %.1f, \"port_security\": %.1f}",
+					cfirst ? "" : ",\n", cs.macs, ca.lookup, ca.encap, ca.hash,
+					ca.portsec);
 			cfirst = false;
 		}
 	}
