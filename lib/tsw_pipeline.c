@@ -559,6 +559,12 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 			flood(w, port, m, (uint16_t)netidx, port, true);   /* R-F4 */
 			continue;
 		}
+		/* R-F2: the source is learned on this port before the destination
+		 * is looked up: a frame to its own source MAC goes nowhere */
+		if (rte_is_same_ether_addr(&eth->dst_addr, &eth->src_addr)) {
+			drop(w, port, m, TSW_DROP_same_port);
+			continue;
+		}
 		if (dst == 0) {
 			flood(w, port, m, (uint16_t)netidx, port, true);   /* R-F4 unknown */
 			continue;
@@ -697,6 +703,13 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		w->cnt->net[netidx].from_tun_bytes += rte_pktmbuf_pkt_len(m);
 		/* R-T1 */
 		learn_source(w, &b, i, TSW_FDB_TUNNEL, tsw_dest_tunnel(t, tunof[i]), now_ms);
+		/* R-T4: the source was just learned behind this tunnel, so a
+		 * frame to itself is known behind a tunnel: split horizon */
+		if (rte_is_same_ether_addr(&eth->dst_addr, &eth->src_addr) &&
+		    rte_is_unicast_ether_addr(&eth->dst_addr)) {
+			drop(w, in, m, TSW_DROP_split_horizon);
+			continue;
+		}
 		/* R-T2 */
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr) || dst == 0) {
 			flood(w, in, m, netidx, -1, false);

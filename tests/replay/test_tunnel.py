@@ -81,6 +81,15 @@ def test_R_C3_unknown_vtep_dropped():
     eq(r.fdb("blue")[mac(20)]["tunnel"]["remote"], R3, "learned on R3")
 
 
+def test_R_T4_frame_to_its_own_source_from_a_tunnel_dropped():
+    """The inner source is learned behind the tunnel before the destination
+    is looked up: a frame to itself is split-horizon, never flooded to VMs."""
+    r = run([(1.0, "uplink", vxlan(frame(mac(30), mac(30)), 1001))])
+    eq(r.drops(), {"split_horizon": 1}, "drops")
+    eq((r.out("vm1"), r.out("vm2")), ([], []), "no VM got it")
+    eq(r.fdb("blue")[mac(30)]["kind"], "tunnel", "learned from the tunnel")
+
+
 def test_R_T1_learn_from_tunnel():
     inner = frame(mac(20), BCAST)
     r = run([(1.0, "uplink", vxlan(inner, 1001, src=R2)),

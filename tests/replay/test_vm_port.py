@@ -67,6 +67,16 @@ def test_R_F2_same_port_dropped():
     eq(r.out("vm2"), [bytes(frame(mac(1), BCAST))], "vm2 got only the broadcast")
 
 
+def test_R_F2_frame_to_its_own_source_dropped_never_flooded():
+    """Learn first, then look up (OVS NORMAL, Linux bridge): a frame whose
+    destination is its own source MAC is dropped as same-port, also the
+    first frame of a MAC nobody knows yet."""
+    r = run([(1.0, "vm1", frame(mac(7), mac(7))), (2.0, "vm1", frame(mac(7), mac(7), b"y" * 46))])
+    eq(r.drops(), {"same_port": 2}, "drops")
+    eq((r.out("vm2"), r.out("uplink")), ([], []), "nothing flooded")
+    eq(r.fdb("blue")[mac(7)]["port"], "vm1", "the source was learned")
+
+
 def test_R_F3_learned_tunnel_unicast():
     inner = frame(mac(20), BCAST)
     f = frame(mac(1), mac(20))
