@@ -227,7 +227,6 @@ icmp_input(struct tsw_underlay *u, struct rte_mbuf *m)
 	struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
 	struct rte_icmp_hdr *ic;
-	struct rte_ether_addr t;
 	uint32_t ihl, len, a;
 
 	if (rte_pktmbuf_linearize(m) < 0)
@@ -242,9 +241,13 @@ icmp_input(struct tsw_underlay *u, struct rte_mbuf *m)
 	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0 ||
 	    rte_raw_cksum(ic, len - ihl) != 0xffff)
 		goto ignore;
-	t = eth->dst_addr;
+	/* an echo sent to a group address or from one is not answered (a
+	 * reply never carries a multicast source) */
+	if (!rte_is_unicast_ether_addr(&eth->dst_addr) ||
+	    !rte_is_unicast_ether_addr(&eth->src_addr))
+		goto ignore;
 	eth->dst_addr = eth->src_addr;
-	eth->src_addr = t;
+	eth->src_addr = u->dp->conf.encap.src_mac;
 	a = ip->src_addr;
 	ip->src_addr = ip->dst_addr;
 	ip->dst_addr = a;

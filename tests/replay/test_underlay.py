@@ -64,6 +64,18 @@ def test_icmp_echo_to_local_ip_answered():
     eq((rep[IP].chksum, rep[ICMP].chksum), (chk[IP].chksum, chk[ICMP].chksum), "checksums")
 
 
+def test_icmp_echo_to_a_multicast_mac_ignored():
+    """An echo request to local_ip sent to a group MAC (or from one) gets no
+    answer, as a host stack's; a reply never carries a multicast source."""
+    pings = [Ether(src=R2_MAC, dst=dst) / IP(src=R2, dst=LOCAL_IP, id=i) /
+             ICMP(type=8, id=0x42, seq=i) / Raw(b"m" * 20)
+             for i, dst in enumerate(["01:00:5e:00:00:01", BCAST, "33:33:00:00:00:01"])]
+    pings.append(Ether(src="01:00:5e:00:00:09", dst=UPLINK_MAC) / IP(src=R2, dst=LOCAL_IP) /
+                 ICMP(type=8, id=0x42, seq=9) / Raw(b"m" * 20))
+    r = run([(1.0 + i * 0.1, "uplink", p) for i, p in enumerate(pings)])
+    eq(r.out("uplink"), [], "no reply")
+
+
 def test_R_E1_next_hop_resolved_by_arp_then_queue_released():
     """A frame to a VTEP whose MAC is unknown waits while tunsw asks; the
     answer releases it with the right outer MAC; later frames go at once."""
