@@ -18,6 +18,52 @@
 #define GRE_VER_MASK 0x0007
 #define ETH_P_TEB 0x6558
 
+/* The 16-bit one's-complement sum of len bytes of m from off, across
+ * segments of any length (DPDK 22.11's rte_raw_cksum_mbuf gets odd segment
+ * boundaries wrong: a segment starting at an odd offset of the range has
+ * its bytes in the other half of each word, so its partial sum is
+ * byte-swapped). Not complemented. */
+static uint16_t
+sum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	const struct rte_mbuf *s = m;
+	uint64_t sum = 0;
+	uint32_t done = 0;
+
+	while (s != NULL && off >= s->data_len) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	for (; s != NULL && done < len; s = s->next, off = 0) {
+		uint32_t n = RTE_MIN((uint32_t)s->data_len - off, len - done);
+		uint32_t part = __rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const void *, off), n, 0);
+
+		part = (part & 0xffff) + (part >> 16);
+		part = (part & 0xffff) + (part >> 16);
+		if (done & 1)
+			part = ((part & 0xff) << 8) | (part >> 8);
+		sum += part;
+		done += n;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* UDP over IPv4: the sum of the pseudo header and the ulen bytes at l4. */
+static uint16_t
+udp_sum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4, uint16_t ulen)
+{
+	uint32_t addrs = __rte_raw_cksum(&ip->src_addr, 8, 0);   /* src and dst */
+	uint32_t sum = sum_mbuf(m, l4, ulen);
+
+	sum += (addrs & 0xffff) + (addrs >> 16);
+	sum += rte_cpu_to_be_16(IPPROTO_UDP) + rte_cpu_to_be_16(ulen);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 uint16_t
 tsw_encap_max_inner(enum tsw_tun_type t, bool csum, uint16_t mtu)
 {
@@ -156,9 +202,11 @@ tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id,
 		udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - 20));
 		vx->vx_vni = rte_cpu_to_be_32(id << 8);
 		if (h->csum) {
+			uint16_t c;
 			udp->dgram_cksum = 0;
-			udp->dgram_cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip,
-				RTE_ETHER_HDR_LEN + sizeof(*ip));
+			c = (uint16_t)~udp_sum(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip),
+					       (uint16_t)(ip_len - 20));
+			udp->dgram_cksum = c == 0 ? 0xffff : c;
 		}
 	} else {
 		uint8_t *gre = (uint8_t *)(ip + 1);
@@ -168,10 +216,8 @@ tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id,
 		memcpy(gre + 4 + (h->csum ? 4 : 0), &key, sizeof(key));
 		if (h->csum) {
 			uint16_t off = RTE_ETHER_HDR_LEN + sizeof(*ip);
-			uint16_t sum = 0;
+			uint16_t sum = (uint16_t)~sum_mbuf(m, off, rte_pktmbuf_pkt_len(m) - off);
 
-			rte_raw_cksum_mbuf(m, off, rte_pktmbuf_pkt_len(m) - off, &sum);
-			sum = (uint16_t)~sum;
 			memcpy(gre + 4, &sum, sizeof(sum));
 		}
 	}
@@ -224,7 +270,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		return TSW_DROP_ip_fragment;
 	/* Ethernet padding beyond the IP packet is not part of the tunnel. */
 	if (pkt_len > RTE_ETHER_HDR_LEN + ip_len)
-		rte_pktmbuf_trim(m, (uint16_t)(pkt_len - RTE_ETHER_HDR_LEN - ip_len));
+		tsw_pkt_trim_to(m, RTE_ETHER_HDR_LEN + ip_len);
 	l4 = RTE_ETHER_HDR_LEN + ihl;
 	out->src_ip = ip->src_addr;
 
@@ -248,12 +294,11 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 			return TSW_DROP_udp_truncated;
 		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4);
-		if (udp->dgram_cksum != 0 &&
-		    rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4) != 0)
+		if (udp->dgram_cksum != 0 && udp_sum(m, ip, l4, (uint16_t)ulen) != 0xffff)
 			return TSW_DROP_udp_bad_csum;
 		vx = (const struct rte_vxlan_hdr *)(udp + 1);
 		if (ulen < ip_len - ihl)
-			rte_pktmbuf_trim(m, (uint16_t)(ip_len - ihl - ulen));
+			tsw_pkt_trim_to(m, l4 + ulen);
 		if ((vx->vx_flags & rte_cpu_to_be_32(0x08000000)) == 0)
 			return TSW_DROP_vxlan_bad_flags;
 		out->type = TSW_TUN_VXLAN;
@@ -285,12 +330,8 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		if (glen > ip_len - ihl || !tsw_pkt_head(m, l4 + glen))
 			return TSW_DROP_gre_truncated;
 		g = rte_pktmbuf_mtod_offset(m, const uint8_t *, l4);
-		if (flags & GRE_C) {
-			uint16_t sum = 0;
-			if (rte_raw_cksum_mbuf(m, l4, ip_len - ihl, &sum) != 0 ||
-			    sum != 0xffff)
-				return TSW_DROP_gre_bad_csum;
-		}
+		if ((flags & GRE_C) && sum_mbuf(m, l4, ip_len - ihl) != 0xffff)
+			return TSW_DROP_gre_bad_csum;
 		out->type = TSW_TUN_GRE;
 		{
 			rte_be32_t key;

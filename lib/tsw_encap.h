@@ -36,6 +36,31 @@ tsw_pkt_head(struct rte_mbuf *m, uint32_t len)
 	return rte_pktmbuf_linearize(m) == 0;
 }
 
+/* Cut m to its first len bytes, whichever segment they end in (DPDK's
+ * rte_pktmbuf_trim trims the last segment only: it fails when the cut
+ * reaches into an earlier one); segments past the end go back to their pool. */
+static inline void
+tsw_pkt_trim_to(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf *s = m, *rest;
+	uint32_t acc = 0;
+
+	if (len >= rte_pktmbuf_pkt_len(m))
+		return;
+	while (acc + s->data_len < len) {
+		acc += s->data_len;
+		s = s->next;
+	}
+	s->data_len = (uint16_t)(len - acc);
+	rest = s->next;
+	s->next = NULL;
+	m->pkt_len = len;
+	for (struct rte_mbuf *r = rest; r != NULL; r = r->next)
+		m->nb_segs--;
+	if (rest != NULL)
+		rte_pktmbuf_free(rest);
+}
+
 #define TSW_VXLAN_HDR_LEN  (14 + 20 + 8 + 8)
 #define TSW_GRE_HDR_LEN    (14 + 20 + 4 + 4)
 #define TSW_GRE_CSUM_LEN   4
