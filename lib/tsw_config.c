@@ -501,7 +501,8 @@ static int
 parse_dataplane(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "workers", "fdb_size", "mbufs",
-		"learn_ring_size", "stats_interval", "idle_sleep_us", NULL };
+		"learn_ring_size", "stats_interval", "idle_sleep_us", "mac_limit_port",
+		"mac_limit_network", NULL };
 	struct tsw_config *c = p->cfg;
 	uint32_t v = c->dataplane.workers;
 
@@ -519,6 +520,12 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 	if ((c->dataplane.learn_ring_size & (c->dataplane.learn_ring_size - 1)) != 0)
 		return fail(p, sec, "learn_ring_size", "%u is not a power of two",
 			    c->dataplane.learn_ring_size);
+	c->dataplane.mac_limit_network = c->dataplane.fdb_size / 4;   /* default */
+	if (get_u32(p, sec, "mac_limit_port", 0, c->dataplane.fdb_size,
+		    &c->dataplane.mac_limit_port) < 0 ||
+	    get_u32(p, sec, "mac_limit_network", 0, c->dataplane.fdb_size,
+		    &c->dataplane.mac_limit_network) < 0)
+		return -1;
 	return 0;
 }
 
@@ -868,6 +875,8 @@ set_defaults(struct tsw_config *c)
 	c->dataplane.fdb_size = 65536;
 	c->dataplane.mbufs = 16384;
 	c->dataplane.learn_ring_size = 4096;
+	c->dataplane.mac_limit_port = 1024;
+	c->dataplane.mac_limit_network = 65536 / 4;
 	snprintf(c->control.socket, sizeof(c->control.socket), "/run/tunsw/tunsw.sock");
 	c->control.socket_mode = 0660;
 	c->control.max_clients = 64;

@@ -102,6 +102,8 @@ struct tsw_config {
 		uint32_t fdb_size;
 		uint32_t mbufs;
 		uint32_t learn_ring_size;
+		uint32_t mac_limit_port;        /* learned MACs per VM port, 0 = no cap */
+		uint32_t mac_limit_network;     /* learned MACs per network, 0 = no cap */
 		uint32_t stats_interval;        /* seconds, 0 = off */
 		uint32_t idle_sleep_us;         /* sleep of an idle worker, 0 = busy poll */
 	} dataplane;

@@ -70,6 +70,7 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 		tsw_dp_free(dp);
 		return NULL;
 	}
+	tsw_fdb_set_limits(dp->fdb, conf->mac_limit_port, conf->mac_limit_network);
 	return dp;
 }
 
@@ -725,6 +726,8 @@ tsw_dp_conf_from_config(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
 	dc->mac_ageing_s = cfg->agent.mac_ageing;
 	dc->tunnel_learn_timeout_s = cfg->agent.tunnel_learn_timeout;
 	dc->fdb_size = cfg->dataplane.fdb_size;
+	dc->mac_limit_port = cfg->dataplane.mac_limit_port;
+	dc->mac_limit_network = cfg->dataplane.mac_limit_network;
 	dc->encap.src_mac = *uplink_mac;
 	dc->encap.local_ip = cfg->tunnel.local_ip;
 	dc->encap.ttl = cfg->tunnel.ttl;

@@ -70,6 +70,7 @@ struct tsw_dp_conf {
 	uint32_t mac_ageing_s;
 	uint32_t tunnel_learn_timeout_s;
 	uint32_t fdb_size;
+	uint32_t mac_limit_port, mac_limit_network;   /* 0: no cap */
 	struct tsw_encap_params encap;        /* local ip, ttl, dscp... (not remote/dst) */
 	uint8_t prefix_len;                   /* of local_ip: the connected prefix */
 	struct tsw_decap_params decap;

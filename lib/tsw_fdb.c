@@ -16,11 +16,30 @@ struct tsw_fdb {
 	uint32_t count;              /* live keys (rte_hash_count also counts
 					deleted keys awaiting reclamation) */
 	struct tsw_fdb_timeouts to;
+	/* learned entries present (valid or awaiting ageing), and their caps */
+	uint32_t on_port[TSW_MAX_PORTS];
+	uint32_t in_net[TSW_MAX_NETS];
+	uint32_t cap_port, cap_net;
 };
 
-/* Delete k; without RCU the slot is freed at once (no reader can hold it). */
+/* Count a learned entry e of key k in (+1) or out (-1). */
+static void
+account(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t e, int d)
+{
+	enum tsw_fdb_kind kind = tsw_fdb_entry_kind(e);
+	uint16_t dest = tsw_fdb_entry_dest(e);
+
+	if (e == 0 || kind == TSW_FDB_STATIC || k->net >= TSW_MAX_NETS)
+		return;
+	f->in_net[k->net] += (uint32_t)d;
+	if (kind == TSW_FDB_LOCAL && !tsw_dest_is_tunnel(dest) && dest < TSW_MAX_PORTS)
+		f->on_port[dest] += (uint32_t)d;
+}
+
+/* Delete k (entry e); without RCU the slot is freed at once (no reader can
+ * hold it). */
 static bool
-del_key(struct tsw_fdb *f, const struct tsw_fdb_key *k)
+del_key(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t e)
 {
 	int32_t pos = rte_hash_del_key(f->h, k);
 
@@ -29,7 +48,27 @@ del_key(struct tsw_fdb *f, const struct tsw_fdb_key *k)
 	if (f->qsbr == NULL)
 		rte_hash_free_key_with_position(f->h, pos);
 	f->count--;
+	account(f, k, e, -1);
 	return true;
+}
+
+void
+tsw_fdb_set_limits(struct tsw_fdb *f, uint32_t per_port, uint32_t per_net)
+{
+	f->cap_port = per_port;
+	f->cap_net = per_net;
+}
+
+uint32_t
+tsw_fdb_learned_on_port(const struct tsw_fdb *f, uint16_t port)
+{
+	return port < TSW_MAX_PORTS ? f->on_port[port] : 0;
+}
+
+uint32_t
+tsw_fdb_learned_in_net(const struct tsw_fdb *f, uint16_t net)
+{
+	return net < TSW_MAX_NETS ? f->in_net[net] : 0;
 }
 
 int
@@ -142,7 +181,7 @@ enum tsw_fdb_learn_result
 tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 	      enum tsw_fdb_kind kind, uint16_t dest, uint64_t now_ms)
 {
-	tsw_fdb_entry_t old = raw_get(f, k);
+	tsw_fdb_entry_t old = raw_get(f, k), e;
 	enum tsw_fdb_learn_result r;
 
 	if (tsw_fdb_entry_kind(old) == TSW_FDB_STATIC)
@@ -153,27 +192,39 @@ tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 		r = TSW_FDB_LEARN_MOVED;
 	else
 		r = TSW_FDB_LEARN_REFRESHED;
+	/* the caps, counting what the old entry already takes */
+	if (k->net < TSW_MAX_NETS && f->cap_net != 0 && old == 0 &&
+	    f->in_net[k->net] >= f->cap_net)
+		return TSW_FDB_LEARN_LIMIT;
+	if (kind == TSW_FDB_LOCAL && dest < TSW_MAX_PORTS && f->cap_port != 0 &&
+	    !(old != 0 && tsw_fdb_entry_kind(old) == TSW_FDB_LOCAL &&
+	      tsw_fdb_entry_dest(old) == dest) &&
+	    f->on_port[dest] >= f->cap_port)
+		return TSW_FDB_LEARN_LIMIT;
 	/* Never move last-seen backwards (events from several workers). */
 	if (r == TSW_FDB_LEARN_REFRESHED && tsw_fdb_entry_ms(old) > now_ms)
 		now_ms = tsw_fdb_entry_ms(old);
-	if (rte_hash_add_key_data(f->h, k,
-				  (void *)(uintptr_t)tsw_fdb_entry_make(kind, dest, now_ms)) < 0)
+	e = tsw_fdb_entry_make(kind, dest, now_ms);
+	if (rte_hash_add_key_data(f->h, k, (void *)(uintptr_t)e) < 0)
 		return TSW_FDB_LEARN_FULL;
 	if (old == 0)
 		f->count++;
+	account(f, k, old, -1);
+	account(f, k, e, +1);
 	return r;
 }
 
 int
 tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest)
 {
-	bool existed = raw_get(f, k) != 0;
+	tsw_fdb_entry_t old = raw_get(f, k);
 
 	if (rte_hash_add_key_data(f->h, k,
 				  (void *)(uintptr_t)tsw_fdb_entry_make(TSW_FDB_STATIC, dest, 0)) < 0)
 		return -ENOSPC;
-	if (!existed)
+	if (old == 0)
 		f->count++;
+	account(f, k, old, -1);
 	return 0;
 }
 
@@ -186,7 +237,7 @@ tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind on
 		return 0;
 	if (only_kind != TSW_FDB_NONE && tsw_fdb_entry_kind(e) != only_kind)
 		return 0;
-	return del_key(f, k) ? 1 : 0;
+	return del_key(f, k, e) ? 1 : 0;
 }
 
 /* Collect keys matching pred, then delete them (no deletes mid-iteration). */
@@ -194,6 +245,7 @@ static unsigned int
 del_matching(struct tsw_fdb *f, bool (*pred)(tsw_fdb_entry_t, const void *), const void *arg)
 {
 	struct tsw_fdb_key batch[256];
+	tsw_fdb_entry_t ent[256];
 	unsigned int total = 0, n;
 	uint32_t it;
 	const void *key;
@@ -203,10 +255,12 @@ del_matching(struct tsw_fdb *f, bool (*pred)(tsw_fdb_entry_t, const void *), con
 		n = 0;
 		it = 0;
 		while (n < RTE_DIM(batch) && rte_hash_iterate(f->h, &key, &data, &it) >= 0)
-			if (pred((tsw_fdb_entry_t)(uintptr_t)data, arg))
+			if (pred((tsw_fdb_entry_t)(uintptr_t)data, arg)) {
+				ent[n] = (tsw_fdb_entry_t)(uintptr_t)data;
 				memcpy(&batch[n++], key, sizeof(batch[0]));
+			}
 		for (unsigned int i = 0; i < n; i++)
-			del_key(f, &batch[i]);
+			del_key(f, &batch[i], ent[i]);
 		total += n;
 	} while (n == RTE_DIM(batch));
 	return total;

@@ -168,7 +168,18 @@ const struct tsw_fdb_timeouts *tsw_fdb_timeouts(const struct tsw_fdb *f);
 enum tsw_fdb_learn_result {
 	TSW_FDB_LEARN_NEW, TSW_FDB_LEARN_MOVED, TSW_FDB_LEARN_REFRESHED,
 	TSW_FDB_LEARN_STATIC, TSW_FDB_LEARN_FULL,
+	TSW_FDB_LEARN_LIMIT,   /* not learned: the port's or the network's cap */
 };
+
+/* Caps on learned entries (static ones are the controller's and count
+ * against the table only): per VM port (local-learned) and per network
+ * (local- and tunnel-learned). A MAC that would exceed one is not learned
+ * (frames to it keep flooding; an entry it had elsewhere stays), so that
+ * one port or one network can never exhaust the table for the others. */
+void tsw_fdb_set_limits(struct tsw_fdb *f, uint32_t per_port, uint32_t per_net);
+/* Learned entries now (for show and tests). */
+uint32_t tsw_fdb_learned_on_port(const struct tsw_fdb *f, uint16_t port);
+uint32_t tsw_fdb_learned_in_net(const struct tsw_fdb *f, uint16_t net);
 
 /* Learn (net, mac) at dest as kind LOCAL or TUNNEL, seen at now_ms. */
 enum tsw_fdb_learn_result tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,

@@ -53,6 +53,7 @@ tsw_learn_drain(struct tsw_dp *dp, struct rte_ring *r, unsigned int max,
 			case TSW_FDB_LEARN_REFRESHED: st->applied_refresh++; break;
 			case TSW_FDB_LEARN_STATIC: st->ignored_static++; break;
 			case TSW_FDB_LEARN_FULL: st->table_full++; break;
+			case TSW_FDB_LEARN_LIMIT: st->limited++; break;
 			}
 		}
 		total += n;

@@ -124,6 +124,7 @@ tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counter
 struct tsw_learn_stats {
 	uint64_t applied_new, applied_moved, applied_refresh;
 	uint64_t ignored_static, ignored_stale, table_full;
+	uint64_t limited;         /* not learned: a port's or network's MAC cap */
 };
 
 /* Writer: apply up to max events from r, each at the time it was seen;

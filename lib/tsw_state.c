@@ -101,6 +101,7 @@ tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
 		put(learn, "ignored_static", u64(mg->learn.ignored_static));
 		put(learn, "ignored_stale", u64(mg->learn.ignored_stale));
 		put(learn, "table_full", u64(mg->learn.table_full));
+		put(learn, "limited", u64(mg->learn.limited));
 		put(learn, "aged", u64(mg->aged));
 	}
 	put(o, "learn", checked(learn));
@@ -157,6 +158,7 @@ tsw_state_ports(const struct tsw_dp *dp)
 		put(o, "network", json_string(dp->nets[vp->net].name));
 		put(o, "dpdk_port", json_integer(vp->eth_port));
 		put(o, "port_security", vp->sec != NULL ? tsw_portsec_json(vp->sec) : json_false());
+		put(o, "learned_macs", json_integer(tsw_fdb_learned_on_port(dp->fdb, (uint16_t)p)));
 		a = append(a, checked(o));
 	}
 	return a;
@@ -187,6 +189,7 @@ tsw_state_networks(const struct tsw_dp *dp)
 		put(o, "segmentation_id", json_integer(net->seg_id));
 		put(o, "ports", ports);
 		put(o, "flood", flood);
+		put(o, "learned_macs", json_integer(tsw_fdb_learned_in_net(dp->fdb, (uint16_t)n)));
 		a = append(a, checked(o));
 	}
 	return a;
