@@ -114,10 +114,23 @@ tsw_encap_hdr_build(struct tsw_encap_hdr *h, const struct tsw_encap_params *p)
 uint32_t
 tsw_inner_flow_hash(const struct rte_mbuf *m)
 {
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t len = rte_pktmbuf_data_len(m);
+	/* the headers, wherever the segments of a chain split them (the
+	 * same frame hashes the same, linear or chained) */
+	uint8_t buf[14 + 60 + 4];
+	uint32_t len = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)sizeof(buf));
+	const uint8_t *f;
 	uint64_t w64;
 	uint32_t w32, h;
+
+	if (len < 12) {
+		memset(buf, 0, sizeof(buf));
+		f = rte_pktmbuf_read(m, 0, len, buf);
+		if (f != buf && f != NULL)
+			memcpy(buf, f, len);
+		f = buf;
+	} else {
+		f = rte_pktmbuf_read(m, 0, len, buf);
+	}
 
 	/* Packet bytes are not aligned: hash aligned copies. */
 	memcpy(&w64, f, 8);

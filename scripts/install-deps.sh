@@ -14,6 +14,7 @@ TEST=(
 	python3-scapy                             # replay and functional tests
 	iproute2 ethtool iputils-ping procps      # namespaces for the demo and tests
 	iperf3                                    # end-to-end throughput test
+	clang libclang-rt-14-dev                  # libFuzzer targets (tests/fuzz)
 	# a real neutron-server with RabbitMQ and MariaDB (tests/openstack)
 	neutron-common python3-pymysql rabbitmq-server mariadb-server
 )
