@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 ./scripts/hugepages.sh 1G || exit 1
 ./scripts/build.sh build || exit 1
 ./scripts/build.sh build-asan -Dsanitize=true -Dbuildtype=debug || exit 1
+# libFuzzer targets (clang): a few seconds each from the seed corpus
+CC=clang ./scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug \
+	-Doptimization=1 || exit 1
 
 run_suite() {   # DIR, meson test args...
 	local dir=$1
@@ -22,6 +25,7 @@ run_suite build
 # Unit and replay tests again under AddressSanitizer and UBSan.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_suite build-asan --suite unit --suite replay
+run_suite build-fuzz --suite fuzz
 read -r passed failed skipped < <(/usr/bin/python3 scripts/count-results.py "$results"/*.json)
 [ "$skipped" -eq 0 ] || echo "$skipped skipped (this machine cannot run them; reasons above)"
 echo "$passed passed, $failed failed"

@@ -1,0 +1,148 @@
+"""Hostile local clients against a running daemon that forwards all along
+(a VM namespace pings a kernel VXLAN host through tunsw): the cases of the
+'hostile input' issue and more. The daemon stays up, forwarding loses
+nothing, its memory does not grow, and a well-behaved client is served
+right after. Needs root."""
+import json
+import os
+import random
+import socket
+import time
+
+from tswfunc import P, Ctl, Daemon, with_topology
+from test_control import CONF, REMOTE_MAC, Pinger
+
+HOSTILE = CONF.replace("max_clients = 64\nmax_request = 8192\nidle_timeout = 3",
+                       "max_clients = 16\nmax_request = 8192\nidle_timeout = 3\n"
+                       "request_timeout = 2")
+
+
+def raw(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def served(path):
+    """A well-behaved client gets its answer at once (trying again while
+    the slots of clients that just vanished are being freed: the daemon
+    notices them at its next poll)."""
+    t0 = time.time()
+    while True:
+        c = Ctl(path, timeout=10)
+        rep = c.call("show_info")
+        c.close()
+        if rep["ok"] or rep.get("reason") != "too many clients" or time.time() - t0 > 1:
+            break
+        time.sleep(0.05)
+    assert rep["ok"], rep
+    return rep["result"], time.time() - t0
+
+
+@with_topology
+def test_hostile_clients_while_forwarding(d):
+    sw = Daemon(d, HOSTILE.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    path = os.path.join(d, "ctl.sock")
+    pinger = Pinger("0.01")
+    try:
+        time.sleep(2)
+        instance = served(path)[0]["instance"]
+        rss0 = sw.rss_kb()
+        rnd = random.Random(7)
+        for rnd_round in range(3):
+            # every slot taken, one more connects and vanishes at once
+            hold = [raw(path) for _ in range(16)]
+            time.sleep(0.3)
+            for _ in range(20):
+                raw(path).close()
+            # 200 clients that send half a request and vanish
+            for _ in range(200):
+                s = raw(path)
+                try:
+                    s.sendall(b'{"op": "show_fdb", "netw')
+                except OSError:
+                    pass                            # refused: too many clients
+                s.close()
+            for s in hold:
+                s.close()
+            time.sleep(0.5)
+            # garbage of every kind, each on its own connection
+            nasty = [bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 3000)))
+                     for _ in range(20)]
+            nasty += [b"\xff\xfe\xfd\n", b'{"op": "help\xc3\x28"}\n',
+                      b"[" * 5000 + b"]" * 5000 + b"\n",
+                      b'{"op": "network_add", "name": "x", "type": "vxlan", '
+                      b'"segmentation_id": 1e400}\n',
+                      b'{"op": "fdb_add", "network": "blue", "mac": "fa:16:3e:00:00:01", '
+                      b'"remote": "198.18.0.9", "id": 123456789012345678901234567890}\n',
+                      b"a" * 8193 + b"\n",
+                      b'{"op": "port_add", "name": "evil", "network": "blue", '
+                      b'"devargs": "net_pcap9,tx_pcap=' + d.encode() + b'/owned.pcap"}\n']
+            for blob in nasty:
+                s = raw(path)
+                try:
+                    s.sendall(blob)
+                except OSError:
+                    pass
+                s.close()
+            time.sleep(0.3)
+            # slow clients: one byte a second, and one that never reads
+            slow = [raw(path) for _ in range(8)]
+            reader = raw(path)
+            reader.setblocking(False)
+            try:
+                reader.send(b'{"op": "show_counters"}\n' * 2000)
+            except OSError:
+                pass
+            t_end = time.time() + 3.5
+            while time.time() < t_end:
+                for s in slow:
+                    try:
+                        s.send(b"{")
+                    except OSError:
+                        pass
+                info, took = served(path)          # others still get served
+                assert took < 1.0, "a good client waited %.2f s" % took
+                time.sleep(0.5)
+            closed = 0
+            for s in slow + [reader]:
+                s.settimeout(0.5)
+                try:
+                    while s.recv(1 << 20):
+                        pass
+                    closed += 1                     # EOF: tunsw closed it
+                except (socket.timeout, OSError):
+                    pass
+                s.close()
+            assert closed >= 8, "slow clients still open after request_timeout: %d" % closed
+        assert not os.path.exists(os.path.join(d, "owned.pcap")), "port_add opened a pcap"
+        info, took = served(path)
+        assert info["instance"] == instance, "the daemon restarted"
+        c = Ctl(path)
+        counters = c.ok("show_counters")
+        ports = [p["name"] for p in c.ok("show_ports")]
+        c.close()
+        assert ports == ["vm1"], ports
+        rss1 = sw.rss_kb()
+        sent, got = pinger.stop()
+        pinger = None
+        assert sw.proc.poll() is None, "tunsw died"
+        assert got == sent and sent > 100, "forwarding lost %d of %d" % (sent - got, sent)
+        assert rss1 - rss0 < 16 * 1024, "memory grew %d kB" % (rss1 - rss0)
+        fwd = {k: v for k, v in counters["drops"].items() if v and k != "uplink_not_ip"}
+        assert fwd == {}, fwd
+        print("hostile: control requests %s refused %s; rss %d -> %d kB; %d pings, none lost"
+              % (counters["control"]["requests"], counters["control"]["refused"], rss0, rss1,
+                 sent))
+    finally:
+        if pinger is not None:
+            pinger.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+if __name__ == "__main__":
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "replay"))
+    from tsw import run_tests
+    run_tests(globals())
