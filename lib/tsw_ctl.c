@@ -898,11 +898,26 @@ op_help(struct req *r)
 			       r->ctl->instance, "ops", a));
 }
 
-static json_t *
-reply_error(const json_t *id, const char *field, const char *reason)
+/* Error texts quote the client's bytes (a name cut at 64 bytes, jansson's
+ * report of a bad byte): keep printable ASCII only, so that the reply is
+ * always valid UTF-8 JSON (jansson refuses to build it otherwise). */
+static void
+ascii(char *dst, size_t len, const char *src)
 {
-	char msg[400];
+	size_t i = 0;
 
+	for (; src[i] != '\0' && i + 1 < len; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static json_t *
+reply_error(const json_t *id, const char *field_in, const char *reason_in)
+{
+	char msg[400], field[200], reason[300];
+
+	ascii(field, sizeof(field), field_in);
+	ascii(reason, sizeof(reason), reason_in);
 	snprintf(msg, sizeof(msg), "%s: %s", field, reason);
 	return json_pack("{s:O, s:b, s:s, s:s, s:s}", "id", id ? id : json_null(), "ok", 0,
 			 "error", msg, "field", field, "reason", reason);

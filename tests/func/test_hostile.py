@@ -116,6 +116,14 @@ def test_hostile_clients_while_forwarding(d):
                 s.close()
             assert closed >= 8, "slow clients still open after request_timeout: %d" % closed
         assert not os.path.exists(os.path.join(d, "owned.pcap")), "port_add opened a pcap"
+        # bad bytes are answered, not met with a closed connection (the
+        # error quoting them was invalid UTF-8: jansson refused to build it)
+        s = raw(path)
+        s.sendall(b'{"op": "show_info"\xbf}\n')
+        s.settimeout(5)
+        rep = json.loads(s.makefile("rb").readline())
+        s.close()
+        assert rep["ok"] is False and rep["field"] == "request", rep
         info, took = served(path)
         assert info["instance"] == instance, "the daemon restarted"
         c = Ctl(path)
