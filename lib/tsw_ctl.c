@@ -914,7 +914,7 @@ ascii(char *dst, size_t len, const char *src)
 static json_t *
 reply_error(const json_t *id, const char *field_in, const char *reason_in)
 {
-	char msg[400], field[200], reason[300];
+	char msg[520], field[200], reason[300];
 
 	ascii(field, sizeof(field), field_in);
 	ascii(reason, sizeof(reason), reason_in);
