@@ -19,16 +19,7 @@
 #include "tsw_route.h"
 #include "tsw_state.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return fz_init();
-}
 
 __attribute__((no_sanitize("coverage"))) static uint64_t
 mix(uint64_t x)

@@ -12,16 +12,7 @@
 #include "harness.h"
 #include "tsw_encap.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return fz_init();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

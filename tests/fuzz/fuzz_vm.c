@@ -18,16 +18,7 @@
 
 #include "harness.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return fz_init();
-}
 
 static void
 check_uplink(const struct fz_out *o, uint16_t net, const uint8_t *frame, size_t len)

@@ -17,6 +17,18 @@
 
 struct fz FZ;
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* libFuzzer calls it once, before the first input: every target that links
+ * the harness gets its tables from here. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return fz_init();
+}
+
 static const char conf_text[] =
 	"[agent]\nl2_population = false\narp_responder = true\n"
 	"[tunnel]\nlocal_ip = 198.18.0.1\ntypes = vxlan, gre\n"

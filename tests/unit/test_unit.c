@@ -319,13 +319,21 @@ test_encap_dscp(void)
 	rte_pktmbuf_free(m);
 }
 
-static void
-test_decap_roundtrip(void)
+/* The receiving side of params(): local_ip 198.18.0.2, both types. */
+static struct tsw_decap_params
+decap_params(void)
 {
 	struct tsw_decap_params dp = { .local_ip = inet_addr("198.18.0.2"),
 				       .vxlan_port_be = rte_cpu_to_be_16(4789),
 				       .type_enabled = { true, true },
 				       .mac = { { 2, 0, 0, 0, 0, 2 } } };
+	return dp;
+}
+
+static void
+test_decap_roundtrip(void)
+{
+	struct tsw_decap_params dp = decap_params();
 	struct tsw_encap_params p;
 	struct tsw_encap_hdr h;
 	struct tsw_decap_info info;
@@ -388,10 +396,7 @@ same_bytes(const struct rte_mbuf *x, const struct rte_mbuf *y)
 static void
 test_decap_chained_equals_linear(void)
 {
-	struct tsw_decap_params dp = { .local_ip = inet_addr("198.18.0.2"),
-				       .vxlan_port_be = rte_cpu_to_be_16(4789),
-				       .type_enabled = { true, true },
-				       .mac = { { 2, 0, 0, 0, 0, 2 } } };
+	struct tsw_decap_params dp = decap_params();
 	struct tsw_encap_params p;
 	struct tsw_encap_hdr h;
 
