@@ -41,7 +41,7 @@ struct tsw_ctl {
 	uint32_t port_seen[TSW_MAX_PORTS];     /* the dp's *_gen when last looked */
 	uint32_t net_seen[TSW_MAX_NETS];
 	uint32_t tun_seen[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
-	uint64_t requests, refused;
+	uint64_t requests, refused;     /* atomic: the control thread counts too */
 	char instance[17];              /* random per process: restarts show */
 	char vhost_dir[108];            /* port_add: vhost-user sockets only here */
 };
@@ -736,8 +736,11 @@ op_show_counters(struct req *r)
 	if (c != NULL) {
 		json_object_set_new(c, "fdb_entries", json_integer(tsw_fdb_count(r->dp->fdb)));
 		json_object_set_new(c, "control", json_pack("{s:I, s:I}",
-			"requests", (json_int_t)r->ctl->requests,
-			"refused", (json_int_t)r->ctl->refused));
+			"requests", (json_int_t)__atomic_load_n(&r->ctl->requests, __ATOMIC_RELAXED),
+			"refused", (json_int_t)__atomic_load_n(&r->ctl->refused, __ATOMIC_RELAXED)));
+		if (r->ctl->hooks.control_info != NULL)
+			r->ctl->hooks.control_info(r->ctl->hooks.arg,
+						   json_object_get(c, "control"));
 		json_object_set_new(c, "memory", memory_json(r->ctl->pool));
 		if (r->ctl->ul != NULL) {
 			struct tsw_underlay_stats st;
@@ -923,62 +926,189 @@ reply_error(const json_t *id, const char *field_in, const char *reason_in)
 			 "error", msg, "field", field, "reason", reason);
 }
 
+static void
+count(uint64_t *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+static const struct op *
+find_op(const json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "op"));
+
+	for (size_t i = 0; name != NULL && i < RTE_DIM(ops); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+/* The request's shape: an object, its id, a known op with known arguments.
+ * Returns the op, or NULL with the refusal in *reply. Counts the request. */
+static const struct op *
+check_request(struct tsw_ctl *ctl, const json_t *req, json_t **reply)
+{
+	const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+	const struct op *op;
+	const char *name, *key;
+	struct tsw_jerr e;
+	json_t *v;
+
+	count(&ctl->requests);
+	*reply = NULL;
+	if (!json_is_object(req)) {
+		*reply = reply_error(NULL, "request", "must be a JSON object");
+	} else if (id != NULL && !json_is_integer(id) && !json_is_string(id)) {
+		*reply = reply_error(NULL, "id", "must be an integer or a string");
+	} else if (tsw_jarg_str(req, "op", true, &name, &e) != 0) {
+		*reply = reply_error(id, e.field, e.reason);
+	} else if ((op = find_op(req)) == NULL) {
+		snprintf(e.reason, sizeof(e.reason), "unknown operation '%.64s' (see 'help')", name);
+		*reply = reply_error(id, "op", e.reason);
+	} else {
+		json_object_foreach((json_t *)req, key, v) {
+			bool known = strcmp(key, "id") == 0 || strcmp(key, "op") == 0 ||
+				     strcmp(key, "ts") == 0;
+			for (int k = 0; k < MAX_KEYS && op->keys[k] != NULL && !known; k++)
+				known = strcmp(key, op->keys[k]) == 0;
+			if (!known) {
+				tsw_jpath(e.field, sizeof(e.field), "%.64s", key);
+				*reply = reply_error(id, e.field, "unknown argument for this operation");
+				break;
+			}
+		}
+		if (*reply == NULL)
+			return op;
+	}
+	count(&ctl->refused);
+	return NULL;
+}
+
+static json_t *
+reply_ok(const json_t *id, json_t *result)
+{
+	return json_pack("{s:O, s:b, s:o}", "id", id ? id : json_null(), "ok", 1, "result", result);
+}
+
 json_t *
 tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
 {
 	struct req r = { .ctl = ctl, .dp = ctl->dp, .a = req, .now_ms = now_ms };
-	const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
-	const struct op *op = NULL;
-	const char *name, *key;
-	json_t *v, *reply;
+	const json_t *id = json_object_get(req, "id");
+	const struct op *op;
+	json_t *reply;
 
-	ctl->requests++;
-	if (!json_is_object(req)) {
-		ctl->refused++;
-		return reply_error(NULL, "request", "must be a JSON object");
-	}
-	if (id != NULL && !json_is_integer(id) && !json_is_string(id)) {
-		ctl->refused++;
-		return reply_error(NULL, "id", "must be an integer or a string");
-	}
-	if (tsw_jarg_str(req, "op", true, &name, &r.e) != 0) {
-		ctl->refused++;
-		return reply_error(id, r.e.field, r.e.reason);
-	}
-	for (size_t i = 0; i < RTE_DIM(ops) && op == NULL; i++)
-		if (strcmp(ops[i].name, name) == 0)
-			op = &ops[i];
-	if (op == NULL) {
-		ctl->refused++;
-		snprintf(r.e.reason, sizeof(r.e.reason), "unknown operation '%.64s' (see 'help')",
-			 name);
-		return reply_error(id, "op", r.e.reason);
-	}
-	json_object_foreach((json_t *)req, key, v) {
-		bool known = strcmp(key, "id") == 0 || strcmp(key, "op") == 0 ||
-			     strcmp(key, "ts") == 0;
-		for (int k = 0; k < MAX_KEYS && op->keys[k] != NULL && !known; k++)
-			known = strcmp(key, op->keys[k]) == 0;
-		if (!known) {
-			ctl->refused++;
-			tsw_jpath(r.e.field, sizeof(r.e.field), "%.64s", key);
-			return reply_error(id, r.e.field, "unknown argument for this operation");
-		}
-	}
+	op = check_request(ctl, req, &reply);
+	if (op == NULL)
+		return reply;
 	if (op->fn(&r) < 0) {
-		ctl->refused++;
+		count(&ctl->refused);
 		json_decref(r.result);
 		rebase_new_objects(ctl);
 		return reply_error(id, r.e.field, r.e.reason);
 	}
 	rebase_new_objects(ctl);
 	if (r.result == NULL) {
-		ctl->refused++;
+		count(&ctl->refused);
 		return reply_error(id, "request", "out of memory");
 	}
-	reply = json_pack("{s:O, s:b, s:o}", "id", id ? id : json_null(), "ok", 1,
-			  "result", r.result);
-	return reply;
+	return reply_ok(id, r.result);
+}
+
+/* ---- requests in steps (the daemon's control thread) ------------------- */
+
+enum tsw_ctl_class
+tsw_ctl_classify(const json_t *req)
+{
+	const struct op *op = json_is_object(req) ? find_op(req) : NULL;
+
+	if (op == NULL || strncmp(op->name, "show_", 5) == 0 || op->fn == op_help ||
+	    op->fn == op_trace)
+		return TSW_CTL_READ;   /* unknown ops are refused, reading nothing */
+	if (op->fn == op_network_add || op->fn == op_network_del)
+		return TSW_CTL_NETS;
+	if (op->fn == op_add_fdb_entries || op->fn == op_remove_fdb_entries ||
+	    op->fn == op_update_fdb_entries)
+		return TSW_CTL_L2POP;
+	return TSW_CTL_WRITE;
+}
+
+struct tsw_ctl_job {
+	json_t *id;
+	struct tsw_l2pop_plan *plan;
+};
+
+void
+tsw_ctl_job_free(struct tsw_ctl_job *job)
+{
+	if (job == NULL)
+		return;
+	json_decref(job->id);
+	tsw_l2pop_plan_free(job->plan);
+	free(job);
+}
+
+struct tsw_ctl_job *
+tsw_ctl_prepare(struct tsw_ctl *ctl, const json_t *req, json_t **reply)
+{
+	static const enum tsw_l2pop_op kind[] = { TSW_L2POP_ADD, TSW_L2POP_REMOVE,
+						  TSW_L2POP_UPDATE };
+	const struct op *op = check_request(ctl, req, reply);
+	const json_t *id = json_object_get(req, "id");
+	struct tsw_ctl_job *job;
+	struct tsw_jerr e;
+	int k;
+
+	if (op == NULL)
+		return NULL;
+	k = op->fn == op_add_fdb_entries ? 0 : op->fn == op_remove_fdb_entries ? 1 :
+	    op->fn == op_update_fdb_entries ? 2 : -1;
+	if (k < 0)
+		*reply = reply_error(id, "op", "not an l2population operation");
+	else if (!ctl->dp->conf.l2_population)
+		*reply = reply_error(id, "op", "l2_population is off in [agent]");
+	else if ((job = calloc(1, sizeof(*job))) == NULL)
+		*reply = reply_error(id, "request", "out of memory");
+	else {
+		job->id = json_incref((json_t *)(id ? id : json_null()));
+		job->plan = tsw_l2pop_prepare(ctl->dp, kind[k], json_object_get(req, "fdb_entries"),
+					      &e);
+		if (job->plan != NULL)
+			return job;
+		*reply = reply_error(id, e.field, e.reason);
+		tsw_ctl_job_free(job);
+	}
+	count(&ctl->refused);
+	return NULL;
+}
+
+json_t *
+tsw_ctl_job_step(struct tsw_ctl *ctl, struct tsw_ctl_job *job, size_t max_changes)
+{
+	struct tsw_jerr e;
+	json_t *res;
+	int rc = tsw_l2pop_step(ctl->dp, job->plan, max_changes, &e);
+
+	if (rc == 0)
+		return NULL;
+	rebase_new_objects(ctl);   /* tunnels created count from zero */
+	res = rc > 0 ? tsw_l2pop_result(job->plan, &e) : NULL;
+	if (res == NULL) {
+		count(&ctl->refused);
+		return reply_error(job->id, e.field, e.reason);
+	}
+	return reply_ok(job->id, res);
+}
+
+json_t *
+tsw_ctl_parse_error(struct tsw_ctl *ctl, const json_error_t *je)
+{
+	char reason[300];
+
+	count(&ctl->requests);
+	count(&ctl->refused);
+	snprintf(reason, sizeof(reason), "invalid JSON at column %d: %s", je->column, je->text);
+	return reply_error(NULL, "request", reason);
 }
 
 char *
@@ -990,11 +1120,7 @@ tsw_ctl_handle(struct tsw_ctl *ctl, const char *line, size_t len, uint64_t now_m
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (req == NULL) {
-		char reason[300];
-		ctl->requests++;
-		ctl->refused++;
-		snprintf(reason, sizeof(reason), "invalid JSON at column %d: %s", je.column, je.text);
-		reply = reply_error(NULL, "request", reason);
+		reply = tsw_ctl_parse_error(ctl, &je);
 	} else {
 		reply = tsw_ctl_request(ctl, req, now_ms);
 		json_decref(req);

@@ -35,6 +35,9 @@ struct tsw_ctl_hooks {
 	int (*port_del)(void *arg, uint16_t port, char *err, size_t errlen);
 	/* Extra per-worker facts for show_workers (lcore...), may be NULL. */
 	void (*worker_info)(void *arg, unsigned int worker, json_t *o);
+	/* Extra facts for show_counters' "control" (the daemon's request
+	 * slicing), may be NULL. */
+	void (*control_info)(void *arg, json_t *o);
 	void *arg;
 };
 
@@ -53,6 +56,35 @@ char *tsw_ctl_handle(struct tsw_ctl *ctl, const char *req, size_t len, uint64_t 
 
 /* The same for a parsed request; returns the reply object. */
 json_t *tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms);
+
+/* The reply to a line that is not JSON (jansson's error), counted. */
+json_t *tsw_ctl_parse_error(struct tsw_ctl *ctl, const json_error_t *je);
+
+/* Requests in steps, for a control thread beside the table writer (the
+ * daemon): a request is classified on that thread; an l2population
+ * payload (TSW_CTL_L2POP) is also validated and planned there, and the
+ * table writer applies the plan in bounded steps with other work (learn
+ * events, read requests) between them. Ordering the table writer must
+ * keep: requests that change tables (every class but READ) in arrival
+ * order; READ requests may run between steps. tsw_ctl_prepare() reads the
+ * networks: call it only while no TSW_CTL_NETS request is queued or being
+ * applied. */
+enum tsw_ctl_class {
+	TSW_CTL_READ,     /* show_*, help, trace, and whatever is refused unread */
+	TSW_CTL_WRITE,    /* changes tables */
+	TSW_CTL_NETS,     /* changes the networks (network_add, network_del) */
+	TSW_CTL_L2POP,    /* add/remove/update_fdb_entries: prepare, then steps */
+};
+enum tsw_ctl_class tsw_ctl_classify(const json_t *req);
+
+struct tsw_ctl_job;
+/* Any thread (see above). Returns the job, or NULL with the refusal in
+ * *reply (the tables untouched). */
+struct tsw_ctl_job *tsw_ctl_prepare(struct tsw_ctl *ctl, const json_t *req, json_t **reply);
+/* Table writer: apply up to max_changes more of the job. Returns the
+ * reply once the job is finished (then free the job), else NULL. */
+json_t *tsw_ctl_job_step(struct tsw_ctl *ctl, struct tsw_ctl_job *job, size_t max_changes);
+void tsw_ctl_job_free(struct tsw_ctl_job *job);
 
 /* The underlay slow path whose neighbors and statistics to show. */
 struct tsw_underlay;

@@ -14,13 +14,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tsw_clock.h"
 #include "tsw_ctlsock.h"
 
 #define REQS_PER_POLL   64            /* per client per poll: fairness */
 #define OUT_HIGH_WATER  (4u << 20)    /* stop reading a client with this unread */
+#define N_WAKE          2
+
+char tsw_ctlsock_later;
 
 struct client {
 	int fd;
+	uint64_t id;
+	bool pending;            /* a reply to come through tsw_ctlsock_reply */
 	bool eof;                /* peer closed its side: finish and close */
 	bool closing;            /* close once the output is sent */
 	char *in;
@@ -38,19 +44,12 @@ struct tsw_ctlsock {
 	int lfd;
 	unsigned int n;
 	struct client *cl;       /* max_clients */
-	struct pollfd *pfd;      /* 1 + max_clients */
+	struct pollfd *pfd;      /* 1 + N_WAKE + max_clients: listener, wake fds, clients */
+	int wake_fd[N_WAKE];
+	uint64_t next_id;
 	unsigned int rr;         /* first client served in the next poll */
 	struct tsw_ctlsock_stats st;
 };
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* An existing socket file: in use by a live server, or stale. */
 static bool
@@ -82,7 +81,9 @@ tsw_ctlsock_open(const struct tsw_ctlsock_conf *c, char *err, size_t errlen)
 	s->c = *c;
 	s->lfd = -1;
 	s->cl = calloc(c->max_clients, sizeof(*s->cl));
-	s->pfd = calloc(c->max_clients + 1u, sizeof(*s->pfd));
+	s->pfd = calloc(c->max_clients + 1u + N_WAKE, sizeof(*s->pfd));
+	for (int i = 0; i < N_WAKE; i++)
+		s->wake_fd[i] = -1;
 	if (s->cl == NULL || s->pfd == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -228,7 +229,7 @@ accept_clients(struct tsw_ctlsock *s, uint64_t now_ms)
 			s->st.refused_busy++;
 			continue;
 		}
-		s->cl[s->n] = (struct client){ .fd = fd, .last_ms = now_ms };
+		s->cl[s->n] = (struct client){ .fd = fd, .id = ++s->next_id, .last_ms = now_ms };
 		s->n++;
 		s->st.accepted++;
 	}
@@ -255,8 +256,9 @@ handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlso
 
 	if (c->in_len == 0)
 		return 0;
-	while (done < REQS_PER_POLL && !c->closing && c->out_len - c->out_off < OUT_HIGH_WATER &&
-	       (s->c.budget_us == 0 || mono_us() - t0_us < s->c.budget_us)) {
+	while (done < REQS_PER_POLL && !c->closing && !c->pending &&
+	       c->out_len - c->out_off < OUT_HIGH_WATER &&
+	       (s->c.budget_us == 0 || tsw_mono_us() - t0_us < s->c.budget_us)) {
 		char *nl = memchr(c->in + off, '\n', c->in_len - off);
 		size_t len;
 		char *reply;
@@ -272,10 +274,13 @@ handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlso
 			len--;
 		c->last_ms = now_ms;
 		if (len > 0) {
-			reply = h(arg, c->in + off, len);
-			if (reply == NULL || queue_out(c, reply, strlen(reply)) < 0)
+			reply = h(arg, c->id, c->in + off, len);
+			if (reply == TSW_CTLSOCK_LATER)
+				c->pending = true;
+			else if (reply == NULL || queue_out(c, reply, strlen(reply)) < 0)
 				c->closing = true;   /* out of memory: give up on this client */
-			free(reply);
+			if (reply != TSW_CTLSOCK_LATER)
+				free(reply);
 			done++;
 		}
 		off = (size_t)(nl - c->in) + 1;
@@ -319,17 +324,22 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 {
 	struct timespec ts = { .tv_sec = timeout_us / 1000000,
 			       .tv_nsec = (long)(timeout_us % 1000000) * 1000 };
-	unsigned int done = 0, np = 1, n;
+	unsigned int done = 0, np = 1 + N_WAKE, n;
 	uint64_t t0;
 
 	s->pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+	for (int i = 0; i < N_WAKE; i++)
+		s->pfd[1 + i] = (struct pollfd){ .fd = s->wake_fd[i], .events = POLLIN };
 	for (unsigned int i = 0; i < s->n; i++) {
 		struct client *c = &s->cl[i];
 		/* pending complete lines: do not sleep */
-		if (c->in_len > 0 && memchr(c->in, '\n', c->in_len) != NULL)
+		if (!c->pending && c->in_len > 0 && memchr(c->in, '\n', c->in_len) != NULL)
 			ts.tv_sec = ts.tv_nsec = 0;
-		s->pfd[np++] = (struct pollfd){ .fd = c->fd,
-			.events = (short)((c->eof || c->closing ? 0 : POLLIN) |
+		/* a peer that closed, with nothing to send it: not polled (it
+		 * would report POLLHUP at once, every time) */
+		s->pfd[np++] = (struct pollfd){ .fd = c->eof && c->out_len == c->out_off ? -1 : c->fd,
+			.events = (short)((c->eof || c->closing ||
+					   c->in_len >= s->c.max_request + 2 ? 0 : POLLIN) |
 					  (c->out_len > c->out_off ? POLLOUT : 0)) };
 	}
 	if (ppoll(s->pfd, np, &ts, NULL) < 0 && errno != EINTR)
@@ -337,12 +347,12 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 	n = s->n;                 /* clients polled (accepting adds more) */
 	if (s->pfd[0].revents & POLLIN)
 		accept_clients(s, now_ms);
-	t0 = mono_us();
+	t0 = tsw_mono_us();
 	for (unsigned int k = 0; k < n; k++) {
 		unsigned int i = (s->rr + k) % n;
 		struct client *c = &s->cl[i];
 
-		if (s->pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
+		if (s->pfd[i + 1 + N_WAKE].revents & (POLLIN | POLLHUP | POLLERR))
 			read_client(s, c, now_ms);
 		/* a last request without its newline before the peer's EOF */
 		if (c->eof && c->in_len > 0 && c->in_len <= s->c.max_request &&
@@ -365,7 +375,7 @@ past_deadline(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms)
 {
 	bool partial = c->in_len > 0 && memchr(c->in, '\n', c->in_len) == NULL && !c->eof;
 
-	if (partial && now_ms - c->in_since_ms > s->c.request_timeout_ms) {
+	if (!c->pending && partial && now_ms - c->in_since_ms > s->c.request_timeout_ms) {
 		s->st.closed_slow++;
 		return true;
 	}
@@ -373,7 +383,7 @@ past_deadline(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms)
 		s->st.closed_slow++;
 		return true;
 	}
-	if (c->in_len == 0 && c->out_len == c->out_off &&
+	if (!c->pending && c->in_len == 0 && c->out_len == c->out_off &&
 	    now_ms - c->last_ms > s->c.idle_timeout_ms) {
 		s->st.closed_idle++;
 		return true;
@@ -405,7 +415,7 @@ tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms)
 			c->out_off = c->out_len = 0;
 			c->out_since_ms = 0;
 		}
-		if (!gone && c->out_len == 0 && (c->closing ||
+		if (!gone && c->out_len == 0 && !c->pending && (c->closing ||
 		    (c->eof && (c->in_len == 0 || memchr(c->in, '\n', c->in_len) == NULL)))) {
 			gone = true;
 			s->st.closed_eof += !c->closing;
@@ -417,6 +427,33 @@ tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms)
 		else
 			i++;
 	}
+}
+
+int
+tsw_ctlsock_reply(struct tsw_ctlsock *s, uint64_t client, const char *reply, uint64_t now_ms)
+{
+	for (unsigned int i = 0; i < s->n; i++) {
+		struct client *c = &s->cl[i];
+		if (c->id != client || !c->pending)
+			continue;
+		c->pending = false;
+		c->last_ms = now_ms;
+		if (queue_out(c, reply, strlen(reply)) < 0)
+			c->closing = true;
+		return 0;
+	}
+	return -1;
+}
+
+int
+tsw_ctlsock_add_wake_fd(struct tsw_ctlsock *s, int fd)
+{
+	for (int i = 0; i < N_WAKE; i++)
+		if (s->wake_fd[i] < 0) {
+			s->wake_fd[i] = fd;
+			return 0;
+		}
+	return -1;
 }
 
 void

@@ -17,7 +17,11 @@
  * clients are served round-robin from poll to poll); a client is served at
  * most a fixed number of requests per poll
  * and not at all while it has more than a bounded amount of unread
- * replies. The socket file is created with the given mode (and group)
+ * replies. A reply may come later than its request (the handler says so):
+ * until it is given to tsw_ctlsock_reply(), that client's next requests
+ * wait and no deadline runs for it, and a client that went away meanwhile
+ * is kept until then (a peer that half-closed still gets its answer).
+ * The socket file is created with the given mode (and group)
  * and removed on close; a stale socket file is replaced, a live one is an
  * error.
  */
@@ -45,8 +49,13 @@ struct tsw_ctlsock_stats {
 	unsigned int clients;
 };
 
-/* Returns the reply line (malloc'd, no newline) for one request line. */
-typedef char *(*tsw_ctlsock_handler)(void *arg, const char *line, size_t len);
+/* One request line of client (a number never reused while the server is
+ * open). Returns the reply line (malloc'd, no newline), TSW_CTLSOCK_LATER
+ * when the reply will be given to tsw_ctlsock_reply(), or NULL when out of
+ * memory (the client is closed). */
+typedef char *(*tsw_ctlsock_handler)(void *arg, uint64_t client, const char *line, size_t len);
+extern char tsw_ctlsock_later;
+#define TSW_CTLSOCK_LATER (&tsw_ctlsock_later)
 
 struct tsw_ctlsock;
 
@@ -60,6 +69,14 @@ unsigned int tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned i
 			      tsw_ctlsock_handler h, void *arg);
 /* Send what can be sent of the queued replies; close finished clients. */
 void tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms);
+
+/* The reply (no newline) to client's request that was answered LATER.
+ * Returns -1 when that client is gone (the reply is dropped). */
+int tsw_ctlsock_reply(struct tsw_ctlsock *s, uint64_t client, const char *reply,
+		      uint64_t now_ms);
+/* tsw_ctlsock_poll() also wakes when fd becomes readable (the caller
+ * reads it). Up to two such fds; -1 when there is no room. */
+int tsw_ctlsock_add_wake_fd(struct tsw_ctlsock *s, int fd);
 
 void tsw_ctlsock_stats(const struct tsw_ctlsock *s, struct tsw_ctlsock_stats *st);
 

@@ -40,6 +40,18 @@ mk_hash(const char *prefix, const void *dp, uint32_t entries, uint32_t key_len,
 	return h;
 }
 
+#define RETIRE_QUEUE 4096   /* pointers awaiting their grace period */
+
+static void
+free_retired(void *p, void *e, unsigned int n)
+{
+	void **ptrs = e;
+
+	(void)p;
+	for (unsigned int i = 0; i < n; i++)
+		rte_free(ptrs[i]);
+}
+
 struct tsw_dp *
 tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 	      unsigned int writer_thread, int socket)
@@ -70,6 +82,22 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 		tsw_dp_free(dp);
 		return NULL;
 	}
+	if (qsbr != NULL) {
+		/* Unpublished memory is freed once every worker has passed a
+		 * quiescent state, without the writer waiting for it: one l2pop
+		 * payload republishes a flood list per remote. */
+		struct rte_rcu_qsbr_dq_parameters dqp = {
+			.name = name, .size = RETIRE_QUEUE, .esize = sizeof(void *),
+			.trigger_reclaim_limit = RETIRE_QUEUE / 4, .max_reclaim_size = 64,
+			.free_fn = free_retired, .p = dp, .v = qsbr,
+		};
+		snprintf(name, sizeof(name), "rq%p", (void *)dp);
+		dp->retired = rte_rcu_qsbr_dq_create(&dqp);
+		if (dp->retired == NULL) {
+			tsw_dp_free(dp);
+			return NULL;
+		}
+	}
 	tsw_fdb_set_limits(dp->fdb, conf->mac_limit_port, conf->mac_limit_network);
 	return dp;
 }
@@ -79,6 +107,8 @@ tsw_dp_free(struct tsw_dp *dp)
 {
 	if (dp == NULL)
 		return;
+	if (dp->retired != NULL)
+		rte_rcu_qsbr_dq_delete(dp->retired);   /* waits, then frees them all */
 	for (int n = 0; n < TSW_MAX_NETS; n++) {
 		rte_free(dp->nets[n].members);
 		rte_free(dp->flood_explicit[n]);
@@ -94,15 +124,28 @@ tsw_dp_free(struct tsw_dp *dp)
 	rte_free(dp);
 }
 
-/* Wait until no worker can still see what was unpublished, then free it. */
+/* Free what was unpublished once no worker can still see it: queued for
+ * after a grace period (the writer does not wait), or, when the queue is
+ * full, wait for one now. */
 static void
 retire(struct tsw_dp *dp, void *old)
 {
 	if (old == NULL)
 		return;
+	if (dp->retired != NULL && rte_rcu_qsbr_dq_enqueue(dp->retired, &old) == 0)
+		return;
 	if (dp->qsbr != NULL)
 		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
 	rte_free(old);
+}
+
+void
+tsw_dp_reclaim(struct tsw_dp *dp)
+{
+	unsigned int freed, pending, avail;
+
+	if (dp->retired != NULL)
+		rte_rcu_qsbr_dq_reclaim(dp->retired, RETIRE_QUEUE, &freed, &pending, &avail);
 }
 
 bool
@@ -424,6 +467,29 @@ tsw_dp_tunnel_find(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip)
 	return (int)(uintptr_t)d;
 }
 
+/* A free tunnel index no worker can still be using: one deleted a grace
+ * period ago or never used; when only recently deleted ones are left,
+ * wait for their grace period. */
+static int
+free_tunnel_slot(struct tsw_dp *dp, enum tsw_tun_type t)
+{
+	int waiting = -1;
+
+	for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
+		struct tsw_tunnel *tun = &dp->tunnels[t][i];
+		if (tun->in_use)
+			continue;
+		if (!tun->quarantined || dp->qsbr == NULL ||
+		    rte_rcu_qsbr_check(dp->qsbr, tun->reuse_token, false) == 1)
+			return i;
+		if (waiting < 0)
+			waiting = i;
+	}
+	if (waiting >= 0)
+		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
+	return waiting;
+}
+
 int
 tsw_dp_tunnel_add(struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip, bool configured)
 {
@@ -438,11 +504,11 @@ tsw_dp_tunnel_add(struct tsw_dp *dp, enum tsw_tun_type t, uint32_t ip, bool conf
 		dp->tunnels[t][i].configured |= configured;
 		return i;
 	}
-	for (i = 0; i < TSW_MAX_TUNNELS && dp->tunnels[t][i].in_use; i++)
-		;
-	if (i == TSW_MAX_TUNNELS)
+	i = free_tunnel_slot(dp, t);
+	if (i < 0)
 		return -ENOSPC;
 	struct tsw_tunnel *tun = &dp->tunnels[t][i];
+	tun->quarantined = false;
 	tun->remote_ip = ip;
 	tun->static_refs = 0;
 	tun->configured = configured;
@@ -490,7 +556,12 @@ tsw_dp_tunnel_del(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 	tun->configured = false;
 	struct tsw_encap_hdr *old = tun->hdr;
 	__atomic_store_n(&tun->hdr, NULL, __ATOMIC_RELEASE);
-	retire(dp, old);  /* also a grace period before the index is reused */
+	retire(dp, old);
+	/* and a grace period before the index is reused (free_tunnel_slot) */
+	if (dp->qsbr != NULL) {
+		tun->reuse_token = rte_rcu_qsbr_start(dp->qsbr);
+		tun->quarantined = true;
+	}
 	return 0;
 }
 

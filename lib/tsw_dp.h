@@ -62,6 +62,8 @@ struct tsw_tunnel {
 	uint32_t nh_ip;                       /* next hop (route), 0 = none */
 	uint32_t static_refs;                 /* static FDB/flood entries using it */
 	bool configured;                      /* declared by [remote] / remote add */
+	bool quarantined;                     /* deleted: reusable once reuse_token passed */
+	uint64_t reuse_token;                 /* QSBR token of the deletion */
 };
 
 struct tsw_dp_conf {
@@ -80,6 +82,7 @@ struct tsw_dp {
 	struct tsw_dp_conf conf;
 	struct rte_rcu_qsbr *qsbr;
 	unsigned int writer_thread;           /* its QSBR id, or RTE_QSBR_THRID_INVALID */
+	struct rte_rcu_qsbr_dq *retired;      /* unpublished memory, freed after a grace period */
 	int socket;
 	struct tsw_fdb *fdb;
 	struct rte_hash *net_by_id;           /* (type << 32 | id) -> net index */
@@ -148,6 +151,9 @@ bool tsw_dp_arp_lookup(const struct tsw_dp *dp, uint16_t net, uint32_t ip,
 struct tsw_dp *tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 			     unsigned int writer_thread, int socket);
 void tsw_dp_free(struct tsw_dp *dp);
+/* Writer: free what was retired a grace period ago (also happens as the
+ * retire queue fills; call it now and then so memory comes back soon). */
+void tsw_dp_reclaim(struct tsw_dp *dp);
 
 int tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_t id);
 int tsw_dp_net_find(const struct tsw_dp *dp, const char *name);

@@ -21,14 +21,17 @@ struct act {
 	struct rte_ether_addr mac;
 };
 
-struct plan {
+struct tsw_l2pop_plan {
 	struct act *a;
 	size_t n, cap;
 	json_t *skipped;
+	size_t *order;                 /* a[] in the order of application */
+	size_t next;                   /* actions applied so far */
+	unsigned int fdb, flood, arp, created, deleted;
 };
 
 static int
-plan_add(struct plan *p, const struct act *a, struct tsw_jerr *e)
+plan_add(struct tsw_l2pop_plan *p, const struct act *a, struct tsw_jerr *e)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 64;
@@ -43,7 +46,7 @@ plan_add(struct plan *p, const struct act *a, struct tsw_jerr *e)
 }
 
 static void
-skip(struct plan *p, const char *what, const char *key, const char *reason)
+skip(struct tsw_l2pop_plan *p, const char *what, const char *key, const char *reason)
 {
 	json_t *o = json_pack("{s:s, s:s}", what, key, "reason", reason);
 	if (o != NULL)
@@ -102,7 +105,7 @@ parse_pair(const json_t *v, const char *path, struct rte_ether_addr *mac, uint32
 /* The tunsw network for a payload key: by name, else by (type, id). */
 static int
 resolve_net(const struct tsw_dp *dp, const char *key, const json_t *v, const char *path,
-	    struct plan *p, struct tsw_jerr *e)
+	    struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	const char *ts;
 	enum tsw_tun_type t;
@@ -144,7 +147,7 @@ resolve_net(const struct tsw_dp *dp, const char *key, const json_t *v, const cha
 
 static int
 plan_pairs(const struct tsw_dp *dp, const json_t *list, const char *path, bool add,
-	   uint16_t net, uint32_t vtep, struct plan *p, struct tsw_jerr *e)
+	   uint16_t net, uint32_t vtep, struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	size_t i;
 	const json_t *v;
@@ -179,7 +182,7 @@ plan_pairs(const struct tsw_dp *dp, const json_t *list, const char *path, bool a
 
 static int
 vtep_of(const struct tsw_dp *dp, const char *key, const char *path, enum tsw_tun_type t,
-	uint32_t *ip, struct plan *p, struct tsw_jerr *e)
+	uint32_t *ip, struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	const char *why;
 
@@ -198,7 +201,7 @@ vtep_of(const struct tsw_dp *dp, const char *key, const char *path, enum tsw_tun
 /* R-L3: one agent's {"before": [...], "after": [...]} as ARP changes. */
 static int
 plan_chg_ip(const struct tsw_dp *dp, const json_t *av, const char *path, uint16_t net,
-	    uint32_t vtep, struct plan *p, struct tsw_jerr *e)
+	    uint32_t vtep, struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	if (!json_is_object(av))
 		return tsw_jerr_set(e, path, "must be {\"before\": [...], \"after\": [...]}");
@@ -234,7 +237,7 @@ plan_chg_ip(const struct tsw_dp *dp, const json_t *av, const char *path, uint16_
 /* Every AGENT_IP -> value member of agents, planned by kind. */
 static int
 plan_agents(const struct tsw_dp *dp, const json_t *agents, const char *prefix, uint16_t net,
-	    enum tsw_l2pop_op op, struct plan *p, struct tsw_jerr *e)
+	    enum tsw_l2pop_op op, struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	const char *akey;
 	const json_t *av;
@@ -262,7 +265,7 @@ plan_agents(const struct tsw_dp *dp, const json_t *agents, const char *prefix, u
 
 static int
 plan_add_remove(const struct tsw_dp *dp, const json_t *entries, enum tsw_l2pop_op op,
-		struct plan *p, struct tsw_jerr *e)
+		struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	const char *nkey;
 	const json_t *nv;
@@ -289,7 +292,7 @@ plan_add_remove(const struct tsw_dp *dp, const json_t *entries, enum tsw_l2pop_o
 }
 
 static int
-plan_update(const struct tsw_dp *dp, const json_t *entries, struct plan *p, struct tsw_jerr *e)
+plan_update(const struct tsw_dp *dp, const json_t *entries, struct tsw_l2pop_plan *p, struct tsw_jerr *e)
 {
 	const char *key, *nkey;
 	const json_t *v, *nv;
@@ -325,7 +328,7 @@ plan_update(const struct tsw_dp *dp, const json_t *entries, struct plan *p, stru
  * FDB, ARP; removes ARP, FDB, flood, so that a tunnel is deleted with its
  * last user (R-L2). Returns the order as indexes (NULL: out of memory). */
 static size_t *
-order_plan(const struct plan *p)
+order_plan(const struct tsw_l2pop_plan *p)
 {
 	size_t start[N_KINDS + 1] = { 0 };
 	size_t *idx = malloc((p->n ? p->n : 1) * sizeof(*idx));
@@ -341,45 +344,71 @@ order_plan(const struct plan *p)
 	return idx;
 }
 
-json_t *
-tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
-		struct tsw_jerr *e)
+void
+tsw_l2pop_plan_free(struct tsw_l2pop_plan *p)
 {
-	struct plan p = { .skipped = json_array() };
-	unsigned int fdb = 0, flood = 0, arp = 0, created = 0, deleted = 0;
-	size_t *order = NULL;
-	int rc = 0;
-	json_t *res = NULL;
+	if (p == NULL)
+		return;
+	json_decref(p->skipped);
+	free(p->order);
+	free(p->a);
+	free(p);
+}
 
-	if (p.skipped == NULL) {
+struct tsw_l2pop_plan *
+tsw_l2pop_prepare(const struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
+		  struct tsw_jerr *e)
+{
+	struct tsw_l2pop_plan *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (p == NULL || (p->skipped = json_array()) == NULL) {
 		tsw_jerr_set(e, "fdb_entries", "out of memory");
-		return NULL;
+		goto fail;
 	}
 	if (!json_is_object(entries)) {
 		tsw_jerr_set(e, "fdb_entries", "missing or not an object");
-		goto out;
+		goto fail;
 	}
 	if (op == TSW_L2POP_UPDATE)
-		rc = plan_update(dp, entries, &p, e);
+		rc = plan_update(dp, entries, p, e);
 	else
-		rc = plan_add_remove(dp, entries, op, &p, e);
+		rc = plan_add_remove(dp, entries, op, p, e);
 	if (rc < 0)
-		goto out;
-	order = order_plan(&p);
-	if (order == NULL) {
+		goto fail;
+	p->order = order_plan(p);
+	if (p->order == NULL) {
 		tsw_jerr_set(e, "fdb_entries", "out of memory");
-		goto out;
+		goto fail;
 	}
-	for (size_t i = 0; i < p.n; i++) {
-		const struct act *a = &p.a[order[i]];
+	return p;
+fail:
+	tsw_l2pop_plan_free(p);
+	return NULL;
+}
+
+size_t
+tsw_l2pop_plan_size(const struct tsw_l2pop_plan *p)
+{
+	return p->n;
+}
+
+int
+tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct tsw_jerr *e)
+{
+	size_t end = p->n - p->next > max ? p->next + max : p->n;
+
+	for (; p->next < end; p->next++) {
+		const struct act *a = &p->a[p->order[p->next]];
 		int tun = tsw_dp_tunnel_find(dp, a->type, a->vtep);
+		int rc;
 
 		switch (a->kind) {
 		case A_FLOOD_ADD:
 		case A_FDB_ADD:
 			if (tun < 0) {
 				tun = tsw_dp_tunnel_add(dp, a->type, a->vtep, false);
-				created += tun >= 0;
+				p->created += tun >= 0;
 			}
 			if (tun >= 0)
 				rc = a->kind == A_FLOOD_ADD
@@ -396,35 +425,53 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 			break;
 		case A_FDB_DEL:
 		case A_FLOOD_DEL:
+		default:
 			rc = 0;
 			if (tun < 0)
 				break;   /* nothing of ours there (R-L4) */
 			rc = a->kind == A_FLOOD_DEL ? tsw_dp_flood_del(dp, a->net, (uint16_t)tun)
 						   : tsw_dp_fdb_static_del(dp, a->net, &a->mac, tun);
-			deleted += tsw_dp_tunnel_find(dp, a->type, a->vtep) < 0;
+			p->deleted += tsw_dp_tunnel_find(dp, a->type, a->vtep) < 0;
 			break;
 		}
 		if (rc < 0) {
 			/* Only resource exhaustion gets here: validation passed. */
-			tsw_jerr_set(e, "fdb_entries", "table full after %zu of %zu changes: %s", i,
-				     p.n, strerror(-rc));
-			goto out;
+			tsw_jerr_set(e, "fdb_entries", "table full after %zu of %zu changes: %s",
+				     p->next, p->n, strerror(-rc));
+			return -1;
 		}
 		/* what changed, not what was asked: repeated adds and removes of
 		 * what is absent count nothing */
 		if (rc > 0) {
-			fdb += a->kind == A_FDB_ADD || a->kind == A_FDB_DEL;
-			flood += a->kind == A_FLOOD_ADD || a->kind == A_FLOOD_DEL;
-			arp += a->kind == A_ARP_ADD || a->kind == A_ARP_DEL;
+			p->fdb += a->kind == A_FDB_ADD || a->kind == A_FDB_DEL;
+			p->flood += a->kind == A_FLOOD_ADD || a->kind == A_FLOOD_DEL;
+			p->arp += a->kind == A_ARP_ADD || a->kind == A_ARP_DEL;
 		}
 	}
-	res = json_pack("{s:i, s:i, s:i, s:i, s:i, s:O}", "fdb", fdb, "flood", flood, "arp", arp,
-			"tunnels_created", created, "tunnels_deleted", deleted, "skipped", p.skipped);
+	return p->next == p->n;
+}
+
+json_t *
+tsw_l2pop_result(const struct tsw_l2pop_plan *p, struct tsw_jerr *e)
+{
+	json_t *res = json_pack("{s:i, s:i, s:i, s:i, s:i, s:O}", "fdb", p->fdb, "flood",
+				p->flood, "arp", p->arp, "tunnels_created", p->created,
+				"tunnels_deleted", p->deleted, "skipped", p->skipped);
+
 	if (res == NULL)
 		tsw_jerr_set(e, "fdb_entries", "out of memory");
-out:
-	json_decref(p.skipped);
-	free(order);
-	free(p.a);
+	return res;
+}
+
+json_t *
+tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
+		struct tsw_jerr *e)
+{
+	struct tsw_l2pop_plan *p = tsw_l2pop_prepare(dp, op, entries, e);
+	json_t *res = NULL;
+
+	if (p != NULL && tsw_l2pop_step(dp, p, SIZE_MAX, e) == 1)
+		res = tsw_l2pop_result(p, e);
+	tsw_l2pop_plan_free(p);
 	return res;
 }

@@ -20,6 +20,16 @@
  * unchanged and *e names the field (a path such as
  * "fdb_entries.net1.ports.198.18.0.2[1].mac") and the reason. Returns a
  * result object with what was done, or NULL with *e set.
+ *
+ * The same in steps, so that a large payload is applied in bounded slices
+ * with other work between them: tsw_l2pop_prepare() validates the whole
+ * payload into a plan (it only reads dp's networks and configuration, so it
+ * may run on another thread while nothing changes the networks);
+ * tsw_l2pop_step() applies up to max of its changes (the table writer;
+ * between steps the tables hold a prefix of the plan, in the order adds
+ * flood, FDB, ARP and removes ARP, FDB, flood); tsw_l2pop_result() says
+ * what changed. A step that fails (a table full: validation passed) leaves
+ * the changes before it applied and names the count in *e.
  */
 #ifndef TSW_L2POP_H
 #define TSW_L2POP_H
@@ -29,6 +39,17 @@
 #include "tsw_jarg.h"
 
 enum tsw_l2pop_op { TSW_L2POP_ADD, TSW_L2POP_REMOVE, TSW_L2POP_UPDATE };
+
+struct tsw_l2pop_plan;
+
+struct tsw_l2pop_plan *tsw_l2pop_prepare(const struct tsw_dp *dp, enum tsw_l2pop_op op,
+					 const json_t *fdb_entries, struct tsw_jerr *e);
+/* Number of table changes in the plan. */
+size_t tsw_l2pop_plan_size(const struct tsw_l2pop_plan *p);
+/* Returns 1 when the whole plan is applied, 0 when changes remain, -1 with *e. */
+int tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct tsw_jerr *e);
+json_t *tsw_l2pop_result(const struct tsw_l2pop_plan *p, struct tsw_jerr *e);
+void tsw_l2pop_plan_free(struct tsw_l2pop_plan *p);
 
 json_t *tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *fdb_entries,
 			struct tsw_jerr *e);

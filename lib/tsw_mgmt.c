@@ -49,7 +49,9 @@ tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms)
 		tsw_underlay_tick(mg->ul, now_ms);
 		mg->next_tick_ms = now_ms + 100;
 	}
-	if (now_ms >= mg->next_age_ms)
+	if (now_ms >= mg->next_age_ms) {
 		tsw_mgmt_age_now(mg, now_ms);
+		tsw_dp_reclaim(mg->dp);
+	}
 	return n;
 }

@@ -6,7 +6,7 @@
  * It applies the workers' learn events, hands punted frames to the
  * underlay slow path and runs its timers (every 100 ms), and, once per
  * second of dataplane time, removes expired learned FDB entries (R-A1,
- * R-A2).
+ * R-A2) and frees table memory retired a grace period ago.
  */
 #ifndef TSW_MGMT_H
 #define TSW_MGMT_H

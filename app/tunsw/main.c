@@ -5,8 +5,9 @@
  *   tunsw --check-config FILE
  *
  * The main lcore is the management thread and the only table writer: it
- * applies learn events and ageing, serves the control socket and hot-plugs
- * VM ports. Each further lcore (as many as [dataplane] workers) runs the
+ * applies learn events and ageing, control requests (in slices of at most
+ * 1 ms, parsed by the control thread that owns the control socket,
+ * tsw_ctlsrv) and hot-plugs VM ports. Each further lcore (as many as [dataplane] workers) runs the
  * forwarding pipeline over the RX queues given to it (workers.h).
  * SIGINT/SIGTERM stop it cleanly.
  */
@@ -32,7 +33,8 @@
 
 #include "tsw_config.h"
 #include "tsw_ctl.h"
-#include "tsw_ctlsock.h"
+#include "tsw_ctlexec.h"
+#include "tsw_ctlsrv.h"
 #include "tsw_dp.h"
 #include "tsw_ethdev.h"
 #include "tsw_mgmt.h"
@@ -44,6 +46,7 @@
 
 #define MGMT_NAP_MIN_US 200u
 #define MGMT_NAP_MAX_US 1000u
+#define CTL_SLICE_US 1000u
 
 static volatile bool quit;
 static struct rte_rcu_qsbr *qsbr;
@@ -133,17 +136,32 @@ worker_info(void *arg, unsigned int i, json_t *o)
 	json_object_set_new(o, "rx_queues", json_integer(set ? set->n : 0));
 }
 
-/* Control socket handler: one request, under the telemetry lock. */
-static char *
-handle_request(void *arg, const char *line, size_t len)
+static struct tsw_ctlexec *cx;
+
+/* show_counters' "control": how requests were applied. */
+static void
+control_info(void *arg, json_t *o)
 {
-	char *r;
+	struct tsw_ctlexec_stats st;
 
 	(void)arg;
-	tsw_telemetry_lock();
-	r = tsw_ctl_handle(ctl, line, len, now_ms());
-	tsw_telemetry_unlock();
-	return r;
+	if (cx == NULL || o == NULL)
+		return;
+	tsw_ctlexec_stats(cx, &st);
+	json_object_set_new(o, "reads", json_integer((json_int_t)st.reads));
+	json_object_set_new(o, "writes", json_integer((json_int_t)st.writes));
+	json_object_set_new(o, "steps", json_integer((json_int_t)st.steps));
+	json_object_set_new(o, "slices_cut", json_integer((json_int_t)st.slices_cut));
+	json_object_set_new(o, "max_slice_us", json_integer((json_int_t)st.max_slice_us));
+}
+
+/* Changes are answered only once no worker runs a burst begun before. */
+static void
+publish(void *arg)
+{
+	(void)arg;
+	rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+	tsw_dp_reclaim(dp);   /* what they retired is past its grace period now */
 }
 
 static void
@@ -227,8 +245,9 @@ parse_args(int argc, char **argv, int *eal_argc, const char **cfg_path, int *sta
 	return 0;
 }
 
+/* The control thread and the table writer's side of it. */
 static int
-open_control(const struct tsw_config *cfg, struct tsw_ctlsock **sock)
+open_control(const struct tsw_config *cfg, struct tsw_ctlexec **x, struct tsw_ctlsrv **srv)
 {
 	char err[256];
 	struct tsw_ctlsock_conf cc = {
@@ -237,15 +256,26 @@ open_control(const struct tsw_config *cfg, struct tsw_ctlsock **sock)
 		.max_request = cfg->control.max_request,
 		.idle_timeout_ms = (uint64_t)cfg->control.idle_timeout * 1000,
 		.request_timeout_ms = (uint64_t)cfg->control.request_timeout * 1000,
-		/* requests take turns with learn events: no new one after 2 ms */
-		.budget_us = 2000,
+	};
+	struct tsw_ctlexec_conf xc = {
+		.max_in_flight = cfg->control.max_clients,
+		/* changes take turns with learn events: at most 1 ms at a time */
+		.slice_us = CTL_SLICE_US,
+		.publish = publish,
+		.lock = tsw_telemetry_lock, .unlock = tsw_telemetry_unlock,
 	};
 
-	*sock = NULL;
+	*x = NULL;
+	*srv = NULL;
 	if (cfg->control.socket[0] == '\0')
 		return 0;
-	*sock = tsw_ctlsock_open(&cc, err, sizeof(err));
-	if (*sock == NULL) {
+	*x = tsw_ctlexec_create(ctl, &xc);
+	if (*x == NULL) {
+		fprintf(stderr, "tunsw: cannot allocate the control queues\n");
+		return -1;
+	}
+	*srv = tsw_ctlsrv_start(&cc, ctl, *x, err, sizeof(err));
+	if (*srv == NULL) {
 		fprintf(stderr, "tunsw: %s: [control] socket: %s\n", cfg->file, err);
 		return -1;
 	}
@@ -262,7 +292,7 @@ main(int argc, char **argv)
 	struct tsw_config *cfg = calloc(1, sizeof(*cfg));
 	struct cfg_port_dev { struct tsw_ethdev d; bool open; } *cfg_dev = NULL;
 	struct rte_ring *rings[TSW_MAX_WORKERS] = { NULL };
-	struct tsw_ctlsock *sock = NULL;
+	struct tsw_ctlsrv *srv = NULL;
 	struct tsw_mgmt mg;
 	bool uplink_open = false, launched = false;
 
@@ -413,7 +443,8 @@ main(int argc, char **argv)
 	/* control: requests, socket, telemetry */
 	{
 		struct tsw_ctl_hooks hooks = { .port_add = port_add, .port_del = port_del,
-					       .worker_info = worker_info };
+					       .worker_info = worker_info,
+					       .control_info = control_info };
 		ctl = tsw_ctl_create(dp, &mg, wcnt, ws.n, pool, &hooks);
 		if (ctl == NULL) {
 			fprintf(stderr, "tunsw: cannot allocate the control state\n");
@@ -421,7 +452,7 @@ main(int argc, char **argv)
 		}
 		tsw_ctl_set_underlay(ctl, ul);
 		tsw_ctl_set_vhost_dir(ctl, cfg->control.vhost_socket_dir);
-		if (open_control(cfg, &sock) < 0)
+		if (open_control(cfg, &cx, &srv) < 0)
 			goto out;
 		if (tsw_telemetry_init(ctl, now_ms) < 0)
 			fprintf(stderr, "tunsw: warning: cannot register telemetry commands\n");
@@ -436,7 +467,7 @@ main(int argc, char **argv)
 	       "%u workers, control %s\n", uplink.name, uplink.mac.addr_bytes[0],
 	       uplink.mac.addr_bytes[1], uplink.mac.addr_bytes[2], uplink.mac.addr_bytes[3],
 	       uplink.mac.addr_bytes[4], uplink.mac.addr_bytes[5], cfg->n_ports, ws.n,
-	       sock ? cfg->control.socket : "off");
+	       srv ? cfg->control.socket : "off");
 	fflush(stdout);
 
 	/* management loop: the single writer */
@@ -449,23 +480,22 @@ main(int argc, char **argv)
 		/* An idle management thread naps, 200 us after work and up to 1 ms
 		 * when idle for longer (a request wakes it at once): it shares
 		 * its core with others and should not take it from them. A
-		 * worker's learn ring holds learn_ring_size events meanwhile. */
+		 * worker's learn ring holds learn_ring_size events meanwhile.
+		 * Control requests come parsed from the control thread; their
+		 * changes take at most CTL_SLICE_US between two learn polls. */
 		unsigned int nap = MGMT_NAP_MIN_US;
 
 		while (!quit) {
-			unsigned int learned = tsw_mgmt_poll(&mg, now_ms());
+			unsigned int work = tsw_mgmt_poll(&mg, now_ms());
 
-			nap = learned ? MGMT_NAP_MIN_US : RTE_MIN(nap * 2, MGMT_NAP_MAX_US);
-			if (sock != NULL) {
-				if (tsw_ctlsock_poll(sock, now_ms(), learned ? 0 : nap, handle_request,
-						     NULL) > 0) {
-					/* answered only once no worker runs a burst begun before */
-					rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
-					nap = MGMT_NAP_MIN_US;
-				}
-				tsw_ctlsock_flush(sock, now_ms());
-			} else if (!learned) {
-				rte_delay_us_sleep(nap);
+			if (cx != NULL)
+				work += tsw_ctlexec_run(cx, now_ms());
+			nap = work ? MGMT_NAP_MIN_US : RTE_MIN(nap * 2, MGMT_NAP_MAX_US);
+			if (!work) {
+				if (cx != NULL)
+					tsw_ctlexec_wait(cx, nap);
+				else
+					rte_delay_us_sleep(nap);
 			}
 			if (cfg->dataplane.stats_interval && rte_rdtsc() >= next_stats) {
 				uint64_t t = rte_rdtsc();
@@ -483,7 +513,8 @@ out:
 	if (launched)
 		workers_stop(&ws);
 	tsw_telemetry_fini();
-	tsw_ctlsock_close(sock);
+	tsw_ctlsrv_stop(srv);
+	tsw_ctlexec_free(cx);
 	if (dp != NULL && ws.n > 0 && wcnt[0] != NULL) {
 		static struct tsw_counters total;
 		sum_counters(&total);

@@ -170,7 +170,10 @@ def test_load_100k_fdb_requests_and_100_port_cycles_while_forwarding(d):
         time.sleep(0.5)
         after = ctl.ok("show_counters")["memory"]
         assert after["mbufs_in_use"] == before["mbufs_in_use"], (before, after)
-        assert after["heap_allocated"] <= before["heap_allocated"], (before, after)
+        # (a few hundred bytes of slack: retired objects are freed a grace
+        # period late, so the allocator may have split its blocks
+        # differently; a leak per request would be megabytes)
+        assert after["heap_allocated"] <= before["heap_allocated"] + 4096, (before, after)
         assert sw.rss_kb() - rss0 < 32 * 1024, "RSS grew %d kB" % (sw.rss_kb() - rss0)
     finally:
         if pinger is not None:

@@ -25,11 +25,12 @@ static char sock_path[64];
 static unsigned int handled;
 
 static char *
-handler(void *arg, const char *line, size_t len)
+handler(void *arg, uint64_t client, const char *line, size_t len)
 {
 	size_t big = arg != NULL ? *(size_t *)arg : 0;
 	char *r = malloc(big + 32);
 
+	(void)client;
 	(void)line;
 	(void)len;
 	handled++;

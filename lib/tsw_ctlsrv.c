@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The control thread: socket, JSON, plans; answers from the table writer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tsw_clock.h"
+#include "tsw_ctlsrv.h"
+
+#define POLL_US  50000       /* deadlines are looked at this often at least */
+#define BIG_LINE (64u << 10)  /* longer requests are parsed by the planner */
+#define PLANNER_NICE 10
+
+/* A request on its way through the planner, or waiting for its turn. */
+struct item {
+	uint64_t client;
+	char *line;                      /* a long request line, not parsed yet */
+	size_t len;
+	struct tsw_ctlmsg *m;            /* parsed (and planned) */
+	char *reply;                     /* the planner's refusal */
+	struct item *next;
+};
+
+struct fifo {
+	struct item *head, *tail;
+};
+
+struct tsw_ctlsrv {
+	struct tsw_ctlsock *sock;
+	struct tsw_ctl *ctl;
+	struct tsw_ctlexec *x;
+	pthread_t th;
+	bool stop;                       /* atomic */
+	/* the socket thread's */
+	unsigned int nets_out;           /* network_add/del submitted, not answered */
+	unsigned int at_planner;         /* items given to the planner, not back */
+	struct fifo held;                /* waiting for their turn, in order */
+	/* the planner thread: parses long lines, plans l2population */
+	pthread_t pth;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fifo todo, done;          /* under mu */
+	int done_fd;                     /* eventfd: items done */
+};
+
+static void
+push(struct fifo *f, struct item *it)
+{
+	it->next = NULL;
+	if (f->tail != NULL)
+		f->tail->next = it;
+	else
+		f->head = it;
+	f->tail = it;
+}
+
+static struct item *
+pop(struct fifo *f)
+{
+	struct item *it = f->head;
+
+	if (it != NULL && (f->head = it->next) == NULL)
+		f->tail = NULL;
+	return it;
+}
+
+static void
+item_free(struct item *it)
+{
+	free(it->line);
+	free(it->reply);
+	tsw_ctlmsg_free(it->m);
+	free(it);
+}
+
+static char *
+dump(json_t *reply)
+{
+	char *s = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(reply);
+	return s;
+}
+
+static struct tsw_ctlmsg *
+parse(struct tsw_ctlsrv *s, uint64_t client, const char *line, size_t len, char **reply)
+{
+	struct tsw_ctlmsg *m;
+	json_error_t je;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+
+	*reply = NULL;
+	if (req == NULL) {
+		*reply = dump(tsw_ctl_parse_error(s->ctl, &je));
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		json_decref(req);
+		return NULL;
+	}
+	m->client = client;
+	m->req = req;
+	m->cls = tsw_ctl_classify(req);
+	return m;
+}
+
+/* ---- the planner thread ------------------------------------------------ */
+
+static void *
+planner(void *arg)
+{
+	struct tsw_ctlsrv *s = arg;
+	uint64_t one = 1;
+
+	/* Long work at a lower priority: it shares a core with the table
+	 * writer and the socket thread, which must get it back at once. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), PLANNER_NICE) < 0) {
+		/* not fatal: only the latency of other clients suffers */
+	}
+	for (;;) {
+		struct item *it;
+		json_t *reply = NULL;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->todo.head == NULL && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+			pthread_cond_wait(&s->cv, &s->mu);
+		it = pop(&s->todo);
+		pthread_mutex_unlock(&s->mu);
+		if (it == NULL)
+			return NULL;   /* stopping */
+		if (it->line != NULL) {
+			it->m = parse(s, it->client, it->line, it->len, &it->reply);
+			free(it->line);
+			it->line = NULL;
+		}
+		if (it->m != NULL && it->m->cls == TSW_CTL_L2POP) {
+			it->m->job = tsw_ctl_prepare(s->ctl, it->m->req, &reply);
+			json_decref(it->m->req);
+			it->m->req = NULL;
+			if (it->m->job == NULL) {
+				tsw_ctlmsg_free(it->m);
+				it->m = NULL;
+				it->reply = dump(reply);
+			}
+		}
+		pthread_mutex_lock(&s->mu);
+		push(&s->done, it);
+		pthread_mutex_unlock(&s->mu);
+		if (write(s->done_fd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: a wake-up is pending already */
+		}
+	}
+}
+
+/* ---- the socket thread ------------------------------------------------- */
+
+/* Submit m to the table writer. Returns the reply line when it is answered
+ * here, else TSW_CTLSOCK_LATER. */
+static char *
+submit(struct tsw_ctlsrv *s, struct tsw_ctlmsg *m)
+{
+	if (tsw_ctlexec_submit(s->x, m) < 0) {
+		/* cannot happen: one request per client, room for every client */
+		tsw_ctlmsg_free(m);
+		return strdup("{\"id\":null,\"ok\":false,\"error\":\"request: busy\","
+			      "\"field\":\"request\",\"reason\":\"busy\"}");
+	}
+	s->nets_out += m->cls == TSW_CTL_NETS;
+	return TSW_CTLSOCK_LATER;
+}
+
+/* What the planner does (parse, plan) reads the networks: never while a
+ * network change is on its way, and no network change while it works. */
+static bool
+ready(const struct tsw_ctlsrv *s, const struct item *it)
+{
+	if (it->m != NULL && it->m->cls == TSW_CTL_NETS)
+		return s->at_planner == 0;
+	return s->nets_out == 0;
+}
+
+static void reply_to(struct tsw_ctlsrv *s, uint64_t client, char *line);
+
+static void
+go(struct tsw_ctlsrv *s, struct item *it)
+{
+	if (it->m != NULL && it->m->cls == TSW_CTL_NETS) {
+		char *line = submit(s, it->m);
+		if (line != TSW_CTLSOCK_LATER)
+			reply_to(s, it->client, line);
+		it->m = NULL;
+		item_free(it);
+		return;
+	}
+	s->at_planner++;
+	pthread_mutex_lock(&s->mu);
+	push(&s->todo, it);
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+go_or_hold(struct tsw_ctlsrv *s, struct item *it)
+{
+	if (s->held.head == NULL && ready(s, it))
+		go(s, it);
+	else
+		push(&s->held, it);
+}
+
+static char *
+handle(void *arg, uint64_t client, const char *line, size_t len)
+{
+	struct tsw_ctlsrv *s = arg;
+	struct tsw_ctlmsg *m = NULL;
+	struct item *it;
+	char *reply;
+
+	if (len <= BIG_LINE) {
+		m = parse(s, client, line, len, &reply);
+		if (m == NULL)
+			return reply;   /* refused, or NULL: out of memory */
+		if (m->cls == TSW_CTL_READ || m->cls == TSW_CTL_WRITE)
+			return submit(s, m);
+	}
+	it = calloc(1, sizeof(*it));
+	if (it == NULL || (m == NULL && (it->line = malloc(len)) == NULL)) {
+		free(it);
+		tsw_ctlmsg_free(m);
+		return NULL;
+	}
+	it->client = client;
+	it->m = m;
+	if (m == NULL) {
+		memcpy(it->line, line, len);
+		it->len = len;
+	}
+	go_or_hold(s, it);
+	return TSW_CTLSOCK_LATER;
+}
+
+static void
+reply_to(struct tsw_ctlsrv *s, uint64_t client, char *line)
+{
+	static const char oom[] = "{\"id\":null,\"ok\":false,\"error\":\"request: out of memory\","
+		"\"field\":\"request\",\"reason\":\"out of memory\"}";
+
+	tsw_ctlsock_reply(s->sock, client, line != NULL ? line : oom, tsw_mono_ms());
+	free(line);
+}
+
+static void
+collect(struct tsw_ctlsrv *s)
+{
+	struct tsw_ctlmsg *m;
+	struct item *it;
+	uint64_t v;
+	ssize_t r = read(tsw_ctlexec_answer_fd(s->x), &v, sizeof(v));
+
+	r = read(s->done_fd, &v, sizeof(v));
+	(void)r;
+	while ((m = tsw_ctlexec_collect(s->x)) != NULL) {
+		s->nets_out -= m->cls == TSW_CTL_NETS;
+		reply_to(s, m->client, dump(m->reply));
+		m->reply = NULL;
+		tsw_ctlmsg_free(m);
+	}
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		it = pop(&s->done);
+		pthread_mutex_unlock(&s->mu);
+		if (it == NULL)
+			break;
+		s->at_planner--;
+		if (it->m == NULL) {
+			reply_to(s, it->client, it->reply);
+			it->reply = NULL;
+		} else if (it->m->cls == TSW_CTL_NETS) {
+			/* a long network change: before everything held after it */
+			it->next = s->held.head;
+			s->held.head = it;
+			if (s->held.tail == NULL)
+				s->held.tail = it;
+			continue;
+		} else {
+			char *line = submit(s, it->m);
+			if (line != TSW_CTLSOCK_LATER)
+				reply_to(s, it->client, line);
+			it->m = NULL;
+		}
+		item_free(it);
+	}
+	/* requests that waited for their turn, in order */
+	while (s->held.head != NULL && ready(s, s->held.head))
+		go(s, pop(&s->held));
+}
+
+static void *
+run(void *arg)
+{
+	struct tsw_ctlsrv *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		tsw_ctlsock_poll(s->sock, tsw_mono_ms(), POLL_US, handle, s);
+		collect(s);
+		tsw_ctlsock_flush(s->sock, tsw_mono_ms());
+	}
+	return NULL;
+}
+
+static void
+tsw_ctlsrv_stop_planner(struct tsw_ctlsrv *s)
+{
+	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->pth, NULL);
+}
+
+static void
+srv_free(struct tsw_ctlsrv *s)
+{
+	struct item *it;
+
+	while ((it = pop(&s->held)) != NULL)
+		item_free(it);
+	while ((it = pop(&s->todo)) != NULL)
+		item_free(it);
+	while ((it = pop(&s->done)) != NULL)
+		item_free(it);
+	tsw_ctlsock_close(s->sock);
+	if (s->done_fd >= 0)
+		close(s->done_fd);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+struct tsw_ctlsrv *
+tsw_ctlsrv_start(const struct tsw_ctlsock_conf *c, struct tsw_ctl *ctl, struct tsw_ctlexec *x,
+		 char *err, size_t errlen)
+{
+	struct tsw_ctlsrv *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->ctl = ctl;
+	s->x = x;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->done_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		srv_free(s);
+		return NULL;
+	}
+	s->sock = tsw_ctlsock_open(c, err, errlen);
+	if (s->sock == NULL) {
+		srv_free(s);
+		return NULL;
+	}
+	tsw_ctlsock_add_wake_fd(s->sock, tsw_ctlexec_answer_fd(x));
+	tsw_ctlsock_add_wake_fd(s->sock, s->done_fd);
+	if (pthread_create(&s->pth, NULL, planner, s) != 0) {
+		snprintf(err, errlen, "cannot start the control planner thread");
+		srv_free(s);
+		return NULL;
+	}
+	if (pthread_create(&s->th, NULL, run, s) != 0) {
+		snprintf(err, errlen, "cannot start the control thread");
+		tsw_ctlsrv_stop_planner(s);
+		srv_free(s);
+		return NULL;
+	}
+	pthread_setname_np(s->th, "tsw-control");
+	pthread_setname_np(s->pth, "tsw-ctl-plan");
+	return s;
+}
+
+void
+tsw_ctlsrv_stop(struct tsw_ctlsrv *s)
+{
+	if (s == NULL)
+		return;
+	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+	pthread_join(s->th, NULL);
+	tsw_ctlsrv_stop_planner(s);
+	srv_free(s);
+}
