@@ -165,7 +165,7 @@ unsigned int
 tsw_ctlexec_run(struct tsw_ctlexec *x, uint64_t now_ms)
 {
 	unsigned int work = 0;
-	bool changed = false;
+	bool changed = false, answered_change = false;
 	uint64_t t0, spent;
 	void *v;
 
@@ -208,6 +208,7 @@ tsw_ctlexec_run(struct tsw_ctlexec *x, uint64_t now_ms)
 		x->head = (x->head + 1) % x->cap;
 		x->len--;
 		x->st.writes++;
+		answered_change = true;
 		answer(x, m, reply);
 	}
 	spent = tsw_mono_us() - t0;
@@ -215,7 +216,7 @@ tsw_ctlexec_run(struct tsw_ctlexec *x, uint64_t now_ms)
 		x->st.max_slice_us = spent;
 	if (x->n_done == 0)
 		return work;
-	if (changed && x->c.publish != NULL)
+	if (answered_change && x->c.publish != NULL)
 		x->c.publish(x->c.arg);
 	for (unsigned int i = 0; i < x->n_done; i++)
 		rte_ring_sp_enqueue(x->out, x->done[i]);   /* sized for every message */

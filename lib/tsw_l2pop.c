@@ -431,7 +431,10 @@ tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct t
 				break;   /* nothing of ours there (R-L4) */
 			rc = a->kind == A_FLOOD_DEL ? tsw_dp_flood_del(dp, a->net, (uint16_t)tun)
 						   : tsw_dp_fdb_static_del(dp, a->net, &a->mac, tun);
-			p->deleted += tsw_dp_tunnel_find(dp, a->type, a->vtep) < 0;
+			if (tsw_dp_tunnel_find(dp, a->type, a->vtep) < 0) {
+				p->deleted++;
+				end = p->next + 1;   /* a tunnel's removal scans the FDB: end the step */
+			}
 			break;
 		}
 		if (rc < 0) {

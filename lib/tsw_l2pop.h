@@ -25,7 +25,8 @@
  * with other work between them: tsw_l2pop_prepare() validates the whole
  * payload into a plan (it only reads dp's networks and configuration, so it
  * may run on another thread while nothing changes the networks);
- * tsw_l2pop_step() applies up to max of its changes (the table writer;
+ * tsw_l2pop_step() applies up to max of its changes, fewer when one
+ * deleted a tunnel (that costs a scan of the FDB) (the table writer;
  * between steps the tables hold a prefix of the plan, in the order adds
  * flood, FDB, ARP and removes ARP, FDB, flood); tsw_l2pop_result() says
  * what changed. A step that fails (a table full: validation passed) leaves

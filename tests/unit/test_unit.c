@@ -20,6 +20,7 @@
 #include "tsw_encap.h"
 #include "tsw_fdb.h"
 
+#include "test_ctlexec.h"
 #include "test_hostile.h"
 
 static struct rte_mempool *pool;
@@ -598,6 +599,7 @@ main(int argc, char **argv)
 	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
 	CU_add_test(s, "key word equals the key", test_fdb_key_word);
 	register_hostile_tests();
+	register_ctlexec_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
