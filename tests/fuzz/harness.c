@@ -48,7 +48,7 @@ static const char conf_text[] =
 	"[port vm4]\ndevargs = net_vhost4,iface=/tmp/fz4\nnetwork = green\n"
 	"[port vm5]\ndevargs = net_vhost5,iface=/tmp/fz5\nnetwork = green\n"
 	"[fdb blue fa:16:3e:00:00:32]\nremote = 198.18.0.2\nip = 10.0.0.50\n"
-	"[dataplane]\nfdb_size = 4096\nmac_limit_port = 64\nmac_limit_network = 256\n"
+	"[dataplane]\nfdb_size = 1024\nmac_limit_port = 64\nmac_limit_network = 256\n"
 	"[control]\nsocket = none\nvhost_socket_dir = /run/tunsw\n";
 
 void
