@@ -12,6 +12,7 @@
 #include <rte_cfgfile.h>
 
 #include "tsw_config.h"
+#include "tsw_fdb.h"
 
 /* ---- value parsers ---------------------------------------------------- */
 
@@ -313,8 +314,8 @@ parse_agent(struct pctx *p, int idx, const char *sec)
 	if (check_keys(p, idx, sec, keys) < 0 ||
 	    get_bool(p, sec, "l2_population", &c->agent.l2_population) < 0 ||
 	    get_bool(p, sec, "arp_responder", &c->agent.arp_responder) < 0 ||
-	    get_u32(p, sec, "mac_ageing", 1, 86400 * 365, &c->agent.mac_ageing) < 0 ||
-	    get_u32(p, sec, "tunnel_learn_timeout", 1, 86400 * 365,
+	    get_u32(p, sec, "mac_ageing", 1, TSW_FDB_MAX_TIMEOUT_S, &c->agent.mac_ageing) < 0 ||
+	    get_u32(p, sec, "tunnel_learn_timeout", 1, TSW_FDB_MAX_TIMEOUT_S,
 		    &c->agent.tunnel_learn_timeout) < 0)
 		return -1;
 	return 0;

@@ -267,21 +267,11 @@ tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_
 	return n;
 }
 
-int
-tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
+/* Remove a network's flood set, FDB entries (static ones with their
+ * tunnel references) and ARP entries. */
+static void
+drop_net_entries(struct tsw_dp *dp, uint16_t net)
 {
-	struct tsw_network *n;
-	uint64_t k;
-
-	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
-		return -ENOENT;
-	n = &dp->nets[net];
-	for (int p = 0; p < TSW_MAX_PORTS; p++)
-		if (dp->ports[p].in_use && dp->ports[p].net == net)
-			return -EBUSY;
-	k = tsw_dp_id_key(n->type, n->seg_id);
-	rte_hash_del_key(dp->net_by_id, &k);
-	/* Drop its static entries (and their tunnel references), flood set. */
 	while (dp->n_flood_explicit[net] > 0)
 		tsw_dp_flood_del(dp, net, dp->flood_explicit[net][0]);
 	{
@@ -301,8 +291,8 @@ tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
 				tsw_fdb_key_set(&fk, net, &macs[i]);
 				if (tsw_fdb_entry_kind(tsw_fdb_get(dp->fdb, &fk, 0)) == TSW_FDB_STATIC)
 					tsw_dp_fdb_static_del(dp, net, &macs[i], -1);
-				else
-					tsw_fdb_del(dp->fdb, &fk, TSW_FDB_NONE);
+				/* and what was learned, alone or under it */
+				tsw_fdb_del(dp->fdb, &fk, TSW_FDB_NONE);
 			}
 		} while (nm == RTE_DIM(macs));
 	}
@@ -323,6 +313,23 @@ tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
 				rte_hash_del_key(dp->arp, &ak[i]);
 		} while (na == RTE_DIM(ak));
 	}
+}
+
+int
+tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
+{
+	struct tsw_network *n;
+	uint64_t k;
+
+	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
+		return -ENOENT;
+	n = &dp->nets[net];
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->ports[p].in_use && dp->ports[p].net == net)
+			return -EBUSY;
+	k = tsw_dp_id_key(n->type, n->seg_id);
+	rte_hash_del_key(dp->net_by_id, &k);
+	drop_net_entries(dp, net);
 	n->in_use = false;
 	struct tsw_members *old = n->members;
 	__atomic_store_n(&n->members, NULL, __ATOMIC_RELEASE);
@@ -366,6 +373,15 @@ tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t
 	return p;
 }
 
+static bool
+net_has_port(const struct tsw_dp *dp, uint16_t net)
+{
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->ports[p].in_use && dp->ports[p].net == net)
+			return true;
+	return false;
+}
+
 int
 tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
 {
@@ -382,6 +398,12 @@ tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
 		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
 	rte_free((void *)(uintptr_t)dp->ports[port].sec);   /* no reader left */
 	dp->ports[port].sec = NULL;
+	/* With l2population, a network's entries live as long as it has a
+	 * local port (the OVS agent reclaims the network's local VLAN with its
+	 * flood, unicast and ARP flows when its last port goes, and ignores
+	 * the network's l2population messages while it has no port here). */
+	if (dp->conf.l2_population && !net_has_port(dp, net))
+		drop_net_entries(dp, net);
 	return 0;
 }
 

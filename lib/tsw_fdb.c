@@ -20,20 +20,59 @@ struct tsw_fdb {
 	uint32_t on_port[TSW_MAX_PORTS];
 	uint32_t in_net[TSW_MAX_NETS];
 	uint32_t cap_port, cap_net;
+	uint64_t now_ms;             /* writer: see tick() */
 };
 
-/* Count a learned entry e of key k in (+1) or out (-1). */
+/* The learned kind and destination of e (a learned entry or a composite
+ * entry's learned part); TSW_FDB_NONE when it has none. */
+static enum tsw_fdb_kind
+learned_kind(tsw_fdb_entry_t e, uint16_t *dest)
+{
+	enum tsw_fdb_kind kind = tsw_fdb_entry_kind(e);
+
+	if (tsw_fdb_entry_composite(e)) {
+		tsw_fdb_entry_t l = tsw_fdb_learned_part(e, 0, NULL, false);
+		*dest = tsw_fdb_entry_dest(l);
+		return tsw_fdb_entry_kind(l);
+	}
+	*dest = tsw_fdb_entry_dest(e);
+	return e == 0 || kind == TSW_FDB_STATIC ? TSW_FDB_NONE : kind;
+}
+
+/* Count the learned part of entry e of key k in (+1) or out (-1). */
 static void
 account(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t e, int d)
 {
-	enum tsw_fdb_kind kind = tsw_fdb_entry_kind(e);
-	uint16_t dest = tsw_fdb_entry_dest(e);
+	uint16_t dest;
+	enum tsw_fdb_kind kind = learned_kind(e, &dest);
 
-	if (e == 0 || kind == TSW_FDB_STATIC || k->net >= TSW_MAX_NETS)
+	if (kind == TSW_FDB_NONE || k->net >= TSW_MAX_NETS)
 		return;
 	f->in_net[k->net] += (uint32_t)d;
 	if (kind == TSW_FDB_LOCAL && !tsw_dest_is_tunnel(dest) && dest < TSW_MAX_PORTS)
 		f->on_port[dest] += (uint32_t)d;
+}
+
+/* Replace k's entry old by e (the key stays). */
+static int
+replace(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t old, tsw_fdb_entry_t e)
+{
+	if (rte_hash_add_key_data(f->h, k, (void *)(uintptr_t)e) < 0)
+		return -ENOSPC;
+	if (old == 0)
+		f->count++;
+	account(f, k, old, -1);
+	account(f, k, e, +1);
+	return 0;
+}
+
+/* The writer's clock: the latest time it was told (learn events, ageing),
+ * to place a composite entry's learned part in time. */
+static void
+tick(struct tsw_fdb *f, uint64_t now_ms)
+{
+	if (now_ms > f->now_ms)
+		f->now_ms = now_ms;
 }
 
 /* Delete k (entry e); without RCU the slot is freed at once (no reader can
@@ -181,51 +220,63 @@ enum tsw_fdb_learn_result
 tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 	      enum tsw_fdb_kind kind, uint16_t dest, uint64_t now_ms)
 {
-	tsw_fdb_entry_t old = raw_get(f, k), e;
+	tsw_fdb_entry_t old = raw_get(f, k), prev = old, e;
+	bool is_static = tsw_fdb_entry_kind(old) == TSW_FDB_STATIC;
 	enum tsw_fdb_learn_result r;
+	uint16_t pdest;
+	enum tsw_fdb_kind pkind;
 
-	if (tsw_fdb_entry_kind(old) == TSW_FDB_STATIC)
-		return TSW_FDB_LEARN_STATIC;
-	if (old == 0 || !tsw_fdb_entry_valid(old, now_ms, &f->to))
+	tick(f, now_ms);
+	if (tsw_fdb_entry_composite(old))
+		prev = tsw_fdb_learned_part(old, f->now_ms, &f->to, false);
+	else if (is_static)
+		prev = 0;   /* nothing learned under it yet */
+	pkind = learned_kind(prev, &pdest);
+	if (prev == 0 || !tsw_fdb_entry_valid(prev, now_ms, &f->to))
 		r = TSW_FDB_LEARN_NEW;
-	else if (tsw_fdb_entry_dest(old) != dest)
+	else if (pdest != dest || pkind != kind)
 		r = TSW_FDB_LEARN_MOVED;
 	else
 		r = TSW_FDB_LEARN_REFRESHED;
 	/* the caps, counting what the old entry already takes */
-	if (k->net < TSW_MAX_NETS && f->cap_net != 0 && old == 0 &&
+	if (k->net < TSW_MAX_NETS && f->cap_net != 0 && pkind == TSW_FDB_NONE &&
 	    f->in_net[k->net] >= f->cap_net)
 		return TSW_FDB_LEARN_LIMIT;
 	if (kind == TSW_FDB_LOCAL && dest < TSW_MAX_PORTS && f->cap_port != 0 &&
-	    !(old != 0 && tsw_fdb_entry_kind(old) == TSW_FDB_LOCAL &&
-	      tsw_fdb_entry_dest(old) == dest) &&
-	    f->on_port[dest] >= f->cap_port)
+	    !(pkind == TSW_FDB_LOCAL && pdest == dest) && f->on_port[dest] >= f->cap_port)
 		return TSW_FDB_LEARN_LIMIT;
 	/* Never move last-seen backwards (events from several workers). */
-	if (r == TSW_FDB_LEARN_REFRESHED && tsw_fdb_entry_ms(old) > now_ms)
-		now_ms = tsw_fdb_entry_ms(old);
-	e = tsw_fdb_entry_make(kind, dest, now_ms);
-	if (rte_hash_add_key_data(f->h, k, (void *)(uintptr_t)e) < 0)
+	if (r == TSW_FDB_LEARN_REFRESHED && tsw_fdb_entry_ms(prev) > now_ms)
+		now_ms = tsw_fdb_entry_ms(prev);
+	e = is_static ? tsw_fdb_composite_make((uint16_t)old, kind, dest, now_ms)
+		      : tsw_fdb_entry_make(kind, dest, now_ms);
+	if (replace(f, k, old, e) < 0)
 		return TSW_FDB_LEARN_FULL;
-	if (old == 0)
-		f->count++;
-	account(f, k, old, -1);
-	account(f, k, e, +1);
-	return r;
+	/* under a static entry, a tunnel-learned part is remembered only */
+	return is_static && kind == TSW_FDB_TUNNEL ? TSW_FDB_LEARN_STATIC : r;
 }
 
 int
 tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest)
 {
-	tsw_fdb_entry_t old = raw_get(f, k);
+	tsw_fdb_entry_t old = raw_get(f, k), e;
+	uint16_t ldest;
+	enum tsw_fdb_kind lk = learned_kind(old, &ldest);
 
-	if (rte_hash_add_key_data(f->h, k,
-				  (void *)(uintptr_t)tsw_fdb_entry_make(TSW_FDB_STATIC, dest, 0)) < 0)
-		return -ENOSPC;
-	if (old == 0)
-		f->count++;
-	account(f, k, old, -1);
-	return 0;
+	if (lk == TSW_FDB_NONE)
+		e = tsw_fdb_entry_make(TSW_FDB_STATIC, dest, 0);
+	else if (tsw_fdb_entry_composite(old))
+		e = (old & ~(tsw_fdb_entry_t)0xffff) | dest;
+	else   /* what was learned stays, under the static entry */
+		e = tsw_fdb_composite_make(dest, lk, ldest, tsw_fdb_entry_ms(old));
+	return replace(f, k, old, e);
+}
+
+/* A composite entry without its static part: its learned part alone. */
+static tsw_fdb_entry_t
+unstatic(const struct tsw_fdb *f, tsw_fdb_entry_t e)
+{
+	return tsw_fdb_learned_part(e, f->now_ms, &f->to, false);
 }
 
 int
@@ -237,15 +288,21 @@ tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind on
 		return 0;
 	if (only_kind != TSW_FDB_NONE && tsw_fdb_entry_kind(e) != only_kind)
 		return 0;
+	if (only_kind == TSW_FDB_STATIC && tsw_fdb_entry_composite(e))
+		return replace(f, k, e, unstatic(f, e)) == 0 ? 1 : 0;
 	return del_key(f, k, e) ? 1 : 0;
 }
 
-/* Collect keys matching pred, then delete them (no deletes mid-iteration). */
+/* Entries whose change(f, entry, arg) differs from them are changed to
+ * that (0: deleted), collected first and changed after each walk (never
+ * mid-iteration). Returns how many changed. */
 static unsigned int
-del_matching(struct tsw_fdb *f, bool (*pred)(tsw_fdb_entry_t, const void *), const void *arg)
+change_matching(struct tsw_fdb *f,
+		tsw_fdb_entry_t (*change)(const struct tsw_fdb *, tsw_fdb_entry_t, const void *),
+		const void *arg)
 {
 	struct tsw_fdb_key batch[256];
-	tsw_fdb_entry_t ent[256];
+	tsw_fdb_entry_t ent[256], to[256];
 	unsigned int total = 0, n;
 	uint32_t it;
 	const void *key;
@@ -254,50 +311,75 @@ del_matching(struct tsw_fdb *f, bool (*pred)(tsw_fdb_entry_t, const void *), con
 	do {
 		n = 0;
 		it = 0;
-		while (n < RTE_DIM(batch) && rte_hash_iterate(f->h, &key, &data, &it) >= 0)
-			if (pred((tsw_fdb_entry_t)(uintptr_t)data, arg)) {
-				ent[n] = (tsw_fdb_entry_t)(uintptr_t)data;
+		while (n < RTE_DIM(batch) && rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
+			tsw_fdb_entry_t e = (tsw_fdb_entry_t)(uintptr_t)data, c = change(f, e, arg);
+			if (c != e) {
+				ent[n] = e;
+				to[n] = c;
 				memcpy(&batch[n++], key, sizeof(batch[0]));
 			}
-		for (unsigned int i = 0; i < n; i++)
-			del_key(f, &batch[i], ent[i]);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			if (to[i] == 0)
+				del_key(f, &batch[i], ent[i]);
+			else
+				replace(f, &batch[i], ent[i], to[i]);   /* the key exists */
+		}
 		total += n;
 	} while (n == RTE_DIM(batch));
 	return total;
 }
 
-struct age_arg { uint64_t now_ms; const struct tsw_fdb_timeouts *to; };
+struct age_arg { uint64_t now_ms; };
 
-static bool
-is_expired(tsw_fdb_entry_t e, const void *arg)
+static tsw_fdb_entry_t
+aged(const struct tsw_fdb *f, tsw_fdb_entry_t e, const void *arg)
 {
 	const struct age_arg *a = arg;
-	return tsw_fdb_entry_kind(e) != TSW_FDB_STATIC &&
-	       !tsw_fdb_entry_valid(e, a->now_ms, a->to);
+
+	if (tsw_fdb_entry_composite(e))   /* the learned part expires, the static stays */
+		return tsw_fdb_learned_part(e, a->now_ms, &f->to, true) != 0
+			? e : tsw_fdb_entry_make(TSW_FDB_STATIC, (uint16_t)e, 0);
+	if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC || tsw_fdb_entry_valid(e, a->now_ms, &f->to))
+		return e;
+	return 0;
 }
 
 unsigned int
 tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms)
 {
-	struct age_arg a = { now_ms, &f->to };
-	return del_matching(f, is_expired, &a);
+	struct age_arg a = { now_ms };
+
+	tick(f, now_ms);
+	return change_matching(f, aged, &a);
 }
 
 struct dest_arg { uint16_t dest; bool statics; };
 
-static bool
-has_dest(tsw_fdb_entry_t e, const void *arg)
+static tsw_fdb_entry_t
+without_dest(const struct tsw_fdb *f, tsw_fdb_entry_t e, const void *arg)
 {
 	const struct dest_arg *a = arg;
-	return tsw_fdb_entry_dest(e) == a->dest &&
-	       (a->statics || tsw_fdb_entry_kind(e) != TSW_FDB_STATIC);
+	uint16_t ldest;
+	enum tsw_fdb_kind lk = learned_kind(e, &ldest);
+	bool static_there = tsw_fdb_entry_kind(e) == TSW_FDB_STATIC &&
+			    tsw_fdb_entry_dest(e) == a->dest && a->statics;
+	bool learned_there = lk != TSW_FDB_NONE && ldest == a->dest;
+
+	if (!tsw_fdb_entry_composite(e))
+		return static_there || learned_there ? 0 : e;
+	if (static_there)
+		return learned_there ? 0 : unstatic(f, e);
+	if (learned_there)
+		return tsw_fdb_entry_make(TSW_FDB_STATIC, (uint16_t)e, 0);
+	return e;
 }
 
 unsigned int
 tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics)
 {
 	struct dest_arg a = { dest, statics };
-	return del_matching(f, has_dest, &a);
+	return change_matching(f, without_dest, &a);
 }
 
 unsigned int

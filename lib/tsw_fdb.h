@@ -11,7 +11,15 @@
  *    updated atomically in place; workers read it with tsw_fdb_entry_*().
  *  - Learned entries are valid until last_seen + their timeout; a lookup
  *    treats an expired entry as a miss even before tsw_fdb_age() removes it.
- *  - Static entries are never overwritten by learning and never age.
+ *  - Static entries are never overwritten by learning and never age. A
+ *    static entry also remembers what learning found for its MAC (a
+ *    "composite" entry, one word all the same): learned on a local port,
+ *    that port gets the MAC's frames while the learned part is valid (R-F1:
+ *    br-int's MAC table beats br-tun's static entries; a VM that has just
+ *    migrated here); learned from a tunnel, the static destination still
+ *    governs (R-T1) and the learned part becomes the entry when the static
+ *    one is removed (br-tun's learned flow under l2population's). A learned
+ *    part ages like a learned entry; ageing takes it off the static entry.
  */
 #ifndef TSW_FDB_H
 #define TSW_FDB_H
@@ -19,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <rte_branch_prediction.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -70,6 +79,33 @@ static inline tsw_fdb_entry_t
 tsw_fdb_entry_make(enum tsw_fdb_kind k, uint16_t dest, uint64_t ms)
 {
 	return (ms << 20) | ((uint64_t)k << 18) | dest;
+}
+
+/* A composite entry: kind STATIC, bit 17 set, [15:0] the static
+ * destination; its learned part: [16] local (1) or tunnel (0), [20] the
+ * tunnel type (1: GRE), [32:21] the port or tunnel index, [63:33] when it
+ * was last seen, in ms modulo 2^31 (timeouts are at most 10 days). */
+#define TSW_FDB_COMPOSITE     (1ULL << 17)
+#define TSW_FDB_SEEN_MASK     0x7fffffffULL
+#define TSW_FDB_MAX_TIMEOUT_S 864000u
+_Static_assert(TSW_MAX_TUNNELS <= 4096 && TSW_MAX_PORTS <= 4096, "12-bit learned index");
+_Static_assert(TSW_FDB_MAX_TIMEOUT_S * 1000ULL < (1ULL << 30), "seen time modulo 2^31");
+
+static inline bool tsw_fdb_entry_composite(tsw_fdb_entry_t e)
+{
+	return (e & TSW_FDB_COMPOSITE) != 0;
+}
+
+static inline tsw_fdb_entry_t
+tsw_fdb_composite_make(uint16_t static_dest, enum tsw_fdb_kind learned, uint16_t dest,
+		       uint64_t seen_ms)
+{
+	bool local = learned == TSW_FDB_LOCAL;
+	uint64_t gre = !local && tsw_dest_tun_type(dest) == TSW_TUN_GRE;
+
+	return (seen_ms & TSW_FDB_SEEN_MASK) << 33 | (uint64_t)(tsw_dest_index(dest) & 0xfff) << 21 |
+	       gre << 20 | (uint64_t)TSW_FDB_STATIC << 18 | TSW_FDB_COMPOSITE |
+	       (uint64_t)local << 16 | static_dest;
 }
 
 /* Ageing parameters in ms; shared by readers (validity) and the writer. */
@@ -130,6 +166,42 @@ tsw_fdb_entry_valid(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_tim
 	}
 }
 
+/* The learned part of a composite entry e as a plain learned entry seen
+ * at its time (relative to now_ms); with valid_only, 0 once it expired
+ * (to is read only then). */
+static inline tsw_fdb_entry_t
+tsw_fdb_learned_part(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_timeouts *to,
+		     bool valid_only)
+{
+	bool local = (e >> 16) & 1;
+	uint16_t idx = (uint16_t)((e >> 21) & 0xfff);
+	uint16_t dest = local ? tsw_dest_port(idx)
+			      : tsw_dest_tunnel((e >> 20) & 1 ? TSW_TUN_GRE : TSW_TUN_VXLAN, idx);
+	uint64_t age = (now_ms - (e >> 33)) & TSW_FDB_SEEN_MASK;
+
+	if (age > TSW_FDB_SEEN_MASK / 2)
+		age = 0;   /* seen by a worker a moment ahead of this clock */
+	if (valid_only && age >= (local ? to->local_ms : to->tunnel_ms))
+		return 0;
+	return tsw_fdb_entry_make(local ? TSW_FDB_LOCAL : TSW_FDB_TUNNEL, dest,
+				  now_ms >= age ? now_ms - age : 0);
+}
+
+/* Where a frame to the entry's MAC goes: e itself, or for a composite its
+ * local learned part while valid (R-F1), else its static destination. */
+static inline tsw_fdb_entry_t
+tsw_fdb_resolve(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_timeouts *to)
+{
+	tsw_fdb_entry_t l;
+
+	if (likely(!tsw_fdb_entry_composite(e)))
+		return e;
+	l = tsw_fdb_learned_part(e, now_ms, to, true);
+	if (l != 0 && tsw_fdb_entry_kind(l) == TSW_FDB_LOCAL)
+		return l;
+	return tsw_fdb_entry_make(TSW_FDB_STATIC, (uint16_t)e, 0);
+}
+
 /* Equality of two 8-byte hash keys as one 64-bit word: set on every
  * 8-byte-key rte_hash of tunsw (rte_hash's default for that size is a libc
  * memcmp call, 15 % of the vm->tunnel path's cycles). */
@@ -153,11 +225,14 @@ struct tsw_fdb *tsw_fdb_create(const char *name, uint32_t entries, int socket,
 			       struct rte_rcu_qsbr *qsbr, const struct tsw_fdb_timeouts *to);
 void tsw_fdb_free(struct tsw_fdb *f);
 
-/* Worker side: look up n (<= 64) keys; out[i] = entry or 0 (miss/expired). */
+/* Worker side: look up n (<= 64) keys; out[i] = entry or 0 (miss/expired).
+ * A composite entry comes as it is: tsw_fdb_resolve() says where frames to
+ * it go. */
 void tsw_fdb_lookup_bulk(const struct tsw_fdb *f, const struct tsw_fdb_key **keys,
 			 unsigned int n, uint64_t now_ms, tsw_fdb_entry_t *out);
 
-/* Single key lookup, any thread; returns 0 on miss or expiry. */
+/* Single key lookup, any thread; returns 0 on miss or expiry (a composite
+ * entry as it is). */
 tsw_fdb_entry_t tsw_fdb_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k,
 			    uint64_t now_ms);
 
@@ -181,17 +256,22 @@ void tsw_fdb_set_limits(struct tsw_fdb *f, uint32_t per_port, uint32_t per_net);
 uint32_t tsw_fdb_learned_on_port(const struct tsw_fdb *f, uint16_t port);
 uint32_t tsw_fdb_learned_in_net(const struct tsw_fdb *f, uint16_t net);
 
-/* Learn (net, mac) at dest as kind LOCAL or TUNNEL, seen at now_ms. */
+/* Learn (net, mac) at dest as kind LOCAL or TUNNEL, seen at now_ms. On a
+ * static entry this sets its learned part: TSW_FDB_LEARN_STATIC when that
+ * part is tunnel-learned (the static destination still governs). */
 enum tsw_fdb_learn_result tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 					enum tsw_fdb_kind kind, uint16_t dest, uint64_t now_ms);
-/* Install or replace a static entry. 0, or -ENOSPC. */
+/* Install or replace a static entry (what was learned for the MAC stays as
+ * its learned part). 0, or -ENOSPC. */
 int tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest);
-/* Remove an entry; if only_kind != NONE, only when it has that kind. 1 if removed. */
+/* Remove an entry; if only_kind != NONE, only when it has that kind. 1 if
+ * removed. Removing the static part of a composite entry leaves its
+ * learned part as a learned entry. */
 int tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind only_kind);
-/* Remove expired learned entries; returns how many. */
+/* Remove expired learned entries and learned parts; returns how many. */
 unsigned int tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms);
-/* Remove every learned entry (and, with statics, every entry) whose
- * destination is dest; returns how many. */
+/* Remove every learned entry or learned part (and, with statics, every
+ * static entry or part) whose destination is dest; returns how many. */
 unsigned int tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics);
 unsigned int tsw_fdb_count(const struct tsw_fdb *f);
 

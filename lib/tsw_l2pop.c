@@ -28,6 +28,9 @@ struct tsw_l2pop_plan {
 	size_t *order;                 /* a[] in the order of application */
 	size_t next;                   /* actions applied so far */
 	unsigned int fdb, flood, arp, created, deleted;
+	enum tsw_l2pop_op op;
+	int skip_net;                  /* the last network and remote skipped */
+	uint32_t skip_vtep;
 };
 
 static int
@@ -366,6 +369,8 @@ tsw_l2pop_prepare(const struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *e
 		tsw_jerr_set(e, "fdb_entries", "out of memory");
 		goto fail;
 	}
+	p->op = op;
+	p->skip_net = -1;
 	if (!json_is_object(entries)) {
 		tsw_jerr_set(e, "fdb_entries", "missing or not an object");
 		goto fail;
@@ -393,6 +398,33 @@ tsw_l2pop_plan_size(const struct tsw_l2pop_plan *p)
 	return p->n;
 }
 
+static bool
+has_local_port(const struct tsw_dp *dp, uint16_t net)
+{
+	const struct tsw_members *mb = tsw_dp_members(dp, net);
+
+	return mb != NULL && mb->n_ports > 0;
+}
+
+/* List what was skipped while applying, once per network (vtep < 0) or
+ * per (network, remote). */
+static void
+skip_at_apply(const struct tsw_dp *dp, struct tsw_l2pop_plan *p, const struct act *a,
+	      int64_t vtep, const char *reason)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (p->skip_net == a->net && (vtep < 0 || p->skip_vtep == (uint32_t)vtep))
+		return;
+	p->skip_net = a->net;
+	p->skip_vtep = vtep < 0 ? 0 : (uint32_t)vtep;
+	if (vtep < 0)
+		skip(p, "network", dp->nets[a->net].name, reason);
+	else
+		json_array_append_new(p->skipped, json_pack("{s:s, s:s, s:s}", "network",
+			dp->nets[a->net].name, "agent_ip", inet_ntop(AF_INET, &a->vtep, ip, sizeof(ip)), "reason", reason));
+}
+
 int
 tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct tsw_jerr *e)
 {
@@ -402,6 +434,21 @@ tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct t
 		const struct act *a = &p->a[p->order[p->next]];
 		int tun = tsw_dp_tunnel_find(dp, a->type, a->vtep);
 		int rc;
+
+		/* Decided now, not when planned: requests before this one may
+		 * have changed ports and tunnels meanwhile. Like the OVS agent:
+		 * a network without a local port has no local VLAN there, so
+		 * nothing of it is installed (nor removed: its entries went with
+		 * its last port); a removal naming a remote without a tunnel is
+		 * skipped whole, ARP entries included. */
+		if (!has_local_port(dp, a->net)) {
+			skip_at_apply(dp, p, a, -1, "no local port on this network");
+			continue;
+		}
+		if (p->op == TSW_L2POP_REMOVE && tun < 0) {
+			skip_at_apply(dp, p, a, (int)a->vtep, "no tunnel to this remote");
+			continue;
+		}
 
 		switch (a->kind) {
 		case A_FLOOD_ADD:
@@ -473,7 +520,11 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 	struct tsw_l2pop_plan *p = tsw_l2pop_prepare(dp, op, entries, e);
 	json_t *res = NULL;
 
-	if (p != NULL && tsw_l2pop_step(dp, p, SIZE_MAX, e) == 1)
+	int rc = 0;
+
+	while (p != NULL && rc == 0)
+		rc = tsw_l2pop_step(dp, p, SIZE_MAX, e);
+	if (rc == 1)
 		res = tsw_l2pop_result(p, e);
 	tsw_l2pop_plan_free(p);
 	return res;

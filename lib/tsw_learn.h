@@ -83,8 +83,9 @@ tsw_learn_recent(const struct tsw_learn_cache *c, uint64_t kw, uint16_t dest, ui
 }
 
 /* Worker: note that key k was seen at dest; e is its current FDB entry
- * (0 = none). Posts a learn event unless the entry is static, already says
- * so and is fresh, or the cache says it was posted recently. */
+ * (0 = none). Posts a learn event unless the entry (or, for a static one,
+ * what was learned under it) already says so and is fresh, or the cache
+ * says it was posted recently. */
 static inline void
 tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counters *cnt,
 	       const struct tsw_fdb_key *k, tsw_fdb_entry_t e, enum tsw_fdb_kind kind,
@@ -95,9 +96,12 @@ tsw_learn_post(struct rte_ring *r, struct tsw_learn_cache *c, struct tsw_counter
 	uint32_t s;
 
 	if (e != 0) {
-		if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC)
-			return;
-		if (tsw_fdb_entry_dest(e) == dest && tsw_fdb_entry_kind(e) == kind &&
+		/* under a static entry, what learning found for it (R-F1, R-T1) */
+		if (tsw_fdb_entry_composite(e))
+			e = tsw_fdb_learned_part(e, now_ms, NULL, false);
+		else if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC)
+			e = 0;
+		if (e != 0 && tsw_fdb_entry_dest(e) == dest && tsw_fdb_entry_kind(e) == kind &&
 		    now_ms - tsw_fdb_entry_ms(e) < TSW_LEARN_REFRESH_MS)
 			return;
 	}

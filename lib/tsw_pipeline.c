@@ -424,6 +424,7 @@ arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
 	struct rte_ether_hdr *reth;
 	struct rte_arp_hdr *rep;
 	struct rte_mbuf *r;
+	uint32_t len;
 
 	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
 	    !rte_is_broadcast_ether_addr(&eth->dst_addr) ||
@@ -443,8 +444,19 @@ arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
 		w->cnt->drop[TSW_DROP_no_mbuf]++;
 		return false;
 	}
-	reth = (struct rte_ether_hdr *)rte_pktmbuf_append(r, sizeof(*reth) + sizeof(*rep));
+	/* As long as the request, its bytes past the ARP header kept (OVS
+	 * rewrites the request in place: a 60-byte padded request gets a
+	 * 60-byte reply), within one mbuf. */
+	len = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)rte_pktmbuf_tailroom(r));
+	reth = (struct rte_ether_hdr *)rte_pktmbuf_append(r, (uint16_t)len);
 	rep = (struct rte_arp_hdr *)(reth + 1);
+	if (len > sizeof(*reth) + sizeof(*rep)) {
+		uint8_t *tail = (uint8_t *)(rep + 1);
+		const void *t = rte_pktmbuf_read(m, sizeof(*reth) + sizeof(*rep),
+						 len - sizeof(*reth) - sizeof(*rep), tail);
+		if (t != tail)
+			memcpy(tail, t, len - sizeof(*reth) - sizeof(*rep));
+	}
 	rte_ether_addr_copy(&eth->src_addr, &reth->dst_addr);
 	rte_ether_addr_copy(&mac, &reth->src_addr);
 	reth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
@@ -535,13 +547,14 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 		ok_bytes += rte_pktmbuf_pkt_len(m);
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
+	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
 
 	w->cnt->net[netidx].from_vm_pkts += nok;
 	w->cnt->net[netidx].from_vm_bytes += ok_bytes;
 	for (uint16_t i = 0; i < nok; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		tsw_fdb_entry_t dst = b.ent[b.at[2 * i + 1]];
+		tsw_fdb_entry_t dst = tsw_fdb_resolve(b.ent[b.at[2 * i + 1]], now_ms, to);
 
 		/* R-F1: learn unicast sources; statics are never overwritten */
 		learn_source(w, &b, i, TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
@@ -688,6 +701,7 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		ok[nin++] = m;
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
+	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
 
 	for (uint16_t i = 0; i < nin; i++) {
 		struct rte_mbuf *m = ok[i];
@@ -695,7 +709,7 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		uint16_t netidx = netof[i];
 		enum tsw_tun_type t = dp->nets[netidx].type;
 		struct tsw_tun_counters *tc = &w->cnt->tun[t][tunof[i]];
-		tsw_fdb_entry_t dst = b.ent[b.at[2 * i + 1]];
+		tsw_fdb_entry_t dst = tsw_fdb_resolve(b.ent[b.at[2 * i + 1]], now_ms, to);
 
 		tc->rx_pkts++;
 		tc->rx_bytes += rte_pktmbuf_pkt_len(m);

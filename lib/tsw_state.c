@@ -229,6 +229,27 @@ cmp_fdb(const void *a, const void *b)
 	return c ? c : memcmp(x->k.mac, y->k.mac, 6);
 }
 
+/* A composite entry's valid learned part: where, how old, in effect. */
+static json_t *
+learned_json(const struct tsw_dp *dp, tsw_fdb_entry_t l, uint64_t now_ms)
+{
+	uint16_t d = tsw_fdb_entry_dest(l);
+	char ip[INET_ADDRSTRLEN];
+	json_t *o = json_object();
+
+	put(o, "kind", json_string(kind_names[tsw_fdb_entry_kind(l)]));
+	if (tsw_dest_is_tunnel(d)) {
+		enum tsw_tun_type t = tsw_dest_tun_type(d);
+		put(o, "remote", json_string(tsw_ip_str(
+			dp->tunnels[t][tsw_dest_index(d)].remote_ip, ip)));
+	} else {
+		put(o, "port", json_string(dp->ports[d].name));
+	}
+	put(o, "age_ms", u64(now_ms - tsw_fdb_entry_ms(l)));
+	put(o, "in_effect", json_boolean(tsw_fdb_entry_kind(l) == TSW_FDB_LOCAL));
+	return o;
+}
+
 json_t *
 tsw_state_fdb(const struct tsw_dp *dp, uint64_t now_ms, int net,
 	      const struct rte_ether_addr *mac)
@@ -275,6 +296,14 @@ tsw_state_fdb(const struct tsw_dp *dp, uint64_t now_ms, int net,
 		}
 		if (k != TSW_FDB_STATIC)
 			put(o, "age_ms", u64(now_ms - tsw_fdb_entry_ms(rows[i].e)));
+		if (tsw_fdb_entry_composite(rows[i].e)) {
+			/* what learning found under the static entry: a local
+			 * port gets the MAC's frames meanwhile (R-F1) */
+			tsw_fdb_entry_t l = tsw_fdb_learned_part(rows[i].e, now_ms,
+								 tsw_fdb_timeouts(dp->fdb), true);
+			if (l != 0)
+				put(o, "learned", checked(learned_json(dp, l, now_ms)));
+		}
 		a = append(a, checked(o));
 	}
 	free(rows);

@@ -186,7 +186,7 @@ rule_of(const struct tsw_dp *dp, uint16_t in, const uint8_t *f, size_t len, uint
 	if (!rte_is_unicast_ether_addr(&dst))
 		return "R-F4";
 	tsw_fdb_key_set(&k, (uint16_t)net, &dst);
-	e = tsw_fdb_get(dp->fdb, &k, now_ms);
+	e = tsw_fdb_resolve(tsw_fdb_get(dp->fdb, &k, now_ms), now_ms, tsw_fdb_timeouts(dp->fdb));
 	if (e == 0)
 		return "R-F4";
 	return tsw_dest_is_tunnel(tsw_fdb_entry_dest(e)) ? "R-F3" : "R-F2";

@@ -40,17 +40,23 @@ def test_R_F1_multicast_source_not_learned():
     eq(r.fdb(), {}, "fdb")
 
 
-def test_R_F1_static_not_overwritten():
+def test_R_F1_local_mac_beats_static_entry():
+    """br-int's MAC table before br-tun's static entries: a MAC static
+    behind R2 that sends from vm1 (a VM that has just migrated here) gets
+    vm2's frames on vm1; the static entry itself is unchanged and governs
+    again once the local entry ages out (mac_ageing 5 s here)."""
     s = standard_sections()
+    s["agent"] = {"mac_ageing": "5"}
     s["fdb blue " + mac(9)] = {"remote": R2}
     r = run([(1.0, "vm1", frame(mac(9), BCAST)),
-             (2.0, "vm2", frame(mac(2), mac(9)))], s)
+             (2.0, "vm2", frame(mac(2), mac(9))),
+             (9.0, "vm2", frame(mac(2), mac(9)))], s)
     e = r.fdb("blue")[mac(9)]
-    eq((e["kind"], e["tunnel"]["remote"]), ("static", R2), "static entry")
-    # traffic to mac(9) still goes to the tunnel, not to vm1
-    eq(r.out("vm1"), [], "vm1")
-    eq(len(r.out("uplink")), 2 + 1, "uplink: flood copy x2 of bcast, 1 unicast")
-    eq(Ether(r.out("uplink")[-1])[IP].dst, R2, "unicast to R2")
+    eq((e["kind"], e["tunnel"]["remote"]), ("static", R2), "static entry unchanged")
+    eq(r.out("vm1"), [bytes(frame(mac(2), mac(9)))], "vm1 got the first unicast only")
+    up = r.out("uplink")
+    eq(len(up), 2 + 1, "uplink: flood copy x2 of the broadcast, then the second unicast")
+    eq(Ether(up[-1])[IP].dst, R2, "after local ageing, to R2 again")
 
 
 def test_R_F2_known_local_unicast():

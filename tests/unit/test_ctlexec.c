@@ -59,6 +59,11 @@ make_dp(void)
 		tsw_dp_free(dp);
 		dp = NULL;
 	}
+	/* a local port in blue: l2population applies to networks with one */
+	if (dp != NULL && tsw_dp_port_add(dp, "vm1", 0, (uint16_t)tsw_dp_net_find(dp, "blue")) < 0) {
+		tsw_dp_free(dp);
+		dp = NULL;
+	}
 out:
 	if (fd >= 0) {
 		close(fd);

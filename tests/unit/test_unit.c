@@ -513,12 +513,53 @@ test_fdb_semantics(void)
 	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 3000 + 30000), 0);
 	CU_ASSERT_EQUAL(tsw_fdb_age(f, 3000 + 30000), 1);
 	CU_ASSERT_EQUAL(tsw_fdb_count(f), 0);
-	/* statics win and never age */
+	/* statics: tunnel learning never overrides them (R-T1) */
 	CU_ASSERT_EQUAL(tsw_fdb_add_static(f, &k, tsw_dest_tunnel(TSW_TUN_VXLAN, 2)), 0);
-	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 5000), TSW_FDB_LEARN_STATIC);
-	CU_ASSERT_EQUAL(tsw_fdb_age(f, UINT64_C(1) << 40), 0);
-	CU_ASSERT_EQUAL(tsw_fdb_entry_kind(tsw_fdb_get(f, &k, UINT64_C(1) << 40)), TSW_FDB_STATIC);
+	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_TUNNEL, tsw_dest_tunnel(TSW_TUN_VXLAN, 7),
+				      4000), TSW_FDB_LEARN_STATIC);
+	tsw_fdb_lookup_bulk(f, kp, 1, 4000, e);
+	CU_ASSERT_EQUAL(tsw_fdb_resolve(e[0], 4000, &to),
+			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 2), 0));
+	/* a local port's learning beats them while valid (R-F1) */
+	CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 5000), TSW_FDB_LEARN_MOVED);
+	tsw_fdb_lookup_bulk(f, kp, 1, 5000 + 299999, e);
+	CU_ASSERT_EQUAL(tsw_fdb_entry_kind(e[0]), TSW_FDB_STATIC);
+	CU_ASSERT_EQUAL(tsw_fdb_entry_dest(e[0]), tsw_dest_tunnel(TSW_TUN_VXLAN, 2));
+	CU_ASSERT_EQUAL(tsw_fdb_resolve(e[0], 5000 + 299999, &to),
+			tsw_fdb_entry_make(TSW_FDB_LOCAL, 1, 5000));
+	CU_ASSERT_EQUAL(tsw_fdb_learned_on_port(f, 1), 1);
+	/* the static destination again once the local part expired... */
+	CU_ASSERT_EQUAL(tsw_fdb_resolve(e[0], 5000 + 300000, &to),
+			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 2), 0));
+	/* ...and ageing takes the part off; statics never age */
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, 5000 + 300000), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_learned_on_port(f, 1), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, 90000000), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 90000000),
+			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 2), 0));
+	/* a MAC seen from a tunnel is no longer local: the static governs */
+	tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 100000000);
+	tsw_fdb_learn(f, &k, TSW_FDB_TUNNEL, tsw_dest_tunnel(TSW_TUN_VXLAN, 7), 100000100);
+	CU_ASSERT_EQUAL(tsw_fdb_resolve(tsw_fdb_get(f, &k, 100000200), 100000200, &to),
+			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 2), 0));
+	/* removing the static leaves what was learned, as learned (br-tun's
+	 * learned flow under l2population's) */
 	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_LOCAL), 0);   /* kind filter */
+	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_STATIC), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 100000200),
+			tsw_fdb_entry_make(TSW_FDB_TUNNEL, tsw_dest_tunnel(TSW_TUN_VXLAN, 7), 100000100));
+	/* learned, then static: the learned part kept under it */
+	CU_ASSERT_EQUAL(tsw_fdb_add_static(f, &k, tsw_dest_tunnel(TSW_TUN_VXLAN, 3)), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_count(f), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_STATIC), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_entry_kind(tsw_fdb_get(f, &k, 100000200)), TSW_FDB_TUNNEL);
+	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_NONE), 1);
+	/* flushing a port takes the local part off a static entry */
+	tsw_fdb_add_static(f, &k, tsw_dest_tunnel(TSW_TUN_VXLAN, 3));
+	tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 4, 100100000);
+	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 4, true), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 100100000),
+			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 3), 0));
 	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_NONE), 1);
 	/* flush by destination keeps statics unless asked */
 	tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 5, 0);
@@ -595,7 +636,8 @@ main(int argc, char **argv)
 	CU_add_test(s, "R-C2 decap parses what encap builds", test_decap_roundtrip);
 	CU_add_test(s, "R-C2 R-C4 chained frames decap as linear ones", test_decap_chained_equals_linear);
 	s = CU_add_suite("fdb", NULL, NULL);
-	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics", test_fdb_semantics);
+	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics, static and learned together",
+		    test_fdb_semantics);
 	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
 	CU_add_test(s, "key word equals the key", test_fdb_key_word);
 	register_hostile_tests();
