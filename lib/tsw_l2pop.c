@@ -398,6 +398,21 @@ tsw_l2pop_plan_size(const struct tsw_l2pop_plan *p)
 	return p->n;
 }
 
+/* The MAC of a's removal is static behind another tunnel by now: a VM
+ * that moved, whose old host's removal came after the new host's add.
+ * Its ARP entry stays with it, as its FDB entry does. */
+static bool
+moved_elsewhere(const struct tsw_dp *dp, const struct act *a, int tun)
+{
+	struct tsw_fdb_key k;
+	tsw_fdb_entry_t e;
+
+	tsw_fdb_key_set(&k, a->net, &a->mac);
+	e = tsw_fdb_get(dp->fdb, &k, 0);
+	return tsw_fdb_entry_kind(e) == TSW_FDB_STATIC &&
+	       tsw_fdb_entry_dest(e) != tsw_dest_tunnel(a->type, (uint16_t)tun);
+}
+
 static bool
 has_local_port(const struct tsw_dp *dp, uint16_t net)
 {
@@ -468,6 +483,9 @@ tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct t
 			rc = tsw_dp_arp_add(dp, a->net, a->ip, &a->mac);
 			break;
 		case A_ARP_DEL:
+			rc = 0;
+			if (p->op == TSW_L2POP_REMOVE && moved_elsewhere(dp, a, tun))
+				break;   /* the old host's late removal (tunsw choice) */
 			rc = tsw_dp_arp_del(dp, a->net, a->ip, &a->mac);
 			break;
 		case A_FDB_DEL:
