@@ -503,7 +503,7 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "workers", "fdb_size", "mbufs",
 		"learn_ring_size", "stats_interval", "idle_sleep_us", "mac_limit_port",
-		"mac_limit_network", NULL };
+		"mac_limit_network", "vhost_tx_retries", NULL };
 	struct tsw_config *c = p->cfg;
 	uint32_t v = c->dataplane.workers;
 
@@ -516,7 +516,8 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 	    get_u32(p, sec, "learn_ring_size", 64, 1U << 20,
 		    &c->dataplane.learn_ring_size) < 0 ||
 	    get_u32(p, sec, "stats_interval", 0, 3600, &c->dataplane.stats_interval) < 0 ||
-	    get_u32(p, sec, "idle_sleep_us", 0, 10000, &c->dataplane.idle_sleep_us) < 0)
+	    get_u32(p, sec, "idle_sleep_us", 0, 10000, &c->dataplane.idle_sleep_us) < 0 ||
+	    get_u32(p, sec, "vhost_tx_retries", 0, 64, &c->dataplane.vhost_tx_retries) < 0)
 		return -1;
 	if ((c->dataplane.learn_ring_size & (c->dataplane.learn_ring_size - 1)) != 0)
 		return fail(p, sec, "learn_ring_size", "%u is not a power of two",
@@ -876,6 +877,7 @@ set_defaults(struct tsw_config *c)
 	c->dataplane.fdb_size = 65536;
 	c->dataplane.mbufs = 16384;
 	c->dataplane.learn_ring_size = 4096;
+	c->dataplane.vhost_tx_retries = 8;   /* OVS's vhost-tx-retries-max */
 	c->dataplane.mac_limit_port = 1024;
 	c->dataplane.mac_limit_network = 65536 / 4;
 	snprintf(c->control.socket, sizeof(c->control.socket), "/run/tunsw/tunsw.sock");

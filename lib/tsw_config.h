@@ -106,6 +106,7 @@ struct tsw_config {
 		uint32_t mac_limit_network;     /* learned MACs per network, 0 = no cap */
 		uint32_t stats_interval;        /* seconds, 0 = off */
 		uint32_t idle_sleep_us;         /* sleep of an idle worker, 0 = busy poll */
+		uint32_t vhost_tx_retries;      /* on a full guest ring, while progressing */
 	} dataplane;
 	struct {
 		char socket[108];               /* UNIX socket path, "" = none */

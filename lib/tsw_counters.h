@@ -74,6 +74,7 @@ extern const char *const tsw_drop_descr[TSW_DROP_MAX];
 
 struct tsw_port_counters {
 	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, drops;
+	uint64_t tx_retries;        /* sends retried on a full guest ring */
 };
 
 struct tsw_net_counters {

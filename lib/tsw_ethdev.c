@@ -57,12 +57,11 @@ tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 	}
 	out->port_id = p;
 	out->n_rxq = RTE_MIN(c->want_rxq, info.max_rx_queues);
-	out->n_txq = c->need_txq;
+	out->n_txq = RTE_MIN(c->want_txq, info.max_tx_queues);
+	out->vhost = info.driver_name != NULL && strcmp(info.driver_name, "net_vhost") == 0;
 	rte_eth_dev_get_name_by_port(p, out->name);
-	if (info.max_tx_queues < c->need_txq) {
-		snprintf(err, errlen, "'%s': device has %u TX queues, %u needed (one per worker; "
-			 "for net_vhost add queues=%u)", devargs, info.max_tx_queues, c->need_txq,
-			 c->need_txq);
+	if (out->n_txq == 0) {
+		snprintf(err, errlen, "'%s': device has no TX queue", devargs);
 		goto fail;
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)

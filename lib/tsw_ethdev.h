@@ -19,13 +19,14 @@
 struct tsw_ethdev {
 	uint16_t port_id;
 	uint16_t n_rxq, n_txq;
+	bool vhost;             /* a net_vhost (vhost-user) port */
 	struct rte_ether_addr mac;
 	char name[64];
 };
 
 struct tsw_ethdev_conf {
 	uint16_t want_rxq;      /* queues wanted; fewer RX is accepted */
-	uint16_t need_txq;      /* one per worker: required */
+	uint16_t want_txq;      /* one per worker; fewer is accepted (shared, tsw_txq) */
 	uint16_t mtu;           /* 0 = leave as is */
 	bool promiscuous;
 	const struct rte_ether_addr *mac;   /* NULL = keep the device's */

@@ -112,8 +112,11 @@ tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
 		const struct tsw_port_counters *pc = &c->port[p];
 		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
 			continue;
-		put(ports, p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name,
-		    io_json(pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes, pc->drops));
+		json_t *po = io_json(pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
+				     pc->drops);
+		if (po != NULL)
+			put(po, "tx_retries", u64(pc->tx_retries));
+		put(ports, p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name, po);
 	}
 	put(o, "ports", checked(ports));
 	for (int n = 0; n < TSW_MAX_NETS; n++) {

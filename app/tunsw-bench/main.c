@@ -575,7 +575,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 static int
 make_vhost(struct dev *d, int i, const char *dir)
 {
-	struct tsw_ethdev_conf ec = { .want_rxq = 1, .need_txq = 1, .promiscuous = true };
+	struct tsw_ethdev_conf ec = { .want_rxq = 1, .want_txq = 1, .promiscuous = true };
 	struct tsw_ethdev host, guest;
 	char args[256], err[256];
 
@@ -646,7 +646,7 @@ make_devs(bool vhost, const char *dir)
 static int
 generator_only(const char *sock, double secs, uint32_t macs)
 {
-	struct tsw_ethdev_conf ec = { .want_rxq = 1, .need_txq = 1, .promiscuous = true };
+	struct tsw_ethdev_conf ec = { .want_rxq = 1, .want_txq = 1, .promiscuous = true };
 	struct tsw_ethdev g;
 	struct scenario s = { P_VM_VXLAN, macs, 64, 64 };
 	char args[256], err[256];

@@ -82,6 +82,21 @@ sum_counters(struct tsw_counters *dst)
 
 /* ---- VM port hot-plug (control socket port_add / port_del) ---- */
 
+static uint32_t vhost_tx_retries;
+
+/* Which TX queue of d each worker uses (shared when d has fewer). */
+static int
+set_txq(const struct tsw_ethdev *d, char *err, size_t errlen)
+{
+	int rc = tsw_txq_port_set(&ws.txq, d->port_id, d->n_txq, d->vhost,
+				  (uint16_t)vhost_tx_retries);
+
+	if (rc < 0)
+		snprintf(err, errlen, "'%s': cannot set up its TX queues: %s", d->name,
+			 strerror(-rc));
+	return rc;
+}
+
 static int
 port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
 	 size_t errlen)
@@ -92,9 +107,15 @@ port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *e
 	(void)arg;
 	if (tsw_ethdev_open(devargs, &vm_ec, pool, &d, err, errlen) < 0)
 		return -1;
+	/* its TX queues before any worker can send to it */
+	if (set_txq(&d, err, errlen) < 0) {
+		tsw_ethdev_close(&d);
+		return -1;
+	}
 	idx = tsw_dp_port_add(dp, name, d.port_id, net);
 	if (idx < 0) {
 		snprintf(err, errlen, "cannot add port: %s", strerror(-idx));
+		tsw_txq_port_unset(&ws.txq, d.port_id);
 		tsw_ethdev_close(&d);
 		return -1;
 	}
@@ -104,6 +125,7 @@ port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *e
 		snprintf(err, errlen, "out of memory for the workers' queue lists");
 		workers_take(&ws, d.port_id);
 		tsw_dp_port_del(dp, (uint16_t)idx);
+		tsw_txq_port_unset(&ws.txq, d.port_id);
 		tsw_ethdev_close(&vm_dev[idx]);
 		vm_open[idx] = false;
 		return -1;
@@ -120,6 +142,7 @@ port_del(void *arg, uint16_t idx, char *err, size_t errlen)
 		return -1;
 	}
 	tsw_dp_port_del(dp, idx);      /* returns after a grace period */
+	tsw_txq_port_unset(&ws.txq, vm_dev[idx].port_id);
 	if (vm_open[idx])
 		tsw_ethdev_close(&vm_dev[idx]);
 	vm_open[idx] = false;
@@ -348,7 +371,7 @@ main(int argc, char **argv)
 	/* ports */
 	{
 		struct tsw_ethdev_conf ec = {
-			.want_rxq = cfg->dataplane.workers, .need_txq = cfg->dataplane.workers,
+			.want_rxq = cfg->dataplane.workers, .want_txq = cfg->dataplane.workers,
 			.mtu = cfg->uplink.mtu, .promiscuous = false,
 			.mac = cfg->uplink.has_mac ? &cfg->uplink.mac : NULL,
 		};
@@ -412,10 +435,21 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ws.idle_sleep_us = cfg->dataplane.idle_sleep_us;
+	vhost_tx_retries = cfg->dataplane.vhost_tx_retries;
 	for (uint16_t i = 0; i < ws.n; i++) {
 		rings[i] = ws.wk[i].ring;
 		wcnt[i] = ws.wk[i].w->cnt;
 	}
+	if (set_txq(&uplink, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw: %s: [uplink] devargs: %s\n", cfg_path, err);
+		goto out;
+	}
+	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
+		if (vm_open[p] && set_txq(&vm_dev[p], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw: %s: [port %s] devargs: %s\n", cfg_path,
+				dp->ports[p].name, err);
+			goto out;
+		}
 	if (workers_give(&ws, uplink.port_id, uplink.n_rxq, TSW_OUT_UPLINK) < 0)
 		goto out;
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
@@ -487,6 +521,8 @@ main(int argc, char **argv)
 
 		while (!quit) {
 			unsigned int work = tsw_mgmt_poll(&mg, now_ms());
+
+			work += tsw_txq_poll(&ws.txq);   /* guests' vring changes */
 
 			if (cx != NULL)
 				work += tsw_ctlexec_run(cx, now_ms());

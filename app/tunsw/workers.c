@@ -16,13 +16,14 @@ workers_now_ns(const struct tsw_workers *ws)
 	return (tsw_ns_t)((double)(rte_rdtsc() - ws->tsc0) * ws->ns_per_tsc);
 }
 
+/* On the worker's queue of the port, or a shared one (tsw_txq). */
 static uint16_t
 eth_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct tsw_workers *ws = arg;
 	uint16_t port = out == TSW_OUT_UPLINK ? ws->uplink_port : ws->dp->ports[out].eth_port;
 
-	return rte_eth_tx_burst(port, w->id, pkts, n);
+	return tsw_txq_send(&ws->txq, port, w->id, pkts, n, &w->cnt->port[out].tx_retries);
 }
 
 static int
@@ -96,6 +97,7 @@ workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
 
 	memset(ws, 0, sizeof(*ws));
+	tsw_txq_init(&ws->txq, n, qsbr);
 	ws->qsbr = qsbr;
 	ws->dp = dp;
 	ws->uplink_port = uplink_port;

@@ -18,6 +18,7 @@
 
 #include "tsw_dp.h"
 #include "tsw_pipeline.h"
+#include "tsw_txq.h"
 
 struct tsw_rxq {
 	uint16_t eth_port;
@@ -49,6 +50,7 @@ struct tsw_workers {
 	uint16_t uplink_port;
 	uint32_t idle_sleep_us;       /* after IDLE_ROUNDS empty rounds; 0 = never */
 	const struct tsw_dp *dp;
+	struct tsw_txq txq;           /* each port's TX queue per worker */
 };
 
 /* Create n workers on the lcores after the main one, with learn rings of

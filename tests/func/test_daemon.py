@@ -136,6 +136,73 @@ def test_two_workers_share_the_queues(d):
     assert rc == 0, sw.text()[-2000:]
 
 
+UDP_SEND = r"""
+import socket, sys, time
+n = 0
+for rnd in range(int(sys.argv[2])):
+    for port in range(40000, 40032):          # 32 flows: both uplink queues
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", port))
+        s.sendto(b"x" * 64, (sys.argv[1], 5001))
+        s.close()
+        n += 1
+    time.sleep(0.02)
+print(n)
+"""
+
+UDP_COUNT = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5001))
+s.settimeout(float(sys.argv[1]))
+print("ready", flush=True)
+n = 0
+try:
+    while True:
+        s.recv(2048)
+        n += 1
+except socket.timeout:
+    pass
+print(n)
+"""
+
+
+@with_topology
+def test_one_queue_guest_on_two_workers_loses_nothing(d):
+    """Two workers, a vhost-user port offering two queue pairs and a guest
+    that enables one (as most guests do): frames for the guest arrive on
+    both uplink queues, so both workers transmit to it, and the second
+    worker must share the guest's one queue (before: it sent on the queue
+    the guest never enabled and lost every frame, tx_full)."""
+    from tswfunc import Ctl
+    conf = (config(d).replace("iface=%sup" % P, "iface=%sup,qpairs=2" % P)
+            .replace("vm1.sock", "vm1.sock,queues=2")
+            .replace("[dataplane]", "[dataplane]\nworkers = 2"))
+    sw = Daemon(d, conf, lcores=("--lcores", "0@0,1@1,2@1"))
+    vm = VM(d)
+    try:
+        wait_reachable(P + "vm1", "198.19.1.2")
+        assert ping(P + "rem", "198.19.1.1", count=3) >= 2, "remote -> VM"
+        counter = subprocess.Popen(["ip", "netns", "exec", P + "vm1", "/usr/bin/python3", "-c",
+                                    UDP_COUNT, "3"], stdout=subprocess.PIPE, text=True)
+        assert counter.stdout.readline().strip() == "ready"
+        sent = int(subprocess.run(["ip", "netns", "exec", P + "rem", "/usr/bin/python3", "-c",
+                                   UDP_SEND, "198.19.1.1", "20"], capture_output=True,
+                                  text=True, timeout=60).stdout)
+        got = int(counter.communicate(timeout=30)[0])
+        ctl = Ctl(os.path.join(d, "ctl.sock"))
+        c = ctl.ok("show_counters")
+        workers = ctl.ok("show_workers")
+        ctl.close()
+        assert all(w["pkts"] > 0 for w in workers), "both workers carried frames: %s" % workers
+        assert c["drops"]["tx_full"] == 0, c["drops"]
+        assert got == sent == 640, "the guest got %d of %d" % (got, sent)
+    finally:
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
 def test_config_error_starts_nothing():
     with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
         conf = os.path.join(d, "bad.conf")

@@ -22,8 +22,9 @@
 
 #include "test_ctlexec.h"
 #include "test_hostile.h"
+#include "test_txq.h"
 
-static struct rte_mempool *pool;
+struct rte_mempool *pool;     /* shared with the other unit test files */
 static struct tsw_config *cfg;
 static char err[512];
 
@@ -642,6 +643,7 @@ main(int argc, char **argv)
 	CU_add_test(s, "key word equals the key", test_fdb_key_word);
 	register_hostile_tests();
 	register_ctlexec_tests();
+	register_txq_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
