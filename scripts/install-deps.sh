@@ -15,6 +15,9 @@ TEST=(
 	iproute2 ethtool iputils-ping procps      # namespaces for the demo and tests
 	iperf3                                    # end-to-end throughput test
 	clang libclang-rt-14-dev                  # libFuzzer targets (tests/fuzz)
+	# QEMU guests (tests/guest: the kernel package itself is fetched with
+	# apt-get download, never installed on the host)
+	qemu-system-x86 busybox-static cpio
 	# a real neutron-server with RabbitMQ and MariaDB (tests/openstack)
 	neutron-common python3-pymysql rabbitmq-server mariadb-server
 )

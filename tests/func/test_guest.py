@@ -1,0 +1,121 @@
+"""Real guests: a Linux guest under QEMU (TCG) attached to tunsw over
+vhost-user as Nova attaches one, its traffic through VXLAN to a Linux kernel
+VXLAN host in a namespace (the topology of test_daemon.py). Needs root,
+hugepages, qemu-system-x86, busybox-static, cpio and the Debian cloud
+kernel package (scripts/install-deps.sh); the guest image is built once
+under build/guest (tests/guest/mkguest.sh)."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guest"))
+from guest import QemuGuest  # noqa: E402
+from tswfunc import P, Ctl, Daemon, with_topology  # noqa: E402
+from test_daemon import config  # noqa: E402
+
+GUEST_MAC = "02:00:00:00:01:01"
+
+
+def guest(d, server=False, **kw):
+    return QemuGuest(d, "vm1", os.path.join(d, "vm1.sock"), GUEST_MAC, "198.19.1.1/24",
+                     server=server, **kw)
+
+
+def iperf3_server():
+    return subprocess.Popen(["ip", "netns", "exec", P + "rem", "iperf3", "-s", "-1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@with_topology
+def test_guest_ping_and_tcp_through_vxlan(d):
+    """A guest kernel's ARP, ICMP and TCP (iperf3) through tunsw to a kernel
+    VXLAN host and back; what virtio-net features the guest sees."""
+    sw = Daemon(d, config(d))
+    vm = guest(d)
+    srv = None
+    try:
+        boot = vm.wait_booted()
+        out = vm.ok("ping -c 3 -W 2 198.19.1.2", timeout=30)
+        assert "3 packets received" in out, out
+        srv = iperf3_server()
+        time.sleep(0.5)
+        out = vm.ok("iperf3 -c 198.19.1.2 -t 3 -f m", timeout=60)
+        m = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
+        assert m and float(m[-1]) > 0, out
+        features = vm.ok("cat /sys/class/net/eth0/device/features").strip()
+        ctl = Ctl(os.path.join(d, "ctl.sock"))
+        c = ctl.ok("show_counters")
+        ctl.close()
+        assert c["ports"]["vm1"]["rx_pkts"] > 100 and c["ports"]["vm1"]["tx_pkts"] > 100, c
+        print("guest booted in %.1f s; iperf3 guest -> remote %s Mbit/s (TCG); "
+              "virtio features %s" % (boot, m[-1], features))
+    finally:
+        if srv is not None:
+            srv.kill()
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+@with_topology
+def test_tunsw_restart_under_running_guest_client_mode(d):
+    """QEMU owns the vhost-user socket (server), tunsw connects as client
+    (client=1), as with Nova: tunsw is killed and started again while the
+    guest runs; traffic resumes without touching the guest. Measured: from
+    tunsw's start to the guest's first answered ping."""
+    vm = guest(d, server=True)
+    sw = None
+    try:
+        time.sleep(1)
+        sw = Daemon(d, config(d, client=True))
+        vm.wait_booted()
+        vm.ok("ping -c 2 -W 2 198.19.1.2", timeout=30)
+        sw.proc.kill()            # as a crash: no clean shutdown
+        sw.proc.wait()
+        t0 = time.time()
+        sw = Daemon(d, config(d, client=True))
+        resumed = None
+        while time.time() - t0 < 60:
+            rc, _ = vm.run("ping -c 1 -W 1 198.19.1.2", timeout=10)
+            if rc == 0:
+                resumed = time.time() - t0
+                break
+        assert resumed is not None, "no traffic 60 s after tunsw restarted"
+        print("traffic resumed %.2f s after tunsw was started again" % resumed)
+    finally:
+        vm.stop()
+        rc = sw.stop() if sw is not None else 0
+    assert rc == 0, sw.text()[-2000:]
+
+
+@with_topology
+def test_guest_restart_tunsw_server_mode(d):
+    """tunsw owns the socket (server mode); the guest is powered off hard
+    and started again: the port comes back without touching tunsw."""
+    sw = Daemon(d, config(d))
+    vm = guest(d)
+    try:
+        vm.wait_booted()
+        vm.ok("ping -c 2 -W 2 198.19.1.2", timeout=30)
+        vm.proc.kill()            # as a crashed QEMU
+        vm.proc.wait()
+        vm.stop()
+        vm = guest(d)
+        vm.wait_booted()
+        vm.ok("ping -c 2 -W 2 198.19.1.2", timeout=30)
+        ctl = Ctl(os.path.join(d, "ctl.sock"))
+        ports = ctl.ok("show_ports")
+        ctl.close()
+        assert [p["name"] for p in ports] == ["vm1"], ports
+    finally:
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "replay"))
+    from tsw import run_tests
+    run_tests(globals())
