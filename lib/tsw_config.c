@@ -503,7 +503,7 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "workers", "fdb_size", "mbufs",
 		"learn_ring_size", "stats_interval", "idle_sleep_us", "mac_limit_port",
-		"mac_limit_network", "vhost_tx_retries", NULL };
+		"mac_limit_network", "vhost_tx_retries", "mbuf_size", NULL };
 	struct tsw_config *c = p->cfg;
 	uint32_t v = c->dataplane.workers;
 
@@ -513,6 +513,8 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 	c->dataplane.workers = (uint16_t)v;
 	if (get_u32(p, sec, "fdb_size", 1024, 1U << 24, &c->dataplane.fdb_size) < 0 ||
 	    get_u32(p, sec, "mbufs", 1024, 1U << 22, &c->dataplane.mbufs) < 0 ||
+	    get_u32(p, sec, "mbuf_size", 2048, 65535 - RTE_PKTMBUF_HEADROOM,
+		    &c->dataplane.mbuf_size) < 0 ||
 	    get_u32(p, sec, "learn_ring_size", 64, 1U << 20,
 		    &c->dataplane.learn_ring_size) < 0 ||
 	    get_u32(p, sec, "stats_interval", 0, 3600, &c->dataplane.stats_interval) < 0 ||
@@ -876,6 +878,7 @@ set_defaults(struct tsw_config *c)
 	c->dataplane.workers = 1;
 	c->dataplane.fdb_size = 65536;
 	c->dataplane.mbufs = 16384;
+	c->dataplane.mbuf_size = RTE_MBUF_DEFAULT_DATAROOM;
 	c->dataplane.learn_ring_size = 4096;
 	c->dataplane.vhost_tx_retries = 8;   /* OVS's vhost-tx-retries-max */
 	c->dataplane.mac_limit_port = 1024;

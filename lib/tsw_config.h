@@ -101,6 +101,7 @@ struct tsw_config {
 		uint16_t workers;
 		uint32_t fdb_size;
 		uint32_t mbufs;
+		uint32_t mbuf_size;             /* data room per mbuf, bytes */
 		uint32_t learn_ring_size;
 		uint32_t mac_limit_port;        /* learned MACs per VM port, 0 = no cap */
 		uint32_t mac_limit_network;     /* learned MACs per network, 0 = no cap */

@@ -66,12 +66,22 @@ tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* frames longer than an mbuf arrive chained where the PMD can (the
+	 * pipeline takes chains on every path) */
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	rc = rte_eth_dev_configure(p, out->n_rxq, out->n_txq, &conf);
 	if (rc < 0) {
 		snprintf(err, errlen, "'%s': configure: %s", devargs, strerror(-rc));
 		goto fail;
 	}
-	if (c->mtu != 0 && (rc = rte_eth_dev_set_mtu(p, c->mtu)) < 0 && rc != -ENOTSUP) {
+	/* net_af_packet reports a 1518-byte maximum frame whatever its kernel
+	 * interface takes: there the interface's MTU (ip link), framesz and
+	 * mbuf_size decide, and tunsw's [uplink] mtu only sizes its own limits */
+	bool af_packet = info.driver_name != NULL && strcmp(info.driver_name, "net_af_packet") == 0;
+	if (c->mtu != 0 &&
+	    !(af_packet && (uint32_t)c->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > info.max_rx_pktlen) &&
+	    (rc = rte_eth_dev_set_mtu(p, c->mtu)) < 0 && rc != -ENOTSUP) {
 		snprintf(err, errlen, "'%s': cannot set MTU %u: %s", devargs, c->mtu, strerror(-rc));
 		goto fail;
 	}

@@ -361,7 +361,8 @@ main(int argc, char **argv)
 	rte_pdump_init();   /* lets dpdk-dumpcap capture on any port */
 
 	pool = rte_pktmbuf_pool_create("tsw_mbufs", cfg->dataplane.mbufs, 256, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+				       (uint16_t)(cfg->dataplane.mbuf_size + RTE_PKTMBUF_HEADROOM),
+				       (int)rte_socket_id());
 	if (pool == NULL) {
 		fprintf(stderr, "tunsw: %s: [dataplane] mbufs = %u: cannot create mempool: %s\n",
 			cfg_path, cfg->dataplane.mbufs, rte_strerror(rte_errno));

@@ -90,6 +90,52 @@ def test_tunsw_restart_under_running_guest_client_mode(d):
     assert rc == 0, sw.text()[-2000:]
 
 
+def jumbo_underlay():
+    """The topology's underlay at MTU 9000, the remote's VXLAN at 8950."""
+    for cmd in (["ip", "link", "set", P + "up", "mtu", "9000"],
+                ["ip", "-n", P + "rem", "link", "set", "eth0", "mtu", "9000"],
+                ["ip", "-n", P + "rem", "link", "set", "tun0", "mtu", "8950"]):
+        subprocess.run(cmd, check=True)
+
+
+@with_topology
+def test_jumbo_frames_guest_mtu_8950_through_vxlan(d):
+    """[uplink] mtu 9000 (af_packet frames and mbufs sized for it), a guest
+    at MTU 8950 (9000 minus VXLAN's 50): 8928-byte pings and TCP at that
+    MTU both ways; a frame over the tunnel's limit is dropped and counted
+    (R-E4), never sent."""
+    jumbo_underlay()
+    conf = (config(d).replace("iface=%sup" % P, "iface=%sup,framesz=10240,blocksz=20480" % P)
+            .replace("[uplink]", "[uplink]\nmtu = 9000")
+            .replace("[dataplane]", "[dataplane]\nmbuf_size = 10240"))
+    sw = Daemon(d, conf)
+    vm = guest(d, mtu=8950)
+    srv = None
+    try:
+        vm.wait_booted()
+        out = vm.ok("ping -c 3 -W 2 -s 8900 198.19.1.2", timeout=30)
+        assert "3 packets received" in out and "8908 bytes from" in out, out
+        srv = iperf3_server()
+        time.sleep(0.5)
+        out = vm.ok("iperf3 -c 198.19.1.2 -t 3 -f m", timeout=60)
+        rate = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
+        assert rate and float(rate[-1]) > 0, out
+        # the guest at 9000 now: a 9000-byte frame cannot get 50 bytes more
+        vm.ok("ip link set eth0 mtu 9000")
+        vm.run("ping -c 1 -W 1 -s 8950 198.19.1.2", timeout=10)
+        ctl = Ctl(os.path.join(d, "ctl.sock"))
+        c = ctl.ok("show_counters")
+        ctl.close()
+        assert c["drops"]["too_big"] >= 1, c["drops"]
+        print("jumbo: iperf3 guest -> remote at MTU 8950: %s Mbit/s (TCG)" % rate[-1])
+    finally:
+        if srv is not None:
+            srv.kill()
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
 @with_topology
 def test_guest_restart_tunsw_server_mode(d):
     """tunsw owns the socket (server mode); the guest is powered off hard
