@@ -23,9 +23,20 @@ def guest(d, server=False, **kw):
                      server=server, **kw)
 
 
-def iperf3_server():
-    return subprocess.Popen(["ip", "netns", "exec", P + "rem", "iperf3", "-s", "-1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def iperf3_rate(vm, seconds=3):
+    """iperf3 TCP from the guest to the remote host (a one-off server in its
+    namespace): the receiver's Mbit/s."""
+    srv = subprocess.Popen(["ip", "netns", "exec", P + "rem", "iperf3", "-s", "-1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        out = vm.ok("iperf3 -c 198.19.1.2 -t %d -f m" % seconds, timeout=60 + seconds)
+    finally:
+        srv.kill()
+        srv.wait()
+    rate = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
+    assert rate and float(rate[-1]) > 0, out
+    return rate[-1]
 
 
 @with_topology
@@ -34,26 +45,19 @@ def test_guest_ping_and_tcp_through_vxlan(d):
     VXLAN host and back; what virtio-net features the guest sees."""
     sw = Daemon(d, config(d))
     vm = guest(d)
-    srv = None
     try:
         boot = vm.wait_booted()
         out = vm.ok("ping -c 3 -W 2 198.19.1.2", timeout=30)
         assert "3 packets received" in out, out
-        srv = iperf3_server()
-        time.sleep(0.5)
-        out = vm.ok("iperf3 -c 198.19.1.2 -t 3 -f m", timeout=60)
-        m = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
-        assert m and float(m[-1]) > 0, out
+        rate = iperf3_rate(vm)
         features = vm.ok("cat /sys/class/net/eth0/device/features").strip()
         ctl = Ctl(os.path.join(d, "ctl.sock"))
         c = ctl.ok("show_counters")
         ctl.close()
         assert c["ports"]["vm1"]["rx_pkts"] > 100 and c["ports"]["vm1"]["tx_pkts"] > 100, c
         print("guest booted in %.1f s; iperf3 guest -> remote %s Mbit/s (TCG); "
-              "virtio features %s" % (boot, m[-1], features))
+              "virtio features %s" % (boot, rate, features))
     finally:
-        if srv is not None:
-            srv.kill()
         vm.stop()
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
@@ -110,16 +114,11 @@ def test_jumbo_frames_guest_mtu_8950_through_vxlan(d):
             .replace("[dataplane]", "[dataplane]\nmbuf_size = 10240"))
     sw = Daemon(d, conf)
     vm = guest(d, mtu=8950)
-    srv = None
     try:
         vm.wait_booted()
         out = vm.ok("ping -c 3 -W 2 -s 8900 198.19.1.2", timeout=30)
         assert "3 packets received" in out and "8908 bytes from" in out, out
-        srv = iperf3_server()
-        time.sleep(0.5)
-        out = vm.ok("iperf3 -c 198.19.1.2 -t 3 -f m", timeout=60)
-        rate = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
-        assert rate and float(rate[-1]) > 0, out
+        rate = iperf3_rate(vm)
         # the guest at 9000 now: a 9000-byte frame cannot get 50 bytes more
         vm.ok("ip link set eth0 mtu 9000")
         vm.run("ping -c 1 -W 1 -s 8950 198.19.1.2", timeout=10)
@@ -127,10 +126,8 @@ def test_jumbo_frames_guest_mtu_8950_through_vxlan(d):
         c = ctl.ok("show_counters")
         ctl.close()
         assert c["drops"]["too_big"] >= 1, c["drops"]
-        print("jumbo: iperf3 guest -> remote at MTU 8950: %s Mbit/s (TCG)" % rate[-1])
+        print("jumbo: iperf3 guest -> remote at MTU 8950: %s Mbit/s (TCG)" % rate)
     finally:
-        if srv is not None:
-            srv.kill()
         vm.stop()
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
