@@ -103,11 +103,16 @@ $A dpif-netdev/pmd-stats-clear >/dev/null
 sleep "$WIN"
 $A dpif-netdev/pmd-stats-show >"$D/pmd.txt"
 wait "${pids[0]}" || true
-/usr/bin/python3 - "$D/pmd.txt" "$WIN" "$MACS" <<'EOF'
+/usr/bin/python3 - "$D/pmd.txt" "$WIN" "$MACS" "$D/gen.log" <<'EOF'
 import json, re, sys
 t = open(sys.argv[1]).read()
 pmd = t.split("main thread:")[0]
-pkts = int(re.search(r"packets received: (\d+)", pmd).group(1))
+m = re.search(r"packets received: (\d+)", pmd)
+pkts = int(m.group(1)) if m else 0
+if pkts == 0:
+    # a benchmark fails loudly, it never reports a zero
+    sys.exit("bench-ovs: OVS's PMD received nothing; generator log:\n" +
+             open(sys.argv[4]).read()[-1500:])
 proc = re.search(r"avg processing cycles per packet: ([\d.]+)", pmd)
 allc = re.search(r"avg cycles per packet: ([\d.]+)", pmd)
 miss = sum(int(x) for x in re.findall(r"miss with (?:success|failed) upcall: (\d+)", pmd))

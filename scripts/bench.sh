@@ -6,8 +6,10 @@
 # with --no-ovs), with tunsw's row measured again just before and after it.
 # Between the two, the daemon itself against testpmd's io forwarding in its
 # place (scripts/bench-daemon.py). JSON: build/bench/results.json. About 7
-# minutes (5.5 without OVS). Needs
-# root (hugepages, a network namespace for OVS's VTEP address).
+# minutes (5.5 without OVS). Needs root (hugepages, a network namespace for
+# OVS's VTEP address) and 2 GB of hugepages with OVS, 1 GB without (it
+# reserves them). A part that measures nothing stops it with a non-zero
+# exit and the reason: it never prints a zero as a figure.
 #
 #   scripts/bench.sh [--no-ovs] [--quick] [--harness vhost|ring] [--only TEXT]
 #                    [--macs N] [--tunnels N] [--bytes N] [--window S] [--no-baseline]
@@ -26,7 +28,9 @@ done
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		openvswitch-switch-dpdk >/dev/null
 }
-./scripts/hugepages.sh 1G
+# tunsw-bench takes 768 MB; with the OVS peer, OVS-DPDK (its socket memory
+# and mempools, up to 1 GB) and the generator (256 MB) run together
+if [ $ovs -eq 1 ]; then ./scripts/hugepages.sh 2G; else ./scripts/hugepages.sh 1G; fi
 ./scripts/build.sh build >/dev/null
 mkdir -p build/bench
 prefix=tswbench$$
@@ -52,6 +56,11 @@ import json, sys
 res = json.load(open(sys.argv[1]))
 res["daemon"] = json.load(open(sys.argv[2]))
 json.dump(res, open(sys.argv[1], "w"), indent=1)
+# never report a zero: every path must have measured something
+bad = ["%s (%s MACs)" % (r.get("path"), r.get("macs")) for r in res["results"]
+       if not r.get("mpps") or not r.get("cycles_per_pkt")]
+if not res["results"] or bad:
+    sys.exit("bench: no figure for " + (", ".join(bad) or "any path"))
 PY
 [ $ovs -eq 1 ] || exit 0
 echo
@@ -65,7 +74,14 @@ for macs in 65536 1024; do
 			--no-components --json "build/bench/adjacent-$macs-$1.json" >/dev/null
 	}
 	adjacent before
-	./scripts/bench-ovs.sh 8 5 "$macs" 2>/dev/null | tail -1 >>build/bench/ovs.jsonl
+	# a part that produced no figure stops the benchmark, with its reason
+	if ! ./scripts/bench-ovs.sh 8 5 "$macs" >"build/bench/ovs-$macs.out" \
+			2>"build/bench/ovs-$macs.log"; then
+		echo "bench: the OVS-DPDK peer ($macs MACs) produced no figure:" >&2
+		tail -5 "build/bench/ovs-$macs.log" >&2
+		exit 1
+	fi
+	tail -1 "build/bench/ovs-$macs.out" >>build/bench/ovs.jsonl
 	adjacent after
 done
 /usr/bin/python3 - build/bench/results.json build/bench/ovs.jsonl <<'PY'
@@ -80,6 +96,13 @@ for p in peer:
             p["tunsw_adjacent"].append(adj[0])
 res["peer"] = peer
 json.dump(res, open(sys.argv[1], "w"), indent=1)
+# never report a zero: the peer and tunsw beside it must have measured
+bad = ["%s (%s MACs)" % (r.get("path"), r.get("macs")) for r in peer
+       if not r.get("mpps") or not r.get("cycles_per_pkt")]
+bad += ["tunsw before/after OVS (%d MACs)" % p["macs"] for p in peer
+        if len(p["tunsw_adjacent"]) != 2]
+if bad:
+    sys.exit("bench: no figure for " + ", ".join(bad))
 print("%-28s %6s %6s %8s %18s %14s" % ("path", "MACs", "Mpps", "cyc/pkt",
                                        "tunsw before/after", "tunsw/OVS"))
 for p in peer:
