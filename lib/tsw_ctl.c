@@ -682,9 +682,41 @@ op_show_tunnels(struct req *r)
 	return ok(r, tsw_state_tunnels(r->dp));
 }
 
+#define PAGE_MAX 10000   /* entries a page may ask for */
+
+/* "cursor" and "limit": 1 when a page is asked for (then *pg is set), 0
+ * when not (the whole table), -1 when refused. */
+static int
+arg_page(struct req *r, struct tsw_page *pg)
+{
+	int c, l;
+
+	c = tsw_jarg_u32(r->a, "cursor", false, 0, UINT32_MAX, &pg->cursor, &r->e);
+	if (c < 0)
+		return -1;
+	pg->limit = 1000;
+	l = tsw_jarg_u32(r->a, "limit", false, 1, PAGE_MAX, &pg->limit, &r->e);
+	if (l < 0)
+		return -1;
+	if (c != 0)
+		pg->cursor = 0;
+	return c == 0 || l == 0;
+}
+
+/* A page: {"entries": [...], "next": CURSOR or null at the end}. */
+static int
+page_result(struct req *r, json_t *entries, const struct tsw_page *pg)
+{
+	if (entries == NULL)
+		return fail(r, "request", "out of memory");
+	return ok(r, json_pack("{s:o, s:o}", "entries", entries, "next",
+			       pg->done ? json_null() : json_integer(pg->cursor)));
+}
+
 static int
 op_show_fdb(struct req *r)
 {
+	struct tsw_page pg;
 	int net;
 	struct rte_ether_addr mac;
 	int has_mac;
@@ -697,17 +729,33 @@ op_show_fdb(struct req *r)
 		return -1;
 	if (has_mac == 0 && tsw_parse_mac(s, &mac, &why) < 0)
 		return fail(r, "mac", "'%.64s' is %s", s, why);
-	return ok(r, tsw_state_fdb(r->dp, r->now_ms, net, has_mac == 0 ? &mac : NULL));
+	switch (arg_page(r, &pg)) {
+	case 0:
+		return ok(r, tsw_state_fdb(r->dp, r->now_ms, net, has_mac == 0 ? &mac : NULL));
+	case 1:
+		return page_result(r, tsw_state_fdb_page(r->dp, r->now_ms, net,
+							 has_mac == 0 ? &mac : NULL, &pg), &pg);
+	default:
+		return -1;
+	}
 }
 
 static int
 op_show_arp(struct req *r)
 {
+	struct tsw_page pg;
 	int net;
 
 	if (arg_net(r, "network", false, &net) < 0)
 		return -1;
-	return ok(r, tsw_state_arp(r->dp, net));
+	switch (arg_page(r, &pg)) {
+	case 0:
+		return ok(r, tsw_state_arp(r->dp, net));
+	case 1:
+		return page_result(r, tsw_state_arp_page(r->dp, net, &pg), &pg);
+	default:
+		return -1;
+	}
 }
 
 /* Mempool and DPDK heap use: what an operator watches for leaks. */
@@ -876,8 +924,10 @@ static const struct op {
 	{ "show_ports", op_show_ports, { NULL }, "VM ports" },
 	{ "show_networks", op_show_networks, { NULL }, "networks, their ports and flood sets" },
 	{ "show_tunnels", op_show_tunnels, { NULL }, "tunnels" },
-	{ "show_fdb", op_show_fdb, { "network", "mac" }, "FDB entries, optionally filtered" },
-	{ "show_arp", op_show_arp, { "network" }, "ARP responder entries" },
+	{ "show_fdb", op_show_fdb, { "network", "mac", "cursor", "limit" },
+	  "FDB entries, optionally filtered; paged with cursor/limit" },
+	{ "show_arp", op_show_arp, { "network", "cursor", "limit" },
+	  "ARP responder entries; paged with cursor/limit" },
 	{ "show_counters", op_show_counters, { NULL }, "counters and drops by reason" },
 	{ "show_workers", op_show_workers, { NULL }, "worker load: busy/idle cycles, packets" },
 	{ "counters_reset", op_counters_reset, { NULL }, "zero the counters shown" },

@@ -257,17 +257,32 @@ json_t *
 tsw_state_fdb(const struct tsw_dp *dp, uint64_t now_ms, int net,
 	      const struct rte_ether_addr *mac)
 {
-	unsigned int cap = tsw_fdb_count(dp->fdb) + 1, nr = 0;
+	struct tsw_page pg = { .cursor = 0, .limit = tsw_fdb_count(dp->fdb) + 1 };
+
+	return tsw_state_fdb_page(dp, now_ms, net, mac, &pg);
+}
+
+json_t *
+tsw_state_fdb_page(const struct tsw_dp *dp, uint64_t now_ms, int net,
+		   const struct rte_ether_addr *mac, struct tsw_page *pg)
+{
+	unsigned int cap = pg->limit ? pg->limit : 1, nr = 0;
+	uint64_t scan = (uint64_t)cap * 16;
 	struct fdb_row *rows = calloc(cap, sizeof(*rows));
 	char ip[INET_ADDRSTRLEN], ms[18];
 	json_t *a = json_array();
-	uint32_t it = 0;
+	uint32_t it = pg->cursor;
 
 	if (rows == NULL) {
 		json_decref(a);
 		return NULL;
 	}
-	while (nr < cap && tsw_fdb_iterate(dp->fdb, &it, &rows[nr].k, &rows[nr].e) == 0) {
+	pg->done = false;
+	while (nr < cap && scan-- > 0) {
+		if (tsw_fdb_iterate(dp->fdb, &it, &rows[nr].k, &rows[nr].e) != 0) {
+			pg->done = true;
+			break;
+		}
 		if (net >= 0 && rows[nr].k.net != net)
 			continue;
 		if (mac != NULL && memcmp(rows[nr].k.mac, mac->addr_bytes, 6) != 0)
@@ -275,6 +290,7 @@ tsw_state_fdb(const struct tsw_dp *dp, uint64_t now_ms, int net,
 		rows[nr].dp = dp;
 		nr++;
 	}
+	pg->cursor = it;
 	qsort(rows, nr, sizeof(*rows), cmp_fdb);
 	for (unsigned int i = 0; i < nr && a != NULL; i++) {
 		enum tsw_fdb_kind k = tsw_fdb_entry_kind(rows[i].e);
@@ -329,19 +345,33 @@ json_t *
 tsw_state_arp(const struct tsw_dp *dp, int net)
 {
 	int32_t cnt = rte_hash_count(dp->arp);
-	struct arp_row *rows = calloc((size_t)(cnt > 0 ? cnt : 1), sizeof(*rows));
+	struct tsw_page pg = { .cursor = 0, .limit = (uint32_t)(cnt > 0 ? cnt : 0) + 1 };
+
+	return tsw_state_arp_page(dp, net, &pg);
+}
+
+json_t *
+tsw_state_arp_page(const struct tsw_dp *dp, int net, struct tsw_page *pg)
+{
+	unsigned int cap = pg->limit ? pg->limit : 1, nr = 0;
+	uint64_t scan = (uint64_t)cap * 16;
+	struct arp_row *rows = calloc(cap, sizeof(*rows));
 	char ip[INET_ADDRSTRLEN], ms[18];
 	json_t *a = json_array();
 	const void *key;
 	void *d;
-	uint32_t it = 0;
-	int nr = 0;
+	uint32_t it = pg->cursor;
 
 	if (rows == NULL) {
 		json_decref(a);
 		return NULL;
 	}
-	while (nr < cnt && rte_hash_iterate(dp->arp, &key, &d, &it) >= 0) {
+	pg->done = false;
+	while (nr < cap && scan-- > 0) {
+		if (rte_hash_iterate(dp->arp, &key, &d, &it) < 0) {
+			pg->done = true;
+			break;
+		}
 		memcpy(&rows[nr].k, key, sizeof(rows[nr].k));
 		if (net >= 0 && rows[nr].k.net != net)
 			continue;
@@ -349,8 +379,9 @@ tsw_state_arp(const struct tsw_dp *dp, int net)
 		rows[nr].dp = dp;
 		nr++;
 	}
+	pg->cursor = it;
 	qsort(rows, (size_t)nr, sizeof(*rows), cmp_arp);
-	for (int i = 0; i < nr && a != NULL; i++) {
+	for (unsigned int i = 0; i < nr && a != NULL; i++) {
 		uint8_t m[6];
 		json_t *o = json_object();
 		for (int b = 0; b < 6; b++)
