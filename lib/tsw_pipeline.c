@@ -556,7 +556,7 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		tsw_fdb_entry_t dst = tsw_fdb_resolve(b.ent[b.at[2 * i + 1]], now_ms, to);
 
-		/* R-F1: learn unicast sources; statics are never overwritten */
+		/* R-F1: learn unicast sources (under a static entry: its learned part) */
 		learn_source(w, &b, i, TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
 
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr)) {
