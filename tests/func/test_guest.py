@@ -18,9 +18,10 @@ from test_daemon import config  # noqa: E402
 GUEST_MAC = "02:00:00:00:01:01"
 
 
-def guest(d, server=False, **kw):
+def guest(d, server=False, mtu=1450, **kw):
+    """Guest vm1 at Neutron's VXLAN MTU (1500 - 50) unless told otherwise."""
     return QemuGuest(d, "vm1", os.path.join(d, "vm1.sock"), GUEST_MAC, "198.19.1.1/24",
-                     server=server, **kw)
+                     server=server, mtu=mtu, **kw)
 
 
 def iperf3_rate(vm, seconds=3):
@@ -131,6 +132,51 @@ def test_jumbo_frames_guest_mtu_8950_through_vxlan(d):
         vm.stop()
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
+
+
+def test_two_guests_on_two_tunsw_hosts():
+    """Guest A on tunsw host A, guest B on tunsw host B, network blue
+    (VXLAN 1001) between them over the underlay of test_e2e.py: ping and
+    iperf3 TCP guest to guest, each tunsw learning the other guest behind
+    its tunnel."""
+    import shutil
+    import tempfile
+    from tswfunc import cleanup_dpdk_files, interrupt
+    from test_e2e import HOSTS, host_conf, three_hosts_down, three_hosts_up
+    d = tempfile.mkdtemp(prefix="tswfunc")
+    three_hosts_up(P)
+    daemons, guests = [], []
+    try:
+        for i, h in enumerate("AB"):
+            hd = os.path.join(d, h)
+            os.makedirs(hd)
+            conf = host_conf(hd, h, "false").replace(
+                "net_af_packet1,iface=%s" % (P + h + "b1"), "net_vhost0,iface=%s/blue.sock" % hd)
+            daemons.append(Daemon(hd, conf, prefix=P + h))
+            guests.append(QemuGuest(hd, "g" + h, os.path.join(hd, "blue.sock"),
+                                    "02:00:00:00:0%d:09" % (i + 1), "10.9.0.%d/24" % (i + 1),
+                                    mtu=1450, iperf=(h == "B")))   # Neutron's VXLAN MTU
+        for g in guests:
+            g.wait_booted()
+        out = guests[0].ok("ping -c 3 -W 2 10.9.0.2", timeout=30)
+        assert "3 packets received" in out, out
+        out = guests[0].ok("iperf3 -c 10.9.0.2 -t 3 -f m", timeout=60)
+        rate = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
+        assert rate and float(rate[-1]) > 0, out
+        ctl = Ctl(os.path.join(d, "A", "ctl.sock"))
+        fdb = {e["mac"]: e for e in ctl.ok("show_fdb", network="blue")}
+        ctl.close()
+        e = fdb["02:00:00:00:02:09"]
+        assert (e["kind"], e["tunnel"]["remote"]) == ("tunnel", HOSTS["B"][0]), e
+        print("two guests on two tunsw hosts: iperf3 %s Mbit/s (TCG)" % rate[-1])
+    finally:
+        for g in guests:
+            g.stop()
+        for sw in daemons:
+            interrupt(sw.proc)
+        three_hosts_down(P)
+        cleanup_dpdk_files()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @with_topology
