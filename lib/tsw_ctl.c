@@ -645,7 +645,14 @@ static int op_update_fdb_entries(struct req *r) { return l2pop(r, TSW_L2POP_UPDA
 static int
 op_show_ports(struct req *r)
 {
-	return ok(r, tsw_state_ports(r->dp));
+	json_t *a = tsw_state_ports(r->dp), *o;
+	size_t i;
+
+	if (a != NULL && r->ctl->hooks.port_info != NULL)
+		json_array_foreach(a, i, o)
+			r->ctl->hooks.port_info(r->ctl->hooks.arg,
+						json_string_value(json_object_get(o, "name")), o);
+	return ok(r, a);
 }
 
 static int

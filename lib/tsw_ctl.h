@@ -35,6 +35,8 @@ struct tsw_ctl_hooks {
 	int (*port_del)(void *arg, uint16_t port, char *err, size_t errlen);
 	/* Extra per-worker facts for show_workers (lcore...), may be NULL. */
 	void (*worker_info)(void *arg, unsigned int worker, json_t *o);
+	/* Extra per-port facts for show_ports (TX queues in use), may be NULL. */
+	void (*port_info)(void *arg, const char *port, json_t *o);
 	/* Extra facts for show_counters' "control" (the daemon's request
 	 * slicing), may be NULL. */
 	void (*control_info)(void *arg, json_t *o);

@@ -149,6 +149,24 @@ port_del(void *arg, uint16_t idx, char *err, size_t errlen)
 	return 0;
 }
 
+/* show_ports: the TX queues of the port its workers use now. */
+static void
+port_info(void *arg, const char *name, json_t *o)
+{
+	int idx = name != NULL ? tsw_dp_port_find(dp, name) : -1;
+	uint64_t q;
+	json_t *a;
+
+	(void)arg;
+	if (idx < 0 || !vm_open[idx] || (a = json_array()) == NULL)
+		return;
+	q = tsw_txq_enabled(&ws.txq, vm_dev[idx].port_id);
+	for (unsigned int i = 0; i < 64; i++)
+		if (q >> i & 1)
+			json_array_append_new(a, json_integer(i));
+	json_object_set_new(o, "tx_queues", a);
+}
+
 static void
 worker_info(void *arg, unsigned int i, json_t *o)
 {
@@ -478,7 +496,7 @@ main(int argc, char **argv)
 	/* control: requests, socket, telemetry */
 	{
 		struct tsw_ctl_hooks hooks = { .port_add = port_add, .port_del = port_del,
-					       .worker_info = worker_info,
+					       .worker_info = worker_info, .port_info = port_info,
 					       .control_info = control_info };
 		ctl = tsw_ctl_create(dp, &mg, wcnt, ws.n, pool, &hooks);
 		if (ctl == NULL) {

@@ -180,6 +180,61 @@ def test_two_guests_on_two_tunsw_hosts():
 
 
 @with_topology
+def test_guest_changes_its_queue_pairs_two_workers(d):
+    """Two workers, a port offering two queue pairs, a one-vCPU guest that
+    enables one (Linux enables as many as it has vCPUs): both workers share
+    the guest's queue 0; `ethtool -L eth0 combined 2` in the guest gives each
+    worker its own, `combined 1` takes it back; traffic from both uplink
+    queues (both workers) reaches the guest at every step, nothing is lost
+    to a queue the guest does not read (tx_full)."""
+    conf = (config(d).replace("iface=%sup" % P, "iface=%sup,qpairs=2" % P)
+            .replace("vm1.sock", "vm1.sock,queues=2")
+            .replace("[dataplane]", "[dataplane]\nworkers = 2"))
+    sw = Daemon(d, conf, lcores=("--lcores", "0@0,1@1,2@1"))
+    vm = guest(d, queues=2, iperf=True)
+    path = os.path.join(d, "ctl.sock")
+
+    def step(want):
+        end = time.time() + 10
+        while True:
+            ctl = Ctl(path)
+            q = ctl.ok("show_ports")[0]["tx_queues"]
+            ctl.close()
+            if q == want or time.time() > end:
+                break
+            time.sleep(0.2)
+        assert q == want, "tx queues %s, want %s" % (q, want)
+        # 8 UDP streams from the remote host: both uplink queues, both workers
+        out = subprocess.run(["ip", "netns", "exec", P + "rem", "iperf3", "-c", "198.19.1.1",
+                              "-u", "-b", "2M", "-P", "8", "-t", "2", "-J"],
+                             capture_output=True, text=True, timeout=60).stdout
+        import json as _json
+        got = _json.loads(out)["end"]["sum"]
+        assert got["packets"] > 0, out[-2000:]
+        return got["lost_percent"]
+
+    try:
+        vm.wait_booted()
+        vm.ok("ping -c 2 -W 2 198.19.1.2", timeout=30)
+        losses = [step([0])]
+        vm.ok("ethtool -L eth0 combined 2")
+        losses.append(step([0, 1]))
+        vm.ok("ethtool -L eth0 combined 1")
+        losses.append(step([0]))
+        ctl = Ctl(path)
+        c = ctl.ok("show_counters")
+        workers = ctl.ok("show_workers")
+        ctl.close()
+        assert all(w["pkts"] > 0 for w in workers), workers
+        assert c["drops"]["tx_full"] == 0, c["drops"]
+        print("queue pairs 1 -> 2 -> 1 in the guest: UDP loss %s %%" % losses)
+    finally:
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+@with_topology
 def test_guest_restart_tunsw_server_mode(d):
     """tunsw owns the socket (server mode); the guest is powered off hard
     and started again: the port comes back without touching tunsw."""

@@ -29,7 +29,7 @@ class QemuGuest:
     when tunsw restarts."""
 
     def __init__(self, d, name, vhost_sock, mac, ip, gw=None, mtu=None, server=False,
-                 iperf=False, mem_mb=256):
+                 iperf=False, mem_mb=256, queues=1):
         kernel, initrd = build_image()
         self.name = name
         self.console_path = os.path.join(d, name + ".console")
@@ -49,8 +49,10 @@ class QemuGuest:
                     "-kernel", kernel, "-initrd", initrd, "-append", append,
                     "-display", "none", "-nodefaults", "-no-reboot",
                     "-serial", "unix:%s,server=on,wait=off" % self.console_path,
-                    "-chardev", chardev, "-netdev", "vhost-user,id=n0,chardev=c0",
-                    "-device", "virtio-net-pci,netdev=n0,mac=%s,vectors=0" % mac]
+                    "-chardev", chardev,
+                    "-netdev", "vhost-user,id=n0,chardev=c0,queues=%d" % queues,
+                    "-device", "virtio-net-pci,netdev=n0,mac=%s,vectors=0%s" %
+                    (mac, ",mq=on" if queues > 1 else "")]
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)

@@ -9,7 +9,7 @@
 #
 # Kernel command line the guest understands:
 #   tsw.ip=ADDR/LEN  tsw.gw=ADDR  tsw.mtu=N  (eth0), tsw.iperf=1 (iperf3 -s -D)
-# Needs: busybox-static, iperf3, cpio, and the kernel package (downloaded
+# Needs: busybox-static, iperf3, ethtool, cpio, and the kernel package (downloaded
 # with apt-get download when it is not in OUTDIR already). Idempotent: a
 # complete OUTDIR is left as it is.
 set -euo pipefail
@@ -36,7 +36,7 @@ R="$WORK/root"
 mkdir -p "$R"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,lib64,lib/x86_64-linux-gnu,usr/bin}
 cp /bin/busybox "$R/bin/busybox"
 for app in sh ash mount umount insmod ip ifconfig route ping cat echo sleep ls ps kill \
-	   ethtool seq dd wc grep sed awk tr head tail mkdir uname hostname poweroff sync \
+	   seq dd wc grep sed awk tr head tail mkdir uname hostname poweroff sync \
 	   md5sum nc; do
 	ln -sf busybox "$R/bin/$app"
 done
@@ -49,13 +49,17 @@ for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
 	[ -f "$KMOD/$m" ] && cp "$KMOD/$m" "$R/lib/modules/"
 	[ -f "$KMOD/$m" ] && basename "$m" >> "$R/lib/modules/order"
 done
-# iperf3 with its libraries
-cp "$(command -v iperf3)" "$R/usr/bin/iperf3"
-for lib in $(ldd "$(command -v iperf3)" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
-	cp -L "$lib" "$R$lib" 2>/dev/null || { mkdir -p "$R$(dirname "$lib")"; cp -L "$lib" "$R$lib"; }
+# iperf3 and ethtool (queue pairs: ethtool -L), with their libraries
+for bin in iperf3 ethtool; do
+	cp "$(command -v $bin)" "$R/usr/bin/$bin"
+	for lib in $(ldd "$(command -v $bin)" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
 done
 cat > "$R/init" <<'EOF'
 #!/bin/sh
+export PATH=/bin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
