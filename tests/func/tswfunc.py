@@ -54,13 +54,13 @@ def start_retrying_fanout(start):
 class Daemon:
     """tunsw on lcores 0-1 (worker on 1) with config text conf, in dir d."""
 
-    def __init__(self, d, conf, huge=False, lcores=("-l", "0-1"), prefix=None):
+    def __init__(self, d, conf, huge=False, lcores=("-l", "0-1"), prefix=None, mem_mb=512):
         self.d = d
         self.conf = os.path.join(d, "tunsw.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
         self.cmd = ([TUNSW] + list(lcores) + ["--no-pci"] +
-                    (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", "512"]) +
+                    (["-m", "256"] if huge else ["--no-huge", "--no-shconf", "-m", str(mem_mb)]) +
                     ["--file-prefix", prefix or P + "sw", "--log-level=lib.eal:warning", "--",
                      "--config", self.conf, "--stats-interval", "1"])
         start_retrying_fanout(self._start)
