@@ -36,7 +36,8 @@ def handle(req, local_ip, instance, vhost_dir):
                  "ports": sorted(x for x, net in p.items() if net == k), "flood": []}
                 for k, v in sorted(n.items())]
     if op in ("show_fdb", "show_arp"):
-        return []
+        paged = "cursor" in req or "limit" in req
+        return {"entries": [], "next": None} if paged else []
     if op == "network_add":
         n[req["name"]] = {"type": req["type"], "id": req["segmentation_id"]}
         return {}

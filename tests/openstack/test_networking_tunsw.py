@@ -24,15 +24,24 @@ class FakeDaemon:
         self.fdb, self.arp, self.flood = fdb, arp, flood
         self.calls = []
 
+    @staticmethod
+    def page(rows, a):
+        """The daemon's paging: cursor/limit give {"entries", "next"}."""
+        if "cursor" not in a and "limit" not in a:
+            return rows
+        c, lim = a.get("cursor", 0), a.get("limit", 1000)
+        return {"entries": rows[c:c + lim], "next": c + lim if c + lim < len(rows) else None}
+
     def call(self, op, **a):
         self.calls.append((op, a))
         if op == "show_fdb":
-            return [{"network": n, "mac": m, "kind": "static", "tunnel": {"remote": r}}
-                    for (n, m), r in sorted(self.fdb.items())
-                    if a.get("network", n) == n and a.get("mac", m) == m]
+            return self.page([{"network": n, "mac": m, "kind": "static", "tunnel": {"remote": r}}
+                              for (n, m), r in sorted(self.fdb.items())
+                              if a.get("network", n) == n and a.get("mac", m) == m], a)
         if op == "show_arp":
-            return [{"network": n, "ip": i, "mac": m} for (n, i), m in sorted(self.arp.items())
-                    if a.get("network", n) == n]
+            return self.page([{"network": n, "ip": i, "mac": m}
+                              for (n, i), m in sorted(self.arp.items())
+                              if a.get("network", n) == n], a)
         if op == "show_networks":
             return [{"name": n, "flood": sorted(r), "ports": []} for n, r in self.flood.items()]
         if op == "fdb_del":
@@ -147,6 +156,24 @@ def test_sweep_removes_only_what_neutron_did_not_name_again():
                      ("other-net", "fa:16:3e:00:00:03"): "198.18.0.2"}
     assert d.arp == {(NET, "10.0.0.1"): "fa:16:3e:00:00:01"}
     assert d.flood == {NET: {"198.18.0.2"}, "other-net": {"198.18.0.4"}}
+
+
+def test_snapshot_reads_tables_page_by_page():
+    """The agent never asks for a whole table in one reply (a large one
+    would hold the daemon's management lcore): every show_fdb/show_arp it
+    sends is paged, and it reads every page."""
+    fdb = {(NET, "fa:16:3e:00:%02x:%02x" % (i >> 8, i & 255)): "198.18.0.2" for i in range(7)}
+    arp = {(NET, "10.0.0.%d" % i): "fa:16:3e:00:00:%02x" % i for i in range(5)}
+    d = FakeDaemon(fdb=fdb, arp=arp, flood={NET: set()})
+    old, resync.PAGE = resync.PAGE, 2
+    try:
+        mark = resync.snapshot(d, {NET})
+    finally:
+        resync.PAGE = old
+    assert len(mark) == 12, mark
+    shows = [a for op, a in d.calls if op in ("show_fdb", "show_arp")]
+    assert all("cursor" in a and a["limit"] == 2 for a in shows), shows
+    assert len(shows) == 4 + 3, shows    # 7 FDB entries in 4 pages, 5 ARP in 3
 
 
 if __name__ == "__main__":

@@ -19,14 +19,29 @@ Entries are tuples:
 FLOOD_MAC = "00:00:00:00:00:00"
 
 
+PAGE = 5000
+
+
+def paged(daemon, op, **args):
+    """Every entry of show_fdb / show_arp, a page at a time: the daemon spends
+    a bounded time on each (a whole large table in one reply would hold its
+    management lcore, and learning, for as long as it takes to build)."""
+    cursor = 0
+    while cursor is not None:
+        page = daemon.call(op, cursor=cursor, limit=PAGE, **args)
+        for e in page["entries"]:
+            yield e
+        cursor = page["next"]
+
+
 def snapshot(daemon, networks):
     """The daemon's static state of the given networks (a set of entries)."""
     nets = set(networks)
     seen = set()
-    for e in daemon.call("show_fdb"):
+    for e in paged(daemon, "show_fdb"):
         if e["network"] in nets and e["kind"] == "static":
             seen.add(("fdb", e["network"], e["mac"], e["tunnel"]["remote"]))
-    for e in daemon.call("show_arp"):
+    for e in paged(daemon, "show_arp"):
         if e["network"] in nets:
             seen.add(("arp", e["network"], e["ip"], e["mac"]))
     for n in daemon.call("show_networks"):
@@ -111,6 +126,7 @@ def chunks(op, fdb_entries, limit):
 def sweep(daemon, stale, log):
     """Remove each stale entry that is still as the snapshot saw it."""
     removed = 0
+    arp_now = {}           # network -> {(ip, mac)}, read once per network
     for e in sorted(stale):
         kind, net = e[0], e[1]
         if kind == "fdb":
@@ -123,8 +139,10 @@ def sweep(daemon, stale, log):
                          net, mac, remote)
         elif kind == "arp":
             ip, mac = e[2], e[3]
-            now = daemon.call("show_arp", network=net)
-            if any(x["ip"] == ip and x["mac"] == mac for x in now):
+            if net not in arp_now:
+                arp_now[net] = {(x["ip"], x["mac"]) for x in paged(daemon, "show_arp",
+                                                                  network=net)}
+            if (ip, mac) in arp_now[net]:
                 daemon.call("arp_del", network=net, ip=ip)
                 removed += 1
                 log.info("resync: removed stale ARP entry network %s %s -> %s", net, ip, mac)
