@@ -1,60 +1,46 @@
-/* SPDX-License-Identifier: BSD-3-Clause */
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Capture files through libpcap (pcap and pcapng in, pcap out).
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pcap/pcap.h>
+
 #include "tsw_pcap.h"
 
-static uint32_t
-sw32(uint32_t v, int swap)
-{
-	return swap ? __builtin_bswap32(v) : v;
-}
+struct tsw_pcap_out {
+	pcap_t *p;
+	pcap_dumper_t *d;
+};
 
 int
 tsw_pcap_read(const char *path, struct tsw_pcap_rec **recs, size_t *n, char *err, size_t errlen)
 {
-	uint32_t gh[6], rh[4];
+	char ebuf[PCAP_ERRBUF_SIZE];
 	struct tsw_pcap_rec *r = NULL;
 	size_t cap = 0, cnt = 0;
-	int swap, nano;
-	FILE *f = fopen(path, "rb");
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p;
+	int rc;
 
 	*recs = NULL;
 	*n = 0;
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+	if (p == NULL) {
+		snprintf(err, errlen, "%s: %s", path, ebuf);
 		return -1;
 	}
-	if (fread(gh, sizeof(gh), 1, f) != 1) {
-		snprintf(err, errlen, "%s: not a pcap file (short header)", path);
+	if (pcap_datalink(p) != DLT_EN10MB) {
+		snprintf(err, errlen, "%s: link type %d is not Ethernet", path, pcap_datalink(p));
 		goto fail;
 	}
-	switch (gh[0]) {
-	case 0xa1b2c3d4: swap = 0; nano = 0; break;
-	case 0xd4c3b2a1: swap = 1; nano = 0; break;
-	case 0xa1b23c4d: swap = 0; nano = 1; break;
-	case 0x4d3cb2a1: swap = 1; nano = 1; break;
-	default:
-		snprintf(err, errlen, "%s: not a pcap file (bad magic)", path);
-		goto fail;
-	}
-	if (sw32(gh[5], swap) != 1) {
-		snprintf(err, errlen, "%s: link type %u is not Ethernet", path, sw32(gh[5], swap));
-		goto fail;
-	}
-	for (;;) {
-		size_t got = fread(rh, 1, sizeof(rh), f);
-		uint32_t incl;
-
-		if (got == 0)
-			break;
-		if (got != sizeof(rh)) {
-			snprintf(err, errlen, "%s: record %zu: truncated header", path, cnt);
-			goto fail;
-		}
-		incl = sw32(rh[2], swap);
-		if (incl > TSW_PCAP_SNAP) {
-			snprintf(err, errlen, "%s: record %zu: length %u too large", path, cnt, incl);
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		if (h->caplen != h->len || h->caplen > TSW_PCAP_SNAP) {
+			snprintf(err, errlen, "%s: record %zu: %u of %u bytes captured (snap length)",
+				 path, cnt, h->caplen, h->len);
 			goto fail;
 		}
 		if (cnt == cap) {
@@ -67,24 +53,27 @@ tsw_pcap_read(const char *path, struct tsw_pcap_rec **recs, size_t *n, char *err
 			}
 			r = nr;
 		}
-		r[cnt].len = incl;
-		r[cnt].ts = (tsw_ns_t)sw32(rh[0], swap) * TSW_NS_PER_SEC +
-			    (tsw_ns_t)sw32(rh[1], swap) * (nano ? 1 : 1000);
-		r[cnt].data = malloc(incl ? incl : 1);
-		if (r[cnt].data == NULL || fread(r[cnt].data, 1, incl, f) != incl) {
-			free(r[cnt].data);
-			snprintf(err, errlen, "%s: record %zu: truncated data", path, cnt);
+		r[cnt].len = h->caplen;
+		r[cnt].ts = (tsw_ns_t)h->ts.tv_sec * TSW_NS_PER_SEC + (tsw_ns_t)h->ts.tv_usec;
+		r[cnt].data = malloc(h->caplen ? h->caplen : 1);
+		if (r[cnt].data == NULL) {
+			snprintf(err, errlen, "%s: out of memory", path);
 			goto fail;
 		}
+		memcpy(r[cnt].data, data, h->caplen);
 		cnt++;
 	}
-	fclose(f);
+	if (rc == PCAP_ERROR) {
+		snprintf(err, errlen, "%s: record %zu: %s", path, cnt, pcap_geterr(p));
+		goto fail;
+	}
+	pcap_close(p);
 	*recs = r;
 	*n = cnt;
 	return 0;
 fail:
 	tsw_pcap_free(r, cnt);
-	fclose(f);
+	pcap_close(p);
 	return -1;
 }
 
@@ -96,29 +85,48 @@ tsw_pcap_free(struct tsw_pcap_rec *recs, size_t n)
 	free(recs);
 }
 
-FILE *
-tsw_pcap_create(const char *path)
+struct tsw_pcap_out *
+tsw_pcap_create(const char *path, char *err, size_t errlen)
 {
-	const uint32_t gh[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, TSW_PCAP_SNAP, 1 };
-	FILE *f = fopen(path, "wb");
+	struct tsw_pcap_out *o = calloc(1, sizeof(*o));
 
-	if (f != NULL && fwrite(gh, sizeof(gh), 1, f) != 1) {
-		fclose(f);
+	if (o == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	return f;
+	o->p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, TSW_PCAP_SNAP,
+						    PCAP_TSTAMP_PRECISION_NANO);
+	o->d = o->p != NULL ? pcap_dump_open(o->p, path) : NULL;
+	if (o->d == NULL) {
+		snprintf(err, errlen, "%s: %s", path, o->p != NULL ? pcap_geterr(o->p) :
+			 "cannot open a capture");
+		tsw_pcap_close(o);
+		return NULL;
+	}
+	return o;
 }
 
 int
-tsw_pcap_write(FILE *f, tsw_ns_t ts, const void *data, uint32_t len)
+tsw_pcap_write(struct tsw_pcap_out *o, tsw_ns_t ts, const void *data, uint32_t len)
 {
-	uint32_t rh[4] = {
-		(uint32_t)(ts / TSW_NS_PER_SEC),
-		(uint32_t)((ts % TSW_NS_PER_SEC) / 1000),
-		len, len,
+	struct pcap_pkthdr h = {
+		.ts = { .tv_sec = (time_t)(ts / TSW_NS_PER_SEC),
+			.tv_usec = (suseconds_t)(ts % TSW_NS_PER_SEC) },   /* ns: see create */
+		.caplen = len, .len = len,
 	};
 
-	if (fwrite(rh, sizeof(rh), 1, f) != 1 || fwrite(data, 1, len, f) != len)
-		return -1;
+	pcap_dump((u_char *)o->d, &h, data);
 	return 0;
+}
+
+void
+tsw_pcap_close(struct tsw_pcap_out *o)
+{
+	if (o == NULL)
+		return;
+	if (o->d != NULL)
+		pcap_dump_close(o->d);
+	if (o->p != NULL)
+		pcap_close(o->p);
+	free(o);
 }

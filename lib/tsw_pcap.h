@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * tunsw: minimal classic pcap (LINKTYPE_ETHERNET) reader and writer for the
- * replay harness and tests.
+ * tunsw: capture files for the replay harness, through libpcap.
  *
- * Contract: the reader accepts microsecond and nanosecond magic in either
- * byte order, rejects other link types and truncated records with an error
- * message; frames larger than TSW_PCAP_SNAP are rejected. The writer writes
- * microsecond little-endian pcap.
+ * Contract: the reader takes what libpcap reads — classic pcap (micro- or
+ * nanosecond, either byte order) and pcapng, e.g. what dpdk-dumpcap writes
+ * from a running daemon — with Ethernet link type, at nanosecond
+ * precision; other link types and frames cut by the capture's snap length
+ * are refused with a message naming the file and record. A pcapng file
+ * with several interfaces reads as one stream (libpcap gives no per-frame
+ * interface): capture one port per file. The writer writes classic pcap
+ * with nanosecond timestamps, Ethernet.
  */
 #ifndef TSW_PCAP_H
 #define TSW_PCAP_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "tsw_types.h"
 
 #define TSW_PCAP_SNAP 65535
@@ -28,7 +30,10 @@ int tsw_pcap_read(const char *path, struct tsw_pcap_rec **recs, size_t *n,
 		  char *err, size_t errlen);
 void tsw_pcap_free(struct tsw_pcap_rec *recs, size_t n);
 
-FILE *tsw_pcap_create(const char *path);
-int tsw_pcap_write(FILE *f, tsw_ns_t ts, const void *data, uint32_t len);
+struct tsw_pcap_out;
+/* NULL with err on failure. */
+struct tsw_pcap_out *tsw_pcap_create(const char *path, char *err, size_t errlen);
+int tsw_pcap_write(struct tsw_pcap_out *o, tsw_ns_t ts, const void *data, uint32_t len);
+void tsw_pcap_close(struct tsw_pcap_out *o);
 
 #endif

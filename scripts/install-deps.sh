@@ -6,7 +6,8 @@
 #   install-deps.sh compute     build and run the daemon and tunsw-agent
 #   install-deps.sh controller  the ML2 driver on a neutron-server host
 set -euo pipefail
-BUILD=(gcc pkg-config meson ninja-build libdpdk-dev libnuma-dev libcunit1-dev libjansson-dev)
+BUILD=(gcc pkg-config meson ninja-build libdpdk-dev libnuma-dev libcunit1-dev libjansson-dev
+	libpcap-dev)
 RUN=(dpdk python3)                 # dpdk-hugepages.py, dumpcap, telemetry; tunswctl
 AGENT=(python3-neutron)            # tunsw-agent and the driver run on Debian's neutron
 TEST=(

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * tunsw-replay: run the forwarding pipeline deterministically over pcap
- * input, in one thread, with the pcap timestamps as the clock.
+ * tunsw-replay: run the forwarding pipeline deterministically over captured
+ * input (pcap or pcapng, through libpcap: dpdk-dumpcap's files replay), in
+ * one thread, with the capture's timestamps as the clock.
  *
  *   tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...]
  *                [--control FILE.jsonl] --out-dir DIR
@@ -52,7 +53,7 @@ struct event {
 };
 
 struct replay {
-	FILE *out[TSW_N_OUTS];
+	struct tsw_pcap_out *out[TSW_N_OUTS];
 	tsw_ns_t now;
 	struct tsw_dp *dp;
 	const char *out_dir;
@@ -136,11 +137,9 @@ replay_port_add(void *arg, const char *name, const char *devargs, uint16_t net, 
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/%s.pcap", r->out_dir, name);
-	if (r->out[p] != NULL)
-		fclose(r->out[p]);
-	r->out[p] = tsw_pcap_create(path);
+	tsw_pcap_close(r->out[p]);
+	r->out[p] = tsw_pcap_create(path, err, errlen);
 	if (r->out[p] == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		tsw_dp_port_del(r->dp, (uint16_t)p);
 		return -1;
 	}
@@ -157,8 +156,7 @@ replay_port_del(void *arg, uint16_t port, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot delete port: %s", strerror(-rc));
 		return -1;
 	}
-	if (r->out[port] != NULL)
-		fclose(r->out[port]);
+	tsw_pcap_close(r->out[port]);
 	r->out[port] = NULL;
 	return 0;
 }
@@ -414,9 +412,9 @@ main(int argc, char **argv)
 		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.pcap", out_dir, name);
-		rp.out[p] = tsw_pcap_create(path);
+		rp.out[p] = tsw_pcap_create(path, err, sizeof(err));
 		if (rp.out[p] == NULL) {
-			fprintf(stderr, "tunsw-replay: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "tunsw-replay: %s\n", err);
 			goto out;
 		}
 	}
@@ -527,8 +525,7 @@ out:
 	rte_ring_free(inject);
 	free(view);
 	for (int p = 0; p <= TSW_MAX_PORTS; p++)
-		if (rp.out[p] != NULL)
-			fclose(rp.out[p]);
+		tsw_pcap_close(rp.out[p]);
 	for (int i = 0; i < n_in; i++)
 		tsw_pcap_free(recs[i], nrec[i]);
 	free(ev);

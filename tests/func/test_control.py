@@ -359,6 +359,18 @@ def test_dumpcap_captures_a_tunsw_port(d):
         vx = [p for p in pkts if VXLAN in p]
         assert vx and all(p[VXLAN].vni == 1001 for p in vx), [p.summary() for p in pkts]
         assert {p[IP].src for p in vx} <= {"198.18.0.1", "198.18.0.2"}
+        # the operator's loop (#12): the pcapng capture replays offline with
+        # the daemon's own config, and makes the same forwarding decisions:
+        # what came in from the remote reaches vm1, decapsulated, in order
+        replay_out = os.path.join(d, "replay")
+        os.makedirs(replay_out)
+        r = subprocess.run([os.path.join(TOP, "build", "app", "tunsw-replay", "tunsw-replay"),
+                            "--config", sw.conf, "--out-dir", replay_out,
+                            "--in", "uplink=" + out], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        want = [bytes(p[VXLAN].payload) for p in vx if p[IP].src == "198.18.0.2"]
+        got = [bytes(p) for p in rdpcap(os.path.join(replay_out, "vm1.pcap"))]
+        assert want and got == want, (len(got), len(want))
     finally:
         if pinger is not None:
             pinger.stop()
