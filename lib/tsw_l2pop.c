@@ -19,6 +19,7 @@ struct act {
 	uint32_t vtep;                 /* network order */
 	uint32_t ip;                   /* network order */
 	struct rte_ether_addr mac;
+	uint32_t group;                /* its (network, agent IP) in the payload */
 };
 
 struct tsw_l2pop_plan {
@@ -29,8 +30,9 @@ struct tsw_l2pop_plan {
 	size_t next;                   /* actions applied so far */
 	unsigned int fdb, flood, arp, created, deleted;
 	enum tsw_l2pop_op op;
-	int skip_net;                  /* the last network and remote skipped */
-	uint32_t skip_vtep;
+	uint32_t n_groups;             /* (network, agent IP) members planned */
+	uint8_t *group_skipped;        /* [n_groups]: listed in skipped already */
+	uint8_t net_skipped[TSW_MAX_NETS];
 };
 
 static int
@@ -159,7 +161,8 @@ plan_pairs(const struct tsw_dp *dp, const json_t *list, const char *path, bool a
 	if (!json_is_array(list))
 		return tsw_jerr_set(e, path, "must be a list of [MAC, IP]");
 	json_array_foreach(list, i, v) {
-		struct act a = { .type = dp->nets[net].type, .net = net, .vtep = vtep };
+		struct act a = { .type = dp->nets[net].type, .net = net, .vtep = vtep,
+				 .group = p->n_groups - 1 };
 		bool flood;
 
 		tsw_jpath(f, sizeof(f), "%s[%zu]", path, i);
@@ -221,7 +224,8 @@ plan_chg_ip(const struct tsw_dp *dp, const json_t *av, const char *path, uint16_
 			return tsw_jerr_set(e, f, "must be a list of [MAC, IP]");
 		json_array_foreach(list, i, pv) {
 			struct act a = { .kind = pass == 0 ? A_ARP_DEL : A_ARP_ADD,
-					 .type = dp->nets[net].type, .net = net, .vtep = vtep };
+					 .type = dp->nets[net].type, .net = net, .vtep = vtep,
+					 .group = p->n_groups - 1 };
 			bool flood;
 			char pf[220];
 
@@ -256,6 +260,7 @@ plan_agents(const struct tsw_dp *dp, const json_t *agents, const char *prefix, u
 			return -1;
 		if (rc > 0)
 			continue;
+		p->n_groups++;   /* the group of this agent's actions */
 		if (op == TSW_L2POP_UPDATE)
 			rc = plan_chg_ip(dp, av, path, net, vtep, p, e);
 		else
@@ -354,6 +359,7 @@ tsw_l2pop_plan_free(struct tsw_l2pop_plan *p)
 		return;
 	json_decref(p->skipped);
 	free(p->order);
+	free(p->group_skipped);
 	free(p->a);
 	free(p);
 }
@@ -370,7 +376,6 @@ tsw_l2pop_prepare(const struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *e
 		goto fail;
 	}
 	p->op = op;
-	p->skip_net = -1;
 	if (!json_is_object(entries)) {
 		tsw_jerr_set(e, "fdb_entries", "missing or not an object");
 		goto fail;
@@ -382,7 +387,8 @@ tsw_l2pop_prepare(const struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *e
 	if (rc < 0)
 		goto fail;
 	p->order = order_plan(p);
-	if (p->order == NULL) {
+	p->group_skipped = calloc(p->n_groups ? p->n_groups : 1, 1);
+	if (p->order == NULL || p->group_skipped == NULL) {
 		tsw_jerr_set(e, "fdb_entries", "out of memory");
 		goto fail;
 	}
@@ -421,19 +427,19 @@ has_local_port(const struct tsw_dp *dp, uint16_t net)
 	return mb != NULL && mb->n_ports > 0;
 }
 
-/* List what was skipped while applying, once per network (vtep < 0) or
- * per (network, remote). */
+/* List what was skipped while applying: once per network, or with
+ * per_remote once per (network, agent IP) of the payload. */
 static void
 skip_at_apply(const struct tsw_dp *dp, struct tsw_l2pop_plan *p, const struct act *a,
-	      int64_t vtep, const char *reason)
+	      bool per_remote, const char *reason)
 {
+	uint8_t *listed = per_remote ? &p->group_skipped[a->group] : &p->net_skipped[a->net];
 	char ip[INET_ADDRSTRLEN];
 
-	if (p->skip_net == a->net && (vtep < 0 || p->skip_vtep == (uint32_t)vtep))
+	if (*listed)
 		return;
-	p->skip_net = a->net;
-	p->skip_vtep = vtep < 0 ? 0 : (uint32_t)vtep;
-	if (vtep < 0)
+	*listed = 1;
+	if (!per_remote)
 		skip(p, "network", dp->nets[a->net].name, reason);
 	else
 		json_array_append_new(p->skipped, json_pack("{s:s, s:s, s:s}", "network",
@@ -457,11 +463,11 @@ tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct t
 		 * its last port); a removal naming a remote without a tunnel is
 		 * skipped whole, ARP entries included. */
 		if (!has_local_port(dp, a->net)) {
-			skip_at_apply(dp, p, a, -1, "no local port on this network");
+			skip_at_apply(dp, p, a, false, "no local port on this network");
 			continue;
 		}
 		if (p->op == TSW_L2POP_REMOVE && tun < 0) {
-			skip_at_apply(dp, p, a, (int)a->vtep, "no tunnel to this remote");
+			skip_at_apply(dp, p, a, true, "no tunnel to this remote");
 			continue;
 		}
 

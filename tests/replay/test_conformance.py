@@ -153,14 +153,17 @@ def test_R_L2_remove_for_a_remote_without_tunnel_is_skipped_whole():
     """Issue #13 item 2: R9's add installed M_IP -> M; a removal naming R7
     (no tunnel here) for the same pair must not delete it (the OVS agent
     skips a removal for a remote it has no tunnel port to)."""
+    r200 = "198.18.0.200"   # its last byte has the top bit of the word set
     ctl = [add(0.5, {R9: [FLOOD, [M, M_IP]]}),
-           remove(1.0, {R7: [[M, M_IP]]})]
+           remove(1.0, {R7: [[M, M_IP]], r200: [[M, M_IP]]})]
     inputs = [(2.0, "vm1", arp_req(mac(1), "10.0.0.1", M_IP))]
     r = run(inputs, sections(), control=ctl)
     res = r.ok_replies()
     eq((res[1]["fdb"], res[1]["arp"]), (0, 0), "nothing removed")
-    eq(res[1]["skipped"], [{"network": "blue", "agent_ip": R7,
-                            "reason": "no tunnel to this remote"}], "skipped")
+    eq(sorted(res[1]["skipped"], key=lambda s: s.get("agent_ip", "")),
+       [{"network": "blue", "agent_ip": r200, "reason": "no tunnel to this remote"},
+        {"network": "blue", "agent_ip": R7, "reason": "no tunnel to this remote"}],
+       "skipped, one per remote")
     eq(r.arp("blue"), {M_IP: M}, "ARP entry kept")
     eq(Ether(r.out("vm1")[0])[ARP].hwsrc, M, "still answered")
 
