@@ -1074,6 +1074,15 @@ tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
 
 /* ---- requests in steps (the daemon's control thread) ------------------- */
 
+/* The l2population operation op carries out, or -1. */
+static int
+l2pop_kind(const struct op *op)
+{
+	return op->fn == op_add_fdb_entries ? TSW_L2POP_ADD :
+	       op->fn == op_remove_fdb_entries ? TSW_L2POP_REMOVE :
+	       op->fn == op_update_fdb_entries ? TSW_L2POP_UPDATE : -1;
+}
+
 enum tsw_ctl_class
 tsw_ctl_classify(const json_t *req)
 {
@@ -1084,8 +1093,7 @@ tsw_ctl_classify(const json_t *req)
 		return TSW_CTL_READ;   /* unknown ops are refused, reading nothing */
 	if (op->fn == op_network_add || op->fn == op_network_del)
 		return TSW_CTL_NETS;
-	if (op->fn == op_add_fdb_entries || op->fn == op_remove_fdb_entries ||
-	    op->fn == op_update_fdb_entries)
+	if (l2pop_kind(op) >= 0)
 		return TSW_CTL_L2POP;
 	return TSW_CTL_WRITE;
 }
@@ -1108,8 +1116,6 @@ tsw_ctl_job_free(struct tsw_ctl_job *job)
 struct tsw_ctl_job *
 tsw_ctl_prepare(struct tsw_ctl *ctl, const json_t *req, json_t **reply)
 {
-	static const enum tsw_l2pop_op kind[] = { TSW_L2POP_ADD, TSW_L2POP_REMOVE,
-						  TSW_L2POP_UPDATE };
 	const struct op *op = check_request(ctl, req, reply);
 	const json_t *id = json_object_get(req, "id");
 	struct tsw_ctl_job *job;
@@ -1118,8 +1124,7 @@ tsw_ctl_prepare(struct tsw_ctl *ctl, const json_t *req, json_t **reply)
 
 	if (op == NULL)
 		return NULL;
-	k = op->fn == op_add_fdb_entries ? 0 : op->fn == op_remove_fdb_entries ? 1 :
-	    op->fn == op_update_fdb_entries ? 2 : -1;
+	k = l2pop_kind(op);
 	if (k < 0)
 		*reply = reply_error(id, "op", "not an l2population operation");
 	else if (!ctl->dp->conf.l2_population)
@@ -1128,8 +1133,8 @@ tsw_ctl_prepare(struct tsw_ctl *ctl, const json_t *req, json_t **reply)
 		*reply = reply_error(id, "request", "out of memory");
 	else {
 		job->id = json_incref((json_t *)(id ? id : json_null()));
-		job->plan = tsw_l2pop_prepare(ctl->dp, kind[k], json_object_get(req, "fdb_entries"),
-					      &e);
+		job->plan = tsw_l2pop_prepare(ctl->dp, (enum tsw_l2pop_op)k,
+					      json_object_get(req, "fdb_entries"), &e);
 		if (job->plan != NULL)
 			return job;
 		*reply = reply_error(id, e.field, e.reason);

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tsw_clock.h"
 #include "tsw_ctlsock.h"
 
 #define REQS_PER_POLL   64            /* per client per poll: fairness */
@@ -249,7 +248,7 @@ oversize(struct tsw_ctlsock *s, struct client *c)
 /* Handle up to REQS_PER_POLL complete lines of c's input. */
 static unsigned int
 handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlsock_handler h,
-	     void *arg, uint64_t t0_us)
+	     void *arg)
 {
 	unsigned int done = 0;
 	size_t off = 0;
@@ -257,8 +256,7 @@ handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlso
 	if (c->in_len == 0)
 		return 0;
 	while (done < REQS_PER_POLL && !c->closing && !c->pending &&
-	       c->out_len - c->out_off < OUT_HIGH_WATER &&
-	       (s->c.budget_us == 0 || tsw_mono_us() - t0_us < s->c.budget_us)) {
+	       c->out_len - c->out_off < OUT_HIGH_WATER) {
 		char *nl = memchr(c->in + off, '\n', c->in_len - off);
 		size_t len;
 		char *reply;
@@ -325,7 +323,6 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 	struct timespec ts = { .tv_sec = timeout_us / 1000000,
 			       .tv_nsec = (long)(timeout_us % 1000000) * 1000 };
 	unsigned int done = 0, np = 1 + N_WAKE, n;
-	uint64_t t0;
 
 	s->pfd[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 	for (int i = 0; i < N_WAKE; i++)
@@ -347,7 +344,6 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 	n = s->n;                 /* clients polled (accepting adds more) */
 	if (s->pfd[0].revents & POLLIN)
 		accept_clients(s, now_ms);
-	t0 = tsw_mono_us();
 	for (unsigned int k = 0; k < n; k++) {
 		unsigned int i = (s->rr + k) % n;
 		struct client *c = &s->cl[i];
@@ -358,7 +354,7 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 		if (c->eof && c->in_len > 0 && c->in_len <= s->c.max_request &&
 		    memchr(c->in, '\n', c->in_len) == NULL)
 			c->in[c->in_len++] = '\n';
-		done += handle_lines(s, c, now_ms, h, arg, t0);
+		done += handle_lines(s, c, now_ms, h, arg);
 		if (!c->closing && c->in_len > s->c.max_request &&
 		    memchr(c->in, '\n', c->in_len) == NULL)
 			oversize(s, c);

@@ -12,10 +12,8 @@
  * (a client trickling bytes is closed by that deadline, not kept alive by
  * each byte); a client with no request in progress and nothing to read for
  * idle_timeout_ms is closed; nothing ever raises SIGPIPE (a peer that went
- * away is just dropped); a poll starts no new request once budget_us is
- * spent (the caller's other work, learn events, goes between polls; the
- * clients are served round-robin from poll to poll); a client is served at
- * most a fixed number of requests per poll
+ * away is just dropped); the clients are served round-robin from poll to
+ * poll, and a client is served at most a fixed number of requests per poll
  * and not at all while it has more than a bounded amount of unread
  * replies. A reply may come later than its request (the handler says so):
  * until it is given to tsw_ctlsock_reply(), that client's next requests
@@ -40,7 +38,6 @@ struct tsw_ctlsock_conf {
 	size_t max_request;
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
-	uint64_t budget_us;             /* per poll: no new request after this long; 0 = none */
 };
 
 struct tsw_ctlsock_stats {

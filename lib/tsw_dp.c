@@ -267,6 +267,15 @@ tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_
 	return n;
 }
 
+static bool
+net_has_port(const struct tsw_dp *dp, uint16_t net)
+{
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		if (dp->ports[p].in_use && dp->ports[p].net == net)
+			return true;
+	return false;
+}
+
 /* Remove a network's flood set, FDB entries (static ones with their
  * tunnel references) and ARP entries. */
 static void
@@ -324,9 +333,8 @@ tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
 	n = &dp->nets[net];
-	for (int p = 0; p < TSW_MAX_PORTS; p++)
-		if (dp->ports[p].in_use && dp->ports[p].net == net)
-			return -EBUSY;
+	if (net_has_port(dp, net))
+		return -EBUSY;
 	k = tsw_dp_id_key(n->type, n->seg_id);
 	rte_hash_del_key(dp->net_by_id, &k);
 	drop_net_entries(dp, net);
@@ -371,15 +379,6 @@ tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t
 	dp->port_gen[p]++;
 	republish(dp, net);
 	return p;
-}
-
-static bool
-net_has_port(const struct tsw_dp *dp, uint16_t net)
-{
-	for (int p = 0; p < TSW_MAX_PORTS; p++)
-		if (dp->ports[p].in_use && dp->ports[p].net == net)
-			return true;
-	return false;
 }
 
 int

@@ -398,12 +398,6 @@ fail:
 	return NULL;
 }
 
-size_t
-tsw_l2pop_plan_size(const struct tsw_l2pop_plan *p)
-{
-	return p->n;
-}
-
 /* The MAC of a's removal is static behind another tunnel by now: a VM
  * that moved, whose old host's removal came after the new host's add.
  * Its ARP entry stays with it, as its FDB entry does. */
@@ -543,7 +537,6 @@ tsw_l2pop_apply(struct tsw_dp *dp, enum tsw_l2pop_op op, const json_t *entries,
 {
 	struct tsw_l2pop_plan *p = tsw_l2pop_prepare(dp, op, entries, e);
 	json_t *res = NULL;
-
 	int rc = 0;
 
 	while (p != NULL && rc == 0)

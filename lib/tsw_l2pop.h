@@ -45,8 +45,6 @@ struct tsw_l2pop_plan;
 
 struct tsw_l2pop_plan *tsw_l2pop_prepare(const struct tsw_dp *dp, enum tsw_l2pop_op op,
 					 const json_t *fdb_entries, struct tsw_jerr *e);
-/* Number of table changes in the plan. */
-size_t tsw_l2pop_plan_size(const struct tsw_l2pop_plan *p);
 /* Returns 1 when the whole plan is applied, 0 when changes remain, -1 with *e. */
 int tsw_l2pop_step(struct tsw_dp *dp, struct tsw_l2pop_plan *p, size_t max, struct tsw_jerr *e);
 json_t *tsw_l2pop_result(const struct tsw_l2pop_plan *p, struct tsw_jerr *e);

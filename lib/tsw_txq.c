@@ -76,7 +76,6 @@ remap(struct tsw_txq *t, struct tsw_txq_port *p)
 	publish(t, p, &m);
 	build(t, p, false, &m);
 	publish(t, p, &m);
-	t->map_changes++;
 }
 
 static int

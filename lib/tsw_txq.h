@@ -49,7 +49,6 @@ struct tsw_txq {
 	uint16_t n_workers;
 	struct rte_rcu_qsbr *qsbr;
 	struct tsw_txq_port port[RTE_MAX_ETHPORTS];
-	uint64_t map_changes;              /* management thread */
 };
 
 void tsw_txq_init(struct tsw_txq *t, uint16_t n_workers, struct rte_rcu_qsbr *qsbr);

@@ -250,6 +250,15 @@ def three_hosts_down(p):
     return None
 
 
+def three_hosts_teardown(d, daemons):
+    """Stop the hosts' daemons, remove the topology and the test's files."""
+    for sw in daemons:
+        interrupt(sw.proc)
+    three_hosts_down(P)
+    cleanup_dpdk_files()
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def host_conf(d, h, l2pop, gre_red=False):
     """Host h's config; gre_red: network red is GRE (key 1002) instead."""
     local, mac = HOSTS[h]
@@ -337,11 +346,7 @@ def test_three_hosts_two_networks_overlapping_ips():
         got = broadcast_reach(P + "Ar", "BCAST-RED-2", others("A-red"))
         assert got == {"C-red"}, "red with flood set {C} reached %s" % sorted(got)
     finally:
-        for sw in daemons:
-            interrupt(sw.proc)
-        three_hosts_down(P)
-        cleanup_dpdk_files()
-        shutil.rmtree(d, ignore_errors=True)
+        three_hosts_teardown(d, daemons)
 
 
 def test_gre_between_two_tunsw_hosts():
@@ -372,11 +377,7 @@ def test_gre_between_two_tunsw_hosts():
         assert t["tx_pkts"] >= 8 and t["rx_pkts"] >= 8, t
         assert nb["198.18.0.2"] == HOSTS["B"][1], nb
     finally:
-        for sw in daemons:
-            interrupt(sw.proc)
-        three_hosts_down(P)
-        cleanup_dpdk_files()
-        shutil.rmtree(d, ignore_errors=True)
+        three_hosts_teardown(d, daemons)
 
 
 @with_topology

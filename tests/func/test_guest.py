@@ -139,10 +139,8 @@ def test_two_guests_on_two_tunsw_hosts():
     (VXLAN 1001) between them over the underlay of test_e2e.py: ping and
     iperf3 TCP guest to guest, each tunsw learning the other guest behind
     its tunnel."""
-    import shutil
     import tempfile
-    from tswfunc import cleanup_dpdk_files, interrupt
-    from test_e2e import HOSTS, host_conf, three_hosts_down, three_hosts_up
+    from test_e2e import HOSTS, host_conf, three_hosts_teardown, three_hosts_up
     d = tempfile.mkdtemp(prefix="tswfunc")
     three_hosts_up(P)
     daemons, guests = [], []
@@ -172,11 +170,7 @@ def test_two_guests_on_two_tunsw_hosts():
     finally:
         for g in guests:
             g.stop()
-        for sw in daemons:
-            interrupt(sw.proc)
-        three_hosts_down(P)
-        cleanup_dpdk_files()
-        shutil.rmtree(d, ignore_errors=True)
+        three_hosts_teardown(d, daemons)
 
 
 @with_topology
