@@ -54,6 +54,7 @@
 	X(inner_vlan_tagged, "inner frame carries an 802.1Q tag (R-T3)") \
 	X(split_horizon,     "frame from a tunnel to a MAC behind a tunnel (R-T2)") \
 	X(too_big,           "inner frame exceeds uplink MTU minus overhead (R-E4)") \
+	X(tso_bad,           "TSO frame from a guest that cannot be segmented: not TCP over IPv4/IPv6, segment size 0 or below 1/256 of the payload") \
 	X(no_route,          "no underlay route to the remote VTEP") \
 	X(no_neighbor,       "next hop unresolved and the ARP queue could not take the frame") \
 	X(punt_full,         "ARP/ICMP for local_ip: the management queue is full") \
@@ -95,6 +96,9 @@ struct tsw_counters {
 	uint64_t arp_replies;       /* ARP responder answers */
 	uint64_t punted;            /* frames handed to the management thread */
 	uint64_t injected;          /* frames the management thread sent through us */
+	uint64_t tso_frames;        /* guests' TSO frames segmented (tsw_offload) */
+	uint64_t tso_segments;      /* ...into this many frames */
+	uint64_t csum_completed;    /* guests' partial L4 checksums completed */
 	uint64_t bursts, busy_cycles, idle_cycles, pkts; /* worker load */
 	struct tsw_port_counters port[TSW_N_OUTS];
 	struct tsw_net_counters net[TSW_MAX_NETS];

@@ -23,8 +23,8 @@
  * boundaries wrong: a segment starting at an odd offset of the range has
  * its bytes in the other half of each word, so its partial sum is
  * byte-swapped). Not complemented. */
-static uint16_t
-sum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+uint16_t
+tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 {
 	const struct rte_mbuf *s = m;
 	uint64_t sum = 0;
@@ -55,7 +55,7 @@ static uint16_t
 udp_sum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4, uint16_t ulen)
 {
 	uint32_t addrs = __rte_raw_cksum(&ip->src_addr, 8, 0);   /* src and dst */
-	uint32_t sum = sum_mbuf(m, l4, ulen);
+	uint32_t sum = tsw_cksum_mbuf(m, l4, ulen);
 
 	sum += (addrs & 0xffff) + (addrs >> 16);
 	sum += rte_cpu_to_be_16(IPPROTO_UDP) + rte_cpu_to_be_16(ulen);
@@ -229,7 +229,7 @@ tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id,
 		memcpy(gre + 4 + (h->csum ? 4 : 0), &key, sizeof(key));
 		if (h->csum) {
 			uint16_t off = RTE_ETHER_HDR_LEN + sizeof(*ip);
-			uint16_t sum = (uint16_t)~sum_mbuf(m, off, rte_pktmbuf_pkt_len(m) - off);
+			uint16_t sum = (uint16_t)~tsw_cksum_mbuf(m, off, rte_pktmbuf_pkt_len(m) - off);
 
 			memcpy(gre + 4, &sum, sizeof(sum));
 		}
@@ -343,7 +343,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 		if (glen > ip_len - ihl || !tsw_pkt_head(m, l4 + glen))
 			return TSW_DROP_gre_truncated;
 		g = rte_pktmbuf_mtod_offset(m, const uint8_t *, l4);
-		if ((flags & GRE_C) && sum_mbuf(m, l4, ip_len - ihl) != 0xffff)
+		if ((flags & GRE_C) && tsw_cksum_mbuf(m, l4, ip_len - ihl) != 0xffff)
 			return TSW_DROP_gre_bad_csum;
 		out->type = TSW_TUN_GRE;
 		{

@@ -61,6 +61,10 @@ tsw_pkt_trim_to(struct rte_mbuf *m, uint32_t len)
 		rte_pktmbuf_free(rest);
 }
 
+/* The 16-bit one's-complement sum (not complemented) of len bytes of m
+ * from offset off, across segments of any length and parity. */
+uint16_t tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len);
+
 #define TSW_VXLAN_HDR_LEN  (14 + 20 + 8 + 8)
 #define TSW_GRE_HDR_LEN    (14 + 20 + 4 + 4)
 #define TSW_GRE_CSUM_LEN   4

@@ -70,6 +70,12 @@ tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 	 * pipeline takes chains on every path) */
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	/* a guest's partial checksums and TSO frames are completed and cut by
+	 * the pipeline (tsw_offload): net_vhost must not sum every frame,
+	 * 64 KB TSO frames included, in software first */
+	if (out->vhost)
+		conf.rxmode.offloads |= info.rx_offload_capa &
+			(RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	rc = rte_eth_dev_configure(p, out->n_rxq, out->n_txq, &conf);
 	if (rc < 0) {
 		snprintf(err, errlen, "'%s': configure: %s", devargs, strerror(-rc));

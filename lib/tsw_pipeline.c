@@ -9,6 +9,7 @@
 #include <rte_prefetch.h>
 
 #include "tsw_encap.h"
+#include "tsw_offload.h"
 #include "tsw_pipeline.h"
 #include "tsw_portsec.h"
 
@@ -476,9 +477,8 @@ arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
 
 /* ---- from a VM port ---- */
 
-void
-tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
-		   tsw_ns_t now)
+static void
+vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, tsw_ns_t now)
 {
 	const struct tsw_dp *dp = w->dp;
 	const uint64_t now_ms = now / TSW_NS_PER_MS;
@@ -594,6 +594,68 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 		}
 	}
 	release_spares(w);      /* the burst's floods are done */
+}
+
+/* A burst with a guest's offloads in it (tsw_offload.h): partial checksums
+ * completed, TSO frames cut into segments, then forwarded in bursts of at
+ * most TSW_BURST as if the guest had sent them so. A TSO frame that cannot
+ * be cut is counted as received and dropped. */
+static void
+vm_rx_offloads(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+	       tsw_ns_t now)
+{
+	struct rte_mbuf *stage[TSW_BURST], *seg[TSW_TSO_MAX_SEGS];
+	uint16_t ns = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint16_t k = 1;
+
+		if (tsw_offload_is_tso(m)) {
+			enum tsw_drop why = TSW_DROP_MAX;
+
+			k = tsw_offload_tso_segment(m, w->pool, seg, &why);
+			if (k == 0) {
+				w->cnt->port[port].rx_pkts++;
+				w->cnt->port[port].rx_bytes += rte_pktmbuf_pkt_len(m);
+				drop(w, port, m, why);
+				continue;
+			}
+			if (k > 1 || seg[0] != m) {
+				w->cnt->tso_frames++;
+				w->cnt->tso_segments += k;
+			}
+		} else {
+			if (tsw_offload_csum_partial(m)) {
+				tsw_offload_csum_complete(m);
+				w->cnt->csum_completed++;
+			}
+			seg[0] = m;
+		}
+		for (uint16_t j = 0; j < k; j++) {
+			stage[ns++] = seg[j];
+			if (ns == TSW_BURST) {
+				vm_rx(w, port, stage, ns, now);
+				ns = 0;
+			}
+		}
+	}
+	if (ns > 0)
+		vm_rx(w, port, stage, ns, now);
+}
+
+void
+tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+		   tsw_ns_t now)
+{
+	uint64_t flags = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		flags |= pkts[i]->ol_flags;
+	if (unlikely(flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK)))
+		vm_rx_offloads(w, port, pkts, n, now);
+	else
+		vm_rx(w, port, pkts, n, now);
 }
 
 /* ---- from the uplink ---- */

@@ -11,6 +11,9 @@
  *    once per poll round) or when a group fills up.
  *  - Nothing here blocks, locks, logs or allocates outside the mempool.
  *    Learned MACs go to the writer through tsw_learn_post().
+ *  - Frames from a VM port may carry a guest's offloads (a partial L4
+ *    checksum, TSO): tsw_pipeline_vm_rx() completes and segments them first
+ *    (tsw_offload.h); everything after sees frames as on the wire.
  *  - now is the dataplane clock for the burst (ns).
  */
 #ifndef TSW_PIPELINE_H
