@@ -108,6 +108,7 @@ struct tsw_config {
 		uint32_t stats_interval;        /* seconds, 0 = off */
 		uint32_t idle_sleep_us;         /* sleep of an idle worker, 0 = busy poll */
 		uint32_t vhost_tx_retries;      /* on a full guest ring, while progressing */
+		bool gro;                       /* coalesce TCP for guests taking TSO frames */
 	} dataplane;
 	struct {
 		char socket[108];               /* UNIX socket path, "" = none */

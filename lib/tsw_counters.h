@@ -99,6 +99,7 @@ struct tsw_counters {
 	uint64_t tso_frames;        /* guests' TSO frames segmented (tsw_offload) */
 	uint64_t tso_segments;      /* ...into this many frames */
 	uint64_t csum_completed;    /* guests' partial L4 checksums completed */
+	uint64_t gro_merged;        /* segments to guests folded into TSO frames */
 	uint64_t bursts, busy_cycles, idle_cycles, pkts; /* worker load */
 	struct tsw_port_counters port[TSW_N_OUTS];
 	struct tsw_net_counters net[TSW_MAX_NETS];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_gro.h>
 #include <rte_ip.h>
 #include <rte_net.h>
 #include <rte_tcp.h>
@@ -223,4 +224,76 @@ tsw_offload_tso_segment(struct rte_mbuf *m, struct rte_mempool *pool, struct rte
 	}
 	rte_pktmbuf_free(m);
 	return (uint16_t)nseg;
+}
+
+/* A TCP/IPv4 segment rte_gro may merge: Ethernet without a tag, the
+ * headers in the first mbuf, no padding, payload, both checksums right.
+ * Sets the lengths and packet type rte_gro reads, and tso_segsz to the
+ * payload length (a merged frame's head keeps its own). */
+static bool
+gro_candidate(struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ipv4_hdr *ip;
+	uint32_t ihl, thl, len = rte_pktmbuf_pkt_len(m), sum;
+
+	if (m->data_len < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00)
+		return false;
+	ip = (const struct rte_ipv4_hdr *)(f + 14);
+	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	if ((ip->version_ihl >> 4) != 4 || ihl < 20 || ip->next_proto_id != IPPROTO_TCP ||
+	    rte_be_to_cpu_16(ip->total_length) + 14u != len ||
+	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+						    RTE_IPV4_HDR_OFFSET_MASK)) != 0 ||
+	    m->data_len < 14 + ihl + 20)
+		return false;
+	thl = (uint32_t)(f[14 + ihl + 12] >> 4) * 4;
+	if (thl < 20 || m->data_len < 14 + ihl + thl || len <= 14 + ihl + thl ||
+	    rte_raw_cksum(ip, ihl) != 0xffff)
+		return false;
+	sum = __rte_raw_cksum(&ip->src_addr, 8, 0);
+	sum = fold(sum) + rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)(len - 14 - ihl));
+	sum += tsw_cksum_mbuf(m, 14 + ihl, len - 14 - ihl);
+	if (fold(sum) != 0xffff)
+		return false;
+	m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
+	m->l2_len = 14;
+	m->l3_len = ihl;
+	m->l4_len = thl;
+	m->tso_segsz = (uint16_t)(len - 14 - ihl - thl);
+	return true;
+}
+
+uint16_t
+tsw_offload_gro(struct rte_mbuf **pkts, uint16_t n, uint64_t *merged)
+{
+	uint16_t out = 0, cand = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		pkts[i]->packet_type = 0;
+		cand += gro_candidate(pkts[i]);
+	}
+	if (cand < 2)
+		return n;
+	/* rte_gro takes at most RTE_GRO_MAX_BURST_ITEM_NUM frames a call */
+	for (uint16_t at = 0; at < n; ) {
+		uint16_t k = (uint16_t)RTE_MIN((uint32_t)(n - at), RTE_GRO_MAX_BURST_ITEM_NUM);
+		const struct rte_gro_param p = { .gro_types = RTE_GRO_TCP_IPV4,
+						 .max_flow_num = k, .max_item_per_flow = k };
+		uint16_t got = rte_gro_reassemble_burst(pkts + at, k, &p);
+
+		*merged += (uint64_t)(k - got);
+		memmove(pkts + out, pkts + at, got * sizeof(*pkts));
+		out = (uint16_t)(out + got);
+		at = (uint16_t)(at + k);
+	}
+	for (uint16_t i = 0; i < out; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (m->packet_type != 0 &&
+		    rte_pktmbuf_pkt_len(m) > (uint32_t)m->l2_len + m->l3_len + m->l4_len + m->tso_segsz)
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 |
+				       RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+	}
+	return out;
 }

@@ -20,6 +20,13 @@
  *    CWR on the first only, full TCP checksums. The segments carry no
  *    offload flag. A frame whose payload fits one segment is given back
  *    as it is, its checksum completed.
+ *  - tsw_offload_gro() coalesces the TCP/IPv4 segments of a burst bound for
+ *    one guest that takes TSO frames (GUEST_TSO4 and GUEST_CSUM negotiated)
+ *    with DPDK's rte_gro, into frames marked for the guest as TSO with a
+ *    partial checksum (RTE_MBUF_F_TX_TCP_SEG, tso_segsz: the first
+ *    segment's payload). Only segments whose IPv4 and TCP checksums are
+ *    right are merged (the guest does not check a merged frame again);
+ *    the others, and every frame that is not TCP/IPv4, pass unchanged.
  *  - Nothing here blocks, logs or allocates outside the given mempool.
  */
 #ifndef TSW_OFFLOAD_H
@@ -56,5 +63,10 @@ void tsw_offload_csum_complete(struct rte_mbuf *m);
  * short. */
 uint16_t tsw_offload_tso_segment(struct rte_mbuf *m, struct rte_mempool *pool,
 				 struct rte_mbuf **out, enum tsw_drop *why);
+
+/* pkts[0..n) in, the frames to send out in pkts[0..return); frames are
+ * reordered across flows (rte_gro's order), never within one; *merged
+ * counts the frames folded into others. */
+uint16_t tsw_offload_gro(struct rte_mbuf **pkts, uint16_t n, uint64_t *merged);
 
 #endif

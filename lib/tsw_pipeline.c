@@ -60,6 +60,8 @@ flush_out(struct tsw_worker *w, uint16_t o)
 
 	if (n == 0)
 		return;
+	if (o != TSW_OUT_UPLINK && w->coalesce != NULL && n > 1)
+		n = w->coalesce(w->tx_arg, w, o, w->out[o], n);
 	for (uint16_t i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(w->out[o][i]);
 	sent = w->tx(w->tx_arg, w, o, w->out[o], n);

@@ -32,6 +32,12 @@
 
 struct tsw_worker;
 
+/* Optional: coalesce the n frames queued for VM port `out` just before
+ * they are sent (a guest that takes TSO frames: tsw_offload_gro());
+ * returns how many frames are left in pkts[]. */
+typedef uint16_t (*tsw_coalesce_fn)(void *arg, struct tsw_worker *w, uint16_t out,
+				    struct rte_mbuf **pkts, uint16_t n);
+
 /* Transmit n frames on output `out` (VM port index or TSW_OUT_UPLINK);
  * returns how many were taken. The pipeline frees and counts the rest. */
 typedef uint16_t (*tsw_tx_fn)(void *arg, struct tsw_worker *w, uint16_t out,
@@ -51,6 +57,7 @@ struct tsw_worker {
 	struct rte_mempool *pool;
 	tsw_tx_fn tx;
 	void *tx_arg;
+	tsw_coalesce_fn coalesce;           /* optional, set after create; gets tx_arg */
 	struct tsw_counters *cnt;
 	struct tsw_learn_cache cache;
 	/* Free mbufs taken from the pool (raw) and prefetched by one flood for

@@ -108,9 +108,11 @@ tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
 	put(o, "arp_replies", u64(c->arp_replies));
 	put(o, "punted", u64(c->punted));
 	put(o, "injected", u64(c->injected));
-	put(o, "offload", checked(json_pack("{s:I,s:I,s:I}", "tso_frames", (json_int_t)c->tso_frames,
+	put(o, "offload", checked(json_pack("{s:I,s:I,s:I,s:I}",
+					    "tso_frames", (json_int_t)c->tso_frames,
 					    "tso_segments", (json_int_t)c->tso_segments,
-					    "csum_completed", (json_int_t)c->csum_completed)));
+					    "csum_completed", (json_int_t)c->csum_completed,
+					    "gro_merged", (json_int_t)c->gro_merged)));
 	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
 		const struct tsw_port_counters *pc = &c->port[p];
 		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <linux/virtio_net.h>
 #include <rte_eth_vhost.h>
+#include <rte_vhost.h>
 #include <rte_malloc.h>
 
 #include "tsw_txq.h"
@@ -39,6 +41,19 @@ build(const struct tsw_txq *t, const struct tsw_txq_port *p, bool all_locked,
 	}
 	for (uint16_t w = 0; w < t->n_workers; w++)
 		m->locked[w] = all_locked || n == 0 || users[m->q[w]] > 1;
+	m->guest_tso = p->guest_tso;
+}
+
+/* The guest's virtio-net features allow TCP/IPv4 TSO frames with a
+ * partial checksum (VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_CSUM). */
+static bool
+guest_takes_tso(uint16_t port)
+{
+	int vid = rte_eth_vhost_get_vid_from_port_id(port);
+	uint64_t f = 0;
+
+	return vid >= 0 && rte_vhost_get_negotiated_features(vid, &f) == 0 &&
+	       (f & (1ULL << VIRTIO_NET_F_GUEST_TSO4)) && (f & (1ULL << VIRTIO_NET_F_GUEST_CSUM));
 }
 
 static void
@@ -107,8 +122,16 @@ tsw_txq_port_set(struct tsw_txq *t, uint16_t eth_port, uint16_t n_txq, bool vhos
 	if (vhost) {
 		int rc = rte_eth_dev_callback_register(eth_port, RTE_ETH_EVENT_QUEUE_STATE,
 						       on_vring, t);
-		if (rc < 0)
+		/* the guest's features are readable once its device is up
+		 * (net_vhost's new_device: link up), after its vrings' events */
+		if (rc == 0)
+			rc = rte_eth_dev_callback_register(eth_port, RTE_ETH_EVENT_INTR_LSC,
+							   on_vring, t);
+		if (rc < 0) {
+			rte_eth_dev_callback_unregister(eth_port, RTE_ETH_EVENT_QUEUE_STATE,
+							on_vring, t);
 			return rc;
+		}
 		p->dirty = true;   /* what the guest did before we listened */
 	}
 	remap(t, p);
@@ -126,8 +149,10 @@ tsw_txq_port_unset(struct tsw_txq *t, uint16_t eth_port)
 	if (eth_port >= RTE_MAX_ETHPORTS)
 		return;
 	p = &t->port[eth_port];
-	if (p->vhost)
+	if (p->vhost) {
 		rte_eth_dev_callback_unregister(eth_port, RTE_ETH_EVENT_QUEUE_STATE, on_vring, t);
+		rte_eth_dev_callback_unregister(eth_port, RTE_ETH_EVENT_INTR_LSC, on_vring, t);
+	}
 	old = __atomic_exchange_n(&p->map, NULL, __ATOMIC_ACQ_REL);
 	if (t->qsbr != NULL)
 		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
@@ -145,6 +170,7 @@ tsw_txq_poll(struct tsw_txq *t)
 		struct tsw_txq_port *p = &t->port[i];
 		struct rte_eth_vhost_queue_event ev;
 		uint64_t was;
+		bool tso;
 
 		if (!__atomic_load_n(&p->dirty, __ATOMIC_ACQUIRE))
 			continue;
@@ -158,7 +184,9 @@ tsw_txq_poll(struct tsw_txq *t)
 			else
 				p->enabled &= ~(1ULL << ev.queue_id);
 		}
-		if (p->enabled != was) {
+		tso = p->enabled != 0 && guest_takes_tso(i);
+		if (p->enabled != was || tso != p->guest_tso) {
+			p->guest_tso = tso;
 			remap(t, p);
 			changed++;
 		}

@@ -14,7 +14,9 @@
  * a change goes through maps in which every worker locks, so that no two
  * workers ever use one queue unlocked. On a vhost-user port a send that
  * finds the guest's ring full retries up to `retries` times while it makes
- * progress (OVS's vhost-tx-retries-max); each retry is counted.
+ * progress (OVS's vhost-tx-retries-max); each retry is counted. The map
+ * also says whether the guest takes TSO frames (its negotiated virtio-net
+ * features, read again at each vring change: a new guest renegotiates).
  */
 #ifndef TSW_TXQ_H
 #define TSW_TXQ_H
@@ -32,6 +34,7 @@
 struct tsw_txq_map {
 	uint16_t q[TSW_MAX_WORKERS];       /* the queue of each worker */
 	bool locked[TSW_MAX_WORKERS];      /* that queue is (or may be) shared */
+	bool guest_tso;                    /* the guest takes TCP/IPv4 TSO frames */
 };
 
 struct tsw_txq_port {
@@ -42,6 +45,7 @@ struct tsw_txq_port {
 	uint64_t enabled;                  /* usable queues (bit per queue) */
 	uint16_t retries;
 	bool vhost;
+	bool guest_tso;                    /* GUEST_TSO4 and GUEST_CSUM negotiated */
 	bool dirty;                        /* atomic: vring state changed */
 };
 
@@ -63,6 +67,15 @@ void tsw_txq_port_unset(struct tsw_txq *t, uint16_t eth_port);
 unsigned int tsw_txq_poll(struct tsw_txq *t);
 /* The queues a port uses now (for show): bitmap. */
 uint64_t tsw_txq_enabled(const struct tsw_txq *t, uint16_t eth_port);
+
+/* Worker: the guest on eth_port takes TCP/IPv4 TSO frames. */
+static inline bool
+tsw_txq_guest_tso(const struct tsw_txq *t, uint16_t eth_port)
+{
+	const struct tsw_txq_map *m = __atomic_load_n(&t->port[eth_port].map, __ATOMIC_ACQUIRE);
+
+	return m != NULL && m->guest_tso;
+}
 
 /* Worker: transmit on eth_port; returns how many were taken. *retried
  * counts the retries made. */

@@ -454,6 +454,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ws.idle_sleep_us = cfg->dataplane.idle_sleep_us;
+	if (!cfg->dataplane.gro)
+		for (uint16_t i = 0; i < ws.n; i++)
+			ws.wk[i].w->coalesce = NULL;
 	vhost_tx_retries = cfg->dataplane.vhost_tx_retries;
 	for (uint16_t i = 0; i < ws.n; i++) {
 		rings[i] = ws.wk[i].ring;

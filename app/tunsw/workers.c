@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "tsw_offload.h"
 #include "workers.h"
 
 tsw_ns_t
@@ -24,6 +25,17 @@ eth_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, ui
 	uint16_t port = out == TSW_OUT_UPLINK ? ws->uplink_port : ws->dp->ports[out].eth_port;
 
 	return tsw_txq_send(&ws->txq, port, w->id, pkts, n, &w->cnt->port[out].tx_retries);
+}
+
+/* Segments for a guest that takes TSO frames are coalesced (rte_gro). */
+static uint16_t
+eth_coalesce(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tsw_workers *ws = arg;
+
+	if (!tsw_txq_guest_tso(&ws->txq, ws->dp->ports[out].eth_port))
+		return n;
+	return tsw_offload_gro(pkts, n, &w->cnt->gro_merged);
 }
 
 static int
@@ -125,6 +137,7 @@ workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
 		}
 		d->w->punt_ring = d->punt;
 		d->w->inject_ring = d->inject;
+		d->w->coalesce = eth_coalesce;
 		lcore = rte_get_next_lcore(lcore, 1, 0);
 	}
 	return 0;

@@ -329,6 +329,65 @@ test_csum_complete(void)
 			}
 }
 
+/* The segments of a TSO frame coalesce back into it; a segment with a bad
+ * checksum stays alone and splits the flow; other frames pass. */
+static void
+test_gro_roundtrip(void)
+{
+	static const uint16_t linear[] = { 0 };
+	unsigned int before = rte_mempool_in_use_count(pool);
+	const uint32_t pay = 14000, mss = 1400, hdr = 14 + 20 + 32;
+	uint32_t len = build_tcp(false, pay);
+	struct rte_mbuf *m, *seg[TSW_TSO_MAX_SEGS + 1];
+	enum tsw_drop why = TSW_DROP_MAX;
+	uint64_t merged = 0;
+	uint16_t n, out;
+
+	super[14 + 20 + 13] = 0x10;          /* ACK only: what rte_gro merges */
+	m = chain(super, len, linear);
+	m->ol_flags = RTE_MBUF_F_RX_LRO;
+	m->tso_segsz = (uint16_t)mss;
+	n = tsw_offload_tso_segment(m, pool, seg, &why);
+	CU_ASSERT_EQUAL_FATAL(n, 10);
+	out = tsw_offload_gro(seg, n, &merged);
+	CU_ASSERT_EQUAL_FATAL(out, 1);
+	CU_ASSERT_EQUAL(merged, 9);
+	CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(seg[0]), len);
+	CU_ASSERT((seg[0]->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0);
+	CU_ASSERT_EQUAL(seg[0]->tso_segsz, mss);
+	CU_ASSERT_EQUAL(seg[0]->l2_len + seg[0]->l3_len + seg[0]->l4_len, hdr);
+	if (rte_pktmbuf_read(seg[0], 0, len, flat) != flat)
+		memcpy(flat, rte_pktmbuf_mtod(seg[0], const void *), len);
+	CU_ASSERT_EQUAL(memcmp(flat + hdr, super + hdr, pay), 0);
+	CU_ASSERT_EQUAL(flat[16] << 8 | flat[17], len - 14);
+	rte_pktmbuf_free(seg[0]);
+
+	/* segment 3's payload corrupted; a UDP frame behind */
+	m = chain(super, len, linear);
+	m->ol_flags = RTE_MBUF_F_RX_LRO;
+	m->tso_segsz = (uint16_t)mss;
+	n = tsw_offload_tso_segment(m, pool, seg, &why);
+	CU_ASSERT_EQUAL_FATAL(n, 10);
+	rte_pktmbuf_mtod(seg[3], uint8_t *)[hdr + 5] ^= 0x40;
+	build_tcp(false, 100);
+	super[23] = IPPROTO_UDP;
+	seg[n++] = chain(super, 14 + 20 + 32 + 100, linear);
+	merged = 0;
+	out = tsw_offload_gro(seg, n, &merged);
+	CU_ASSERT_EQUAL(out, 4);             /* 0-2, 3, 4-9, the UDP frame */
+	CU_ASSERT_EQUAL(merged, 7);
+	for (uint16_t i = 0; i < out; i++) {
+		uint32_t l = rte_pktmbuf_pkt_len(seg[i]);
+		bool tso = (seg[i]->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+
+		CU_ASSERT(l == hdr + 3 * mss ? tso : l == hdr + 6 * mss ? tso : !tso);
+		CU_ASSERT(l == hdr + 3 * mss || l == hdr + mss || l == hdr + 6 * mss ||
+			  l == hdr + 100);
+	}
+	rte_pktmbuf_free_bulk(seg, out);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), before);
+}
+
 void
 register_offload_tests(void)
 {
@@ -340,4 +399,5 @@ register_offload_tests(void)
 	CU_add_test(s, "TSO refused frames untouched, no mbuf lost", test_tso_refused_untouched);
 	CU_add_test(s, "TSO frame within one segment passes", test_tso_small_frame_passes);
 	CU_add_test(s, "partial TCP/UDP checksums completed, linear and chained", test_csum_complete);
+	CU_add_test(s, "GRO: segments coalesce back, bad checksums stay alone", test_gro_roundtrip);
 }
