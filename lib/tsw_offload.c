@@ -55,21 +55,28 @@ put16(struct rte_mbuf *m, uint32_t off, uint16_t v)
 	}
 }
 
-/* The L4 length the IP header states, within the frame. */
+/* The L4 length the IP header states, within the frame (0 when the
+ * headers rte_net_get_ptype() measured do not fit the frame: it does not
+ * read a UDP header, and a truncated frame may still name its protocol). */
 static uint32_t
 l4_len_of(const struct rte_mbuf *m, uint32_t ptype, const struct rte_net_hdr_lens *hl)
 {
-	uint32_t avail = rte_pktmbuf_pkt_len(m) - hl->l2_len - hl->l3_len, stated;
+	uint32_t l4 = (uint32_t)hl->l2_len + hl->l3_len, ip_len, stated, avail;
 	uint8_t buf[6];
-	const uint8_t *p = rte_pktmbuf_read(m, hl->l2_len, sizeof(buf), buf);
+	const uint8_t *p;
 
+	if (l4 >= rte_pktmbuf_pkt_len(m))
+		return 0;
+	avail = rte_pktmbuf_pkt_len(m) - l4;
+	p = rte_pktmbuf_read(m, hl->l2_len, sizeof(buf), buf);
 	if (p == NULL)
-		return avail;
+		return 0;
 	if (RTE_ETH_IS_IPV4_HDR(ptype))
-		stated = (uint32_t)(p[2] << 8 | p[3]) - hl->l3_len;
+		ip_len = (uint32_t)(p[2] << 8 | p[3]);                 /* header included */
 	else
-		stated = (uint32_t)(p[4] << 8 | p[5]) + 40 - hl->l3_len;
-	return stated <= avail ? stated : avail;
+		ip_len = (uint32_t)(p[4] << 8 | p[5]) + 40;            /* payload + base header */
+	stated = ip_len > hl->l3_len ? ip_len - hl->l3_len : 0;
+	return RTE_MIN(stated, avail);
 }
 
 void

@@ -329,6 +329,28 @@ test_csum_complete(void)
 			}
 }
 
+/* Found by fuzz_offload: a frame cut inside its UDP header, flagged with a
+ * partial checksum (rte_net_get_ptype names UDP without reading its
+ * header): left as it is, nothing written past its end. */
+static void
+test_csum_truncated(void)
+{
+	static const uint16_t linear[] = { 0 };
+
+	for (uint32_t cut = 14 + 20; cut < 14 + 20 + 8; cut++) {
+		struct rte_mbuf *m;
+
+		build_tcp(false, 100);
+		super[23] = IPPROTO_UDP;
+		m = chain(super, cut, linear);
+		m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		tsw_offload_csum_complete(m);
+		CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(m), cut);
+		CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(m, const void *), super, cut), 0);
+		rte_pktmbuf_free(m);
+	}
+}
+
 /* The segments of a TSO frame coalesce back into it; a segment with a bad
  * checksum stays alone and splits the flow; other frames pass. */
 static void
@@ -399,5 +421,6 @@ register_offload_tests(void)
 	CU_add_test(s, "TSO refused frames untouched, no mbuf lost", test_tso_refused_untouched);
 	CU_add_test(s, "TSO frame within one segment passes", test_tso_small_frame_passes);
 	CU_add_test(s, "partial TCP/UDP checksums completed, linear and chained", test_csum_complete);
+	CU_add_test(s, "partial checksum of a truncated frame: untouched", test_csum_truncated);
 	CU_add_test(s, "GRO: segments coalesce back, bad checksums stay alone", test_gro_roundtrip);
 }
