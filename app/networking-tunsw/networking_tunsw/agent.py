@@ -64,12 +64,14 @@ def is_neutron_id(name):
     return bool(UUID_RE.match(name))
 
 
-def vhost_devargs(port_id, sock_dir):
+def vhost_devargs(port_id, sock_dir, tso=True):
     """net_vhost devargs of a port: tunsw is the vhost-user client of the
     socket QEMU serves (vhostuser_mode server on Nova's side), so a restarted
-    tunsw reconnects to running VMs."""
+    tunsw reconnects to running VMs; tso: the guest may use TSO and checksum
+    offload (tunsw segments and completes in software)."""
     path = "%s/%s" % (sock_dir.rstrip("/"), constants.vhost_socket_name(port_id))
-    return "net_vhost_%s,iface=%s,client=1" % (port_id.replace("-", "")[:16], path), path
+    return "net_vhost_%s,iface=%s,client=1%s" % (port_id.replace("-", "")[:16], path,
+                                                 ",tso=1" if tso else ""), path
 
 
 class L2popEndpoint:
@@ -332,7 +334,7 @@ class TunswAgent:
             have = None
         added = have is None
         if added:
-            devargs, path = vhost_devargs(pid, self.sock_dir)
+            devargs, path = vhost_devargs(pid, self.sock_dir, self.conf.TUNSW.guest_tso)
             self.daemon.call("port_add", name=pid, network=net_id, devargs=devargs)
             nets[net_id]["ports"].append(pid)
             in_daemon[pid] = {"name": pid, "network": net_id}

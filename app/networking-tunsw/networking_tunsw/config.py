@@ -36,6 +36,10 @@ tunsw_opts = [
                     "(vhost-user server); tunsw connects to each as client. Empty: the "
                     "daemon's [control] vhost_socket_dir; when set, it must equal it (the "
                     "daemon plugs sockets of that directory only)."),
+    cfg.BoolOpt("guest_tso", default=True,
+                help="Offer the VMs TSO and checksum offload (net_vhost's tso=1): the guest "
+                     "hands tunsw 64 KB TCP frames, tunsw cuts them into segments before "
+                     "encapsulating them (doc/architecture.md, 'Guest offloads')."),
     cfg.FloatOpt("daemon_timeout", default=30.0, min=1.0,
                  help="Seconds to wait for one reply of the daemon."),
     cfg.FloatOpt("resync_grace", default=5.0, min=0.0,
