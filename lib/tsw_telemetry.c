@@ -206,7 +206,7 @@ cb_counters(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	json_t *c = show("show_counters");
 	const char *const keys[] = { "total_drops", "learn", "arp_replies", "fdb_entries",
-				     "control" };
+				     "control", "offload" };
 
 	(void)cmd;
 	(void)params;
