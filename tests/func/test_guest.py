@@ -216,11 +216,11 @@ def test_jumbo_frames_guest_mtu_8950_through_vxlan(d):
     assert rc == 0, sw.text()[-2000:]
 
 
-def test_two_guests_on_two_tunsw_hosts():
-    """Guest A on tunsw host A, guest B on tunsw host B, network blue
-    (VXLAN 1001) between them over the underlay of test_e2e.py: ping and
-    iperf3 TCP guest to guest, each tunsw learning the other guest behind
-    its tunnel."""
+def two_guests(offload):
+    """Guest A on tunsw host A, guest B on tunsw host B (network blue, VXLAN
+    1001, the underlay of test_e2e.py); with offload: tso=1 on both ports
+    and GRO, else neither. Returns (iperf3 A -> B Mbit/s, counters of A,
+    counters of B)."""
     import tempfile
     from test_e2e import HOSTS, host_conf, three_hosts_teardown, three_hosts_up
     d = tempfile.mkdtemp(prefix="tswfunc")
@@ -231,7 +231,10 @@ def test_two_guests_on_two_tunsw_hosts():
             hd = os.path.join(d, h)
             os.makedirs(hd)
             conf = host_conf(hd, h, "false").replace(
-                "net_af_packet1,iface=%s" % (P + h + "b1"), "net_vhost0,iface=%s/blue.sock" % hd)
+                "net_af_packet1,iface=%s" % (P + h + "b1"),
+                "net_vhost0,iface=%s/blue.sock%s" % (hd, ",tso=1" if offload else ""))
+            if not offload:
+                conf = conf.replace("[dataplane]", "[dataplane]\ngro = false")
             daemons.append(Daemon(hd, conf, prefix=P + h))
             guests.append(QemuGuest(hd, "g" + h, os.path.join(hd, "blue.sock"),
                                     "02:00:00:00:0%d:09" % (i + 1), "10.9.0.%d/24" % (i + 1),
@@ -243,16 +246,34 @@ def test_two_guests_on_two_tunsw_hosts():
         out = guests[0].ok("iperf3 -c 10.9.0.2 -t 3 -f m", timeout=60)
         rate = re.findall(r"([\d.]+) Mbits/sec.*receiver", out)
         assert rate and float(rate[-1]) > 0, out
-        ctl = Ctl(os.path.join(d, "A", "ctl.sock"))
-        fdb = {e["mac"]: e for e in ctl.ok("show_fdb", network="blue")}
-        ctl.close()
-        e = fdb["02:00:00:00:02:09"]
-        assert (e["kind"], e["tunnel"]["remote"]) == ("tunnel", HOSTS["B"][0]), e
-        print("two guests on two tunsw hosts: iperf3 %s Mbit/s (TCG)" % rate[-1])
+        counters = []
+        for h in "AB":
+            ctl = Ctl(os.path.join(d, h, "ctl.sock"))
+            if h == "A":
+                fdb = {e["mac"]: e for e in ctl.ok("show_fdb", network="blue")}
+                e = fdb["02:00:00:00:02:09"]
+                assert (e["kind"], e["tunnel"]["remote"]) == ("tunnel", HOSTS["B"][0]), e
+            counters.append(ctl.ok("show_counters"))
+            ctl.close()
+        return float(rate[-1]), counters[0], counters[1]
     finally:
         for g in guests:
             g.stop()
         three_hosts_teardown(d, daemons)
+
+
+def test_two_guests_on_two_tunsw_hosts():
+    """Guest to guest across two tunsw hosts: ping and iperf3 TCP, each tunsw
+    learning the other guest behind its tunnel; then again with the guests'
+    offloads: host A cuts guest A's TSO frames, host B coalesces them for
+    guest B."""
+    rate_off, a, b = two_guests(False)
+    assert a["offload"]["tso_frames"] == 0 and b["offload"]["gro_merged"] == 0
+    rate_on, a, b = two_guests(True)
+    assert a["offload"]["tso_frames"] > 100, a["offload"]
+    assert b["offload"]["gro_merged"] > 100, b["offload"]
+    print("two guests on two tunsw hosts: iperf3 %.0f Mbit/s, %.0f with offloads (%.1fx; TCG)"
+          % (rate_off, rate_on, rate_on / rate_off))
 
 
 @with_topology
