@@ -39,6 +39,7 @@ tsw_ctlmsg_free(struct tsw_ctlmsg *m)
 		return;
 	json_decref(m->req);
 	json_decref(m->reply);
+	json_decref(m->dump);
 	tsw_ctl_job_free(m->job);
 	free(m);
 }

@@ -29,6 +29,8 @@ struct tsw_ctlmsg {
 	json_t *req;                 /* the request (NULL once planned into job) */
 	struct tsw_ctl_job *job;     /* TSW_CTL_L2POP: the planned payload */
 	json_t *reply;               /* set by the table writer */
+	json_t *dump;                /* an unpaged show_fdb/show_arp served page by
+				      * page: the entries so far (tsw_ctlsrv) */
 };
 
 void tsw_ctlmsg_free(struct tsw_ctlmsg *m);

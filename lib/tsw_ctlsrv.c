@@ -12,12 +12,17 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "tsw_clock.h"
 #include "tsw_ctlsrv.h"
 
 #define POLL_US  50000       /* deadlines are looked at this often at least */
 #define BIG_LINE (64u << 10)  /* longer requests are parsed by the planner */
+/* An unpaged show_fdb or show_arp is read DUMP_PAGE entries at a time (about
+ * a millisecond of the table writer each), the pages gathered here and
+ * sorted by the planner. */
+#define DUMP_PAGE 1000
 #define PLANNER_NICE 10
 
 /* A request on its way through the planner, or waiting for its turn. */
@@ -114,6 +119,99 @@ parse(struct tsw_ctlsrv *s, uint64_t client, const char *line, size_t len, char 
 	return m;
 }
 
+/* ---- unpaged dumps, page by page ----------------------------------------- */
+
+/* show_fdb or show_arp of a whole table (no page asked for, no single MAC):
+ * turned into its first page, the pages gathered in m->dump. */
+static void
+dump_by_pages(struct tsw_ctlmsg *m)
+{
+	const char *op = json_string_value(json_object_get(m->req, "op"));
+
+	if (op == NULL || (strcmp(op, "show_fdb") != 0 && strcmp(op, "show_arp") != 0) ||
+	    json_object_get(m->req, "cursor") != NULL || json_object_get(m->req, "limit") != NULL ||
+	    json_object_get(m->req, "mac") != NULL || (m->dump = json_array()) == NULL)
+		return;
+	json_object_set_new(m->req, "cursor", json_integer(0));
+	json_object_set_new(m->req, "limit", json_integer(DUMP_PAGE));
+}
+
+/* A page came back: true when m is to be submitted again for the next one,
+ * false when the dump is complete (or refused) and m->reply is to be
+ * finished by the planner (m->dump not NULL) or sent as it is. */
+static bool
+dump_page(struct tsw_ctlmsg *m)
+{
+	json_t *res = json_object_get(m->reply, "result"), *next;
+
+	if (!json_is_true(json_object_get(m->reply, "ok")) || !json_is_object(res) ||
+	    json_array_extend(m->dump, json_object_get(res, "entries")) < 0) {
+		json_decref(m->dump);      /* the error (or out of memory) as it is */
+		m->dump = NULL;
+		return false;
+	}
+	next = json_object_get(res, "next");
+	if (!json_is_integer(next))
+		return false;
+	json_object_set(m->req, "cursor", next);
+	json_decref(m->reply);
+	m->reply = NULL;
+	return true;
+}
+
+static const char *
+field(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+/* The order of the unpaged reply: network name, then MAC (fixed-width hex,
+ * so as strings) or IPv4 address (as a number). */
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(field(x, "network"), field(y, "network"));
+	struct in_addr ix = { 0 }, iy = { 0 };
+
+	if (c != 0)
+		return c;
+	if (json_object_get(x, "mac") != NULL && json_object_get(x, "ip") == NULL)
+		return strcmp(field(x, "mac"), field(y, "mac"));
+	inet_pton(AF_INET, field(x, "ip"), &ix);
+	inet_pton(AF_INET, field(y, "ip"), &iy);
+	return ntohl(ix.s_addr) < ntohl(iy.s_addr) ? -1 : ntohl(ix.s_addr) > ntohl(iy.s_addr);
+}
+
+/* Planner: the reply of a whole dump, its entries sorted. */
+static json_t *
+dump_finish(struct tsw_ctlmsg *m)
+{
+	size_t n = json_array_size(m->dump);
+	json_t **v = malloc((n ? n : 1) * sizeof(*v)), *sorted = json_array(), *reply = m->reply;
+
+	if (v == NULL || sorted == NULL) {
+		free(v);
+		json_decref(sorted);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(m->dump, i);
+	qsort(v, n, sizeof(*v), cmp_entry);
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append(sorted, v[i]) < 0) {
+			free(v);
+			json_decref(sorted);
+			return NULL;
+		}
+	free(v);
+	m->reply = NULL;
+	json_object_set_new(reply, "result", sorted);
+	return reply;
+}
+
 /* ---- the planner thread ------------------------------------------------ */
 
 static void *
@@ -143,7 +241,11 @@ planner(void *arg)
 			free(it->line);
 			it->line = NULL;
 		}
-		if (it->m != NULL && it->m->cls == TSW_CTL_L2POP) {
+		if (it->m != NULL && it->m->dump != NULL) {
+			it->reply = dump(dump_finish(it->m));   /* NULL: out of memory */
+			tsw_ctlmsg_free(it->m);
+			it->m = NULL;
+		} else if (it->m != NULL && it->m->cls == TSW_CTL_L2POP) {
 			it->m->job = tsw_ctl_prepare(s->ctl, it->m->req, &reply);
 			json_decref(it->m->req);
 			it->m->req = NULL;
@@ -230,6 +332,8 @@ handle(void *arg, uint64_t client, const char *line, size_t len)
 		m = parse(s, client, line, len, &reply);
 		if (m == NULL)
 			return reply;   /* refused, or NULL: out of memory */
+		if (m->cls == TSW_CTL_READ)
+			dump_by_pages(m);
 		if (m->cls == TSW_CTL_READ || m->cls == TSW_CTL_WRITE)
 			return submit(s, m);
 	}
@@ -271,6 +375,27 @@ collect(struct tsw_ctlsrv *s)
 	(void)r;
 	while ((m = tsw_ctlexec_collect(s->x)) != NULL) {
 		s->nets_out -= m->cls == TSW_CTL_NETS;
+		if (m->dump != NULL) {
+			if (dump_page(m)) {
+				uint64_t client = m->client;
+				char *line = submit(s, m);      /* the next page */
+				if (line != TSW_CTLSOCK_LATER)
+					reply_to(s, client, line);   /* m is freed */
+				continue;
+			}
+			if (m->dump != NULL) {                  /* sort it off this thread */
+				it = calloc(1, sizeof(*it));
+				if (it != NULL) {
+					it->client = m->client;
+					it->m = m;
+					go(s, it);
+					continue;
+				}
+				reply_to(s, m->client, NULL);   /* out of memory */
+				tsw_ctlmsg_free(m);
+				continue;
+			}
+		}
 		reply_to(s, m->client, dump(m->reply));
 		m->reply = NULL;
 		tsw_ctlmsg_free(m);

@@ -146,12 +146,16 @@ class Ctl:
         return rid
 
     def recv(self):
-        while b"\n" not in self.buf:
+        # a reply may be 100 MB (a million FDB entries): look for the end in
+        # each new chunk only, join once (the daemon closes a client that
+        # takes request_timeout to read its replies)
+        parts = [self.buf]
+        while b"\n" not in parts[-1]:
             chunk = self.sock.recv(1 << 20)
             if not chunk:
                 raise EOFError("control socket closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
+            parts.append(chunk)
+        line, self.buf = b"".join(parts).split(b"\n", 1)
         return json.loads(line)
 
     def call(self, op, **args):
