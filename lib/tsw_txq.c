@@ -116,6 +116,7 @@ tsw_txq_port_set(struct tsw_txq *t, uint16_t eth_port, uint16_t n_txq, bool vhos
 	p = &t->port[eth_port];
 	p->n_txq = RTE_MIN(n_txq, (uint16_t)TSW_MAX_WORKERS);
 	p->vhost = vhost;
+	p->guest_tso = false;      /* until this port's guest says so */
 	p->retries = vhost ? retries : 0;
 	/* a NIC's queues are all usable; a guest's once it enables them */
 	p->enabled = vhost ? 0 : (p->n_txq >= 64 ? UINT64_MAX : (1ULL << p->n_txq) - 1);
