@@ -55,6 +55,20 @@ class FakeDaemon:
         return {}
 
 
+def test_rpc_backoff_option_registered():
+    """neutron-lib's backing-off RPC client reads rpc_response_max_timeout
+    after a timeout; Neutron's agents register it, so must this one (it
+    raised NoSuchOptError under a loaded server, and the agent restarted
+    its sync at every timeout)."""
+    from oslo_config import cfg
+    from networking_tunsw import config
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    config.register_opts(conf)          # twice: as the agent and its tests may
+    conf([])
+    assert conf.rpc_response_max_timeout == 600, conf.rpc_response_max_timeout
+
+
 def test_vhost_socket_name_matches_neutrons_openvswitch_driver():
     # neutron's agent_vhu_sockpath: ("vhu" + port_id)[:14]
     assert constants.vhost_socket_name(PORT) == "vhubd9f61d9-64"

@@ -50,6 +50,16 @@ tunsw_opts = [
 
 
 def register_opts(conf):
+    # neutron-lib's RPC client backs off a timed-out call up to
+    # rpc_response_max_timeout, which Neutron's own agents register: without
+    # it the first timeout of an overloaded server raised NoSuchOptError in
+    # place of the backoff, and the agent started its whole sync over,
+    # loading the server more (seen with 200 ports on a 2-vCPU cloud)
+    from neutron.conf import service as neutron_service
+    try:
+        conf.register_opts(neutron_service.RPC_EXTRA_OPTS)
+    except cfg.DuplicateOptError:
+        pass
     conf.register_opts(agent_opts, "AGENT")
     conf.register_opts(vxlan_opts, "VXLAN")
     conf.register_opts(tunsw_opts, "TUNSW")
