@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -110,14 +111,73 @@ fake_port_del(void *arg, uint16_t port, char *err, size_t errlen)
 	return 0;
 }
 
+static struct rte_rcu_qsbr *fz_qsbr;
+
+/* The tables, the worker and the control handler, from FZ.cfg. */
+static int
+tables_create(void)
+{
+	uint16_t eth_ports[TSW_MAX_PORTS];
+	struct tsw_dp_conf dc;
+	struct tsw_ctl_hooks hooks = { .port_add = fake_port_add, .port_del = fake_port_del };
+	char err[512];
+
+	tsw_dp_conf_from_config(&dc, FZ.cfg, &FZ.cfg->uplink.mac);
+	FZ.dp = tsw_dp_create(&dc, fz_qsbr, 0, SOCKET_ID_ANY);
+	if (FZ.dp == NULL) {
+		fprintf(stderr, "fuzz tables: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	for (uint16_t i = 0; i < FZ.cfg->n_ports; i++)
+		eth_ports[i] = i;
+	if (tsw_dp_load_config(FZ.dp, FZ.cfg, eth_ports, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fuzz tables: %s\n", err);
+		return -1;
+	}
+	FZ.w = tsw_worker_create(0, FZ.dp, FZ.learn, FZ.pool, capture, NULL, SOCKET_ID_ANY);
+	if (FZ.w == NULL)
+		return -1;
+	FZ.w->punt_ring = FZ.punt;
+	FZ.w->inject_ring = FZ.inject;
+	tsw_mgmt_init(&FZ.mg, FZ.dp, &FZ.learn, 1);
+	FZ.ctl = tsw_ctl_create(FZ.dp, &FZ.mg, &FZ.w->cnt, 1, FZ.pool, &hooks);
+	if (FZ.ctl == NULL)
+		return -1;
+	tsw_ctl_set_vhost_dir(FZ.ctl, FZ.cfg->control.vhost_socket_dir);
+	return 0;
+}
+
+static void
+tables_free(void)
+{
+	tsw_ctl_free(FZ.ctl);
+	tsw_worker_free(FZ.w);
+	tsw_dp_free(FZ.dp);
+	FZ.ctl = NULL;
+	FZ.w = NULL;
+	FZ.dp = NULL;
+}
+
+void
+fz_reset_tables(void)
+{
+	/* a quiescent state first: rte_rcu_qsbr_dq_delete() keeps a defer
+	 * queue (and its ring's name) when entries are still pending */
+	rte_rcu_qsbr_quiescent(fz_qsbr, 0);
+	tables_free();
+	tsw_pipeline_ring_drain(FZ.learn);
+	tsw_pipeline_ring_drain(FZ.punt);
+	tsw_pipeline_ring_drain(FZ.inject);
+	if (tables_create() < 0)
+		fz_fail("cannot create the tables again");
+}
+
 /* Everything fz_init made, at exit: LeakSanitizer does not scan DPDK's
  * memory, so libc allocations referenced from the tables would look lost. */
 static void
 fz_cleanup(void)
 {
-	tsw_ctl_free(FZ.ctl);
-	tsw_worker_free(FZ.w);
-	tsw_dp_free(FZ.dp);
+	tables_free();
 	free(FZ.cfg);
 }
 
@@ -128,10 +188,7 @@ fz_init(void)
 	char *eal[] = { (char *)"fuzz", (char *)"--no-huge", (char *)"--no-shconf",
 			(char *)"--no-pci", (char *)"--no-telemetry", (char *)"-l", (char *)"0",
 			(char *)"-m", (char *)"256", (char *)"--log-level=*:crit", prefix, NULL };
-	uint16_t eth_ports[TSW_MAX_PORTS];
-	struct tsw_dp_conf dc;
 	struct rte_rcu_qsbr *qsbr;
-	struct tsw_ctl_hooks hooks = { .port_add = fake_port_add, .port_del = fake_port_del };
 	int fd;
 	FILE *f;
 
@@ -150,7 +207,6 @@ fz_init(void)
 		return -1;
 	}
 	unlink(path);
-	tsw_dp_conf_from_config(&dc, FZ.cfg, &FZ.cfg->uplink.mac);
 	qsbr = rte_zmalloc("qsbr", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
 	FZ.pool = rte_pktmbuf_pool_create("fuzz", 4095, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
 					  SOCKET_ID_ANY);
@@ -163,25 +219,9 @@ fz_init(void)
 		return -1;
 	rte_rcu_qsbr_thread_register(qsbr, 0);
 	rte_rcu_qsbr_thread_online(qsbr, 0);
-	FZ.dp = tsw_dp_create(&dc, qsbr, 0, SOCKET_ID_ANY);
-	if (FZ.dp == NULL)
+	fz_qsbr = qsbr;
+	if (tables_create() < 0)
 		return -1;
-	for (uint16_t i = 0; i < FZ.cfg->n_ports; i++)
-		eth_ports[i] = i;
-	if (tsw_dp_load_config(FZ.dp, FZ.cfg, eth_ports, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fuzz tables: %s\n", err);
-		return -1;
-	}
-	FZ.w = tsw_worker_create(0, FZ.dp, FZ.learn, FZ.pool, capture, NULL, SOCKET_ID_ANY);
-	if (FZ.w == NULL)
-		return -1;
-	FZ.w->punt_ring = FZ.punt;
-	FZ.w->inject_ring = FZ.inject;
-	tsw_mgmt_init(&FZ.mg, FZ.dp, &FZ.learn, 1);
-	FZ.ctl = tsw_ctl_create(FZ.dp, &FZ.mg, &FZ.w->cnt, 1, FZ.pool, &hooks);
-	if (FZ.ctl == NULL)
-		return -1;
-	tsw_ctl_set_vhost_dir(FZ.ctl, FZ.cfg->control.vhost_socket_dir);
 	atexit(fz_cleanup);
 	return 0;
 }

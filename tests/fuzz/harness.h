@@ -45,6 +45,11 @@ extern struct fz FZ;
 /* EAL and tables, once per process (LLVMFuzzerInitialize). */
 int fz_init(void);
 
+/* The tables (and worker, control handler) built again from the fixed
+ * configuration: fuzz_control's tables grow from input to input, and every
+ * request then costs more (show_counters of hundreds of tunnels). */
+void fz_reset_tables(void);
+
 /* The frame data as one mbuf, or chained at the split points a < b
  * (0 or out of range: fewer segments). NULL: out of mbufs. */
 struct rte_mbuf *fz_mbuf(const uint8_t *data, size_t len, size_t a, size_t b);
