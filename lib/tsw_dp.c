@@ -116,6 +116,8 @@ tsw_dp_free(struct tsw_dp *dp)
 	for (int t = 0; t < TSW_TUN_NTYPES; t++)
 		for (int i = 0; i < TSW_MAX_TUNNELS; i++)
 			rte_free(dp->tunnels[t][i].hdr);
+	for (int p = 0; p < TSW_MAX_PORTS; p++)
+		rte_free((void *)(uintptr_t)dp->ports[p].sec);
 	tsw_fdb_free(dp->fdb);
 	rte_hash_free(dp->net_by_id);
 	rte_hash_free(dp->tun_by_ip);
