@@ -110,6 +110,20 @@ tsw_offload_csum_complete(struct rte_mbuf *m)
 	m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_RX_L4_CKSUM_MASK) | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 }
 
+/* The sum (not complemented) of the len-byte TCP segment at offset l4 of m
+ * with its pseudo-header: IPv4's from DPDK (the lengths of the IP header
+ * ip, which must be right already), IPv6's with len as upper-layer length
+ * (extension headers are not part of it). */
+static uint16_t
+tcp_sum(const struct rte_mbuf *m, const void *ip, bool v4, uint32_t l4, uint32_t len)
+{
+	uint32_t sum = v4 ? rte_ipv4_phdr_cksum(ip, 0) :
+		       fold(__rte_raw_cksum(((const struct rte_ipv6_hdr *)ip)->src_addr, 32, 0) +
+			    rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)len));
+
+	return fold(sum + tsw_cksum_mbuf(m, l4, len));
+}
+
 /* Append len bytes of src from offset off to the frame s, chaining mbufs
  * from pool when the last one is full. */
 static bool
@@ -192,7 +206,7 @@ tsw_offload_tso_segment(struct rte_mbuf *m, struct rte_mempool *pool, struct rte
 	}
 	for (uint32_t i = 0; i < nseg; i++) {
 		struct rte_mbuf *s = out[i];
-		uint32_t len = RTE_MIN(mss, pay - i * mss), sum;
+		uint32_t len = RTE_MIN(mss, pay - i * mss);
 		uint8_t *d = (uint8_t *)rte_pktmbuf_append(s, (uint16_t)hdr);
 		struct rte_tcp_hdr *tcp;
 
@@ -210,12 +224,10 @@ tsw_offload_tso_segment(struct rte_mbuf *m, struct rte_mempool *pool, struct rte
 			ip->packet_id = rte_cpu_to_be_16((uint16_t)(id0 + i));
 			ip->hdr_checksum = 0;
 			ip->hdr_checksum = rte_ipv4_cksum(ip);
-			sum = __rte_raw_cksum(&ip->src_addr, 8, 0);
 		} else {
 			struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(d + l3);
 
 			ip6->payload_len = rte_cpu_to_be_16((uint16_t)(hl.l3_len - 40 + hl.l4_len + len));
-			sum = __rte_raw_cksum(ip6->src_addr, 32, 0);
 		}
 		tcp = (struct rte_tcp_hdr *)(d + l4);
 		tcp->sent_seq = rte_cpu_to_be_32(seq0 + i * mss);
@@ -224,10 +236,7 @@ tsw_offload_tso_segment(struct rte_mbuf *m, struct rte_mempool *pool, struct rte
 		if (i > 0)
 			tcp->tcp_flags &= (uint8_t)~TCP_CWR;
 		tcp->cksum = 0;
-		sum = fold(sum) + rte_cpu_to_be_16(IPPROTO_TCP) +
-		      rte_cpu_to_be_16((uint16_t)(hl.l4_len + len));
-		sum += tsw_cksum_mbuf(s, l4, hl.l4_len + len);
-		tcp->cksum = (uint16_t)~fold(sum);
+		tcp->cksum = (uint16_t)~tcp_sum(s, d + l3, v4, l4, hl.l4_len + len);
 	}
 	rte_pktmbuf_free(m);
 	return (uint16_t)nseg;
@@ -242,7 +251,7 @@ gro_candidate(struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	const struct rte_ipv4_hdr *ip;
-	uint32_t ihl, thl, len = rte_pktmbuf_pkt_len(m), sum;
+	uint32_t ihl, thl, len = rte_pktmbuf_pkt_len(m);
 
 	if (m->data_len < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00)
 		return false;
@@ -256,12 +265,7 @@ gro_candidate(struct rte_mbuf *m)
 		return false;
 	thl = (uint32_t)(f[14 + ihl + 12] >> 4) * 4;
 	if (thl < 20 || m->data_len < 14 + ihl + thl || len <= 14 + ihl + thl ||
-	    rte_raw_cksum(ip, ihl) != 0xffff)
-		return false;
-	sum = __rte_raw_cksum(&ip->src_addr, 8, 0);
-	sum = fold(sum) + rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)(len - 14 - ihl));
-	sum += tsw_cksum_mbuf(m, 14 + ihl, len - 14 - ihl);
-	if (fold(sum) != 0xffff)
+	    rte_raw_cksum(ip, ihl) != 0xffff || tcp_sum(m, ip, true, 14 + ihl, len - 14 - ihl) != 0xffff)
 		return false;
 	m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
 	m->l2_len = 14;
