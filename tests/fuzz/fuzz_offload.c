@@ -18,21 +18,11 @@
 #include "harness.h"
 #include "tsw_offload.h"
 
+#include "../csum_oracle.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t flat_a[70000], flat_b[70000];
-
-static uint32_t
-sum16(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
 
 static const uint8_t *
 flat(const struct rte_mbuf *m, uint8_t *buf)
@@ -47,7 +37,7 @@ flat(const struct rte_mbuf *m, uint8_t *buf)
 /* Header length of a plain TCP frame (untagged Ethernet, IPv4 or IPv6
  * without extension headers); 0 for anything else. */
 static size_t
-tcp_hdr_len(const uint8_t *f, size_t len, bool *v6)
+tcp_hdr_len(const uint8_t *f, size_t len)
 {
 	size_t l3;
 
@@ -55,10 +45,8 @@ tcp_hdr_len(const uint8_t *f, size_t len, bool *v6)
 		return 0;
 	if (f[12] == 0x08 && f[13] == 0x00 && (f[14] >> 4) == 4 && f[23] == 6) {
 		l3 = (size_t)(f[14] & 0xf) * 4;
-		*v6 = false;
 	} else if (f[12] == 0x86 && f[13] == 0xdd && f[20] == 6) {
 		l3 = 40;
-		*v6 = true;
 	} else {
 		return 0;
 	}
@@ -68,24 +56,12 @@ tcp_hdr_len(const uint8_t *f, size_t len, bool *v6)
 }
 
 static void
-check_segment(const uint8_t *s, size_t len, size_t hdr, bool v6)
+check_segment(const uint8_t *s, size_t len, size_t hdr)
 {
-	size_t l3 = v6 ? 40 : (size_t)(s[14] & 0xf) * 4, l4 = 14 + l3;
-	uint32_t sum;
-
-	if (!v6) {
-		if ((size_t)(s[16] << 8 | s[17]) + 14 != len || sum16(s + 14, l3, 0) != 0xffff)
-			fz_fail("segment's IPv4 length or header checksum wrong");
-		sum = sum16(s + 26, 8, 0);
-	} else {
-		if ((size_t)(s[18] << 8 | s[19]) + 54 != len)
-			fz_fail("segment's IPv6 payload length wrong");
-		sum = sum16(s + 22, 32, 0);
-	}
 	if (hdr > len)
 		fz_fail("segment shorter than its headers");
-	if (sum16(s + l4, len - l4, sum + 6 + (uint32_t)(len - l4)) != 0xffff)
-		fz_fail("segment's TCP checksum wrong");
+	if (!oracle_l4_ok(s, len, IPPROTO_TCP))
+		fz_fail("segment's IP length, IPv4 header checksum or TCP checksum wrong");
 }
 
 static uint16_t
@@ -113,7 +89,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rte_mbuf *a, *b;
 	uint16_t mss, na, nb;
 	uint8_t flags;
-	bool v6 = false;
 
 	if (size < 5 || len > FZ_SNAP)    /* fz_mbuf: one mbuf per piece */
 		return 0;
@@ -141,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(flat(oa[i], flat_a), flat(ob[i], flat_b), l) != 0)
 			fz_fail("frame %u differs between linear and chained", i);
 	}
-	hdr = tcp_hdr_len(frame, len, &v6);
+	hdr = tcp_hdr_len(frame, len);
 	if (na > 1 && hdr != 0) {
 		at = hdr;
 		for (uint16_t i = 0; i < na; i++) {
@@ -152,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fz_fail("segment %u: %u bytes for mss %u", i, l, mss);
 			if (memcmp(s + hdr, frame + at, l - hdr) != 0)
 				fz_fail("segment %u: payload out of place", i);
-			check_segment(s, l, hdr, v6);
+			check_segment(s, l, hdr);
 			at += l - hdr;
 		}
 	}

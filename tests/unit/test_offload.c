@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Unit tests: a guest's TCP offloads done in software (tsw_offload.h).
  * The oracle is independent of the code under test: a byte-wise RFC 1071
- * sum over a flat copy of each frame.
+ * sum over a flat copy of each frame (tests/csum_oracle.h).
  */
 #include <string.h>
 
@@ -14,49 +14,14 @@
 
 #include "tsw_offload.h"
 
+#include "../csum_oracle.h"
+
 #include "test_offload.h"
 
 extern struct rte_mempool *pool;
 
 #define MAXF 70000
 static uint8_t flat[MAXF];
-
-/* RFC 1071 over bytes, big-endian words, folded, not complemented. */
-static uint32_t
-rfc1071(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-/* The L4 checksum of a flat frame is right (IPv4 or IPv6 at offset 14). */
-static bool
-l4_ok(const uint8_t *f, size_t len, uint8_t proto)
-{
-	uint32_t sum;
-	size_t l4;
-
-	if ((f[14] >> 4) == 4) {
-		size_t ihl = (size_t)(f[14] & 0xf) * 4, tot = (size_t)(f[16] << 8 | f[17]);
-		l4 = 14 + ihl;
-		if (tot + 14 != len || rfc1071(f + 14, ihl, 0) != 0xffff)
-			return false;
-		sum = rfc1071(f + 26, 8, 0);
-	} else {
-		size_t pl = (size_t)(f[18] << 8 | f[19]);
-		l4 = 14 + 40;
-		if (pl + 54 != len)
-			return false;
-		sum = rfc1071(f + 22, 32, 0);
-	}
-	sum += proto + (uint32_t)(len - l4);
-	return rfc1071(f + l4, len - l4, sum) == 0xffff;
-}
 
 /* A frame of len bytes from src as a chain cut at the given lengths
  * (0-terminated; then 1 900-byte pieces). */
@@ -106,10 +71,10 @@ build_tcp(bool v6, uint32_t pay)
 		f[22] = 64;
 		f[23] = IPPROTO_TCP;
 		memcpy(f + 26, "\xc6\x13\x01\x01\xc6\x13\x01\x02", 8);
-		sum = rfc1071(f + 14, 20, 0);
+		sum = oracle_sum16(f + 14, 20, 0);
 		f[24] = (uint8_t)(~sum >> 8);
 		f[25] = (uint8_t)~sum;
-		sum = rfc1071(f + 26, 8, 0);
+		sum = oracle_sum16(f + 26, 8, 0);
 	} else {
 		f[12] = 0x86;
 		f[13] = 0xdd;
@@ -120,7 +85,7 @@ build_tcp(bool v6, uint32_t pay)
 		f[21] = 64;
 		for (int i = 0; i < 32; i++)
 			f[22 + i] = (uint8_t)(0x20 + i);
-		sum = rfc1071(f + 22, 32, 0);
+		sum = oracle_sum16(f + 22, 32, 0);
 	}
 	t = f + 14 + l3;
 	t[0] = 0x80;      /* ports 32768 -> 5201 */
@@ -138,7 +103,7 @@ build_tcp(bool v6, uint32_t pay)
 	for (uint32_t i = 0; i < pay; i++)
 		t[l4 + i] = (uint8_t)(i * 7 + 3);
 	sum += IPPROTO_TCP + l4 + pay;
-	sum = rfc1071(NULL, 0, sum);
+	sum = oracle_sum16(NULL, 0, sum);
 	t[16] = (uint8_t)(sum >> 8);       /* partial: the pseudo-header sum */
 	t[17] = (uint8_t)sum;
 	return len;
@@ -166,7 +131,7 @@ check_tso(bool v6, uint32_t pay, uint16_t mss, const uint16_t *cuts)
 		CU_ASSERT_EQUAL(out[i]->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_TX_TCP_SEG), 0);
 		if (rte_pktmbuf_read(out[i], 0, sl, flat) != flat)
 			memcpy(flat, rte_pktmbuf_mtod(out[i], const void *), sl);
-		CU_ASSERT(l4_ok(flat, sl, IPPROTO_TCP));
+		CU_ASSERT(oracle_l4_ok(flat, sl, IPPROTO_TCP));
 		/* headers as the guest's, but for lengths, id, seq, flags, sums */
 		CU_ASSERT_EQUAL(memcmp(flat, super, 14), 0);
 		if (!v6) {
@@ -282,7 +247,7 @@ test_tso_small_frame_passes(void)
 	CU_ASSERT_PTR_NOT_NULL(rte_pktmbuf_read(m, 0, len, flat));
 	if (rte_pktmbuf_read(m, 0, len, flat) != flat)
 		memcpy(flat, rte_pktmbuf_mtod(m, const void *), len);
-	CU_ASSERT(l4_ok(flat, len, IPPROTO_TCP));
+	CU_ASSERT(oracle_l4_ok(flat, len, IPPROTO_TCP));
 	rte_pktmbuf_free(m);
 }
 
@@ -304,13 +269,13 @@ test_csum_complete(void)
 					super[v6 ? 20 : 23] = IPPROTO_UDP;
 					if (!v6) {
 						super[24] = super[25] = 0;
-						sum = rfc1071(super + 14, 20, 0);
+						sum = oracle_sum16(super + 14, 20, 0);
 						super[24] = (uint8_t)(~sum >> 8);
 						super[25] = (uint8_t)~sum;
 					}
 					t[4] = (uint8_t)(l4len >> 8);
 					t[5] = (uint8_t)l4len;
-					sum = rfc1071(super + (v6 ? 22 : 26), v6 ? 32 : 8,
+					sum = oracle_sum16(super + (v6 ? 22 : 26), v6 ? 32 : 8,
 						      IPPROTO_UDP + l4len);
 					t[6] = (uint8_t)(sum >> 8);
 					t[7] = (uint8_t)sum;
@@ -322,7 +287,7 @@ test_csum_complete(void)
 				CU_ASSERT(!tsw_offload_csum_partial(m));
 				if (rte_pktmbuf_read(m, 0, len, flat) != flat)
 					memcpy(flat, rte_pktmbuf_mtod(m, const void *), len);
-				CU_ASSERT(l4_ok(flat, len, udp ? IPPROTO_UDP : IPPROTO_TCP));
+				CU_ASSERT(oracle_l4_ok(flat, len, udp ? IPPROTO_UDP : IPPROTO_TCP));
 				/* nothing else changed */
 				CU_ASSERT_EQUAL(memcmp(flat, super, 14 + (v6 ? 40 : 20) + (udp ? 6 : 16)), 0);
 				rte_pktmbuf_free(m);
