@@ -33,17 +33,11 @@ sys.path.insert(0, os.path.join(TOP, "tests", "guest"))
 from guest import QemuGuest  # noqa: E402
 from tswfunc import P, TOPO, Daemon, cleanup_dpdk_files, sh  # noqa: E402
 from test_daemon import config  # noqa: E402
+from test_guest import jumbo_config, jumbo_underlay  # noqa: E402
 
 VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 SECS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 MAC = "02:00:00:00:01:01"
-
-
-def jumbo():
-    for cmd in (["ip", "link", "set", P + "up", "mtu", "9000"],
-                ["ip", "-n", P + "rem", "link", "set", "eth0", "mtu", "9000"],
-                ["ip", "-n", P + "rem", "link", "set", "tun0", "mtu", "8950"]):
-        subprocess.run(cmd, check=True)
 
 
 def iperf(vm, reverse):
@@ -77,11 +71,7 @@ def measure(vm):
 
 
 def tunsw_row(d, mtu, offload):
-    conf = config(d)
-    if mtu == 8950:
-        conf = (conf.replace("iface=%sup" % P, "iface=%sup,framesz=10240,blocksz=20480" % P)
-                .replace("[uplink]", "[uplink]\nmtu = 9000")
-                .replace("[dataplane]", "[dataplane]\nmbuf_size = 10240"))
+    conf = jumbo_config(d) if mtu == 8950 else config(d)
     if offload:
         conf = conf.replace("vm1.sock", "vm1.sock,tso=1")
     else:
@@ -124,11 +114,10 @@ class Ovs:
                         "--pidfile=%s/vswitchd.pid" % d, "--detach",
                         "--log-file=%s/vswitchd.log" % d], check=True, env=env,
                        stderr=subprocess.DEVNULL)
-        frame = ""
         self.vsctl("add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
                    "other_config:hwaddr=02:00:00:00:00:01", "--",
                    "add-port", "br-phy", "phy0", "--", "set", "interface", "phy0", "type=dpdk",
-                   "options:dpdk-devargs=net_af_packet0,iface=%sup%s" % (P, frame))
+                   "options:dpdk-devargs=net_af_packet0,iface=%sup" % P)
         self.vsctl("add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev",
                    "--", "add-port", "br-int", "vm1", "--", "set", "interface", "vm1",
                    "type=dpdkvhostuserclient", "options:vhost-server-path=%s/vm1.sock" % d,
@@ -207,7 +196,7 @@ def main():
                 sh(TOPO, "up", P, "vxlan")
                 try:
                     if mtu == 8950:
-                        jumbo()
+                        jumbo_underlay()
                     if switch == "tunsw":
                         r = tunsw_row(d, mtu, offload)
                     elif have_ovs and mtu == 8950:

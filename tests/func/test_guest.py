@@ -177,6 +177,14 @@ def test_guest_gro_tunnel_to_guest(d):
            c2["drops"]["tx_full"]))
 
 
+def jumbo_config(d):
+    """The daemon's config for a 9000-byte underlay: af_packet frames and
+    mbufs sized for it, [uplink] mtu 9000."""
+    return (config(d).replace("iface=%sup" % P, "iface=%sup,framesz=10240,blocksz=20480" % P)
+            .replace("[uplink]", "[uplink]\nmtu = 9000")
+            .replace("[dataplane]", "[dataplane]\nmbuf_size = 10240"))
+
+
 def jumbo_underlay():
     """The topology's underlay at MTU 9000, the remote's VXLAN at 8950."""
     for cmd in (["ip", "link", "set", P + "up", "mtu", "9000"],
@@ -192,10 +200,7 @@ def test_jumbo_frames_guest_mtu_8950_through_vxlan(d):
     MTU both ways; a frame over the tunnel's limit is dropped and counted
     (R-E4), never sent."""
     jumbo_underlay()
-    conf = (config(d).replace("iface=%sup" % P, "iface=%sup,framesz=10240,blocksz=20480" % P)
-            .replace("[uplink]", "[uplink]\nmtu = 9000")
-            .replace("[dataplane]", "[dataplane]\nmbuf_size = 10240"))
-    sw = Daemon(d, conf)
+    sw = Daemon(d, jumbo_config(d))
     vm = guest(d, mtu=8950)
     try:
         vm.wait_booted()
