@@ -3,14 +3,19 @@
  * input (pcap or pcapng, through libpcap: dpdk-dumpcap's files replay), in
  * one thread, with the capture's timestamps as the clock.
  *
- *   tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...]
- *                [--control FILE.jsonl] --out-dir DIR
+ *   tunsw-replay --config FILE --in NAME=FILE[:INTERFACE] | --in FILE [--in ...]
+ *                [--control FILE.jsonl] [--out-format pcapng|pcap] --out-dir DIR
  *
- * NAME is a [port] name or "uplink". Control requests (one JSON object per
- * line, with "ts" in seconds on the pcap clock) are applied on the same
- * timeline, before the frames of the same instant. Writes DIR/NAME.pcap
- * for every port, DIR/control.jsonl (the replies) and DIR/state.json.
- * Exit status: 0 ok, 1 usage or input error, 2 an mbuf was leaked.
+ * NAME is a [port] name or "uplink"; INTERFACE picks one interface of a
+ * pcapng file (index, name, description, hardware or its device part, e.g.
+ * net_vhost0). A FILE without NAME maps each of its interfaces to the port
+ * of that name or device (dpdk-dumpcap records the device). Control
+ * requests (one JSON object per line, with "ts" in seconds on the capture
+ * clock) are applied on the same timeline, before the frames of the same
+ * instant. Writes DIR/out.pcapng, one interface per port (with --out-format
+ * pcap: DIR/NAME.pcap per port), DIR/control.jsonl (the replies) and
+ * DIR/state.json. Exit status: 0 ok, 1 usage or input error, 2 an mbuf was
+ * leaked.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -53,7 +59,11 @@ struct event {
 };
 
 struct replay {
-	struct tsw_pcap_out *out[TSW_N_OUTS];
+	enum tsw_pcap_format fmt;
+	struct tsw_pcap_out *ng;              /* pcapng: every port's frames */
+	int iface[TSW_N_OUTS];                /* pcapng: each port's interface */
+	struct tsw_pcap_out *out[TSW_N_OUTS]; /* pcap: a file per port */
+	bool write_failed;
 	tsw_ns_t now;
 	struct tsw_dp *dp;
 	const char *out_dir;
@@ -122,24 +132,51 @@ fail:
 	return -1;
 }
 
+/* The device of devargs: what comes before the first ','. */
+static void
+device_of(const char *devargs, char *dev, size_t len)
+{
+	snprintf(dev, len, "%.*s", (int)strcspn(devargs, ","), devargs);
+}
+
+/* Where port o's frames go from now on: a new interface of the pcapng
+ * file (named after the port, described by its device), or DIR/NAME.pcap. */
+static int
+replay_output(struct replay *r, uint16_t o, const char *name, const char *devargs, char *err,
+	      size_t errlen)
+{
+	char path[4096], dev[TSW_DEVARGS_LEN];
+
+	if (r->fmt == TSW_PCAP_FMT_PCAPNG) {
+		device_of(devargs, dev, sizeof(dev));
+		r->iface[o] = tsw_pcapng_add_iface(r->ng, name, dev);
+		if (r->iface[o] < 0) {
+			snprintf(err, errlen, "%s/out.pcapng: cannot add an interface", r->out_dir);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s.pcap", r->out_dir, name);
+	if (tsw_pcap_close(r->out[o]) < 0)
+		r->write_failed = true;
+	r->out[o] = tsw_pcap_create(path, err, errlen);
+	return r->out[o] != NULL ? 0 : -1;
+}
+
 static int
 replay_port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
 		size_t errlen)
 {
 	struct replay *r = arg;
-	char path[4096];
 	int p;
 
-	(void)devargs;   /* no devices here: the port's output is a pcap */
 	p = tsw_dp_port_add(r->dp, name, UINT16_MAX, net);
 	if (p < 0) {
 		snprintf(err, errlen, "cannot add port: %s", strerror(-p));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s.pcap", r->out_dir, name);
-	tsw_pcap_close(r->out[p]);
-	r->out[p] = tsw_pcap_create(path, err, errlen);
-	if (r->out[p] == NULL) {
+	/* no devices here: the port's output is a capture */
+	if (replay_output(r, (uint16_t)p, name, devargs, err, errlen) < 0) {
 		tsw_dp_port_del(r->dp, (uint16_t)p);
 		return -1;
 	}
@@ -156,8 +193,10 @@ replay_port_del(void *arg, uint16_t port, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot delete port: %s", strerror(-rc));
 		return -1;
 	}
-	tsw_pcap_close(r->out[port]);
+	if (tsw_pcap_close(r->out[port]) < 0)
+		r->write_failed = true;
 	r->out[port] = NULL;
+	r->iface[port] = -1;
 	return 0;
 }
 
@@ -221,19 +260,166 @@ replay_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts,
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		const void *d = rte_pktmbuf_read(pkts[i], 0, RTE_MIN(len, (uint32_t)sizeof(buf)), buf);
-		if (r->out[out] != NULL)
-			tsw_pcap_write(r->out[out], r->now, d, RTE_MIN(len, (uint32_t)sizeof(buf)));
+		int rc = 0;
+
+		len = RTE_MIN(len, (uint32_t)sizeof(buf));
+		if (r->fmt == TSW_PCAP_FMT_PCAPNG && r->iface[out] >= 0)
+			rc = tsw_pcap_write(r->ng, (uint32_t)r->iface[out], r->now, d, len);
+		else if (r->fmt == TSW_PCAP_FMT_PCAP && r->out[out] != NULL)
+			rc = tsw_pcap_write(r->out[out], 0, r->now, d, len);
+		if (rc < 0)
+			r->write_failed = true;
 		rte_pktmbuf_free(pkts[i]);
 	}
 	return n;
 }
 
+/* --in NAME=FILE[:INTERFACE] or FILE[:INTERFACE]: NAME= when what comes
+ * before the first '=' is no path; :INTERFACE when FILE as given is no
+ * file: the first ':' before which there is one (an interface name may
+ * hold ':', as dumpcap's "dpdk:0"). */
+static int
+parse_in(char *arg, char **name, char **file, char **iface)
+{
+	char *eq = strchr(arg, '='), *colon;
+	struct stat st;
+
+	*name = NULL;
+	*file = arg;
+	*iface = NULL;
+	if (eq != NULL && eq != arg && memchr(arg, '/', (size_t)(eq - arg)) == NULL) {
+		*eq = '\0';
+		*name = arg;
+		*file = eq + 1;
+	}
+	if (stat(*file, &st) != 0) {
+		for (colon = strchr(*file, ':'); colon != NULL; colon = strchr(colon + 1, ':')) {
+			int found;
+
+			*colon = '\0';
+			found = colon != *file && colon[1] != '\0' && stat(*file, &st) == 0;
+			if (found) {
+				*iface = colon + 1;
+				break;
+			}
+			*colon = ':';
+		}
+	}
+	if ((*file)[0] == '\0') {
+		fprintf(stderr, "tunsw-replay: --in: expected NAME=FILE[:INTERFACE] or FILE\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The port an interface of f goes to when no NAME was given: "uplink" or
+ * the uplink's device, a port's name or its device. -1 when none. */
+static int
+port_of_iface(const struct tsw_pcap_file *f, uint32_t i, const struct tsw_config *cfg,
+	      const struct tsw_dp *dp)
+{
+	char dev[TSW_DEVARGS_LEN];
+
+	device_of(cfg->uplink.devargs, dev, sizeof(dev));
+	if (tsw_pcap_iface_match(f, i, "uplink", false) || tsw_pcap_iface_match(f, i, dev, false))
+		return TSW_OUT_UPLINK;
+	for (uint16_t k = 0; k < cfg->n_ports; k++) {
+		device_of(cfg->ports[k].devargs, dev, sizeof(dev));
+		if (tsw_pcap_iface_match(f, i, cfg->ports[k].name, false) ||
+		    tsw_pcap_iface_match(f, i, dev, false))
+			return tsw_dp_port_find(dp, cfg->ports[k].name);
+	}
+	return -1;
+}
+
+/* How an interface of f is shown in an error. */
+static const char *
+iface_text(const struct tsw_pcap_file *f, uint32_t i, char *buf, size_t len)
+{
+	const struct tsw_pcap_iface *ifc = &f->ifaces[i];
+
+	snprintf(buf, len, "%u (name \"%s\", hardware \"%s\")", i, ifc->name, ifc->hw);
+	return buf;
+}
+
+/* The events of input file f for --in NAME/INTERFACE (port: NAME's, or -1
+ * to map each interface); 0, or -1 after saying why. */
+static int
+input_events(const char *arg, struct tsw_pcap_file *f, int port, const char *iface,
+	     const struct tsw_config *cfg, const struct tsw_dp *dp, struct event **ev, size_t *nev)
+{
+	int map[TSW_PCAP_MAX_IFACES];
+	uint32_t first = UINT32_MAX;
+	char t[400];
+	struct event *ne;
+	bool found = iface == NULL;
+	size_t n_out = 0;
+
+	for (uint32_t i = 0; i < f->n_ifaces; i++) {
+		map[i] = -2;   /* not looked at yet */
+		found = found || tsw_pcap_iface_match(f, i, iface, true);
+	}
+	if (!found) {
+		fprintf(stderr, "tunsw-replay: --in %s: no interface \"%s\" in the file "
+			"(it has %u)\n", arg, iface, f->n_ifaces);
+		return -1;
+	}
+	ne = realloc(*ev, (*nev + f->n + 1) * sizeof(**ev));
+	if (ne == NULL)
+		return -1;
+	*ev = ne;
+	for (size_t j = 0; j < f->n; j++) {
+		const struct tsw_pcap_rec *r = &f->recs[j];
+		int p = port;
+
+		if (iface != NULL && !tsw_pcap_iface_match(f, r->iface, iface, true))
+			continue;
+		if (r->dir == TSW_PCAP_DIR_OUT) {
+			n_out++;     /* what the port sent (dumpcap records both ways) */
+			continue;
+		}
+		if (port >= 0 && iface == NULL && first != UINT32_MAX && r->iface != first) {
+			fprintf(stderr, "tunsw-replay: --in %s: frames on interfaces %u and %s: "
+				"pick one with NAME=FILE:INTERFACE, or give FILE alone\n", arg,
+				first, iface_text(f, r->iface, t, sizeof(t)));
+			return -1;
+		}
+		first = r->iface;
+		if (port < 0) {
+			if (map[r->iface] == -2)
+				map[r->iface] = port_of_iface(f, r->iface, cfg, dp);
+			p = map[r->iface];
+			if (p < 0) {
+				fprintf(stderr, "tunsw-replay: --in %s: interface %s is no port's "
+					"name or device: use NAME=FILE:INTERFACE\n", arg,
+					iface_text(f, r->iface, t, sizeof(t)));
+				return -1;
+			}
+		}
+		if (r->len > REPLAY_DATAROOM - RTE_PKTMBUF_HEADROOM) {
+			fprintf(stderr, "tunsw-replay: --in %s: frame %zu too large\n", arg, j);
+			return -1;
+		}
+		(*ev)[*nev] = (struct event){ r->ts, (uint32_t)*nev, (uint16_t)p, &f->recs[j] };
+		(*nev)++;
+	}
+	if (n_out > 0)
+		fprintf(stderr, "tunsw-replay: --in %s: %zu outbound frames (sent on the port) "
+			"skipped\n", arg, n_out);
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tunsw-replay --config FILE --in NAME=FILE.pcap [--in ...]\n"
-		"                    [--control FILE.jsonl] --out-dir DIR\n"
-		"  NAME is a [port] name of the config or 'uplink'.\n"
+	fprintf(f, "usage: tunsw-replay --config FILE --in NAME=FILE[:INTERFACE] | --in FILE\n"
+		"                    [--in ...] [--control FILE.jsonl]\n"
+		"                    [--out-format pcapng|pcap] --out-dir DIR\n"
+		"  NAME is a [port] name of the config or 'uplink'; FILE is pcap or pcapng.\n"
+		"  INTERFACE: one interface of a pcapng file (index, name, or device as\n"
+		"  dpdk-dumpcap records it, e.g. net_vhost0). Without NAME, each interface\n"
+		"  goes to the port of its name or device.\n"
+		"  Output: DIR/out.pcapng (an interface per port) or DIR/NAME.pcap.\n"
 		"  Environment TSW_REPLAY_EAL adds EAL arguments.\n");
 }
 
@@ -245,34 +431,41 @@ main(int argc, char **argv)
 		{ "in", required_argument, NULL, 'i' },
 		{ "out-dir", required_argument, NULL, 'o' },
 		{ "control", required_argument, NULL, 'C' },
+		{ "out-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfg_path = NULL, *out_dir = NULL, *ctl_path = NULL;
-	char *in_name[MAX_INPUTS], *in_file[MAX_INPUTS];
+	char *in_name[MAX_INPUTS], *in_file[MAX_INPUTS], *in_if[MAX_INPUTS];
+	enum tsw_pcap_format fmt = TSW_PCAP_FMT_PCAPNG;
 	int n_in = 0, opt, rc = 1;
 	char err[512];
 
-	while ((opt = getopt_long(argc, argv, "c:i:o:C:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:o:C:f:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cfg_path = optarg; break;
 		case 'C': ctl_path = optarg; break;
 		case 'o': out_dir = optarg; break;
-		case 'i': {
-			char *eq = strchr(optarg, '=');
-			if (eq == NULL || eq == optarg || eq[1] == '\0') {
-				fprintf(stderr, "tunsw-replay: --in %s: expected NAME=FILE.pcap\n", optarg);
+		case 'f':
+			if (strcmp(optarg, "pcapng") == 0)
+				fmt = TSW_PCAP_FMT_PCAPNG;
+			else if (strcmp(optarg, "pcap") == 0)
+				fmt = TSW_PCAP_FMT_PCAP;
+			else {
+				fprintf(stderr, "tunsw-replay: --out-format %s: pcapng or pcap\n",
+					optarg);
 				return 1;
 			}
+			break;
+		case 'i':
 			if (n_in == MAX_INPUTS) {
 				fprintf(stderr, "tunsw-replay: too many --in\n");
 				return 1;
 			}
-			*eq = '\0';
-			in_name[n_in] = optarg;
-			in_file[n_in++] = eq + 1;
+			if (parse_in(optarg, &in_name[n_in], &in_file[n_in], &in_if[n_in]) < 0)
+				return 1;
+			n_in++;
 			break;
-		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -332,17 +525,17 @@ main(int argc, char **argv)
 	struct tsw_underlay *ul = NULL;
 	struct tsw_dp *dp = NULL;
 	struct tsw_worker *w = NULL;
-	struct replay rp = { .now = 0, .out_dir = out_dir };
+	struct replay rp = { .now = 0, .out_dir = out_dir, .fmt = fmt };
 	struct tsw_ctl *ctl = NULL;
 	struct ctl_req *creq = NULL;
 	size_t ncreq = 0, cnext = 0;
 	FILE *creply = NULL;
 	struct tsw_counters *view = calloc(1, sizeof(*view));
 	struct tsw_mgmt mg;
-	struct tsw_pcap_rec *recs[MAX_INPUTS] = { NULL };
-	size_t nrec[MAX_INPUTS] = { 0 };
+	struct tsw_pcap_file files[MAX_INPUTS];
 	struct event *ev = NULL;
 	size_t nev = 0;
+	int n_read = 0;
 	uint16_t eth_ports[TSW_MAX_PORTS];
 
 	if (view == NULL || qsbr == NULL || pool == NULL || ring == NULL || punt == NULL ||
@@ -405,46 +598,51 @@ main(int argc, char **argv)
 		}
 	}
 
-	/* outputs */
-	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
+	/* outputs: the uplink, then the configured ports */
+	if (fmt == TSW_PCAP_FMT_PCAPNG) {
 		char path[4096];
-		const char *name = p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name;
-		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s.pcap", out_dir, name);
-		rp.out[p] = tsw_pcap_create(path, err, sizeof(err));
-		if (rp.out[p] == NULL) {
+		snprintf(path, sizeof(path), "%s/out.pcapng", out_dir);
+		rp.ng = tsw_pcapng_create(path, "tunsw-replay", err, sizeof(err));
+		if (rp.ng == NULL) {
 			fprintf(stderr, "tunsw-replay: %s\n", err);
+			goto out;
+		}
+	}
+	for (int p = 0; p < TSW_N_OUTS; p++)
+		rp.iface[p] = -1;
+	if (replay_output(&rp, TSW_OUT_UPLINK, "uplink", cfg->uplink.devargs, err,
+			  sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-replay: %s\n", err);
+		goto out;
+	}
+	for (uint16_t k = 0; k < cfg->n_ports; k++) {
+		int p = tsw_dp_port_find(dp, cfg->ports[k].name);
+		if (p < 0 || replay_output(&rp, (uint16_t)p, cfg->ports[k].name,
+					   cfg->ports[k].devargs, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw-replay: %s\n", p < 0 ? "port table" : err);
 			goto out;
 		}
 	}
 	/* inputs */
 	for (int i = 0; i < n_in; i++) {
-		int port = strcmp(in_name[i], "uplink") == 0 ? TSW_OUT_UPLINK
-							   : tsw_dp_port_find(dp, in_name[i]);
-		if (port < 0) {
-			fprintf(stderr, "tunsw-replay: --in %s: no such port in %s\n", in_name[i],
-				cfg_path);
-			goto out;
-		}
-		if (tsw_pcap_read(in_file[i], &recs[i], &nrec[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "tunsw-replay: --in %s: %s\n", in_name[i], err);
-			goto out;
-		}
-		struct event *ne = realloc(ev, (nev + nrec[i] + 1) * sizeof(*ev));
-		if (ne == NULL)
-			goto out;
-		ev = ne;
-		for (size_t j = 0; j < nrec[i]; j++) {
-			if (recs[i][j].len > REPLAY_DATAROOM - RTE_PKTMBUF_HEADROOM) {
-				fprintf(stderr, "tunsw-replay: --in %s: frame %zu too large\n",
-					in_name[i], j);
+		int port = -1;
+
+		if (in_name[i] != NULL) {
+			port = strcmp(in_name[i], "uplink") == 0 ? TSW_OUT_UPLINK
+								 : tsw_dp_port_find(dp, in_name[i]);
+			if (port < 0) {
+				fprintf(stderr, "tunsw-replay: --in %s: no such port in %s\n",
+					in_name[i], cfg_path);
 				goto out;
 			}
-			ev[nev] = (struct event){ recs[i][j].ts, (uint32_t)nev, (uint16_t)port,
-						  &recs[i][j] };
-			nev++;
 		}
+		if (tsw_pcap_read(in_file[i], &files[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw-replay: --in: %s\n", err);
+			goto out;
+		}
+		n_read = i + 1;
+		if (input_events(in_file[i], &files[i], port, in_if[i], cfg, dp, &ev, &nev) < 0)
+			goto out;
 	}
 	if (nev > 0)
 		qsort(ev, nev, sizeof(*ev), cmp_event);
@@ -508,6 +706,18 @@ main(int argc, char **argv)
 		fclose(f);
 	}
 	rc = 0;
+	for (int p = 0; p < TSW_N_OUTS; p++) {
+		if (tsw_pcap_close(rp.out[p]) < 0)
+			rp.write_failed = true;
+		rp.out[p] = NULL;
+	}
+	if (tsw_pcap_close(rp.ng) < 0)
+		rp.write_failed = true;
+	rp.ng = NULL;
+	if (rp.write_failed) {
+		fprintf(stderr, "tunsw-replay: %s: cannot write the output captures\n", out_dir);
+		rc = 1;
+	}
 	release_slow_path(&ul, punt, inject);   /* frames still waiting for ARP */
 	if (rte_mempool_in_use_count(pool) != 0) {
 		fprintf(stderr, "tunsw-replay: %u mbufs leaked\n", rte_mempool_in_use_count(pool));
@@ -524,10 +734,11 @@ out:
 	rte_ring_free(punt);
 	rte_ring_free(inject);
 	free(view);
-	for (int p = 0; p <= TSW_MAX_PORTS; p++)
+	for (int p = 0; p < TSW_N_OUTS; p++)
 		tsw_pcap_close(rp.out[p]);
-	for (int i = 0; i < n_in; i++)
-		tsw_pcap_free(recs[i], nrec[i]);
+	tsw_pcap_close(rp.ng);
+	for (int i = 0; i < n_read; i++)
+		tsw_pcap_free(&files[i]);
 	free(ev);
 	tsw_worker_free(w);
 	tsw_dp_free(dp);

@@ -1,5 +1,6 @@
 """Replay-test helpers: build a config and input pcaps, run tunsw-replay,
-read back every port's output pcap and state.json.
+read back every port's output (out.pcapng, one interface per port, read
+here independently of tunsw's writer; or NAME.pcap files) and state.json.
 
 Tests are plain functions named test_<RULE>_<what>; run_tests() runs the
 ones of a module, prints one line per test and a closing summary line,
@@ -8,6 +9,7 @@ and exits non-zero when one failed.
 import json
 import logging
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -82,12 +84,60 @@ def frame(src, dst, payload=b"x" * 46, ethertype=0x0800):
     return Ether(src=src, dst=dst, type=ethertype) / Raw(payload)
 
 
+def read_pcapng(path):
+    """A pcapng file's frames per interface name: {name: [(time_s, bytes)]},
+    its interfaces in order [(name, description)]. Checks every block's
+    two lengths; interfaces of one name are one port's; nanosecond resolution
+    (if_tsresol 9) is required, as tunsw-replay writes it."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    off, ifaces, out, order = 0, [], {}, "<"
+    while off < len(buf):
+        btype, blen = struct.unpack_from(order + "II", buf, off)
+        if btype == 0x0A0D0D0A:
+            order = "<" if struct.unpack_from("<I", buf, off + 8)[0] == 0x1A2B3C4D else ">"
+            blen = struct.unpack_from(order + "I", buf, off + 4)[0]
+        assert blen >= 12 and blen % 4 == 0 and off + blen <= len(buf), (path, off, blen)
+        assert struct.unpack_from(order + "I", buf, off + blen - 4)[0] == blen, (path, off)
+        body = buf[off + 8:off + blen - 4]
+        if btype == 1:
+            opts, o, name, descr, tsresol = body[8:], 0, None, "", None
+            while o + 4 <= len(opts):
+                code, ln = struct.unpack_from(order + "HH", opts, o)
+                val = opts[o + 4:o + 4 + ln]
+                if code == 0:
+                    break
+                if code == 2:
+                    name = val.decode()
+                elif code == 3:
+                    descr = val.decode()
+                elif code == 9:
+                    tsresol = val[0]
+                o += 4 + (ln + 3) // 4 * 4
+            assert tsresol == 9 and name is not None, (path, name)
+            ifaces.append((name, descr))
+            out.setdefault(name, [])     # a port deleted and added again: one list
+        elif btype == 6:
+            ifid, hi, lo, cap, orig = struct.unpack_from(order + "IIIII", body, 0)
+            assert cap == orig and ifid < len(ifaces), (path, off)
+            out[ifaces[ifid][0]].append(((hi << 32 | lo) / 1e9, bytes(body[20:20 + cap])))
+        off += blen
+    return out, ifaces
+
+
 class Result:
     def __init__(self, out_dir, names):
         self.raw = {}
         self.time = {}
         with open(os.path.join(out_dir, "state.json")) as f:
             self.state = json.load(f)
+        ng = os.path.join(out_dir, "out.pcapng")
+        if os.path.exists(ng):
+            frames, self.ifaces = read_pcapng(ng)
+            for n, fr in frames.items():
+                self.raw[n] = [b for _, b in fr]
+                self.time[n] = [t for t, _ in fr]
+            names = []
         names = set(names) | {f[:-5] for f in os.listdir(out_dir)
                               if f.endswith(".pcap") and not f.startswith("in-")}
         for n in names:
@@ -141,9 +191,10 @@ class Result:
         return [r["result"] for r in self.replies]
 
 
-def run(inputs, sections=None, expect_rc=0, control=None):
+def run(inputs, sections=None, expect_rc=0, control=None, out_format=None):
     """inputs: list of (time_s, port_name, scapy_frame_or_bytes).
     control: list of (time_s, request dict) for --control.
+    out_format: None (tunsw-replay's default, pcapng) or "pcap".
     Returns a Result after running tunsw-replay."""
     sections = sections if sections is not None else standard_sections()
     with tempfile.TemporaryDirectory(prefix="tswtest") as d:
@@ -156,6 +207,8 @@ def run(inputs, sections=None, expect_rc=0, control=None):
             p.time = t
             per_port.setdefault(port, []).append(p)
         args = [REPLAY, "--config", cfg, "--out-dir", d]
+        if out_format is not None:
+            args += ["--out-format", out_format]
         for port, pkts in per_port.items():
             path = os.path.join(d, "in-%s.pcap" % port)
             wrpcap(path, pkts, linktype=1)
