@@ -61,6 +61,13 @@ bad = ["%s (%s MACs)" % (r.get("path"), r.get("macs")) for r in res["results"]
        if not r.get("mpps") or not r.get("cycles_per_pkt")]
 if not res["results"] or bad:
     sys.exit("bench: no figure for " + (", ".join(bad) or "any path"))
+# nor a figure for freeing frames instead of sending them (a full ring now
+# and then is the generator's pace; most frames refused is a harness fault)
+bad = ["%s (%s MACs): %d of %d frames refused by the output device" % (
+           r["path"], r["macs"], r["tx_full"], r["frames"]) for r in res["results"]
+       if r["tx_full"] > 0.5 * r["frames"]]
+if bad:
+    sys.exit("bench: " + "; ".join(bad))
 PY
 [ $ovs -eq 1 ] || exit 0
 echo
