@@ -30,12 +30,13 @@ with tempfile.TemporaryDirectory() as d:
         failed += 1
     for x in res:
         b = x["baseline"]
-        # the worker's output reaches its device: a path whose frames are
+        # the worker's output reaches its devices: a path whose frames are
         # refused (tx_full) measures freeing instead of sending (a full
-        # ring now and then is the generator's pace: a few per cent here)
-        if not x["frames"] or x["tx_full"] > 0.5 * x["frames"]:
-            print("FAIL %s: output refused: %d tx_full of %d frames" %
-                  (x["path"], x["tx_full"], x["frames"]))
+        # ring now and then is the generator's pace, more with the flood's
+        # eight copies a frame on a busy machine)
+        if not x["frames"] or x["tx_full"] > x["sent"]:
+            print("FAIL %s: most output refused: %d tx_full, %d sent, of %d frames" %
+                  (x["path"], x["tx_full"], x["sent"], x["frames"]))
             failed += 1
         if x["port_security_drops"] != 0:
             print("FAIL %s: the policy drops the VM's own frames: %r" % (x["path"], x))

@@ -442,6 +442,7 @@ struct result {
 	uint64_t ps_drops;        /* of them, by port security (R-S*) */
 	uint64_t tx_full;         /* of them, refused by the output device */
 	uint64_t frames;          /* received by the worker, warm-up included */
+	uint64_t sent;            /* taken by the output devices, the same */
 };
 
 static int
@@ -549,6 +550,9 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		r->drops = dp != NULL ? tsw_counters_total_drops(c) : 0;
 		r->tx_full = dp != NULL ? c->drop[TSW_DROP_tx_full] : 0;
 		r->frames = c->pkts;
+		r->sent = 0;
+		for (uint16_t o = 0; dp != NULL && o < TSW_N_OUTS; o++)
+			r->sent += c->port[o].tx_pkts;
 		r->ps_drops = 0;
 		for (int d = TSW_DROP_ps_src_mac; dp != NULL && d <= TSW_DROP_ps_router_adv; d++)
 			r->ps_drops += c->drop[d];
@@ -833,6 +837,7 @@ median_result(const struct result *r, int n)
 		o.ps_drops += r[k].ps_drops;
 		o.tx_full += r[k].tx_full;
 		o.frames += r[k].frames;
+		o.sent += r[k].sent;
 	}
 	o.cpp = median(c, n);
 	o.cpp_all = median(ca, n);
@@ -997,13 +1002,13 @@ main(int argc, char **argv)
 			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, "
 				"\"bytes\": %u, \"mpps\": %.3f, \"cycles_per_pkt\": %.1f, "
 				"\"cycles_per_pkt_all\": %.1f, \"busy_pct\": %.1f, \"drops\": %lu, "
-				"\"port_security_drops\": %lu, \"tx_full\": %lu, \"frames\": %lu, "
+				"\"port_security_drops\": %lu, \"tx_full\": %lu, \"frames\": %lu, \"sent\": %lu, "
 				"\"baseline\": {\"path\": \"%s\", \"mpps\": %.3f, "
 				"\"cycles_per_pkt\": %.1f, \"busy_pct\": %.1f}, "
 				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, "
 				"\"pairs\": [", first ? "" : ",\n", path_names[s->path], s->macs,
 				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all, r.busy_pct, r.drops,
-				r.ps_drops, r.tx_full, r.frames, path_names[bs.path], b.mpps, b.cpp,
+				r.ps_drops, r.tx_full, r.frames, r.sent, path_names[bs.path], b.mpps, b.cpp,
 				b.busy_pct, ratio_c, ratio_m);
 			for (int k = 0; k < reps; k++)
 				fprintf(jf, "%s[%.1f, %.1f, %.3f, %.3f]", k ? ", " : "", rr[k].cpp,
