@@ -8,10 +8,23 @@ import json
 import sys
 
 
-def state(io_cycles):
+# Between a baseline's cycles per frame in the machine's fast state and in
+# its slow one (doc/performance.md, runs of 2026-11-25 and 2026-12-06):
+# vm->uplink 55-75 / 105-150, uplink->vm 134-151 / 289-340, vm->vm 104 /
+# 204-211, 1 500-byte frames 476 / 564.
+SPLIT = {"io forwarding vm->uplink": 95, "io forwarding uplink->vm": 220,
+         "io forwarding vm->vm": 160}
+
+
+def state(io_cycles, baseline="io forwarding vm->uplink", size=64):
     """The machine's state a measurement fell in, from its I/O baseline's
-    cycles per frame (doc/performance.md: ~55-80 fast, ~100-150 slow)."""
-    return "fast" if io_cycles < 90 else "slow"
+    cycles per frame."""
+    split = 520 if size > 64 else SPLIT.get(baseline, 95)
+    return "fast" if io_cycles < split else "slow"
+
+
+def row_state(r):
+    return state(r["baseline"]["cycles_per_pkt"], r["baseline"]["path"], r["bytes"])
 
 
 def daemon_state(cycles):
@@ -36,7 +49,7 @@ def main():
         print("| %s | %s | %s | %d | %.2f | %.1f | %.2f | %.1f | %.2f | %.2f | %.1f | %s |" % (
             r["path"].replace("->", "→"), k(r["macs"]), r["tunnels"], r["bytes"], r["mpps"],
             r["cycles_per_pkt"], b["mpps"], b["cycles_per_pkt"], r["ratio_to_io"],
-            r["mpps_ratio_to_io"], r["busy_pct"], state(b["cycles_per_pkt"])))
+            r["mpps_ratio_to_io"], r["busy_pct"], row_state(r)))
 
     def row(path, macs=65536, tunnels=64, size=64):
         return next((r for r in res if r["path"] == path and r["macs"] == macs and
@@ -51,7 +64,9 @@ def main():
             io, sw = p["testpmd_io"], p["tunsw"]
             print("| %d | %.1f | %.2f | %.1f | %.2f | %.0f | %.2f | %.2f | %s |" % (
                 i + 1, io["cycles_per_pkt"], io["mpps"], sw["cycles_per_pkt"], sw["mpps"],
-                sw["busy_pct"], p["ratio"], p["mpps_ratio"], state(io["cycles_per_pkt"])))
+                sw["busy_pct"], p["ratio"], p["mpps_ratio"],
+                state(io["cycles_per_pkt"]) if state(io["cycles_per_pkt"]) ==
+                daemon_state(sw["cycles_per_pkt"]) else "mixed"))
         print("| median | | | | | | %.2f | %.2f | |" % (dm["ratio_to_io"],
                                                        dm["mpps_ratio_to_io"]))
 
@@ -83,11 +98,11 @@ def main():
                           "yes" if rs[len(rs) // 2] <= 1.5 else "**no**"))
     if vx:
         print("| VM→tunnel VXLAN ≤ 1.5× io forwarding cycles (tunsw-bench) | %.2f× | %s | %s |" % (
-            vx["ratio_to_io"], state(vx["baseline"]["cycles_per_pkt"]),
+            vx["ratio_to_io"], row_state(vx),
             "yes" if vx["ratio_to_io"] <= 1.5 else "**no**"))
     if tun:
         print("| tunnel→VM ≤ 1.5× io forwarding | %.2f× | %s | %s |" % (
-            tun["ratio_to_io"], state(tun["baseline"]["cycles_per_pkt"]),
+            tun["ratio_to_io"], row_state(tun),
             "yes" if tun["ratio_to_io"] <= 1.5 else "**no**"))
     if small and big:
         # against each row's own baseline: the machine's speed drifts between rows
@@ -95,8 +110,7 @@ def main():
         print("| 1 K → 1 M MACs ≤ +25 %% cycles | %+.0f %% (%.2f× → %.2f× io; %.0f → %.0f "
               "cycles) | %s / %s | %s |" % (
             100 * g, small["ratio_to_io"], big[0]["ratio_to_io"], small["cycles_per_pkt"],
-            big[0]["cycles_per_pkt"], state(small["baseline"]["cycles_per_pkt"]),
-            state(big[0]["baseline"]["cycles_per_pkt"]),
+            big[0]["cycles_per_pkt"], row_state(small), row_state(big[0]),
             "yes" if g <= 0.25 else "**no**"))
     if peer:
         q = [x / p["cycles_per_pkt"] for m, p in sorted(peer.items(), reverse=True)
