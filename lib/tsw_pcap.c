@@ -64,9 +64,8 @@ opt_str(char *dst, const uint8_t *v, uint16_t len)
 {
 	size_t n = len < TSW_PCAP_IFNAME_LEN - 1 ? len : TSW_PCAP_IFNAME_LEN - 1;
 
-	memcpy(dst, v, n);
+	memcpy(dst, v, n);   /* a value with its own NUL ends there */
 	dst[n] = '\0';
-	dst[strnlen(dst, n)] = '\0';   /* a value may carry its own NUL */
 }
 
 /* The options of a block, from opt to end: an interface block's into ifc,

@@ -364,11 +364,11 @@ def test_dumpcap_captures_a_tunsw_port(d):
         pinger = None
         sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
         from scapy.all import Ether, VXLAN, IP
-        from test_capture_files import read_dumpcap
+        from tsw import pcapng_blocks
         cap = {}
         for path in caps:
-            ifaces, frames = read_dumpcap(path)
-            dev = {i: hw.split("-", 1)[1] for i, (name, hw) in enumerate(ifaces)}
+            ifaces, frames = pcapng_blocks(path)
+            dev = {i: ifc["hw"].split("-", 1)[1] for i, ifc in enumerate(ifaces)}
             assert set(dev.values()) == {"net_af_packet0", "net_af_packet1"}, ifaces
             for _, i, b, dr in frames:
                 cap.setdefault((dev[i], dr), []).append(Ether(b))

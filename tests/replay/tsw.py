@@ -84,45 +84,65 @@ def frame(src, dst, payload=b"x" * 46, ethertype=0x0800):
     return Ether(src=src, dst=dst, type=ethertype) / Raw(payload)
 
 
-def read_pcapng(path):
-    """A pcapng file's frames per interface name: {name: [(time_s, bytes)]},
-    its interfaces in order [(name, description)]. Checks every block's
-    two lengths; interfaces of one name are one port's; nanosecond resolution
-    (if_tsresol 9) is required, as tunsw-replay writes it."""
+def pcapng_blocks(path):
+    """A pcapng file as its blocks say, read here independently of tunsw's
+    code: its interfaces [{"name", "descr", "hw", "tsresol"}] (if_name,
+    if_description, if_hardware, if_tsresol; interface ids start again in
+    each section) and its enhanced packet blocks [(time_s, interface,
+    bytes, direction)] (epb_flags bits 0-1, 0 without the option). Checks
+    every block's two lengths, either byte order."""
     with open(path, "rb") as f:
         buf = f.read()
-    off, ifaces, out, order = 0, [], {}, "<"
+    off, ifaces, frames, order, base = 0, [], [], "<", 0
     while off < len(buf):
         btype, blen = struct.unpack_from(order + "II", buf, off)
         if btype == 0x0A0D0D0A:
             order = "<" if struct.unpack_from("<I", buf, off + 8)[0] == 0x1A2B3C4D else ">"
             blen = struct.unpack_from(order + "I", buf, off + 4)[0]
+            base = len(ifaces)
         assert blen >= 12 and blen % 4 == 0 and off + blen <= len(buf), (path, off, blen)
         assert struct.unpack_from(order + "I", buf, off + blen - 4)[0] == blen, (path, off)
         body = buf[off + 8:off + blen - 4]
-        if btype == 1:
-            opts, o, name, descr, tsresol = body[8:], 0, None, "", None
+        if btype in (1, 6):
+            if btype == 6:
+                ifid, hi, lo, cap, orig = struct.unpack_from(order + "IIIII", body, 0)
+                assert cap == orig and base + ifid < len(ifaces), (path, off)
+            opts = body[8:] if btype == 1 else body[20 + (cap + 3) // 4 * 4:]
+            o, vals = 0, {}
             while o + 4 <= len(opts):
                 code, ln = struct.unpack_from(order + "HH", opts, o)
-                val = opts[o + 4:o + 4 + ln]
                 if code == 0:
                     break
-                if code == 2:
-                    name = val.decode()
-                elif code == 3:
-                    descr = val.decode()
-                elif code == 9:
-                    tsresol = val[0]
+                vals[code] = opts[o + 4:o + 4 + ln]
                 o += 4 + (ln + 3) // 4 * 4
-            assert tsresol == 9 and name is not None, (path, name)
-            ifaces.append((name, descr))
-            out.setdefault(name, [])     # a port deleted and added again: one list
-        elif btype == 6:
-            ifid, hi, lo, cap, orig = struct.unpack_from(order + "IIIII", body, 0)
-            assert cap == orig and ifid < len(ifaces), (path, off)
-            out[ifaces[ifid][0]].append(((hi << 32 | lo) / 1e9, bytes(body[20:20 + cap])))
+            if btype == 1:
+                ifaces.append({"name": vals[2].decode() if 2 in vals else None,
+                               "descr": vals.get(3, b"").decode(),
+                               "hw": vals.get(15, b"").decode(),
+                               "tsresol": vals[9][0] if 9 in vals else 6})
+            else:
+                res = ifaces[base + ifid]["tsresol"]
+                per_s = 2 ** (res & 0x7f) if res & 0x80 else 10 ** res
+                d = struct.unpack(order + "I", vals[2])[0] & 3 if 2 in vals else 0
+                frames.append(((hi << 32 | lo) / per_s, base + ifid, bytes(body[20:20 + cap]), d))
         off += blen
-    return out, ifaces
+    return ifaces, frames
+
+
+def read_pcapng(path):
+    """tunsw-replay's out.pcapng: frames per interface name {name: [(time_s,
+    bytes)]} and its interfaces in order [(name, description)].
+    Interfaces of one name are one port's (deleted and added again);
+    nanosecond resolution (if_tsresol 9) is required, as tunsw-replay
+    writes it."""
+    ifaces, frames = pcapng_blocks(path)
+    out = {}
+    for ifc in ifaces:
+        assert ifc["tsresol"] == 9 and ifc["name"] is not None, (path, ifc)
+        out.setdefault(ifc["name"], [])
+    for t, i, data, _ in frames:
+        out[ifaces[i]["name"]].append((t, data))
+    return out, [(ifc["name"], ifc["descr"]) for ifc in ifaces]
 
 
 class Result:
