@@ -24,6 +24,7 @@
 	X(ps_ethertype,      "port security: ethertype other than IPv4, IPv6 and ARP (R-S3)") \
 	X(ps_dhcp_server,    "port security: DHCP or DHCPv6 server traffic from a VM (R-S4)") \
 	X(ps_router_adv,     "port security: ICMPv6 router advertisement or redirect from a VM (R-S4)") \
+	X(ps_ipv6_chain,     "port security: IPv6 extension-header chain that cannot be walked to its upper layer within the packet (truncated, or a first fragment without the whole chain) (R-S4)") \
 	X(port_no_network,   "ingress VM port is not attached to a network") \
 	X(same_port,         "destination MAC was learned on the ingress port (R-F2)") \
 	X(no_destination,    "flood with no other port and an empty flood set") \

@@ -11,6 +11,7 @@
 #include <rte_udp.h>
 
 #include "tsw_config.h"
+#include "tsw_pkt.h"
 #include "tsw_portsec.h"
 
 #define ET_IPV4 RTE_BE16(RTE_ETHER_TYPE_IPV4)
@@ -126,52 +127,36 @@ check_ipv6(const struct tsw_portsec *ps, int mac, const struct rte_mbuf *m, uint
 	struct rte_ipv6_hdr buf;
 	const struct rte_ipv6_hdr *ip = rte_pktmbuf_read(m, off, sizeof(buf), &buf);
 	static const uint8_t unspec[16];
-	uint8_t nh, ext[2];
-	uint32_t at;
+	uint32_t l4, end;
+	uint8_t proto, l4b[4];
+	const uint8_t *h;
 	int icmp_type = -1;
-	bool udp_server = false;
 
 	if (ip == NULL)
 		return TSW_DROP_ps_src_ip;
-	/* the upper layer behind at most 8 extension headers (an RA hidden
-	 * behind options is still an RA) */
-	nh = ip->proto;
-	at = off + sizeof(*ip);
-	for (int i = 0; i < 8 && (nh == 0 || nh == 43 || nh == 60 || nh == 44); i++) {
-		const uint8_t *e = rte_pktmbuf_read(m, at, sizeof(ext), ext);
-		if (e == NULL)
-			return TSW_DROP_ps_src_ip;
-		if (nh == 44) {                     /* fragment: only the first has headers */
-			uint8_t fb[8];
-			const uint8_t *f = rte_pktmbuf_read(m, at, sizeof(fb), fb);
-			if (f == NULL)
-				return TSW_DROP_ps_src_ip;
-			if (((f[2] << 8 | f[3]) & 0xfff8) != 0) {
-				nh = 255;           /* a later fragment: no upper header */
-				break;
-			}
-			nh = e[0];
-			at += 8;
-			continue;
-		}
-		nh = e[0];
-		at += ((uint32_t)e[1] + 1) * 8;
+	/* The upper layer behind the whole extension-header chain (an RA behind
+	 * any number of options, or behind AH, is still an RA); a chain that
+	 * cannot be walked to its end is not let through (R-S4). */
+	switch (tsw_ip6_upper(m, off, &proto, &l4, &end)) {
+	case TSW_IP6_TRUNCATED:
+		return TSW_DROP_ps_ipv6_chain;
+	case TSW_IP6_LATER_FRAGMENT:
+		proto = 255;                         /* no upper-layer header here */
+		break;
+	case TSW_IP6_UPPER:
+		break;
 	}
-	if (nh == IPPROTO_ICMPV6_) {
-		uint8_t t;
-		const uint8_t *tp = rte_pktmbuf_read(m, at, 1, &t);
-		if (tp != NULL)
-			icmp_type = *tp;
-	} else if (nh == IPPROTO_UDP_) {
-		struct rte_udp_hdr ub;
-		const struct rte_udp_hdr *uh = rte_pktmbuf_read(m, at, sizeof(ub), &ub);
-		udp_server = uh != NULL && uh->src_port == RTE_BE16(547) &&
-			     uh->dst_port == RTE_BE16(546);
+	if (proto == IPPROTO_ICMPV6_ || proto == IPPROTO_UDP_) {
+		h = rte_pktmbuf_read(m, l4, sizeof(l4b), l4b);   /* present: tsw_ip6_upper */
+		if (h == NULL)
+			return TSW_DROP_ps_ipv6_chain;
+		if (proto == IPPROTO_ICMPV6_)
+			icmp_type = h[0];
+		else if ((h[0] << 8 | h[1]) == 547 && (h[2] << 8 | h[3]) == 546)
+			return TSW_DROP_ps_dhcp_server;      /* R-S4: DHCPv6 server */
 	}
 	if (icmp_type == ICMP6_ROUTER_ADV || icmp_type == ICMP6_REDIRECT)
 		return TSW_DROP_ps_router_adv;       /* R-S4 */
-	if (udp_server)
-		return TSW_DROP_ps_dhcp_server;      /* R-S4: DHCPv6 server */
 	if (memcmp(ip->src_addr, unspec, 16) == 0)   /* DAD and MLD from :: (R-S2) */
 		return icmp_type == ICMP6_NEIGH_SOLICIT || icmp_type == ICMP6_MLD_REPORT ||
 		       icmp_type == ICMP6_MLD2_REPORT ? TSW_DROP_MAX : TSW_DROP_ps_src_ip;
@@ -185,6 +170,11 @@ check_arp(const struct tsw_portsec *ps, const struct rte_mbuf *m, uint32_t off)
 	const struct rte_arp_hdr *a = rte_pktmbuf_read(m, off, sizeof(buf), &buf);
 	int mac;
 
+	/* rte_arp_hdr is 2-aligned; a chain may put it at an odd address */
+	if (a != NULL && a != &buf && ((uintptr_t)a & 1) != 0) {
+		memcpy(&buf, a, sizeof(buf));
+		a = &buf;
+	}
 	if (a == NULL || a->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
 	    a->arp_protocol != ET_IPV4 || a->arp_hlen != 6 || a->arp_plen != 4)
 		return TSW_DROP_ps_arp_spoof;

@@ -135,7 +135,8 @@ rule_of_drop(enum tsw_drop d)
 	case TSW_DROP_ps_src_mac: return "R-S1";
 	case TSW_DROP_ps_src_ip: return "R-S2";
 	case TSW_DROP_ps_arp_spoof: case TSW_DROP_ps_ethertype: return "R-S3";
-	case TSW_DROP_ps_dhcp_server: case TSW_DROP_ps_router_adv: return "R-S4";
+	case TSW_DROP_ps_dhcp_server: case TSW_DROP_ps_router_adv:
+	case TSW_DROP_ps_ipv6_chain: return "R-S4";
 	case TSW_DROP_unknown_id: case TSW_DROP_tunnel_type_off: return "R-C2";
 	case TSW_DROP_unknown_vtep: return "R-C3";
 	case TSW_DROP_same_port: return "R-F2";

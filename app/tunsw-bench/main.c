@@ -554,7 +554,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		for (uint16_t o = 0; dp != NULL && o < TSW_N_OUTS; o++)
 			r->sent += c->port[o].tx_pkts;
 		r->ps_drops = 0;
-		for (int d = TSW_DROP_ps_src_mac; dp != NULL && d <= TSW_DROP_ps_router_adv; d++)
+		for (int d = TSW_DROP_ps_src_mac; dp != NULL && d <= TSW_DROP_ps_ipv6_chain; d++)
 			r->ps_drops += c->drop[d];
 		for (int d = 0; getenv("TSW_BENCH_DEBUG") && dp != NULL && d < TSW_DROP_MAX; d++)
 			if (c->drop[d])

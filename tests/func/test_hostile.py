@@ -7,10 +7,11 @@ import json
 import os
 import random
 import socket
+import subprocess
 import time
 
-from tswfunc import P, Ctl, Daemon, with_topology
-from test_control import CONF, REMOTE_MAC, Pinger
+from tswfunc import P, Ctl, Daemon, sh, with_topology
+from test_control import CONF, REMOTE_MAC, VM_MAC, Pinger
 
 HOSTILE = CONF.replace("max_clients = 64\nmax_request = 8192\nidle_timeout = 3",
                        "max_clients = 16\nmax_request = 8192\nidle_timeout = 3\n"
@@ -252,6 +253,72 @@ def test_100k_entry_payload_applied_in_slices_while_forwarding(d):
             pinger.stop()
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
+
+# The attacker (the VM namespace, behind port vm1) announces itself as the
+# router of 2001:db8:bad::/64, the RA behind N destination-options headers.
+ROGUE_RA = r"""
+import sys
+from scapy.all import Ether, sendp
+from scapy.layers.inet6 import (IPv6, IPv6ExtHdrDestOpt, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo,
+                                ICMPv6NDOptSrcLLAddr)
+mac, n = sys.argv[1], int(sys.argv[2])
+h = IPv6(src="fe80::ff:fe00:101", dst="ff02::1", hlim=255)     # EUI-64 of mac
+for _ in range(n):
+    h = h / IPv6ExtHdrDestOpt()
+ra = (ICMPv6ND_RA(routerlifetime=1800) / ICMPv6NDOptSrcLLAddr(lladdr=mac) /
+      ICMPv6NDOptPrefixInfo(prefix="2001:db8:bad::", prefixlen=64, L=1, A=1,
+                            validlifetime=3600, preferredlifetime=1800))
+sendp(Ether(src=mac, dst="33:33:00:00:00:01") / h / ra, iface="eth0", count=3, inter=0.1,
+      verbose=False)
+"""
+
+
+def victim_routes():
+    """The remote host's IPv6 default routes and global addresses on tun0."""
+    rem = P + "rem"
+    r = sh("ip", "-n", rem, "-6", "route", "show", "default").stdout.strip()
+    a = sh("ip", "-n", rem, "-6", "addr", "show", "dev", "tun0", "scope", "global").stdout
+    return r, "2001:db8:bad:" in a
+
+
+@with_topology
+def test_R_S4_rogue_router_advertisement_behind_nine_headers_never_reaches_a_linux_victim(d):
+    """The finding of the second round: an RA behind nine extension headers
+    passed port security, and a Linux host of the network (accept_ra=2)
+    took the attacker as its default router and an address in its prefix.
+    With port security the three RAs are dropped as ps_router_adv and the
+    victim learns nothing; the same RAs from the port without port security
+    are installed by the victim (the attack is real, the test can fail)."""
+    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    c = Ctl(os.path.join(d, "ctl.sock"))
+    rem = P + "rem"
+    try:
+        c.ok("port_security_set", port="vm1", enabled=True, mac=VM_MAC, fixed_ips=["198.19.1.1"])
+        for k, v in (("disable_ipv6", 0), ("accept_ra", 2), ("forwarding", 0)):
+            sh("ip", "netns", "exec", rem, "sysctl", "-qw", "net.ipv6.conf.tun0.%s=%d" % (k, v))
+        attack = ["ip", "netns", "exec", P + "vm1", "/usr/bin/python3", "-c", ROGUE_RA, VM_MAC,
+                  "9"]
+        subprocess.run(attack, check=True, timeout=60)
+        end = time.time() + 20
+        while c.ok("show_counters")["drops"]["ps_router_adv"] < 3 and time.time() < end:
+            time.sleep(0.1)
+        drops = c.ok("show_counters")["drops"]
+        assert drops["ps_router_adv"] == 3, (drops, sw.text()[-2000:])
+        got = victim_routes()
+        assert got == ("", False), "the victim took the rogue RA: %r" % (got,)
+        # the same attack from a port without port security reaches the victim
+        c.ok("port_security_set", port="vm1", enabled=False)
+        subprocess.run(attack, check=True, timeout=60)
+        end = time.time() + 20
+        while victim_routes()[0] == "" and time.time() < end:
+            time.sleep(0.1)
+        routes = victim_routes()
+        assert "via fe80::ff:fe00:101" in routes[0], (routes, c.ok("show_counters")["drops"])
+    finally:
+        c.close()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
 
 if __name__ == "__main__":
     import sys

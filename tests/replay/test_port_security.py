@@ -2,8 +2,10 @@
 allowed_address_pairs), from the config file and from the control socket;
 every frame a spoofing VM sends is dropped under its reason, the VM's own
 traffic and ports without port security forward as before."""
-from scapy.layers.inet6 import (ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_Redirect, IPv6,
-                                IPv6ExtHdrHopByHop)
+from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6ND_RA,
+                                ICMPv6ND_Redirect, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                                IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)
+from scapy.layers.ipsec import AH
 
 from tsw import *
 
@@ -114,6 +116,53 @@ def test_R_S4_dhcp_servers_and_router_advertisements():
             (ip6(M1, LL1, ICMPv6ND_Redirect(tgt="fd00::5", dst="fd00::6")), "ps_router_adv"),
             (ip6(M1, LL1, UDP(sport=547, dport=546) / Raw(b"x" * 20)), "ps_dhcp_server"),
             (ip6(M1, LL1, UDP(sport=546, dport=547) / Raw(b"x" * 20)), "pass")])   # client
+
+
+def test_R_S4_router_advertisements_behind_any_chain_of_extension_headers():
+    """The whole chain is walked, bounded by the packet and not by a count:
+    an RA or a DHCPv6 server reply behind nine options headers, behind AH,
+    behind routing, fragment (first and only fragment) and mobility-shaped
+    headers is still dropped; a chain that does not end inside the packet
+    (or inside the first fragment, RFC 7112) is dropped as ps_ipv6_chain;
+    ordinary traffic behind long chains and later fragments pass."""
+    def dst(n):
+        h = IPv6ExtHdrDestOpt()
+        for _ in range(n - 1):
+            h = h / IPv6ExtHdrDestOpt()
+        return h
+
+    def ah(nh):
+        return AH(nh=nh, payloadlen=4, spi=7, seq=1, icv=b"\0" * 12)   # 24 bytes
+
+    ra = ICMPv6ND_RA()
+    dhcp6 = UDP(sport=547, dport=546) / Raw(b"x" * 20)
+    ping = ICMPv6EchoRequest(data=b"e" * 16)
+    # a destination options header claiming 64 bytes with 16 present
+    cut = ip6(M1, LL1, Raw(bytes([58, 7]) + b"\x01\x0c" + b"\0" * 12))
+    cut[IPv6].nh = 60
+    # a first fragment that ends inside the chain: its second header is cut
+    first = ip6(M1, LL1, IPv6ExtHdrFragment(nh=60, m=1, offset=0, id=9) /
+                Raw(bytes([58, 1]) + b"\x01\x04" + b"\0" * 4))
+    # mobility header type 135 in the uniform format of RFC 6564
+    mob = ip6(M1, LL1, Raw(bytes([58, 0]) + b"\0" * 6) / ra)
+    mob[IPv6].nh = 135
+    expect([(ip6(M1, LL1, dst(9) / ra, dst="ff02::1"), "ps_router_adv"),
+            (ip6(M1, LL1, dst(40) / ra, dst="ff02::1"), "ps_router_adv"),
+            (ip6(M1, LL1, ah(58) / ra, dst="ff02::1"), "ps_router_adv"),
+            (ip6(M1, LL1, IPv6ExtHdrHopByHop() / ah(60) / dst(3) / ra), "ps_router_adv"),
+            (ip6(M1, LL1, IPv6ExtHdrRouting() / ICMPv6ND_Redirect(tgt="fd00::5",
+                                                                   dst="fd00::6")),
+             "ps_router_adv"),
+            (ip6(M1, LL1, IPv6ExtHdrFragment(nh=58, id=3) / ra), "ps_router_adv"),
+            (mob, "ps_router_adv"),
+            (ip6(M1, LL1, dst(12) / dhcp6), "ps_dhcp_server"),
+            (ip6(M1, LL1, ah(17) / dhcp6), "ps_dhcp_server"),
+            (cut, "ps_ipv6_chain"),
+            (first, "ps_ipv6_chain"),
+            (ip6(M1, "fd00::1", dst(9) / ping), "pass"),
+            (ip6(M1, "fd00::1", ah(58) / ping), "pass"),
+            (ip6(M1, "fd00::1", IPv6ExtHdrFragment(nh=58, offset=2, id=9) / Raw(b"f" * 16)),
+             "pass")])          # a later fragment: no upper header to judge
 
 
 def test_R_S5_frames_to_the_vm_are_not_filtered_and_unsecured_ports_forward():

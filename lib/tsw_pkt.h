@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tunsw: reading a frame's headers safely, shared by every stage.
+ *
+ * Contract:
+ *  - tsw_ip6_upper() walks an IPv6 packet's whole extension-header chain
+ *    (every type Linux and RFC 7045 know: hop-by-hop, routing, fragment,
+ *    destination options, AH, mobility, HIP, shim6, the experimental 253
+ *    and 254), bounded by the packet (the frame, and the IPv6 payload
+ *    length when it is not 0), never by a count; each step advances at
+ *    least 8 bytes, so the walk ends. It reads with rte_pktmbuf_read
+ *    (chains are fine), changes nothing, never allocates.
+ *  - The upper-layer header is reported with enough of it present to read
+ *    its fixed part (ICMPv6: 4 bytes, UDP and TCP: 8 and 20), or the chain
+ *    is "truncated": a header that does not end inside the packet, a first
+ *    fragment that does not hold the whole chain (RFC 7112: receivers
+ *    drop those), an upper-layer header cut short.
+ *  - A non-first fragment has no upper-layer header: TSW_IP6_LATER_FRAGMENT.
+ *  - ESP (50) and No Next Header (59) end the chain like an upper layer:
+ *    what follows them cannot be read.
+ */
+#ifndef TSW_PKT_H
+#define TSW_PKT_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+
+enum tsw_ip6_walk {
+	TSW_IP6_UPPER,            /* *proto and *l4_off are set */
+	TSW_IP6_LATER_FRAGMENT,   /* a fragment other than the first */
+	TSW_IP6_TRUNCATED,        /* the chain does not end inside the packet */
+};
+
+/* The upper-layer protocol of the IPv6 packet whose header starts at ip_off
+ * in m, and the offset of its header; *end is set to the packet's end
+ * (bounded by the payload length) in every case where the IPv6 header
+ * itself is present. The IPv6 header must be readable (else TRUNCATED). */
+enum tsw_ip6_walk tsw_ip6_upper(const struct rte_mbuf *m, uint32_t ip_off, uint8_t *proto,
+				uint32_t *l4_off, uint32_t *end);
+
+#endif
