@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tsw_ctlsock.h"
+#include "tsw_sockpath.h"
 
 #define REQS_PER_POLL   64            /* per client per poll: fairness */
 #define OUT_HIGH_WATER  (4u << 20)    /* stop reading a client with this unread */
@@ -51,25 +52,11 @@ struct tsw_ctlsock {
 };
 
 /* An existing socket file: in use by a live server, or stale. */
-static bool
-socket_alive(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool alive;
-
-	if (fd < 0)
-		return false;
-	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	return alive;
-}
-
 struct tsw_ctlsock *
 tsw_ctlsock_open(const struct tsw_ctlsock_conf *c, char *err, size_t errlen)
 {
 	struct tsw_ctlsock *s = calloc(1, sizeof(*s));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat stt;
 	mode_t old;
 	int rc;
 
@@ -87,23 +74,10 @@ tsw_ctlsock_open(const struct tsw_ctlsock_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (strlen(c->path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "%s: path too long", c->path);
+	if (tsw_sockpath_claim(c->path, err, errlen) < 0)
 		goto fail;
-	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	snprintf(s->path, sizeof(s->path), "%s", c->path);
-	if (lstat(c->path, &stt) == 0) {
-		if (!S_ISSOCK(stt.st_mode)) {
-			snprintf(err, errlen, "%s: exists and is not a socket", c->path);
-			goto fail;
-		}
-		if (socket_alive(&sa)) {
-			snprintf(err, errlen, "%s: in use by another process", c->path);
-			goto fail;
-		}
-		unlink(c->path);
-	}
 	{
 		/* the parent directory, e.g. /run/tunsw, private to root and group */
 		char dir[sizeof(sa.sun_path)];

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 
 #include "tsw_ethdev.h"
+#include "tsw_vhostarg.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
@@ -26,27 +27,72 @@ find_port(const char *devargs, uint16_t *port)
 	return found;
 }
 
+/* A vhost-user port's socket on disk, before DPDK sees it: in server mode
+ * the path is claimed (nothing there but a stale socket), in client mode it
+ * is pinned and DPDK connects through the pin (*dpdk_args rewritten).
+ * 0, or -1 with the reason. */
+static int
+vhost_socket(const char *devargs, struct tsw_ethdev *out, char *dpdk_args, size_t len,
+	     char *err, size_t errlen)
+{
+	char why[256];
+	int r = tsw_vhost_devargs_iface(devargs, out->sock, sizeof(out->sock), &out->client);
+
+	out->pin.fd = -1;
+	if (r < 0) {
+		snprintf(err, errlen, "iface: socket path longer than %d bytes (what a socket "
+			 "address holds)", TSW_SOCKPATH_MAX);
+		return -1;
+	}
+	if (r == 0) {
+		out->sock[0] = '\0';
+		snprintf(dpdk_args, len, "%s", devargs);
+		return 0;
+	}
+	if (!out->client) {
+		if (tsw_sockpath_claim(out->sock, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "iface: %s", why);
+			return -1;
+		}
+		snprintf(dpdk_args, len, "%s", devargs);
+		return 0;
+	}
+	if (tsw_sockpath_pin(&out->pin, out->sock, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "iface: %s", why);
+		return -1;
+	}
+	if (tsw_vhost_devargs_set_iface(devargs, out->pin.via, dpdk_args, len) < 0) {
+		snprintf(err, errlen, "devargs too long");
+		tsw_sockpath_unpin(&out->pin);
+		return -1;
+	}
+	return 0;
+}
+
 int
 tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 		struct rte_mempool *pool, struct tsw_ethdev *out, char *err, size_t errlen)
 {
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
+	char dpdk_args[TSW_ETHDEV_ARGS_LEN];
 	bool probed = false;
 	uint16_t p;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (find_port(devargs, &p) < 0) {
-		rc = rte_dev_probe(devargs);
+	if (vhost_socket(devargs, out, dpdk_args, sizeof(dpdk_args), err, errlen) < 0)
+		return -1;
+	if (find_port(dpdk_args, &p) < 0) {
+		rc = rte_dev_probe(dpdk_args);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot probe device '%s': %s", devargs, strerror(-rc));
-			return -1;
+			goto fail_pin;
 		}
 		probed = true;
-		if (find_port(devargs, &p) < 0) {
+		if (find_port(dpdk_args, &p) < 0) {
 			snprintf(err, errlen, "device '%s' probed but is not an ethdev", devargs);
-			return -1;
+			goto fail_pin;
 		}
 	}
 	rc = rte_eth_dev_info_get(p, &info);
@@ -124,6 +170,8 @@ fail:
 		if (info.device != NULL)
 			rte_dev_remove(info.device);
 	}
+fail_pin:
+	tsw_sockpath_unpin(&out->pin);
 	return -1;
 }
 
@@ -139,4 +187,11 @@ tsw_ethdev_close(struct tsw_ethdev *d)
 	rte_eth_dev_close(d->port_id);
 	if (dev != NULL)
 		rte_dev_remove(dev);
+	tsw_sockpath_unpin(&d->pin);
+}
+
+bool
+tsw_ethdev_sock_refresh(struct tsw_ethdev *d)
+{
+	return d->client && tsw_sockpath_refresh(&d->pin);
 }

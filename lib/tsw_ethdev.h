@@ -7,6 +7,13 @@
  * mempool and starts it. On failure it releases what it created and writes
  * the reason. Called from the main thread before workers start, or from
  * the management thread for hot-plug.
+ *
+ * A vhost-user port's socket (net_vhost's iface) is looked after here
+ * (tsw_sockpath.h): longer than a socket address holds: refused; in server
+ * mode a file, FIFO, link or live socket at the path is refused and left as
+ * it is (a stale socket is replaced); in client mode DPDK connects through
+ * a pin that never follows a symbolic link, and tsw_ethdev_sock_refresh()
+ * moves it to the socket a restarted guest binds at the path.
  */
 #ifndef TSW_ETHDEV_H
 #define TSW_ETHDEV_H
@@ -16,12 +23,19 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
+#include "tsw_sockpath.h"
+
+#define TSW_ETHDEV_ARGS_LEN 512
+
 struct tsw_ethdev {
 	uint16_t port_id;
 	uint16_t n_rxq, n_txq;
 	bool vhost;             /* a net_vhost (vhost-user) port */
 	struct rte_ether_addr mac;
 	char name[64];
+	char sock[TSW_SOCKPATH_MAX + 1];   /* a vhost-user port's socket path, else "" */
+	bool client;                       /* ...that tunsw connects to */
+	struct tsw_sockpin pin;            /* client: what DPDK connects through */
 };
 
 struct tsw_ethdev_conf {
@@ -35,5 +49,9 @@ struct tsw_ethdev_conf {
 int tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 		    struct rte_mempool *pool, struct tsw_ethdev *out, char *err, size_t errlen);
 void tsw_ethdev_close(struct tsw_ethdev *d);
+
+/* A client-mode vhost-user port: look at its socket path again (without
+ * following links); true when DPDK's next connect goes to a new socket. */
+bool tsw_ethdev_sock_refresh(struct tsw_ethdev *d);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tsw_sockpath.h"
 #include "tsw_vhostarg.h"
 
 #define DRIVER "net_vhost"
@@ -53,6 +54,11 @@ check_iface(const char *v, size_t n, const char *dir, char *why, size_t whylen)
 							n - dl - (root ? 0 : 1))) {
 		snprintf(why, whylen, "iface '%.*s' is not a socket name (A-Z a-z 0-9 . _ -) "
 			 "directly in vhost_socket_dir %s", (int)(n > 200 ? 200 : n), v, dir);
+		return -1;
+	}
+	if (n > TSW_SOCKPATH_MAX) {
+		snprintf(why, whylen, "iface of %zu bytes: a socket path holds at most %d", n,
+			 TSW_SOCKPATH_MAX);
 		return -1;
 	}
 	memcpy(path, v, n);
@@ -140,4 +146,53 @@ tsw_vhost_devargs_check(const char *devargs, const char *dir, char *why, size_t 
 		return -1;
 	}
 	return 0;
+}
+
+/* The value of key k (kl bytes) among devargs' options: its start and
+ * length, or NULL. The last occurrence wins, as in DPDK's kvargs. */
+static const char *
+option(const char *devargs, const char *k, size_t kl, size_t *vl)
+{
+	const char *found = NULL;
+
+	for (const char *p = strchr(devargs, ','); p != NULL; p = strchr(p + 1, ',')) {
+		const char *end = strchr(p + 1, ',');
+		size_t len = end ? (size_t)(end - p - 1) : strlen(p + 1);
+		if (len > kl && memcmp(p + 1, k, kl) == 0 && p[1 + kl] == '=') {
+			found = p + 2 + kl;
+			*vl = len - kl - 1;
+		}
+	}
+	return found;
+}
+
+int
+tsw_vhost_devargs_iface(const char *devargs, char *path, size_t pathlen, bool *client)
+{
+	const char *v, *c;
+	size_t vl = 0, cl = 0;
+
+	if (strncmp(devargs, DRIVER, strlen(DRIVER)) != 0 ||
+	    (v = option(devargs, "iface", 5, &vl)) == NULL)
+		return 0;
+	if (vl >= pathlen)
+		return -1;
+	memcpy(path, v, vl);
+	path[vl] = '\0';
+	c = option(devargs, "client", 6, &cl);
+	*client = c != NULL && cl == 1 && c[0] == '1';
+	return 1;
+}
+
+int
+tsw_vhost_devargs_set_iface(const char *devargs, const char *iface, char *out, size_t outlen)
+{
+	size_t vl = 0;
+	const char *v = option(devargs, "iface", 5, &vl);
+	int n;
+
+	if (v == NULL)
+		return -1;
+	n = snprintf(out, outlen, "%.*s%s%s", (int)(v - devargs), devargs, iface, v + vl);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

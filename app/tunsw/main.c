@@ -42,6 +42,7 @@
 #include "tsw_state.h"
 #include "tsw_telemetry.h"
 #include "tsw_underlay.h"
+#include "tsw_vhostarg.h"
 #include "workers.h"
 
 #define MGMT_NAP_MIN_US 200u
@@ -53,8 +54,7 @@ static struct rte_rcu_qsbr *qsbr;
 static struct tsw_dp *dp;
 static struct rte_mempool *pool;
 static struct tsw_ethdev uplink;
-static struct tsw_ethdev vm_dev[TSW_MAX_PORTS];    /* by the tables' port index */
-static bool vm_open[TSW_MAX_PORTS];
+static struct vm_dev { struct tsw_ethdev d; bool open; } vm[TSW_MAX_PORTS]; /* by port index */
 static struct tsw_ethdev_conf vm_ec;
 static struct tsw_workers ws;
 static struct tsw_counters *wcnt[TSW_MAX_WORKERS];
@@ -97,6 +97,27 @@ set_txq(const struct tsw_ethdev *d, char *err, size_t errlen)
 	return rc;
 }
 
+/* -1 with the reason when devargs name the vhost-user socket of one of the
+ * n devices in devs already: two ports on one socket never work. */
+static int
+socket_unused(const char *devargs, const struct vm_dev *devs, size_t n, char *err,
+	      size_t errlen)
+{
+	char path[TSW_SOCKPATH_MAX + 1];
+	bool client;
+
+	if (tsw_vhost_devargs_iface(devargs, path, sizeof(path), &client) != 1)
+		return 0;          /* not vhost-user, or too long: tsw_ethdev_open says */
+	for (size_t i = 0; i < n; i++)
+		if (devs[i].open && devs[i].d.sock[0] != '\0' &&
+		    tsw_sockpath_same(devs[i].d.sock, path)) {
+			snprintf(err, errlen, "iface: %s is already the socket of device %s", path,
+				 devs[i].d.name);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
 	 size_t errlen)
@@ -105,7 +126,8 @@ port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *e
 	int idx;
 
 	(void)arg;
-	if (tsw_ethdev_open(devargs, &vm_ec, pool, &d, err, errlen) < 0)
+	if (socket_unused(devargs, vm, TSW_MAX_PORTS, err, errlen) < 0 ||
+	    tsw_ethdev_open(devargs, &vm_ec, pool, &d, err, errlen) < 0)
 		return -1;
 	/* its TX queues before any worker can send to it */
 	if (set_txq(&d, err, errlen) < 0) {
@@ -119,15 +141,15 @@ port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *e
 		tsw_ethdev_close(&d);
 		return -1;
 	}
-	vm_dev[idx] = d;
-	vm_open[idx] = true;
+	vm[idx].d = d;
+	vm[idx].open = true;
 	if (workers_give(&ws, d.port_id, d.n_rxq, (uint16_t)idx) < 0) {
 		snprintf(err, errlen, "out of memory for the workers' queue lists");
 		workers_take(&ws, d.port_id);
 		tsw_dp_port_del(dp, (uint16_t)idx);
 		tsw_txq_port_unset(&ws.txq, d.port_id);
-		tsw_ethdev_close(&vm_dev[idx]);
-		vm_open[idx] = false;
+		tsw_ethdev_close(&vm[idx].d);
+		vm[idx].open = false;
 		return -1;
 	}
 	return idx;
@@ -137,15 +159,15 @@ static int
 port_del(void *arg, uint16_t idx, char *err, size_t errlen)
 {
 	(void)arg;
-	if (workers_take(&ws, vm_dev[idx].port_id) < 0) {
+	if (workers_take(&ws, vm[idx].d.port_id) < 0) {
 		snprintf(err, errlen, "out of memory for the workers' queue lists");
 		return -1;
 	}
 	tsw_dp_port_del(dp, idx);      /* returns after a grace period */
-	tsw_txq_port_unset(&ws.txq, vm_dev[idx].port_id);
-	if (vm_open[idx])
-		tsw_ethdev_close(&vm_dev[idx]);
-	vm_open[idx] = false;
+	tsw_txq_port_unset(&ws.txq, vm[idx].d.port_id);
+	if (vm[idx].open)
+		tsw_ethdev_close(&vm[idx].d);
+	vm[idx].open = false;
 	return 0;
 }
 
@@ -158,9 +180,9 @@ port_info(void *arg, const char *name, json_t *o)
 	json_t *a;
 
 	(void)arg;
-	if (idx < 0 || !vm_open[idx] || (a = json_array()) == NULL)
+	if (idx < 0 || !vm[idx].open || (a = json_array()) == NULL)
 		return;
-	q = tsw_txq_enabled(&ws.txq, vm_dev[idx].port_id);
+	q = tsw_txq_enabled(&ws.txq, vm[idx].d.port_id);
 	for (unsigned int i = 0; i < 64; i++)
 		if (q >> i & 1)
 			json_array_append_new(a, json_integer(i));
@@ -331,7 +353,7 @@ main(int argc, char **argv)
 	bool check = false;
 	char err[512];
 	struct tsw_config *cfg = calloc(1, sizeof(*cfg));
-	struct cfg_port_dev { struct tsw_ethdev d; bool open; } *cfg_dev = NULL;
+	struct vm_dev *cfg_dev = NULL;
 	struct rte_ring *rings[TSW_MAX_WORKERS] = { NULL };
 	struct tsw_ctlsrv *srv = NULL;
 	struct tsw_mgmt mg;
@@ -405,7 +427,8 @@ main(int argc, char **argv)
 		vm_ec.promiscuous = true;
 		for (uint16_t i = 0; i < cfg->n_ports; i++) {
 			const struct tsw_cfg_port *p = &cfg->ports[i];
-			if (tsw_ethdev_open(p->devargs, &vm_ec, pool, &cfg_dev[i].d, err,
+			if (socket_unused(p->devargs, cfg_dev, i, err, sizeof(err)) < 0 ||
+			    tsw_ethdev_open(p->devargs, &vm_ec, pool, &cfg_dev[i].d, err,
 					    sizeof(err)) < 0) {
 				fprintf(stderr, "tunsw: %s: [port %s] devargs: %s\n", cfg_path, p->name, err);
 				goto out;
@@ -441,8 +464,8 @@ main(int argc, char **argv)
 		/* from now on a VM port device is owned by its table index */
 		for (uint16_t i = 0; i < cfg->n_ports; i++) {
 			int idx = tsw_dp_port_find(dp, cfg->ports[i].name);
-			vm_dev[idx] = cfg_dev[i].d;
-			vm_open[idx] = true;
+			vm[idx].d = cfg_dev[i].d;
+			vm[idx].open = true;
 			cfg_dev[i].open = false;
 		}
 	}
@@ -467,7 +490,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
-		if (vm_open[p] && set_txq(&vm_dev[p], err, sizeof(err)) < 0) {
+		if (vm[p].open && set_txq(&vm[p].d, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: [port %s] devargs: %s\n", cfg_path,
 				dp->ports[p].name, err);
 			goto out;
@@ -475,7 +498,7 @@ main(int argc, char **argv)
 	if (workers_give(&ws, uplink.port_id, uplink.n_rxq, TSW_OUT_UPLINK) < 0)
 		goto out;
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
-		if (vm_open[p] && workers_give(&ws, vm_dev[p].port_id, vm_dev[p].n_rxq, p) < 0)
+		if (vm[p].open && workers_give(&ws, vm[p].d.port_id, vm[p].d.n_rxq, p) < 0)
 			goto out;
 	tsw_mgmt_init(&mg, dp, rings, ws.n);
 	{
@@ -531,7 +554,7 @@ main(int argc, char **argv)
 		static struct tsw_counters prev, cur;
 		uint64_t hz = rte_get_tsc_hz();
 		uint64_t next_stats = rte_rdtsc() + hz * cfg->dataplane.stats_interval;
-		uint64_t last = rte_rdtsc();
+		uint64_t last = rte_rdtsc(), next_sock = last + hz;
 
 		/* An idle management thread naps, 200 us after work and up to 1 ms
 		 * when idle for longer (a request wakes it at once): it shares
@@ -554,6 +577,14 @@ main(int argc, char **argv)
 					tsw_ctlexec_wait(cx, nap);
 				else
 					rte_delay_us_sleep(nap);
+			}
+			if (rte_rdtsc() >= next_sock) {
+				/* client-mode vhost-user ports follow their socket to a
+				 * restarted guest's (DPDK retries every second) */
+				for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
+					if (vm[p].open)
+						tsw_ethdev_sock_refresh(&vm[p].d);
+				next_sock = rte_rdtsc() + hz;
 			}
 			if (cfg->dataplane.stats_interval && rte_rdtsc() >= next_stats) {
 				uint64_t t = rte_rdtsc();
@@ -583,8 +614,8 @@ out:
 	tsw_underlay_free(ul);
 	workers_free(&ws);
 	for (uint16_t i = 0; i < TSW_MAX_PORTS; i++) {
-		if (vm_open[i])
-			tsw_ethdev_close(&vm_dev[i]);
+		if (vm[i].open)
+			tsw_ethdev_close(&vm[i].d);
 		if (cfg_dev != NULL && cfg_dev[i].open)
 			tsw_ethdev_close(&cfg_dev[i].d);
 	}

@@ -6,8 +6,10 @@ right after. Needs root."""
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 from tswfunc import P, Ctl, Daemon, sh, with_topology
@@ -253,6 +255,100 @@ def test_100k_entry_payload_applied_in_slices_while_forwarding(d):
             pinger.stop()
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
+
+def listening(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(8)
+    return s
+
+
+def accepted(lsock, timeout):
+    """True when someone connected to lsock within timeout seconds."""
+    lsock.settimeout(timeout)
+    try:
+        lsock.accept()[0].close()
+        return True
+    except socket.timeout:
+        return False
+
+
+@with_topology
+def test_refused_port_add_changes_nothing_on_disk_and_links_are_never_followed(d):
+    """#20 items 2 and 3. A server-mode port_add on a path where a file, a
+    FIFO or another VM's live socket already is: refused, the path left as
+    it was (it used to be deleted); a second port on a socket another port
+    uses: refused; a path longer than a socket address: refused; a stale
+    socket is replaced. A client-mode port whose socket does not exist yet
+    never follows a symbolic link planted there later (tunsw is root), and
+    connects to the real socket once it appears."""
+    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    c = Ctl(os.path.join(d, "ctl.sock"))
+    outside = tempfile.mkdtemp(prefix="tswoutside")
+    socks = []
+    try:
+        ports0 = c.ok("show_ports")
+        with open(os.path.join(d, "file.sock"), "w") as f:
+            f.write("precious")
+        os.mkfifo(os.path.join(d, "fifo.sock"))
+        qemu = listening(os.path.join(d, "qemu.sock"))      # another VM's QEMU
+        socks.append(qemu)
+        before = {n: os.lstat(os.path.join(d, n)) for n in ("file.sock", "fifo.sock", "qemu.sock")}
+        for n, why in (("file.sock", "not a socket (a file)"), ("fifo.sock", "not a socket (a FIFO)"),
+                       ("qemu.sock", "another process listens on")):
+            rep = c.call("port_add", name="vm8", network="red",
+                         devargs="net_vhost8,iface=%s/%s" % (d, n))
+            assert not rep["ok"] and rep["field"] == "devargs" and why in rep["error"], rep
+            st = os.lstat(os.path.join(d, n))
+            assert (st.st_ino, st.st_mode) == (before[n].st_ino, before[n].st_mode), n
+        with open(os.path.join(d, "file.sock")) as f:
+            assert f.read() == "precious"
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(os.path.join(d, "qemu.sock"))      # the VM's socket still works
+        probe.close()
+        assert accepted(qemu, 5)
+        # a path DPDK would cut to 107 bytes
+        long_path = d + "/" + "a" * (108 - len(d) - 1)
+        rep = c.call("port_add", name="vm8", network="red",
+                     devargs="net_vhost8,iface=%s" % long_path)
+        assert not rep["ok"] and "at most 107" in rep["error"], rep
+        # a stale socket (no one listens) is replaced; a second port on it is refused
+        stale = listening(os.path.join(d, "vm8.sock"))
+        stale.close()
+        c.ok("port_add", name="vm8", network="red", devargs="net_vhost8,iface=%s/vm8.sock" % d)
+        for extra in ("", ",client=1"):
+            rep = c.call("port_add", name="vm9", network="red",
+                         devargs="net_vhost9,iface=%s/vm8.sock%s" % (d, extra))
+            assert not rep["ok"] and "already the socket of device net_vhost8" in rep["error"], rep
+        # client mode: a link planted after port_add is not followed
+        victim = listening(os.path.join(outside, "victim.sock"))
+        socks.append(victim)
+        c.ok("port_add", name="vm7", network="red",
+             devargs="net_vhost7,iface=%s/later.sock,client=1" % d)
+        os.symlink(os.path.join(outside, "victim.sock"), os.path.join(d, "later.sock"))
+        # DPDK retries every second: three tries with the link in place
+        assert not accepted(victim, 3.5), "tunsw followed the planted link"
+        os.unlink(os.path.join(d, "later.sock"))
+        guest = listening(os.path.join(d, "later.sock"))
+        socks.append(guest)
+        assert accepted(guest, 20), "tunsw never connected to the guest's socket"
+        c.close()
+        c = Ctl(os.path.join(d, "ctl.sock"))     # the first one idled out (idle_timeout 3)
+        assert [p["name"] for p in c.ok("show_ports")] == [p["name"] for p in ports0] + ["vm8", "vm7"]
+        c.ok("port_del", name="vm7")
+        assert os.path.exists(os.path.join(d, "later.sock")), "client mode deletes nothing"
+        c.ok("port_del", name="vm8")
+        assert not os.path.exists(os.path.join(d, "vm8.sock")), "its own server socket goes"
+        assert os.path.exists(os.path.join(d, "qemu.sock"))
+        assert c.ok("show_ports") == ports0
+    finally:
+        for s_ in socks:
+            s_.close()
+        shutil.rmtree(outside, ignore_errors=True)
+        c.close()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
 
 # The attacker (the VM namespace, behind port vm1) announces itself as the
 # router of 2001:db8:bad::/64, the RA behind N destination-options headers.

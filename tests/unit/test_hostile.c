@@ -5,6 +5,7 @@
  * default (a write that raises it kills this process: the test fails).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <CUnit/Basic.h>
 
 #include "tsw_ctlsock.h"
+#include "tsw_sockpath.h"
 #include "tsw_vhostarg.h"
 
 #include "test_hostile.h"
@@ -251,6 +253,189 @@ test_vhost_devargs_only_vhost_in_dir(void)
 	CU_ASSERT_EQUAL(tsw_vhost_devargs_check(path, dir, why, sizeof(why)), 0);
 }
 
+/* #20 item 3: a path DPDK would cut (108 bytes and more) is refused; 107 fit */
+static void
+test_vhost_socket_path_longer_than_a_socket_address_refused(void)
+{
+	char devargs[300], why[256], path[TSW_SOCKPATH_MAX + 1];
+	const char *prefix = "net_vhost0,iface=/run/tunsw/";
+	size_t fixed = strlen("/run/tunsw/");
+	bool client = true;
+
+	for (size_t len = TSW_SOCKPATH_MAX - 1; len <= TSW_SOCKPATH_MAX + 2; len++) {
+		int n = snprintf(devargs, sizeof(devargs), "%s", prefix);
+		memset(devargs + n, 'a', len - fixed);
+		devargs[n + (int)(len - fixed)] = '\0';
+		int rc = tsw_vhost_devargs_check(devargs, "/run/tunsw", why, sizeof(why));
+		CU_ASSERT_EQUAL(rc, len <= TSW_SOCKPATH_MAX ? 0 : -1);
+		if (len > TSW_SOCKPATH_MAX)
+			CU_ASSERT(strstr(why, "a socket path holds at most 107") != NULL);
+		CU_ASSERT_EQUAL(tsw_vhost_devargs_iface(devargs, path, sizeof(path), &client),
+				len <= TSW_SOCKPATH_MAX ? 1 : -1);
+		CU_ASSERT_EQUAL(tsw_sockpath_claim(devargs + strlen("net_vhost0,iface="), why,
+						   sizeof(why)), len <= TSW_SOCKPATH_MAX ? 0 : -1);
+	}
+	CU_ASSERT_FALSE(client);
+	/* the socket path and mode of a devargs, and the path replaced */
+	CU_ASSERT_EQUAL(tsw_vhost_devargs_iface("net_vhost1,queues=2,iface=/r/x.sock,client=1",
+						path, sizeof(path), &client), 1);
+	CU_ASSERT_STRING_EQUAL(path, "/r/x.sock");
+	CU_ASSERT_TRUE(client);
+	CU_ASSERT_EQUAL(tsw_vhost_devargs_iface("net_af_packet0,iface=eth0", path, sizeof(path),
+						&client), 0);
+	CU_ASSERT_EQUAL(tsw_vhost_devargs_set_iface("net_vhost1,queues=2,iface=/r/x.sock,client=1",
+						    "/proc/self/fd/9", devargs,
+						    sizeof(devargs)), 0);
+	CU_ASSERT_STRING_EQUAL(devargs, "net_vhost1,queues=2,iface=/proc/self/fd/9,client=1");
+}
+
+static int
+listener(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 0 when a connection to path reached a listener */
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", path);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc;
+}
+
+static bool
+same_file(const struct stat *a, const char *path)
+{
+	struct stat b;
+
+	return lstat(path, &b) == 0 && a->st_ino == b.st_ino && a->st_dev == b.st_dev &&
+	       a->st_mode == b.st_mode;
+}
+
+/* #20 item 2: a server-mode socket path is claimed without deleting what is
+ * there: a file, a FIFO, a link, a socket someone listens on (another VM's
+ * QEMU) are refused and left as they were; a stale socket is replaced. */
+static void
+test_vhost_server_socket_claim_refuses_and_keeps_what_exists(void)
+{
+	char file[128], fifo[128], live[128], stale[128], link[128], why[256];
+	struct stat st;
+	int lfd, sfd, fd;
+
+	snprintf(file, sizeof(file), "%s/file.sock", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.sock", dir);
+	snprintf(live, sizeof(live), "%s/live.sock", dir);
+	snprintf(stale, sizeof(stale), "%s/stale.sock", dir);
+	snprintf(link, sizeof(link), "%s/link.sock", dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	lfd = listener(live);
+	CU_ASSERT_FATAL(lfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(live, link), 0);
+	sfd = listener(stale);
+	CU_ASSERT_FATAL(sfd >= 0);
+	close(sfd);                            /* a socket file no one listens on */
+
+	const char *refused[] = { file, fifo, live, link };
+	const char *reason[] = { "not a socket (a file)", "not a socket (a FIFO)",
+				 "another process listens on", "not a socket (a symbolic link)" };
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL_FATAL(lstat(refused[i], &st), 0);
+		CU_ASSERT_EQUAL(tsw_sockpath_claim(refused[i], why, sizeof(why)), -1);
+		CU_ASSERT(strstr(why, reason[i]) != NULL);
+		CU_ASSERT(same_file(&st, refused[i]));
+	}
+	CU_ASSERT_EQUAL(connect_to(live), 0);  /* the other VM's socket still works */
+	CU_ASSERT_EQUAL(tsw_sockpath_claim(stale, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(lstat(stale, &st), -1);
+	CU_ASSERT_EQUAL(tsw_sockpath_claim(stale, why, sizeof(why)), 0);   /* absent */
+	close(lfd);
+	unlink(file);
+	unlink(fifo);
+	unlink(live);
+	unlink(link);
+}
+
+/* #20 item 3: a client-mode path is pinned: a link planted later (before
+ * the guest's socket exists, or after it) is never followed; a restarted
+ * guest's new socket is. */
+static void
+test_vhost_client_socket_pinned_never_follows_a_link(void)
+{
+	char path[128], outside[128], why[256];
+	char odir[] = "/tmp/tswoutsideXXXXXX";
+	struct tsw_sockpin pin;
+	int ofd, g1, g2;
+
+	CU_ASSERT_FATAL(mkdtemp(odir) != NULL);
+	snprintf(path, sizeof(path), "%s/guest.sock", dir);
+	snprintf(outside, sizeof(outside), "%s/victim.sock", odir);
+	ofd = listener(outside);
+	CU_ASSERT_FATAL(ofd >= 0);
+	/* a link at the path is refused at once */
+	CU_ASSERT_EQUAL_FATAL(symlink(outside, path), 0);
+	CU_ASSERT_EQUAL(tsw_sockpath_pin(&pin, path, why, sizeof(why)), -1);
+	CU_ASSERT(strstr(why, "symbolic link") != NULL);
+	unlink(path);
+	/* nothing there yet: pinned, connecting is refused */
+	CU_ASSERT_EQUAL_FATAL(tsw_sockpath_pin(&pin, path, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(connect_to(pin.via), -1);
+	/* a link planted afterwards: not followed, not even after a refresh */
+	CU_ASSERT_EQUAL_FATAL(symlink(outside, path), 0);
+	CU_ASSERT_FALSE(tsw_sockpath_refresh(&pin));
+	CU_ASSERT_EQUAL(connect_to(pin.via), -1);
+	CU_ASSERT_EQUAL(connect_to(path), 0);  /* (the link itself does lead there) */
+	close(accept(ofd, NULL, NULL));
+	unlink(path);
+	/* the guest's socket appears: the pin moves to it */
+	g1 = listener(path);
+	CU_ASSERT_FATAL(g1 >= 0);
+	CU_ASSERT_TRUE(tsw_sockpath_refresh(&pin));
+	CU_ASSERT_FALSE(tsw_sockpath_refresh(&pin));   /* same socket: no change */
+	CU_ASSERT_EQUAL(connect_to(pin.via), 0);
+	/* the name swapped for a link to the outside: the pin stays on the
+	 * guest's socket, the outside listener is never reached */
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(symlink(outside, path), 0);
+	CU_ASSERT_FALSE(tsw_sockpath_refresh(&pin));
+	CU_ASSERT_EQUAL(connect_to(pin.via), 0);
+	{
+		int fl = fcntl(ofd, F_GETFL);
+		CU_ASSERT_EQUAL(fcntl(ofd, F_SETFL, fl | O_NONBLOCK), 0);
+		CU_ASSERT_EQUAL(accept(ofd, NULL, NULL), -1);   /* nothing reached it */
+	}
+	/* the guest restarts: a new socket at the path, the pin follows it */
+	unlink(path);
+	close(g1);
+	g2 = listener(path);
+	CU_ASSERT_FATAL(g2 >= 0);
+	CU_ASSERT_EQUAL(connect_to(pin.via), -1);      /* the old socket is gone */
+	CU_ASSERT_TRUE(tsw_sockpath_refresh(&pin));
+	CU_ASSERT_EQUAL(connect_to(pin.via), 0);
+	tsw_sockpath_unpin(&pin);
+	close(g2);
+	close(ofd);
+	unlink(path);
+	unlink(outside);
+	rmdir(odir);
+}
+
 static int
 setup(void)
 {
@@ -282,4 +467,10 @@ register_hostile_tests(void)
 		    test_slow_clients_closed_by_deadline);
 	CU_add_test(s, "port_add: vhost-user in vhost_socket_dir only",
 		    test_vhost_devargs_only_vhost_in_dir);
+	CU_add_test(s, "vhost-user socket path longer than a socket address: refused",
+		    test_vhost_socket_path_longer_than_a_socket_address_refused);
+	CU_add_test(s, "server-mode socket: what exists is refused and kept",
+		    test_vhost_server_socket_claim_refuses_and_keeps_what_exists);
+	CU_add_test(s, "client-mode socket: pinned, never follows a link",
+		    test_vhost_client_socket_pinned_never_follows_a_link);
 }
