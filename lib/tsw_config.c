@@ -326,7 +326,7 @@ parse_control(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "socket", "socket_mode", "socket_group",
 		"max_clients", "max_request", "idle_timeout", "request_timeout", "vhost_socket_dir",
-		NULL };
+		"max_reply_memory_mb", NULL };
 	struct tsw_config *c = p->cfg;
 	const char *s;
 	char *end;
@@ -379,7 +379,8 @@ parse_control(struct pctx *p, int idx, const char *sec)
 	if (get_u32(p, sec, "max_clients", 1, 1024, &c->control.max_clients) < 0 ||
 	    get_u32(p, sec, "max_request", 1024, 64U << 20, &c->control.max_request) < 0 ||
 	    get_u32(p, sec, "idle_timeout", 1, 86400, &c->control.idle_timeout) < 0 ||
-	    get_u32(p, sec, "request_timeout", 1, 3600, &c->control.request_timeout) < 0)
+	    get_u32(p, sec, "request_timeout", 1, 3600, &c->control.request_timeout) < 0 ||
+	    get_u32(p, sec, "max_reply_memory_mb", 16, 65536, &c->control.max_reply_memory_mb) < 0)
 		return -1;
 	return 0;
 }
@@ -891,6 +892,7 @@ set_defaults(struct tsw_config *c)
 	c->control.max_request = 1U << 20;
 	c->control.idle_timeout = 60;
 	c->control.request_timeout = 10;
+	c->control.max_reply_memory_mb = 256;
 }
 
 enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_ROUTE, S_REMOTE,

@@ -118,6 +118,7 @@ struct tsw_config {
 		uint32_t max_request;           /* bytes per request line */
 		uint32_t idle_timeout;          /* seconds */
 		uint32_t request_timeout;       /* seconds for a request to arrive whole */
+		uint32_t max_reply_memory_mb;   /* all pending replies together */
 		char vhost_socket_dir[108];     /* port_add's vhost-user sockets live here */
 	} control;
 

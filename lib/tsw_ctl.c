@@ -44,6 +44,7 @@ struct tsw_ctl {
 	uint64_t requests, refused;     /* atomic: the control thread counts too */
 	char instance[17];              /* random per process: restarts show */
 	char vhost_dir[108];            /* port_add: vhost-user sockets only here */
+	bool sliced;                    /* the caller runs tsw_dp_drain() in slices */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -134,6 +135,19 @@ void
 tsw_ctl_set_underlay(struct tsw_ctl *ctl, struct tsw_underlay *ul)
 {
 	ctl->ul = ul;
+}
+
+void
+tsw_ctl_set_sliced(struct tsw_ctl *ctl)
+{
+	ctl->sliced = true;
+}
+
+bool
+tsw_ctl_drain(struct tsw_ctl *ctl, unsigned int max)
+{
+	tsw_dp_drain(ctl->dp, max);
+	return tsw_dp_drain_pending(ctl->dp);
 }
 
 void
@@ -295,16 +309,65 @@ op_network_del(struct req *r)
 	return rc < 0 ? errno_fail(r, "name", rc, "network") : ok(r, NULL);
 }
 
+/* A policy's arguments in object o ("enabled", and with it "mac",
+ * "fixed_ips", "allowed_address_pairs"); errors on prefix + field. 0, or -1. */
+static int
+policy_args(struct req *r, const json_t *o, const char *prefix, struct tsw_portsec *ps,
+	    bool *enabled)
+{
+	static const char *const only_on[] = { "mac", "fixed_ips", "allowed_address_pairs" };
+	struct tsw_jerr e = { { 0 } };
+	char field[sizeof(e.field) + 16];
+	const char *key;
+	const json_t *v;
+
+	json_object_foreach((json_t *)(uintptr_t)o, key, v) {
+		bool known = strcmp(key, "enabled") == 0;
+		for (size_t i = 0; i < RTE_DIM(only_on); i++)
+			known |= strcmp(key, only_on[i]) == 0;
+		if (!known && *prefix != '\0') {   /* (a request's own keys are checked) */
+			tsw_jerr_set(&e, "", "unknown member '%.32s'", key);
+			goto bad;
+		}
+	}
+	if (tsw_jarg_bool(o, "enabled", true, enabled, &e) != 0)
+		goto bad;
+	if (*enabled) {
+		if (tsw_portsec_from_json(o, ps, &e) != 0)
+			goto bad;
+		return 0;
+	}
+	for (size_t i = 0; i < RTE_DIM(only_on); i++)
+		if (json_object_get(o, only_on[i]) != NULL) {
+			tsw_jerr_set(&e, only_on[i], "only with enabled = true");
+			goto bad;
+		}
+	return 0;
+bad:
+	snprintf(field, sizeof(field), "%.*s%s", e.field[0] != '\0' ? (int)strlen(prefix)
+				      : (int)strlen(prefix) - 1, prefix, e.field);
+	return fail(r, field, "%s", e.reason);
+}
+
 static int
 op_port_add(struct req *r)
 {
 	const char *name, *devargs;
+	const json_t *psj = json_object_get(r->a, "port_security");
+	struct tsw_portsec ps;
+	bool secured = false;
 	int net, rc;
 	char err[256];
 
 	if (tsw_jarg_name(r->a, "name", true, &name, &r->e) != 0 ||
 	    arg_net(r, "network", true, &net) != 0 ||
 	    tsw_jarg_str(r->a, "devargs", true, &devargs, &r->e) != 0)
+		return -1;
+	/* the port's policy, in force from its first frame (no window in
+	 * which a port that should be filtered is not) */
+	if (psj != NULL && !json_is_object(psj))
+		return fail(r, "port_security", "not an object");
+	if (psj != NULL && policy_args(r, psj, "port_security.", &ps, &secured) != 0)
 		return -1;
 	if (strcmp(name, "uplink") == 0)
 		return fail(r, "name", "'uplink' is reserved");
@@ -318,8 +381,8 @@ op_port_add(struct req *r)
 		return fail(r, "devargs", "%s", err);
 	if (r->ctl->hooks.port_add == NULL)
 		return fail(r, "op", "ports cannot be added here");
-	rc = r->ctl->hooks.port_add(r->ctl->hooks.arg, name, devargs, (uint16_t)net, err,
-				    sizeof(err));
+	rc = r->ctl->hooks.port_add(r->ctl->hooks.arg, name, devargs, (uint16_t)net,
+				    secured ? &ps : NULL, err, sizeof(err));
 	if (rc < 0)
 		return fail(r, "devargs", "%s", err);
 	return ok(r, NULL);
@@ -351,19 +414,10 @@ op_port_security_set(struct req *r)
 	bool enabled;
 	int port, rc;
 
-	if (arg_port(r, "port", &port) != 0 ||
-	    tsw_jarg_bool(r->a, "enabled", true, &enabled, &r->e) != 0)
+	if (arg_port(r, "port", &port) != 0 || policy_args(r, r->a, "", &ps, &enabled) != 0)
 		return -1;
 	if (port == TSW_OUT_UPLINK)
 		return fail(r, "port", "the uplink has no port security");
-	if (!enabled) {
-		static const char *const only_on[] = { "mac", "fixed_ips", "allowed_address_pairs" };
-		for (size_t i = 0; i < RTE_DIM(only_on); i++)
-			if (json_object_get(r->a, only_on[i]) != NULL)
-				return fail(r, only_on[i], "only with enabled = true");
-	} else if (tsw_portsec_from_json(r->a, &ps, &r->e) != 0) {
-		return -1;
-	}
 	rc = tsw_dp_port_security_set(r->dp, (uint16_t)port, enabled ? &ps : NULL);
 	return rc < 0 ? errno_fail(r, "port", rc, "port security") : ok(r, NULL);
 }
@@ -387,16 +441,17 @@ op_remote_del(struct req *r)
 	enum tsw_tun_type t;
 	uint32_t ip;
 	int tun;
-	unsigned int before;
+	uint32_t through;
 
 	if (arg_type(r, &t) < 0 || tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0)
 		return -1;
 	tun = tsw_dp_tunnel_find(r->dp, t, ip);
 	if (tun < 0)
 		return fail(r, "ip", "no %s tunnel to this address", tsw_tun_type_name(t));
-	before = tsw_fdb_count(r->dp->fdb);
+	/* its static entries and what was learned from it (deleted in steps) */
+	through = tsw_fdb_dest_count(r->dp->fdb, tsw_dest_tunnel(t, (uint16_t)tun), true);
 	tsw_dp_tunnel_del(r->dp, t, (uint16_t)tun);
-	return ok(r, json_pack("{s:i}", "fdb_removed", before - tsw_fdb_count(r->dp->fdb)));
+	return ok(r, json_pack("{s:I}", "fdb_removed", (json_int_t)through));
 }
 
 static int
@@ -896,7 +951,7 @@ static const struct op {
 	{ "network_add", op_network_add, { "name", "type", "segmentation_id" },
 	  "add a tenant network" },
 	{ "network_del", op_network_del, { "name" }, "delete a network without ports" },
-	{ "port_add", op_port_add, { "name", "network", "devargs" },
+	{ "port_add", op_port_add, { "name", "network", "devargs", "port_security" },
 	  "hot-plug a VM port (e.g. net_vhost) into a network" },
 	{ "port_del", op_port_del, { "name" }, "remove a VM port" },
 	{ "port_security_set", op_port_security_set,
@@ -1054,11 +1109,15 @@ tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
 	const json_t *id = json_object_get(req, "id");
 	const struct op *op;
 	json_t *reply;
+	int rc;
 
 	op = check_request(ctl, req, &reply);
 	if (op == NULL)
 		return reply;
-	if (op->fn(&r) < 0) {
+	rc = op->fn(&r);
+	if (!ctl->sliced)
+		tsw_dp_drain(ctl->dp, UINT_MAX);   /* what deleted owners left: now */
+	if (rc < 0) {
 		count(&ctl->refused);
 		json_decref(r.result);
 		rebase_new_objects(ctl);

@@ -29,9 +29,12 @@
 /* VM port hot-plug, done by the embedding program (the daemon opens the
  * device and gives its queues to a worker; the replay harness opens an
  * output pcap). Both return the tables' port index or -1 with a reason. */
+struct tsw_portsec;
+
 struct tsw_ctl_hooks {
+	/* ps: the port's policy, in force before it carries a frame (NULL: none) */
 	int (*port_add)(void *arg, const char *name, const char *devargs, uint16_t net,
-			char *err, size_t errlen);
+			const struct tsw_portsec *ps, char *err, size_t errlen);
 	int (*port_del)(void *arg, uint16_t port, char *err, size_t errlen);
 	/* Extra per-worker facts for show_workers (lcore...), may be NULL. */
 	void (*worker_info)(void *arg, unsigned int worker, json_t *o);
@@ -87,6 +90,13 @@ struct tsw_ctl_job *tsw_ctl_prepare(struct tsw_ctl *ctl, const json_t *req, json
  * reply once the job is finished (then free the job), else NULL. */
 json_t *tsw_ctl_job_step(struct tsw_ctl *ctl, struct tsw_ctl_job *job, size_t max_changes);
 void tsw_ctl_job_free(struct tsw_ctl_job *job);
+/* From now on requests leave what deleted owners leave behind to the
+ * caller's tsw_dp_drain() steps (tsw_ctlexec); otherwise every request
+ * deletes it before it returns. */
+void tsw_ctl_set_sliced(struct tsw_ctl *ctl);
+/* Table writer: delete up to max of what deleted owners left behind (0:
+ * only look); true while more is left. */
+bool tsw_ctl_drain(struct tsw_ctl *ctl, unsigned int max);
 
 /* The underlay slow path whose neighbors and statistics to show. */
 struct tsw_underlay;

@@ -39,7 +39,7 @@ tsw_ctlmsg_free(struct tsw_ctlmsg *m)
 		return;
 	json_decref(m->req);
 	json_decref(m->reply);
-	json_decref(m->dump);
+	tsw_dumpacc_free(m->dump);
 	tsw_ctl_job_free(m->job);
 	free(m);
 }
@@ -58,6 +58,7 @@ tsw_ctlexec_create(struct tsw_ctl *ctl, const struct tsw_ctlexec_conf *c)
 	x->c = *c;
 	x->in_fd = x->out_fd = -1;
 	x->cap = c->max_in_flight;
+	tsw_ctl_set_sliced(ctl);
 	size = rte_align32pow2(c->max_in_flight + 1);
 	snprintf(name, sizeof(name), "tsw_ctl_in%u", seq);
 	x->in = rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -189,28 +190,38 @@ tsw_ctlexec_run(struct tsw_ctlexec *x, uint64_t now_ms)
 	for (unsigned int k = 0; x->len > 0; k++) {
 		struct tsw_ctlmsg *m = x->fifo[x->head];
 		json_t *reply;
+		bool pending;
 
 		if (k > 0 && tsw_mono_us() - t0 >= x->c.slice_us) {
 			x->st.slices_cut++;
 			break;
 		}
 		lock(x);
-		if (m->job != NULL) {
-			reply = tsw_ctl_job_step(x->ctl, m->job, STEP_CHANGES);
-			x->st.steps++;
+		if (!m->applied) {
+			if (m->job != NULL) {
+				reply = tsw_ctl_job_step(x->ctl, m->job, STEP_CHANGES);
+				x->st.steps++;
+			} else {
+				reply = tsw_ctl_request(x->ctl, m->req, now_ms);
+			}
+			m->applied = m->job == NULL || reply != NULL;
+			m->reply = reply;
 		} else {
-			reply = tsw_ctl_request(x->ctl, m->req, now_ms);
+			/* what a deleted owner left behind, before the answer */
+			tsw_ctl_drain(x->ctl, STEP_CHANGES);
+			x->st.steps++;
 		}
+		pending = !m->applied || tsw_ctl_drain(x->ctl, 0);
 		unlock(x);
 		work++;
 		changed = true;
-		if (m->job != NULL && reply == NULL)
-			continue;   /* more of the plan to apply */
+		if (pending)
+			continue;   /* more of the plan, or of the deletions */
 		x->head = (x->head + 1) % x->cap;
 		x->len--;
 		x->st.writes++;
 		answered_change = true;
-		answer(x, m, reply);
+		answer(x, m, m->reply);
 	}
 	spent = tsw_mono_us() - t0;
 	if (changed && spent > x->st.max_slice_us)

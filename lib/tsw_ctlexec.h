@@ -9,7 +9,9 @@
  * answers read requests at once, applies table changes in arrival order
  * and never spends more than slice_us of one call on them (a large plan is
  * applied a step at a time over several calls, learn events between
- * them), then publishes (e.g. waits for an RCU grace period) before it
+ * them; so are the entries a deleted network, port or tunnel leaves
+ * behind, tsw_dp_drain: the request that deleted it is answered once they
+ * are gone), then publishes (e.g. waits for an RCU grace period) before it
  * hands answers back. The control thread collects answered messages.
  * Lock-free rings carry the messages; an eventfd on each side wakes the
  * other. At most max_in_flight messages may be submitted and not yet
@@ -22,6 +24,7 @@
 #include <jansson.h>
 
 #include "tsw_ctl.h"
+#include "tsw_dumpacc.h"
 
 struct tsw_ctlmsg {
 	uint64_t client;             /* the control socket's client */
@@ -29,7 +32,8 @@ struct tsw_ctlmsg {
 	json_t *req;                 /* the request (NULL once planned into job) */
 	struct tsw_ctl_job *job;     /* TSW_CTL_L2POP: the planned payload */
 	json_t *reply;               /* set by the table writer */
-	json_t *dump;                /* an unpaged show_fdb/show_arp served page by
+	bool applied;                /* table writer: reply set, deletions may go on */
+	struct tsw_dumpacc *dump;    /* an unpaged show_fdb/show_arp served page by
 				      * page: the entries so far (tsw_ctlsrv) */
 };
 

@@ -19,6 +19,7 @@
 
 #define REQS_PER_POLL   64            /* per client per poll: fairness */
 #define OUT_HIGH_WATER  (4u << 20)    /* stop reading a client with this unread */
+#define OUT_KEEP        (64u << 10)   /* a sent output buffer larger than this is freed */
 #define N_WAKE          2
 
 char tsw_ctlsock_later;
@@ -384,6 +385,11 @@ tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms)
 		if (c->out_off == c->out_len) {
 			c->out_off = c->out_len = 0;
 			c->out_since_ms = 0;
+			if (c->out_cap > OUT_KEEP) {     /* a large reply's buffer goes */
+				free(c->out);
+				c->out = NULL;
+				c->out_cap = 0;
+			}
 		}
 		if (!gone && c->out_len == 0 && !c->pending && (c->closing ||
 		    (c->eof && (c->in_len == 0 || memchr(c->in, '\n', c->in_len) == NULL)))) {
@@ -399,8 +405,9 @@ tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms)
 	}
 }
 
-int
-tsw_ctlsock_reply(struct tsw_ctlsock *s, uint64_t client, const char *reply, uint64_t now_ms)
+/* The client waiting for a reply given LATER, its wait over; NULL if gone. */
+static struct client *
+answered(struct tsw_ctlsock *s, uint64_t client, uint64_t now_ms)
 {
 	for (unsigned int i = 0; i < s->n; i++) {
 		struct client *c = &s->cl[i];
@@ -408,11 +415,68 @@ tsw_ctlsock_reply(struct tsw_ctlsock *s, uint64_t client, const char *reply, uin
 			continue;
 		c->pending = false;
 		c->last_ms = now_ms;
-		if (queue_out(c, reply, strlen(reply)) < 0)
-			c->closing = true;
+		return c;
+	}
+	return NULL;
+}
+
+int
+tsw_ctlsock_reply(struct tsw_ctlsock *s, uint64_t client, const char *reply, uint64_t now_ms)
+{
+	struct client *c = answered(s, client, now_ms);
+
+	if (c == NULL)
+		return -1;
+	if (queue_out(c, reply, strlen(reply)) < 0)
+		c->closing = true;
+	return 0;
+}
+
+int
+tsw_ctlsock_reply_take(struct tsw_ctlsock *s, uint64_t client, char *reply, size_t len,
+		       uint64_t now_ms)
+{
+	struct client *c = answered(s, client, now_ms);
+
+	if (c != NULL && c->out_len == c->out_off) {   /* it becomes the output itself */
+		free(c->out);
+		reply[len] = '\n';
+		c->out = reply;
+		c->out_cap = c->out_len = len + 1;
+		c->out_off = 0;
 		return 0;
 	}
-	return -1;
+	if (c != NULL && queue_out(c, reply, len) < 0)
+		c->closing = true;
+	free(reply);
+	return c != NULL ? 0 : -1;
+}
+
+bool
+tsw_ctlsock_gone(const struct tsw_ctlsock *s, uint64_t client)
+{
+	for (unsigned int i = 0; i < s->n; i++) {
+		const struct client *c = &s->cl[i];
+		struct pollfd p = { .fd = c->fd, .events = 0 };
+		if (c->id != client)
+			continue;
+		if (c->closing)
+			return true;
+		/* POLLHUP: both directions are shut, the peer closed; a peer
+		 * that only shut its writing side reports POLLRDHUP */
+		return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+	}
+	return true;
+}
+
+size_t
+tsw_ctlsock_out_bytes(const struct tsw_ctlsock *s)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < s->n; i++)
+		n += s->cl[i].out_cap;
+	return n;
 }
 
 int

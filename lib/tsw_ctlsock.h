@@ -26,6 +26,7 @@
 #ifndef TSW_CTLSOCK_H
 #define TSW_CTLSOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,7 @@ struct tsw_ctlsock_conf {
 	size_t max_request;
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
+	size_t max_reply_memory;        /* bytes all pending replies may hold (tsw_ctlsrv) */
 };
 
 struct tsw_ctlsock_stats {
@@ -71,6 +73,16 @@ void tsw_ctlsock_flush(struct tsw_ctlsock *s, uint64_t now_ms);
  * Returns -1 when that client is gone (the reply is dropped). */
 int tsw_ctlsock_reply(struct tsw_ctlsock *s, uint64_t client, const char *reply,
 		      uint64_t now_ms);
+/* The same, taking the malloc'd reply of len bytes with at least one byte
+ * allocated after it: when nothing else waits to be sent to the client it
+ * becomes the client's output as it is (no copy of a large reply). */
+int tsw_ctlsock_reply_take(struct tsw_ctlsock *s, uint64_t client, char *reply, size_t len,
+			   uint64_t now_ms);
+/* The client has gone entirely (not a half-closed peer that may still read
+ * its reply): nothing it asked for needs building any more. */
+bool tsw_ctlsock_gone(const struct tsw_ctlsock *s, uint64_t client);
+/* Bytes the clients' output buffers hold (replies not yet read). */
+size_t tsw_ctlsock_out_bytes(const struct tsw_ctlsock *s);
 /* tsw_ctlsock_poll() also wakes when fd becomes readable (the caller
  * reads it). Up to two such fds; -1 when there is no room. */
 int tsw_ctlsock_add_wake_fd(struct tsw_ctlsock *s, int fd);

@@ -31,7 +31,8 @@ struct item {
 	char *line;                      /* a long request line, not parsed yet */
 	size_t len;
 	struct tsw_ctlmsg *m;            /* parsed (and planned) */
-	char *reply;                     /* the planner's refusal */
+	char *reply;                     /* the planner's refusal, or a whole dump */
+	size_t reply_len;                /* of a whole dump (0: strlen) */
 	struct item *next;
 };
 
@@ -55,6 +56,9 @@ struct tsw_ctlsrv {
 	pthread_cond_t cv;
 	struct fifo todo, done;          /* under mu */
 	int done_fd;                     /* eventfd: items done */
+	size_t dump_bytes;               /* atomic: what unpaged dumps hold */
+	uint64_t dumps_refused, dumps_abandoned;   /* atomic */
+	size_t max_reply;                /* bytes all pending replies may hold */
 };
 
 static void
@@ -121,95 +125,99 @@ parse(struct tsw_ctlsrv *s, uint64_t client, const char *line, size_t len, char 
 
 /* ---- unpaged dumps, page by page ----------------------------------------- */
 
+/* The error reply to m's request (a JSON line). */
+static char *
+refusal(const struct tsw_ctlmsg *m, const char *field, const char *reason)
+{
+	json_t *r = json_pack("{s:O, s:b, s:s++, s:s, s:s}", "id",
+			      json_object_get(m->req, "id") ? json_object_get(m->req, "id")
+							    : json_null(),
+			      "ok", 0, "error", field, ": ", reason, "field", field,
+			      "reason", reason);
+	return dump(r);
+}
+
+/* Memory the pending replies hold: the clients' unread output and the
+ * dumps being gathered. */
+static size_t
+reply_memory(const struct tsw_ctlsrv *s)
+{
+	return tsw_ctlsock_out_bytes(s->sock) + __atomic_load_n(&s->dump_bytes, __ATOMIC_RELAXED);
+}
+
+static char *
+over_budget(struct tsw_ctlsrv *s, const struct tsw_ctlmsg *m)
+{
+	char why[200];
+
+	__atomic_add_fetch(&s->dumps_refused, 1, __ATOMIC_RELAXED);
+	snprintf(why, sizeof(why), "pending replies hold %zu MiB, [control] "
+		 "max_reply_memory_mb is %zu: read them first, or page with cursor and limit",
+		 reply_memory(s) >> 20, s->max_reply >> 20);
+	return refusal(m, "request", why);
+}
+
 /* show_fdb or show_arp of a whole table (no page asked for, no single MAC):
- * turned into its first page, the pages gathered in m->dump. */
-static void
-dump_by_pages(struct tsw_ctlmsg *m)
+ * turned into its first page, the pages gathered in m->dump. NULL, or the
+ * refusal when the pending replies hold the whole budget already. */
+static char *
+dump_by_pages(struct tsw_ctlsrv *s, struct tsw_ctlmsg *m)
 {
 	const char *op = json_string_value(json_object_get(m->req, "op"));
 
 	if (op == NULL || (strcmp(op, "show_fdb") != 0 && strcmp(op, "show_arp") != 0) ||
 	    json_object_get(m->req, "cursor") != NULL || json_object_get(m->req, "limit") != NULL ||
-	    json_object_get(m->req, "mac") != NULL || (m->dump = json_array()) == NULL)
-		return;
+	    json_object_get(m->req, "mac") != NULL)
+		return NULL;
+	if (reply_memory(s) >= s->max_reply)
+		return over_budget(s, m);
+	m->dump = tsw_dumpacc_new(strcmp(op, "show_arp") == 0);
+	if (m->dump == NULL)
+		return NULL;                 /* served unpaged, as it is */
 	json_object_set_new(m->req, "cursor", json_integer(0));
 	json_object_set_new(m->req, "limit", json_integer(DUMP_PAGE));
+	return NULL;
 }
 
-/* A page came back: true when m is to be submitted again for the next one,
- * false when the dump is complete (or refused) and m->reply is to be
- * finished by the planner (m->dump not NULL) or sent as it is. */
-static bool
-dump_page(struct tsw_ctlmsg *m)
+static void
+dump_drop(struct tsw_ctlsrv *s, struct tsw_ctlmsg *m)
+{
+	__atomic_sub_fetch(&s->dump_bytes, tsw_dumpacc_bytes(m->dump), __ATOMIC_RELAXED);
+	tsw_dumpacc_free(m->dump);
+	m->dump = NULL;
+}
+
+enum dump_step { DUMP_MORE, DUMP_COMPLETE, DUMP_AS_IS, DUMP_REFUSED };
+
+/* A page came back: DUMP_MORE when m is to be submitted again for the next
+ * one, DUMP_COMPLETE when the planner is to finish it, DUMP_AS_IS when
+ * m->reply (an error) goes as it is, DUMP_REFUSED when *line does (the
+ * budget exceeded; NULL: out of memory). */
+static enum dump_step
+dump_page(struct tsw_ctlsrv *s, struct tsw_ctlmsg *m, char **line)
 {
 	json_t *res = json_object_get(m->reply, "result"), *next;
+	size_t before = tsw_dumpacc_bytes(m->dump);
+	int rc;
 
-	if (!json_is_true(json_object_get(m->reply, "ok")) || !json_is_object(res) ||
-	    json_array_extend(m->dump, json_object_get(res, "entries")) < 0) {
-		json_decref(m->dump);      /* the error (or out of memory) as it is */
-		m->dump = NULL;
-		return false;
+	if (!json_is_true(json_object_get(m->reply, "ok")) || !json_is_object(res)) {
+		dump_drop(s, m);
+		return DUMP_AS_IS;
+	}
+	rc = tsw_dumpacc_add(m->dump, json_object_get(res, "entries"));
+	__atomic_add_fetch(&s->dump_bytes, tsw_dumpacc_bytes(m->dump) - before, __ATOMIC_RELAXED);
+	if (rc < 0 || reply_memory(s) > s->max_reply) {
+		*line = rc < 0 ? NULL : over_budget(s, m);
+		dump_drop(s, m);
+		return DUMP_REFUSED;
 	}
 	next = json_object_get(res, "next");
 	if (!json_is_integer(next))
-		return false;
+		return DUMP_COMPLETE;
 	json_object_set(m->req, "cursor", next);
 	json_decref(m->reply);
 	m->reply = NULL;
-	return true;
-}
-
-static const char *
-field(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
-/* The order of the unpaged reply: network name, then MAC (fixed-width hex,
- * so as strings) or IPv4 address (as a number). */
-static int
-cmp_entry(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(field(x, "network"), field(y, "network"));
-	struct in_addr ix = { 0 }, iy = { 0 };
-
-	if (c != 0)
-		return c;
-	if (json_object_get(x, "mac") != NULL && json_object_get(x, "ip") == NULL)
-		return strcmp(field(x, "mac"), field(y, "mac"));
-	inet_pton(AF_INET, field(x, "ip"), &ix);
-	inet_pton(AF_INET, field(y, "ip"), &iy);
-	return ntohl(ix.s_addr) < ntohl(iy.s_addr) ? -1 : ntohl(ix.s_addr) > ntohl(iy.s_addr);
-}
-
-/* Planner: the reply of a whole dump, its entries sorted. */
-static json_t *
-dump_finish(struct tsw_ctlmsg *m)
-{
-	size_t n = json_array_size(m->dump);
-	json_t **v = malloc((n ? n : 1) * sizeof(*v)), *sorted = json_array(), *reply = m->reply;
-
-	if (v == NULL || sorted == NULL) {
-		free(v);
-		json_decref(sorted);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(m->dump, i);
-	qsort(v, n, sizeof(*v), cmp_entry);
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append(sorted, v[i]) < 0) {
-			free(v);
-			json_decref(sorted);
-			return NULL;
-		}
-	free(v);
-	m->reply = NULL;
-	json_object_set_new(reply, "result", sorted);
-	return reply;
+	return DUMP_MORE;
 }
 
 /* ---- the planner thread ------------------------------------------------ */
@@ -242,7 +250,10 @@ planner(void *arg)
 			it->line = NULL;
 		}
 		if (it->m != NULL && it->m->dump != NULL) {
-			it->reply = dump(dump_finish(it->m));   /* NULL: out of memory */
+			size_t held = tsw_dumpacc_bytes(it->m->dump);
+			it->reply = tsw_dumpacc_finish(it->m->dump, json_object_get(it->m->req, "id"),
+						       &it->reply_len);   /* NULL: out of memory */
+			__atomic_sub_fetch(&s->dump_bytes, held, __ATOMIC_RELAXED);
 			tsw_ctlmsg_free(it->m);
 			it->m = NULL;
 		} else if (it->m != NULL && it->m->cls == TSW_CTL_L2POP) {
@@ -332,8 +343,10 @@ handle(void *arg, uint64_t client, const char *line, size_t len)
 		m = parse(s, client, line, len, &reply);
 		if (m == NULL)
 			return reply;   /* refused, or NULL: out of memory */
-		if (m->cls == TSW_CTL_READ)
-			dump_by_pages(m);
+		if (m->cls == TSW_CTL_READ && (reply = dump_by_pages(s, m)) != NULL) {
+			tsw_ctlmsg_free(m);
+			return reply;
+		}
 		if (m->cls == TSW_CTL_READ || m->cls == TSW_CTL_WRITE)
 			return submit(s, m);
 	}
@@ -353,14 +366,23 @@ handle(void *arg, uint64_t client, const char *line, size_t len)
 	return TSW_CTLSOCK_LATER;
 }
 
+/* line: malloc'd with its NUL (or len + 1 bytes), taken; NULL: out of memory */
 static void
-reply_to(struct tsw_ctlsrv *s, uint64_t client, char *line)
+reply_len_to(struct tsw_ctlsrv *s, uint64_t client, char *line, size_t len)
 {
 	static const char oom[] = "{\"id\":null,\"ok\":false,\"error\":\"request: out of memory\","
 		"\"field\":\"request\",\"reason\":\"out of memory\"}";
 
-	tsw_ctlsock_reply(s->sock, client, line != NULL ? line : oom, tsw_mono_ms());
-	free(line);
+	if (line == NULL)
+		tsw_ctlsock_reply(s->sock, client, oom, tsw_mono_ms());
+	else
+		tsw_ctlsock_reply_take(s->sock, client, line, len, tsw_mono_ms());
+}
+
+static void
+reply_to(struct tsw_ctlsrv *s, uint64_t client, char *line)
+{
+	reply_len_to(s, client, line, line != NULL ? strlen(line) : 0);
 }
 
 static void
@@ -375,15 +397,26 @@ collect(struct tsw_ctlsrv *s)
 	(void)r;
 	while ((m = tsw_ctlexec_collect(s->x)) != NULL) {
 		s->nets_out -= m->cls == TSW_CTL_NETS;
+		if (m->dump != NULL && tsw_ctlsock_gone(s->sock, m->client)) {
+			/* nobody to read it: build no more of it (the answer only
+			 * frees the client's slot) */
+			dump_drop(s, m);
+			__atomic_add_fetch(&s->dumps_abandoned, 1, __ATOMIC_RELAXED);
+			reply_to(s, m->client, refusal(m, "request", "the client went away"));
+			tsw_ctlmsg_free(m);
+			continue;
+		}
 		if (m->dump != NULL) {
-			if (dump_page(m)) {
+			char *line = NULL;
+			switch (dump_page(s, m, &line)) {
+			case DUMP_MORE: {
 				uint64_t client = m->client;
-				char *line = submit(s, m);      /* the next page */
+				line = submit(s, m);      /* the next page */
 				if (line != TSW_CTLSOCK_LATER)
 					reply_to(s, client, line);   /* m is freed */
 				continue;
 			}
-			if (m->dump != NULL) {                  /* sort it off this thread */
+			case DUMP_COMPLETE:                    /* sort it off this thread */
 				it = calloc(1, sizeof(*it));
 				if (it != NULL) {
 					it->client = m->client;
@@ -391,9 +424,14 @@ collect(struct tsw_ctlsrv *s)
 					go(s, it);
 					continue;
 				}
-				reply_to(s, m->client, NULL);   /* out of memory */
+				dump_drop(s, m);
+				__attribute__((fallthrough));   /* out of memory */
+			case DUMP_REFUSED:
+				reply_to(s, m->client, line);
 				tsw_ctlmsg_free(m);
 				continue;
+			case DUMP_AS_IS:
+				break;
 			}
 		}
 		reply_to(s, m->client, dump(m->reply));
@@ -408,7 +446,10 @@ collect(struct tsw_ctlsrv *s)
 			break;
 		s->at_planner--;
 		if (it->m == NULL) {
-			reply_to(s, it->client, it->reply);
+			if (it->reply_len > 0)
+				reply_len_to(s, it->client, it->reply, it->reply_len);
+			else
+				reply_to(s, it->client, it->reply);
 			it->reply = NULL;
 		} else if (it->m->cls == TSW_CTL_NETS) {
 			/* a long network change: before everything held after it */
@@ -484,6 +525,7 @@ tsw_ctlsrv_start(const struct tsw_ctlsock_conf *c, struct tsw_ctl *ctl, struct t
 	}
 	s->ctl = ctl;
 	s->x = x;
+	s->max_reply = c->max_reply_memory ? c->max_reply_memory : (size_t)256 << 20;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -524,4 +566,12 @@ tsw_ctlsrv_stop(struct tsw_ctlsrv *s)
 	pthread_join(s->th, NULL);
 	tsw_ctlsrv_stop_planner(s);
 	srv_free(s);
+}
+
+void
+tsw_ctlsrv_stats(const struct tsw_ctlsrv *s, struct tsw_ctlsrv_stats *st)
+{
+	st->dump_bytes = __atomic_load_n(&s->dump_bytes, __ATOMIC_RELAXED);
+	st->dumps_refused = __atomic_load_n(&s->dumps_refused, __ATOMIC_RELAXED);
+	st->dumps_abandoned = __atomic_load_n(&s->dumps_abandoned, __ATOMIC_RELAXED);
 }

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_hash_crc.h>
@@ -41,6 +42,9 @@ mk_hash(const char *prefix, const void *dp, uint32_t entries, uint32_t key_len,
 }
 
 #define RETIRE_QUEUE 4096   /* pointers awaiting their grace period */
+/* every owner at most once in the drain queue */
+#define DRAIN_CAP (TSW_MAX_NETS + TSW_MAX_PORTS + TSW_TUN_NTYPES * TSW_MAX_TUNNELS)
+enum { DRAIN_NET, DRAIN_DEST };
 
 static void
 free_retired(void *p, void *e, unsigned int n)
@@ -74,11 +78,15 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 	dp->net_by_id = mk_hash("nid", dp, TSW_MAX_NETS * 2, sizeof(uint64_t), socket, qsbr);
 	dp->tun_by_ip = mk_hash("tip", dp, TSW_MAX_TUNNELS * 2 * 2, sizeof(uint64_t), socket, qsbr);
 	dp->arp = mk_hash("arp", dp, conf->fdb_size, sizeof(struct tsw_arp_key), socket, qsbr);
+	if (dp->arp != NULL)
+		dp->arp_by_net = tsw_keylist_create((uint32_t)rte_hash_max_key_id(dp->arp) + 1,
+						    TSW_MAX_NETS);
+	dp->drain = calloc(DRAIN_CAP, sizeof(*dp->drain));
 	snprintf(name, sizeof(name), "rt%p", (void *)dp);
 	dp->routes = tsw_routes_create(name, socket, conf->encap.local_ip,
 				       conf->prefix_len ? conf->prefix_len : 24);
 	if (dp->fdb == NULL || dp->net_by_id == NULL || dp->tun_by_ip == NULL || dp->arp == NULL ||
-	    dp->routes == NULL) {
+	    dp->arp_by_net == NULL || dp->drain == NULL || dp->routes == NULL) {
 		tsw_dp_free(dp);
 		return NULL;
 	}
@@ -122,6 +130,8 @@ tsw_dp_free(struct tsw_dp *dp)
 	rte_hash_free(dp->net_by_id);
 	rte_hash_free(dp->tun_by_ip);
 	rte_hash_free(dp->arp);
+	tsw_keylist_free(dp->arp_by_net);
+	free(dp->drain);
 	tsw_routes_free(dp->routes);
 	rte_free(dp);
 }
@@ -244,7 +254,7 @@ tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_
 		return -EINVAL;
 	if (tsw_dp_net_find(dp, name) >= 0 || tsw_dp_net_by_id(dp, t, id) >= 0)
 		return -EEXIST;
-	for (n = 0; n < TSW_MAX_NETS && dp->nets[n].in_use; n++)
+	for (n = 0; n < TSW_MAX_NETS && (dp->nets[n].in_use || dp->nets[n].draining); n++)
 		;
 	if (n == TSW_MAX_NETS)
 		return -ENOSPC;
@@ -278,52 +288,108 @@ net_has_port(const struct tsw_dp *dp, uint16_t net)
 	return false;
 }
 
-/* Remove a network's flood set, FDB entries (static ones with their
- * tunnel references) and ARP entries. */
+static void
+drain_queue(struct tsw_dp *dp, uint8_t kind, uint16_t id)
+{
+	dp->drain[(dp->drain_head + dp->drain_len++) % DRAIN_CAP] =
+		(struct tsw_drain){ .kind = kind, .id = id };
+}
+
+/* Remove a network's flood set now, and queue its FDB entries (static ones
+ * with their tunnel references) and ARP entries for tsw_dp_drain(). */
 static void
 drop_net_entries(struct tsw_dp *dp, uint16_t net)
 {
 	while (dp->n_flood_explicit[net] > 0)
 		tsw_dp_flood_del(dp, net, dp->flood_explicit[net][0]);
-	{
-		struct tsw_fdb_key fk;
-		tsw_fdb_entry_t e;
-		uint32_t it = 0;
-		struct rte_ether_addr macs[64];
-		unsigned int nm;
-
-		do {
-			nm = 0;
-			it = 0;
-			while (nm < RTE_DIM(macs) && tsw_fdb_iterate(dp->fdb, &it, &fk, &e) == 0)
-				if (fk.net == net)
-					memcpy(macs[nm++].addr_bytes, fk.mac, 6);
-			for (unsigned int i = 0; i < nm; i++) {
-				tsw_fdb_key_set(&fk, net, &macs[i]);
-				if (tsw_fdb_entry_kind(tsw_fdb_get(dp->fdb, &fk, 0)) == TSW_FDB_STATIC)
-					tsw_dp_fdb_static_del(dp, net, &macs[i], -1);
-				/* and what was learned, alone or under it */
-				tsw_fdb_del(dp->fdb, &fk, TSW_FDB_NONE);
-			}
-		} while (nm == RTE_DIM(macs));
+	if (!dp->nets[net].draining) {
+		dp->nets[net].draining = true;
+		drain_queue(dp, DRAIN_NET, net);
 	}
-	{
-		const void *key;
-		void *d;
-		uint32_t it = 0;
-		struct tsw_arp_key ak[64];
-		unsigned int na;
+}
 
-		do {
-			na = 0;
-			it = 0;
-			while (na < RTE_DIM(ak) && rte_hash_iterate(dp->arp, &key, &d, &it) >= 0)
-				if (((const struct tsw_arp_key *)key)->net == net)
-					memcpy(&ak[na++], key, sizeof(ak[0]));
-			for (unsigned int i = 0; i < na; i++)
-				rte_hash_del_key(dp->arp, &ak[i]);
-		} while (na == RTE_DIM(ak));
+static void tunnel_unref(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx);
+
+/* Delete an ARP key (its slot freed at once when no worker reads: without
+ * RCU, rte_hash leaves that to the caller). 1 if it was there. */
+static int
+arp_del_key(struct tsw_dp *dp, const struct tsw_arp_key *k)
+{
+	int32_t pos = rte_hash_del_key(dp->arp, k);
+
+	if (pos < 0)
+		return 0;
+	tsw_keylist_move(dp->arp_by_net, (uint32_t)pos, k->net, TSW_KEYLIST_NONE);
+	if (dp->qsbr == NULL)
+		rte_hash_free_key_with_position(dp->arp, pos);
+	return 1;
+}
+
+/* Up to max of network net's FDB and ARP entries; true when none is left. */
+static bool
+drain_net(struct tsw_dp *dp, uint16_t net, unsigned int max, unsigned int *done)
+{
+	struct tsw_fdb_key fk;
+
+	while (*done < max && tsw_fdb_net_first(dp->fdb, net, &fk) == 0) {
+		tsw_fdb_entry_t e = tsw_fdb_get(dp->fdb, &fk, 0);
+		uint16_t d = tsw_fdb_entry_dest(e);
+		/* a static entry and its tunnel reference, and what was learned,
+		 * alone or under it */
+		tsw_fdb_del(dp->fdb, &fk, TSW_FDB_NONE);
+		if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC && tsw_dest_is_tunnel(d))
+			tunnel_unref(dp, tsw_dest_tun_type(d), tsw_dest_index(d));
+		(*done)++;
 	}
+	while (*done < max) {
+		uint32_t pos = tsw_keylist_first(dp->arp_by_net, net);
+		void *key;
+		if (pos == TSW_KEYLIST_NONE ||
+		    rte_hash_get_key_with_position(dp->arp, (int32_t)pos, &key) < 0)
+			break;
+		struct tsw_arp_key ak;
+		memcpy(&ak, key, sizeof(ak));
+		arp_del_key(dp, &ak);
+		(*done)++;
+	}
+	return tsw_fdb_net_count(dp->fdb, net) == 0 &&
+	       tsw_keylist_count(dp->arp_by_net, net) == 0;
+}
+
+unsigned int
+tsw_dp_drain(struct tsw_dp *dp, unsigned int max)
+{
+	unsigned int done = 0;
+
+	while (dp->drain_len > 0 && done < max) {
+		struct tsw_drain *it = &dp->drain[dp->drain_head];
+		bool finished;
+
+		if (it->kind == DRAIN_NET) {
+			finished = drain_net(dp, it->id, max, &done);
+			if (finished)
+				dp->nets[it->id].draining = false;
+		} else {
+			done += tsw_fdb_flush_dest(dp->fdb, it->id, true, max - done);
+			finished = tsw_fdb_dest_count(dp->fdb, it->id, true) == 0;
+			if (finished && tsw_dest_is_tunnel(it->id))
+				dp->tunnels[tsw_dest_tun_type(it->id)][tsw_dest_index(it->id)]
+					.draining = false;
+			else if (finished)
+				dp->ports[it->id].draining = false;
+		}
+		if (!finished)
+			break;
+		dp->drain_head = (dp->drain_head + 1) % DRAIN_CAP;
+		dp->drain_len--;
+	}
+	return done;
+}
+
+bool
+tsw_dp_drain_pending(const struct tsw_dp *dp)
+{
+	return dp->drain_len > 0;
 }
 
 int
@@ -359,8 +425,10 @@ tsw_dp_port_find(const struct tsw_dp *dp, const char *name)
 }
 
 int
-tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net)
+tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net,
+		const struct tsw_portsec *ps)
 {
+	struct tsw_portsec *sec = NULL;
 	int p;
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
@@ -369,13 +437,20 @@ tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t
 		return -EINVAL;
 	if (tsw_dp_port_find(dp, name) >= 0)
 		return -EEXIST;
-	for (p = 0; p < TSW_MAX_PORTS && dp->ports[p].in_use; p++)
+	for (p = 0; p < TSW_MAX_PORTS && (dp->ports[p].in_use || dp->ports[p].draining); p++)
 		;
 	if (p == TSW_MAX_PORTS)
 		return -ENOSPC;
+	if (ps != NULL) {
+		sec = rte_malloc_socket("tsw_portsec", sizeof(*sec), RTE_CACHE_LINE_SIZE, dp->socket);
+		if (sec == NULL)
+			return -ENOMEM;
+		*sec = *ps;
+	}
 	snprintf(dp->ports[p].name, sizeof(dp->ports[p].name), "%s", name);
 	dp->ports[p].eth_port = eth_port;
 	dp->ports[p].net = net;
+	dp->ports[p].sec = sec;                 /* in force before the port is */
 	__atomic_store_n(&dp->ports[p].in_use, true, __ATOMIC_RELEASE);
 	dp->gen++;
 	dp->port_gen[p]++;
@@ -393,7 +468,9 @@ tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
 	net = dp->ports[port].net;
 	__atomic_store_n(&dp->ports[port].in_use, false, __ATOMIC_RELEASE);
 	republish(dp, net);
-	tsw_fdb_flush_dest(dp->fdb, tsw_dest_port(port), true);
+	/* its entries go in steps (tsw_dp_drain), the index after them */
+	dp->ports[port].draining = true;
+	drain_queue(dp, DRAIN_DEST, tsw_dest_port(port));
 	/* No worker may still hold the port index when it is reused. */
 	if (dp->qsbr != NULL)
 		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
@@ -500,7 +577,7 @@ free_tunnel_slot(struct tsw_dp *dp, enum tsw_tun_type t)
 
 	for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
 		struct tsw_tunnel *tun = &dp->tunnels[t][i];
-		if (tun->in_use)
+		if (tun->in_use || tun->draining)
 			continue;
 		if (!tun->quarantined || dp->qsbr == NULL ||
 		    rte_rcu_qsbr_check(dp->qsbr, tun->reuse_token, false) == 1)
@@ -574,7 +651,8 @@ tsw_dp_tunnel_del(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 		}
 		republish(dp, n);
 	}
-	tsw_fdb_flush_dest(dp->fdb, tsw_dest_tunnel(t, idx), true);
+	tun->draining = true;      /* its entries go in steps (tsw_dp_drain) */
+	drain_queue(dp, DRAIN_DEST, tsw_dest_tunnel(t, idx));
 	tun->static_refs = 0;
 	tun->configured = false;
 	struct tsw_encap_hdr *old = tun->hdr;
@@ -791,7 +869,13 @@ tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_et
 		return 0;   /* idempotent (R-L4) */
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		v = (v << 8) | mac->addr_bytes[i];
-	return rte_hash_add_key_data(dp->arp, &k, (void *)(uintptr_t)v) < 0 ? -ENOSPC : 1;
+	bool fresh = rte_hash_lookup(dp->arp, &k) < 0;
+	if (rte_hash_add_key_data(dp->arp, &k, (void *)(uintptr_t)v) < 0)
+		return -ENOSPC;
+	if (fresh)
+		tsw_keylist_move(dp->arp_by_net, (uint32_t)rte_hash_lookup(dp->arp, &k),
+				 TSW_KEYLIST_NONE, net);
+	return 1;
 }
 
 int
@@ -805,7 +889,7 @@ tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_et
 	if (!tsw_dp_arp_lookup(dp, net, ip, &cur) ||
 	    (mac != NULL && !rte_is_same_ether_addr(&cur, mac)))
 		return 0;   /* absent, or it maps to another MAC now */
-	return rte_hash_del_key(dp->arp, &k) >= 0 ? 1 : 0;
+	return arp_del_key(dp, &k);
 }
 
 /* ---- from configuration ---- */
@@ -874,12 +958,10 @@ tsw_dp_load_config(struct tsw_dp *dp, const struct tsw_config *cfg,
 	}
 	for (int i = 0; i < cfg->n_ports; i++) {
 		rc = tsw_dp_port_add(dp, cfg->ports[i].name, eth_ports[i],
-				     (uint16_t)netidx[cfg->ports[i].network]);
+				     (uint16_t)netidx[cfg->ports[i].network],
+				     cfg->ports[i].port_security ? &cfg->ports[i].sec : NULL);
 		if (rc < 0)
 			LOAD_FAIL("[port %s]: cannot add: %s", cfg->ports[i].name, strerror(-rc));
-		if (cfg->ports[i].port_security &&
-		    (rc = tsw_dp_port_security_set(dp, (uint16_t)rc, &cfg->ports[i].sec)) < 0)
-			LOAD_FAIL("[port %s]: port security: %s", cfg->ports[i].name, strerror(-rc));
 	}
 	for (int i = 0; i < cfg->n_fdb; i++) {
 		const struct tsw_cfg_fdb *f = &cfg->fdb[i];

@@ -13,6 +13,15 @@
  *    are freed after an RCU grace period.
  *  - Writer functions validate their arguments and return a negative errno
  *    leaving the tables unchanged.
+ *  - What a deleted owner leaves behind (the FDB and ARP entries of a
+ *    network, a port or a tunnel) is not deleted by the call that deletes
+ *    the owner: it is queued, and tsw_dp_drain() deletes it in steps, each
+ *    entry in O(1) (the tables list their keys by owner), so that the
+ *    writer can cut the work into slices with learning in between. The
+ *    owner is gone for the workers at once (a frame to one of its entries
+ *    meanwhile is dropped: port_down, or no_route for a tunnel); its index is not reused before
+ *    its entries are. Callers that want the old all-at-once behaviour call
+ *    tsw_dp_drain(dp, UINT_MAX) after the change.
  */
 #ifndef TSW_DP_H
 #define TSW_DP_H
@@ -26,6 +35,7 @@
 #include "tsw_config.h"
 #include "tsw_encap.h"
 #include "tsw_fdb.h"
+#include "tsw_keylist.h"
 #include "tsw_route.h"
 #include "tsw_types.h"
 
@@ -38,6 +48,7 @@ struct tsw_members {
 
 struct tsw_network {
 	bool in_use;
+	bool draining;                        /* writer: its entries are being deleted */
 	enum tsw_tun_type type;
 	uint32_t seg_id;
 	char name[TSW_NAME_LEN];
@@ -48,6 +59,7 @@ struct tsw_portsec;
 
 struct tsw_vm_port {
 	bool in_use;
+	bool draining;                        /* writer: its entries are being deleted */
 	uint16_t net;
 	uint16_t eth_port;                    /* DPDK port id */
 	char name[TSW_NAME_LEN];
@@ -63,6 +75,7 @@ struct tsw_tunnel {
 	uint32_t static_refs;                 /* static FDB/flood entries using it */
 	bool configured;                      /* declared by [remote] / remote add */
 	bool quarantined;                     /* deleted: reusable once reuse_token passed */
+	bool draining;                        /* deleted: its entries are being deleted */
 	uint64_t reuse_token;                 /* QSBR token of the deletion */
 };
 
@@ -88,6 +101,7 @@ struct tsw_dp {
 	struct rte_hash *net_by_id;           /* (type << 32 | id) -> net index */
 	struct rte_hash *tun_by_ip;           /* (type << 32 | ip) -> tunnel index */
 	struct rte_hash *arp;                 /* (net, ip) -> MAC */
+	struct tsw_keylist *arp_by_net;       /* writer: ARP keys by network */
 	struct tsw_network nets[TSW_MAX_NETS];
 	struct tsw_vm_port ports[TSW_MAX_PORTS];
 	struct tsw_tunnel tunnels[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
@@ -99,6 +113,9 @@ struct tsw_dp {
 	uint16_t *flood_explicit[TSW_MAX_NETS];  /* l2population flood sets */
 	uint16_t n_flood_explicit[TSW_MAX_NETS];
 	struct tsw_routes *routes;
+	/* what deleted owners leave behind, deleted in steps (tsw_dp_drain) */
+	struct tsw_drain { uint8_t kind; uint16_t id; } *drain;
+	uint32_t drain_head, drain_len;
 	uint16_t n_neigh;
 	struct tsw_neigh {
 		uint32_t ip;
@@ -155,12 +172,20 @@ void tsw_dp_free(struct tsw_dp *dp);
  * retire queue fills; call it now and then so memory comes back soon). */
 void tsw_dp_reclaim(struct tsw_dp *dp);
 
+/* Delete up to max entries left behind by deleted owners; returns how many.
+ * tsw_dp_drain_pending(): something is still to delete. */
+unsigned int tsw_dp_drain(struct tsw_dp *dp, unsigned int max);
+bool tsw_dp_drain_pending(const struct tsw_dp *dp);
+
 int tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_t id);
 int tsw_dp_net_find(const struct tsw_dp *dp, const char *name);
 int tsw_dp_net_by_id(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t id);
 int tsw_dp_net_del(struct tsw_dp *dp, uint16_t net);
 
-int tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net);
+/* A VM port of net; with ps its port security policy (copied) is in force
+ * before the port is visible to any worker. Returns its index. */
+int tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net,
+		    const struct tsw_portsec *ps);
 int tsw_dp_port_find(const struct tsw_dp *dp, const char *name);
 int tsw_dp_port_del(struct tsw_dp *dp, uint16_t port);
 /* Port security policy of a port (copied; NULL: none, R-S*), published to

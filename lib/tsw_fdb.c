@@ -9,9 +9,19 @@
 #include <rte_malloc.h>
 
 #include "tsw_fdb.h"
+#include "tsw_keylist.h"
+
+/* Keys listed by owner (writer only): by network, by the destination of a
+ * static entry (or a composite's static part), by the destination of a
+ * learned entry (or a composite's learned part). A destination's list is
+ * numbered: a port p is p, a tunnel (t, i) TSW_MAX_PORTS + t * TSW_MAX_TUNNELS + i. */
+enum { BY_NET, BY_STATIC, BY_LEARNED, N_LISTS };
+#define N_DEST_SLOTS (TSW_MAX_PORTS + TSW_TUN_NTYPES * TSW_MAX_TUNNELS)
 
 struct tsw_fdb {
 	struct rte_hash *h;
+	struct tsw_keylist *by[N_LISTS];
+	uint32_t age_it;             /* ageing: where the current sweep is */
 	struct rte_rcu_qsbr *qsbr;   /* NULL: no concurrent readers */
 	uint32_t count;              /* live keys (rte_hash_count also counts
 					deleted keys awaiting reclamation) */
@@ -53,16 +63,59 @@ account(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t e, int d
 		f->on_port[dest] += (uint32_t)d;
 }
 
-/* Replace k's entry old by e (the key stays). */
+static uint32_t
+dest_slot(uint16_t d)
+{
+	if (tsw_dest_is_tunnel(d))
+		return tsw_dest_index(d) < TSW_MAX_TUNNELS
+			? TSW_MAX_PORTS + (uint32_t)tsw_dest_tun_type(d) * TSW_MAX_TUNNELS +
+				  tsw_dest_index(d)
+			: TSW_KEYLIST_NONE;
+	return d < TSW_MAX_PORTS ? d : TSW_KEYLIST_NONE;
+}
+
+/* The list of each kind an entry e of key k belongs in. */
+static void
+lists_of(const struct tsw_fdb_key *k, tsw_fdb_entry_t e, uint32_t *l)
+{
+	uint16_t dest;
+
+	l[BY_NET] = e != 0 && k->net < TSW_MAX_NETS ? k->net : TSW_KEYLIST_NONE;
+	l[BY_STATIC] = e != 0 && tsw_fdb_entry_kind(e) == TSW_FDB_STATIC
+			       ? dest_slot(tsw_fdb_entry_dest(e)) : TSW_KEYLIST_NONE;
+	l[BY_LEARNED] = learned_kind(e, &dest) != TSW_FDB_NONE ? dest_slot(dest)
+							       : TSW_KEYLIST_NONE;
+}
+
+/* Key k at position pos changed from old to e (either may be 0: absent). */
+static void
+relink(struct tsw_fdb *f, int32_t pos, const struct tsw_fdb_key *k, tsw_fdb_entry_t old,
+       tsw_fdb_entry_t e)
+{
+	uint32_t from[N_LISTS], to[N_LISTS];
+
+	if (pos < 0)
+		return;
+	lists_of(k, old, from);
+	lists_of(k, e, to);
+	for (int i = 0; i < N_LISTS; i++)
+		tsw_keylist_move(f->by[i], (uint32_t)pos, from[i], to[i]);
+}
+
+/* Replace k's entry old (at position pos; -1 when old is 0) by e. */
 static int
-replace(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t old, tsw_fdb_entry_t e)
+replace(struct tsw_fdb *f, const struct tsw_fdb_key *k, int32_t pos, tsw_fdb_entry_t old,
+	tsw_fdb_entry_t e)
 {
 	if (rte_hash_add_key_data(f->h, k, (void *)(uintptr_t)e) < 0)
 		return -ENOSPC;
-	if (old == 0)
+	if (old == 0) {
 		f->count++;
+		pos = rte_hash_lookup(f->h, k);
+	}
 	account(f, k, old, -1);
 	account(f, k, e, +1);
+	relink(f, pos, k, old, e);
 	return 0;
 }
 
@@ -84,6 +137,7 @@ del_key(struct tsw_fdb *f, const struct tsw_fdb_key *k, tsw_fdb_entry_t e)
 
 	if (pos < 0)
 		return false;
+	relink(f, pos, k, e, 0);
 	if (f->qsbr == NULL)
 		rte_hash_free_key_with_position(f->h, pos);
 	f->count--;
@@ -153,9 +207,15 @@ tsw_fdb_create(const char *name, uint32_t entries, int socket,
 		return NULL;
 	}
 	rte_hash_set_cmp_func(f->h, tsw_key8_cmp);
-	if (qsbr != NULL && rte_hash_rcu_qsbr_add(f->h, &rc) != 0) {
-		rte_hash_free(f->h);
-		rte_free(f);
+	{
+		uint32_t n_pos = (uint32_t)rte_hash_max_key_id(f->h) + 1;
+		f->by[BY_NET] = tsw_keylist_create(n_pos, TSW_MAX_NETS);
+		f->by[BY_STATIC] = tsw_keylist_create(n_pos, N_DEST_SLOTS);
+		f->by[BY_LEARNED] = tsw_keylist_create(n_pos, N_DEST_SLOTS);
+	}
+	if (f->by[BY_NET] == NULL || f->by[BY_STATIC] == NULL || f->by[BY_LEARNED] == NULL ||
+	    (qsbr != NULL && rte_hash_rcu_qsbr_add(f->h, &rc) != 0)) {
+		tsw_fdb_free(f);
 		return NULL;
 	}
 	return f;
@@ -166,6 +226,8 @@ tsw_fdb_free(struct tsw_fdb *f)
 {
 	if (f == NULL)
 		return;
+	for (int i = 0; i < N_LISTS; i++)
+		tsw_keylist_free(f->by[i]);
 	rte_hash_free(f->h);
 	rte_free(f);
 }
@@ -206,21 +268,22 @@ tsw_fdb_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k, uint64_t now_m
 	return tsw_fdb_entry_valid(e, now_ms, &f->to) ? e : 0;
 }
 
+/* k's entry (0: none) and its position (-1: none). */
 static tsw_fdb_entry_t
-raw_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k)
+raw_get(const struct tsw_fdb *f, const struct tsw_fdb_key *k, int32_t *pos)
 {
 	void *d;
 
-	if (rte_hash_lookup_data(f->h, k, &d) < 0)
-		return 0;
-	return (tsw_fdb_entry_t)(uintptr_t)d;
+	*pos = rte_hash_lookup_data(f->h, k, &d);
+	return *pos < 0 ? 0 : (tsw_fdb_entry_t)(uintptr_t)d;
 }
 
 enum tsw_fdb_learn_result
 tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 	      enum tsw_fdb_kind kind, uint16_t dest, uint64_t now_ms)
 {
-	tsw_fdb_entry_t old = raw_get(f, k), prev = old, e;
+	int32_t pos;
+	tsw_fdb_entry_t old = raw_get(f, k, &pos), prev = old, e;
 	bool is_static = tsw_fdb_entry_kind(old) == TSW_FDB_STATIC;
 	enum tsw_fdb_learn_result r;
 	uint16_t pdest;
@@ -250,7 +313,7 @@ tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 		now_ms = tsw_fdb_entry_ms(prev);
 	e = is_static ? tsw_fdb_composite_make((uint16_t)old, kind, dest, now_ms)
 		      : tsw_fdb_entry_make(kind, dest, now_ms);
-	if (replace(f, k, old, e) < 0)
+	if (replace(f, k, pos, old, e) < 0)
 		return TSW_FDB_LEARN_FULL;
 	/* under a static entry, a tunnel-learned part is remembered only */
 	return is_static && kind == TSW_FDB_TUNNEL ? TSW_FDB_LEARN_STATIC : r;
@@ -259,7 +322,8 @@ tsw_fdb_learn(struct tsw_fdb *f, const struct tsw_fdb_key *k,
 int
 tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest)
 {
-	tsw_fdb_entry_t old = raw_get(f, k), e;
+	int32_t pos;
+	tsw_fdb_entry_t old = raw_get(f, k, &pos), e;
 	uint16_t ldest;
 	enum tsw_fdb_kind lk = learned_kind(old, &ldest);
 
@@ -269,7 +333,7 @@ tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t dest
 		e = (old & ~(tsw_fdb_entry_t)0xffff) | dest;
 	else   /* what was learned stays, under the static entry */
 		e = tsw_fdb_composite_make(dest, lk, ldest, tsw_fdb_entry_ms(old));
-	return replace(f, k, old, e);
+	return replace(f, k, pos, old, e);
 }
 
 /* A composite entry without its static part: its learned part alone. */
@@ -282,37 +346,59 @@ unstatic(const struct tsw_fdb *f, tsw_fdb_entry_t e)
 int
 tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind only_kind)
 {
-	tsw_fdb_entry_t e = raw_get(f, k);
+	int32_t pos;
+	tsw_fdb_entry_t e = raw_get(f, k, &pos);
 
 	if (e == 0)
 		return 0;
 	if (only_kind != TSW_FDB_NONE && tsw_fdb_entry_kind(e) != only_kind)
 		return 0;
 	if (only_kind == TSW_FDB_STATIC && tsw_fdb_entry_composite(e))
-		return replace(f, k, e, unstatic(f, e)) == 0 ? 1 : 0;
+		return replace(f, k, pos, e, unstatic(f, e)) == 0 ? 1 : 0;
 	return del_key(f, k, e) ? 1 : 0;
 }
 
-/* Entries whose change(f, entry, arg) differs from them are changed to
- * that (0: deleted), collected first and changed after each walk (never
- * mid-iteration). Returns how many changed. */
-static unsigned int
-change_matching(struct tsw_fdb *f,
-		tsw_fdb_entry_t (*change)(const struct tsw_fdb *, tsw_fdb_entry_t, const void *),
-		const void *arg)
+/* Entry e of key k (at pos) becomes c (0: deleted). */
+static void
+apply(struct tsw_fdb *f, const struct tsw_fdb_key *k, int32_t pos, tsw_fdb_entry_t e,
+      tsw_fdb_entry_t c)
+{
+	if (c == 0)
+		del_key(f, k, e);
+	else
+		replace(f, k, pos, e, c);   /* the key exists */
+}
+
+static tsw_fdb_entry_t
+aged(const struct tsw_fdb *f, tsw_fdb_entry_t e, uint64_t now_ms)
+{
+	if (tsw_fdb_entry_composite(e))   /* the learned part expires, the static stays */
+		return tsw_fdb_learned_part(e, now_ms, &f->to, true) != 0
+			? e : tsw_fdb_entry_make(TSW_FDB_STATIC, (uint16_t)e, 0);
+	if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC || tsw_fdb_entry_valid(e, now_ms, &f->to))
+		return e;
+	return 0;
+}
+
+unsigned int
+tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms, unsigned int budget, bool *swept)
 {
 	struct tsw_fdb_key batch[256];
 	tsw_fdb_entry_t ent[256], to[256];
-	unsigned int total = 0, n;
-	uint32_t it;
+	unsigned int total = 0, seen = 0, n;
 	const void *key;
 	void *data;
+	bool end = false;
 
-	do {
-		n = 0;
-		it = 0;
-		while (n < RTE_DIM(batch) && rte_hash_iterate(f->h, &key, &data, &it) >= 0) {
-			tsw_fdb_entry_t e = (tsw_fdb_entry_t)(uintptr_t)data, c = change(f, e, arg);
+	tick(f, now_ms);
+	while (!end && seen < budget) {
+		/* changes are collected, then made: never in the middle of a walk */
+		for (n = 0; n < RTE_DIM(batch) && seen < budget; seen++) {
+			if (rte_hash_iterate(f->h, &key, &data, &f->age_it) < 0) {
+				end = true;
+				break;
+			}
+			tsw_fdb_entry_t e = (tsw_fdb_entry_t)(uintptr_t)data, c = aged(f, e, now_ms);
 			if (c != e) {
 				ent[n] = e;
 				to[n] = c;
@@ -320,51 +406,26 @@ change_matching(struct tsw_fdb *f,
 			}
 		}
 		for (unsigned int i = 0; i < n; i++) {
-			if (to[i] == 0)
-				del_key(f, &batch[i], ent[i]);
-			else
-				replace(f, &batch[i], ent[i], to[i]);   /* the key exists */
+			int32_t pos = rte_hash_lookup(f->h, &batch[i]);
+			apply(f, &batch[i], pos, ent[i], to[i]);
 		}
 		total += n;
-	} while (n == RTE_DIM(batch));
+	}
+	if (end)
+		f->age_it = 0;
+	if (swept != NULL)
+		*swept = end;
 	return total;
 }
 
-struct age_arg { uint64_t now_ms; };
-
 static tsw_fdb_entry_t
-aged(const struct tsw_fdb *f, tsw_fdb_entry_t e, const void *arg)
+without_dest(const struct tsw_fdb *f, tsw_fdb_entry_t e, uint16_t dest, bool statics)
 {
-	const struct age_arg *a = arg;
-
-	if (tsw_fdb_entry_composite(e))   /* the learned part expires, the static stays */
-		return tsw_fdb_learned_part(e, a->now_ms, &f->to, true) != 0
-			? e : tsw_fdb_entry_make(TSW_FDB_STATIC, (uint16_t)e, 0);
-	if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC || tsw_fdb_entry_valid(e, a->now_ms, &f->to))
-		return e;
-	return 0;
-}
-
-unsigned int
-tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms)
-{
-	struct age_arg a = { now_ms };
-
-	tick(f, now_ms);
-	return change_matching(f, aged, &a);
-}
-
-struct dest_arg { uint16_t dest; bool statics; };
-
-static tsw_fdb_entry_t
-without_dest(const struct tsw_fdb *f, tsw_fdb_entry_t e, const void *arg)
-{
-	const struct dest_arg *a = arg;
 	uint16_t ldest;
 	enum tsw_fdb_kind lk = learned_kind(e, &ldest);
 	bool static_there = tsw_fdb_entry_kind(e) == TSW_FDB_STATIC &&
-			    tsw_fdb_entry_dest(e) == a->dest && a->statics;
-	bool learned_there = lk != TSW_FDB_NONE && ldest == a->dest;
+			    tsw_fdb_entry_dest(e) == dest && statics;
+	bool learned_there = lk != TSW_FDB_NONE && ldest == dest;
 
 	if (!tsw_fdb_entry_composite(e))
 		return static_there || learned_there ? 0 : e;
@@ -375,11 +436,57 @@ without_dest(const struct tsw_fdb *f, tsw_fdb_entry_t e, const void *arg)
 	return e;
 }
 
-unsigned int
-tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics)
+/* The key at position pos of list l (its first), into k. */
+static int
+key_at(const struct tsw_fdb *f, uint32_t pos, struct tsw_fdb_key *k)
 {
-	struct dest_arg a = { dest, statics };
-	return change_matching(f, without_dest, &a);
+	void *kp;
+
+	if (pos == TSW_KEYLIST_NONE || rte_hash_get_key_with_position(f->h, (int32_t)pos, &kp) < 0)
+		return -1;
+	memcpy(k, kp, sizeof(*k));
+	return 0;
+}
+
+unsigned int
+tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics, unsigned int max)
+{
+	uint32_t slot = dest_slot(dest);
+	unsigned int n = 0;
+
+	for (int l = BY_LEARNED; l >= (statics ? BY_STATIC : BY_LEARNED); l--) {
+		struct tsw_fdb_key k;
+		while (n < max && key_at(f, tsw_keylist_first(f->by[l], slot), &k) == 0) {
+			int32_t pos;
+			tsw_fdb_entry_t e = raw_get(f, &k, &pos), c = without_dest(f, e, dest, statics);
+			if (e == 0 || c == e)
+				break;      /* cannot happen: the lists follow every change */
+			apply(f, &k, pos, e, c);
+			n++;
+		}
+	}
+	return n;
+}
+
+uint32_t
+tsw_fdb_dest_count(const struct tsw_fdb *f, uint16_t dest, bool statics)
+{
+	uint32_t slot = dest_slot(dest);
+
+	return tsw_keylist_count(f->by[BY_LEARNED], slot) +
+	       (statics ? tsw_keylist_count(f->by[BY_STATIC], slot) : 0);
+}
+
+int
+tsw_fdb_net_first(const struct tsw_fdb *f, uint16_t net, struct tsw_fdb_key *k)
+{
+	return key_at(f, tsw_keylist_first(f->by[BY_NET], net), k);
+}
+
+uint32_t
+tsw_fdb_net_count(const struct tsw_fdb *f, uint16_t net)
+{
+	return tsw_keylist_count(f->by[BY_NET], net);
 }
 
 unsigned int

@@ -268,11 +268,22 @@ int tsw_fdb_add_static(struct tsw_fdb *f, const struct tsw_fdb_key *k, uint16_t 
  * removed. Removing the static part of a composite entry leaves its
  * learned part as a learned entry. */
 int tsw_fdb_del(struct tsw_fdb *f, const struct tsw_fdb_key *k, enum tsw_fdb_kind only_kind);
-/* Remove expired learned entries and learned parts; returns how many. */
-unsigned int tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms);
-/* Remove every learned entry or learned part (and, with statics, every
- * static entry or part) whose destination is dest; returns how many. */
-unsigned int tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics);
+/* Remove expired learned entries and learned parts, walking at most budget
+ * entries on from where the last call stopped (the walk is cut into
+ * slices); *swept (may be NULL) is set when the walk reached the table's
+ * end (the next call starts over). Returns how many changed. */
+unsigned int tsw_fdb_age(struct tsw_fdb *f, uint64_t now_ms, unsigned int budget, bool *swept);
+/* Remove up to max learned entries or learned parts (and, with statics,
+ * static entries or parts) whose destination is dest; returns how many.
+ * Each costs O(1): the table lists its keys by destination. */
+unsigned int tsw_fdb_flush_dest(struct tsw_fdb *f, uint16_t dest, bool statics,
+				unsigned int max);
+/* How many learned entries or parts (with statics: and static entries or
+ * parts) have destination dest. */
+uint32_t tsw_fdb_dest_count(const struct tsw_fdb *f, uint16_t dest, bool statics);
+/* A key of network net (0), or -1 when it has none; and how many it has. */
+int tsw_fdb_net_first(const struct tsw_fdb *f, uint16_t net, struct tsw_fdb_key *k);
+uint32_t tsw_fdb_net_count(const struct tsw_fdb *f, uint16_t net);
 unsigned int tsw_fdb_count(const struct tsw_fdb *f);
 
 /* Iterate: *it starts at 0; returns 0 and fills key/entry, or -1 at end. */

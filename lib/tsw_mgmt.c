@@ -3,6 +3,7 @@
 #include "tsw_mgmt.h"
 
 #define LEARN_BUDGET 4096  /* events per ring per poll: bounds one poll's time */
+#define AGE_BUDGET 16384   /* FDB entries walked per poll (~0.2 ms) while a sweep runs */
 
 void
 tsw_mgmt_init(struct tsw_mgmt *mg, struct tsw_dp *dp, struct rte_ring *const *rings,
@@ -18,7 +19,11 @@ tsw_mgmt_init(struct tsw_mgmt *mg, struct tsw_dp *dp, struct rte_ring *const *ri
 void
 tsw_mgmt_age_now(struct tsw_mgmt *mg, uint64_t now_ms)
 {
-	mg->aged += tsw_fdb_age(mg->dp->fdb, now_ms);
+	bool swept = false;
+
+	while (!swept)
+		mg->aged += tsw_fdb_age(mg->dp->fdb, now_ms, UINT32_MAX, &swept);
+	mg->sweeping = false;
 	mg->next_age_ms = now_ms + 1000;
 }
 
@@ -49,9 +54,16 @@ tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms)
 		tsw_underlay_tick(mg->ul, now_ms);
 		mg->next_tick_ms = now_ms + 100;
 	}
-	if (now_ms >= mg->next_age_ms) {
-		tsw_mgmt_age_now(mg, now_ms);
+	/* once a second a sweep of the FDB starts; it walks a slice a poll */
+	if (!mg->sweeping && now_ms >= mg->next_age_ms) {
+		mg->sweeping = true;
+		mg->next_age_ms = now_ms + 1000;
 		tsw_dp_reclaim(mg->dp);
+	}
+	if (mg->sweeping) {
+		bool swept = false;
+		mg->aged += tsw_fdb_age(mg->dp->fdb, now_ms, AGE_BUDGET, &swept);
+		mg->sweeping = !swept;
 	}
 	return n;
 }

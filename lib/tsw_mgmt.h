@@ -5,8 +5,10 @@
  * (the daemon's management lcore loop; the replay harness between bursts).
  * It applies the workers' learn events, hands punted frames to the
  * underlay slow path and runs its timers (every 100 ms), and, once per
- * second of dataplane time, removes expired learned FDB entries (R-A1,
- * R-A2) and frees table memory retired a grace period ago.
+ * second of dataplane time, starts a sweep that removes expired learned FDB
+ * entries (R-A1, R-A2), a slice of the table per poll (a lookup already
+ * treats an expired entry as a miss), and frees table memory retired a
+ * grace period ago.
  */
 #ifndef TSW_MGMT_H
 #define TSW_MGMT_H
@@ -21,7 +23,8 @@ struct tsw_mgmt {
 	struct tsw_dp *dp;
 	uint16_t n_rings;
 	struct rte_ring *rings[TSW_MAX_WORKERS];
-	uint64_t next_age_ms;
+	uint64_t next_age_ms;          /* the next FDB sweep's start */
+	bool sweeping;                 /* a sweep is walking the FDB, a slice a poll */
 	uint64_t aged;
 	struct tsw_learn_stats learn;
 	/* slow path (optional) */
@@ -38,7 +41,7 @@ void tsw_mgmt_set_underlay(struct tsw_mgmt *mg, struct tsw_underlay *ul,
 			   struct rte_ring *const *punt, uint16_t n);
 /* Returns the number of learn events and punted frames handled. */
 unsigned int tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms);
-/* Run ageing now regardless of the once-per-second schedule. */
+/* Run a whole ageing sweep now regardless of the once-per-second schedule. */
 void tsw_mgmt_age_now(struct tsw_mgmt *mg, uint64_t now_ms);
 
 #endif

@@ -396,9 +396,9 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 		return NULL;
 	enum tsw_tun_type t = s->path == P_VM_GRE ? TSW_TUN_GRE : TSW_TUN_VXLAN;
 	net = tsw_dp_net_add(dp, "bench", t, 1001);
-	tsw_dp_port_add(dp, "vm1", devs[1].port, (uint16_t)net);
+	tsw_dp_port_add(dp, "vm1", devs[1].port, (uint16_t)net, NULL);
 	if (s->path == P_VM_VM)
-		tsw_dp_port_add(dp, "vm2", devs[2].port, (uint16_t)net);
+		tsw_dp_port_add(dp, "vm2", devs[2].port, (uint16_t)net, NULL);
 	for (uint32_t i = 0; i < s->tunnels; i++) {
 		uint32_t ip = htonl(RTE_IPV4(198, 18, 0, 0) + 2 + i);
 		mac_of(m.addr_bytes, 0x99, i);

@@ -119,8 +119,8 @@ socket_unused(const char *devargs, const struct vm_dev *devs, size_t n, char *er
 }
 
 static int
-port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
-	 size_t errlen)
+port_add(void *arg, const char *name, const char *devargs, uint16_t net,
+	 const struct tsw_portsec *ps, char *err, size_t errlen)
 {
 	struct tsw_ethdev d;
 	int idx;
@@ -134,7 +134,7 @@ port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *e
 		tsw_ethdev_close(&d);
 		return -1;
 	}
-	idx = tsw_dp_port_add(dp, name, d.port_id, net);
+	idx = tsw_dp_port_add(dp, name, d.port_id, net, ps);
 	if (idx < 0) {
 		snprintf(err, errlen, "cannot add port: %s", strerror(-idx));
 		tsw_txq_port_unset(&ws.txq, d.port_id);
@@ -200,6 +200,7 @@ worker_info(void *arg, unsigned int i, json_t *o)
 }
 
 static struct tsw_ctlexec *cx;
+static struct tsw_ctlsrv *srv;
 
 /* show_counters' "control": how requests were applied. */
 static void
@@ -216,6 +217,14 @@ control_info(void *arg, json_t *o)
 	json_object_set_new(o, "steps", json_integer((json_int_t)st.steps));
 	json_object_set_new(o, "slices_cut", json_integer((json_int_t)st.slices_cut));
 	json_object_set_new(o, "max_slice_us", json_integer((json_int_t)st.max_slice_us));
+	if (srv != NULL) {
+		struct tsw_ctlsrv_stats ss;
+		tsw_ctlsrv_stats(srv, &ss);
+		json_object_set_new(o, "dump_bytes", json_integer((json_int_t)ss.dump_bytes));
+		json_object_set_new(o, "dumps_refused", json_integer((json_int_t)ss.dumps_refused));
+		json_object_set_new(o, "dumps_abandoned",
+				    json_integer((json_int_t)ss.dumps_abandoned));
+	}
 }
 
 /* Changes are answered only once no worker runs a burst begun before. */
@@ -319,6 +328,7 @@ open_control(const struct tsw_config *cfg, struct tsw_ctlexec **x, struct tsw_ct
 		.max_request = cfg->control.max_request,
 		.idle_timeout_ms = (uint64_t)cfg->control.idle_timeout * 1000,
 		.request_timeout_ms = (uint64_t)cfg->control.request_timeout * 1000,
+		.max_reply_memory = (size_t)cfg->control.max_reply_memory_mb << 20,
 	};
 	struct tsw_ctlexec_conf xc = {
 		.max_in_flight = cfg->control.max_clients,
@@ -355,7 +365,6 @@ main(int argc, char **argv)
 	struct tsw_config *cfg = calloc(1, sizeof(*cfg));
 	struct vm_dev *cfg_dev = NULL;
 	struct rte_ring *rings[TSW_MAX_WORKERS] = { NULL };
-	struct tsw_ctlsrv *srv = NULL;
 	struct tsw_mgmt mg;
 	bool uplink_open = false, launched = false;
 

@@ -164,6 +164,17 @@ def test_hostile_clients_while_forwarding(d):
 SLICED = CONF.replace("max_request = 8192", "max_request = 16777216")
 
 
+def payload(net, segment, n, remotes, base):
+    """An add/remove_fdb_entries body: n entries of network net spread over
+    the given remote VTEPs, MACs and IPs numbered from base."""
+    ports = {}
+    for i in range(base, base + n):
+        ports.setdefault(remotes[i % len(remotes)], []).append(
+            ["fa:16:3e:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255),
+             "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)])
+    return {net: {"segment_id": segment, "network_type": "vxlan", "ports": ports}}
+
+
 def probe_proc(path, stop, out):
     """Another client: show_info every millisecond, each wait recorded
     with its start time (a process of its own: no GIL shared with the
@@ -193,12 +204,7 @@ def test_100k_entry_payload_applied_in_slices_while_forwarding(d):
     n = 100000
     try:
         time.sleep(2)
-        ports = {}
-        for i in range(n):
-            ports.setdefault("198.18.1.%d" % (2 + i % 100), []).append(
-                ["fa:16:3e:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-                 "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)])
-        body = {"blue": {"segment_id": 1001, "network_type": "vxlan", "ports": ports}}
+        body = payload("blue", 1001, n, ["198.18.1.%d" % (2 + i) for i in range(100)], 0)
         c = Ctl(path, timeout=60)
         stop, out = multiprocessing.Event(), multiprocessing.Queue()
         pr = multiprocessing.Process(target=probe_proc, args=(path, stop, out))
@@ -255,6 +261,170 @@ def test_100k_entry_payload_applied_in_slices_while_forwarding(d):
             pinger.stop()
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
+
+@with_topology
+def test_deleting_what_a_network_or_tunnel_owns_is_proportional_and_sliced(d):
+    """#20 item 4. With l2population, port_del of a network's last port
+    deletes the network's 150 000 entries (and ARP entries), remote_del of
+    a tunnel its 100 000: each entry in O(1) (the tables list their keys by
+    owner), cut into slices with learning and other clients between them
+    (before: the FDB was walked again from its first slot for every 64
+    MACs, 44.9 s for 500 000 entries with another client waiting the whole
+    time). The reply comes once they are gone; forwarding loses nothing."""
+    import multiprocessing
+    sw = Daemon(d, SLICED.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    path = os.path.join(d, "ctl.sock")
+    pinger = Pinger("0.01")
+    n_red, n_tun = 150000, 100000
+    try:
+        c = Ctl(path, timeout=120)
+        c.ok("port_add", name="vm9", network="red", devargs="net_vhost9,iface=%s/vm9.sock" % d)
+        red = ["198.18.2.%d" % (2 + i) for i in range(50)]
+        for body in (payload("red", 1002, n_red, red, 0),
+                     payload("blue", 1001, n_tun, ["198.18.3.2"], 1 << 20)):
+            line = (json.dumps({"op": "add_fdb_entries", "fdb_entries": body}) + "\n").encode()
+            c.sock.sendall(line)
+            rep = c.recv()
+            assert rep["ok"], rep
+        before = c.ok("show_counters")
+        assert before["fdb_entries"] >= n_red + n_tun, before["fdb_entries"]
+        stop, out = multiprocessing.Event(), multiprocessing.Queue()
+        pr = multiprocessing.Process(target=probe_proc, args=(path, stop, out))
+        pr.start()
+        time.sleep(0.3)
+        steps0 = before["control"]["steps"]
+        spans = []
+        for op, args in (("port_del", {"name": "vm9"}),
+                         ("remote_del", {"ip": "198.18.3.2", "type": "vxlan"})):
+            t0 = time.time()
+            rep = c.call(op, **args)
+            spans.append((t0, time.time()))
+            assert rep["ok"], rep
+            time.sleep(0.3)
+        stop.set()
+        rec = out.get()
+        pr.join()
+        after = c.ok("show_counters")
+        ctl = after["control"]
+        waits = [[w for t0, w in rec if a < t0 and t0 + w < b] for a, b in spans]
+        print("port_del with %d entries %.3f s, remote_del with %d %.3f s; probes answered "
+              "during them %d, %d; worst wait %.1f ms; lcore: %d steps, longest slice %d us"
+              % (n_red, spans[0][1] - spans[0][0], n_tun, spans[1][1] - spans[1][0],
+                 len(waits[0]), len(waits[1]), max(w for _, w in rec) * 1e3,
+                 ctl["steps"] - steps0, ctl["max_slice_us"]))
+        # everything the network and the tunnel owned is gone, nothing else
+        assert c.ok("show_fdb", network="red") == [], "red's entries left behind"
+        assert not [e for e in c.ok("show_fdb", network="blue")
+                    if e.get("remote") == "198.18.3.2"], "the tunnel's entries left behind"
+        assert c.ok("show_arp", network="red") == [], "red's ARP entries left behind"
+        assert after["fdb_entries"] <= before["fdb_entries"] - n_red - n_tun + 10, after
+        assert not [t for t in c.ok("show_tunnels") if t["remote"].startswith("198.18.2.")]
+        # other clients were answered while each ran: cut into slices
+        assert min(len(w) for w in waits) >= 3, "probes answered during: %s" % (
+            [len(w) for w in waits],)
+        assert ctl["steps"] - steps0 >= (n_red + n_tun) // 16, ctl
+        assert ctl["max_slice_us"] < 50000, ctl
+        c.close()
+        sent, got = pinger.stop()
+        pinger = None
+        assert got == sent and sent > 50, "forwarding lost %d of %d" % (sent - got, sent)
+    finally:
+        if pinger is not None:
+            pinger.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+def read_reply(sock, timeout=30):
+    sock.settimeout(timeout)
+    parts = []
+    while not parts or not parts[-1].endswith(b"\n"):
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            raise EOFError("closed")
+        parts.append(chunk)
+    return json.loads(b"".join(parts))
+
+
+@with_topology
+def test_unpaged_dumps_bounded_by_reply_memory_and_dropped_for_gone_clients(d):
+    """#20 item 5. A whole-table show_fdb is gathered page by page as text
+    (about the size of its reply, not a JSON object per entry), all pending
+    replies together stay within [control] max_reply_memory_mb (here 16):
+    with one 80 000-entry reply (8 MB) unread, the next unpaged dumps are refused
+    or stopped with the reason while paged reads go on; twenty clients that
+    ask and never read cost the daemon no more than the budget (before: 1.3
+    KB per entry per client, gigabytes); a dump whose client went away is no
+    longer built."""
+    conf = SLICED.replace("idle_timeout = 3", "idle_timeout = 30\nrequest_timeout = 60\n"
+                          "max_reply_memory_mb = 16")
+    sw = Daemon(d, conf.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    path = os.path.join(d, "ctl.sock")
+    n = 80000
+    ask = (json.dumps({"op": "show_fdb", "network": "blue", "id": 1}) + "\n").encode()
+    held = []
+    try:
+        c = Ctl(path, timeout=120)
+        body = payload("blue", 1001, n, ["198.18.1.%d" % (2 + i) for i in range(20)], 0)
+        c.sock.sendall((json.dumps({"op": "add_fdb_entries", "fdb_entries": body}) +
+                        "\n").encode())
+        assert c.recv()["ok"]
+        rss0 = sw.rss_kb()
+        # one client asks and does not read yet: its reply (~8 MB) waits
+        a = raw(path)
+        a.sendall(ask)
+        end = time.time() + 60
+        while time.time() < end and c.ok("show_counters")["control"]["dump_bytes"] == 0:
+            time.sleep(0.05)
+        while time.time() < end and c.ok("show_counters")["control"]["dump_bytes"] > 0:
+            time.sleep(0.05)          # gathered, sorted, handed to the socket
+        # twenty clients ask and never read
+        for _ in range(20):
+            s_ = raw(path)
+            s_.sendall(ask)
+            held.append(s_)
+        refused = 0
+        for s_ in held:
+            rep = read_reply(s_, 60)
+            assert not rep["ok"] and "max_reply_memory_mb is 16" in rep["error"], \
+                str(rep)[:300]
+            refused += 1
+        # paged reads are served meanwhile
+        page = c.ok("show_fdb", network="blue", cursor=0, limit=1000)
+        assert len(page["entries"]) > 0 and page["next"] is not None
+        rss1 = sw.rss_kb()
+        # the first client reads its whole, sorted reply
+        rep = read_reply(a, 60)
+        assert rep["ok"] and len(rep["result"]) >= n, str(rep)[:300]
+        macs = [e["mac"] for e in rep["result"] if e["network"] == "blue"]
+        assert macs == sorted(macs)
+        a.close()
+        # a client that goes away at once: its dump is not built to the end
+        gone = raw(path)
+        gone.sendall(ask)
+        gone.close()
+        end = time.time() + 30
+        while time.time() < end and c.ok("show_counters")["control"]["dumps_abandoned"] < 1:
+            time.sleep(0.05)
+        ctl = c.ok("show_counters")["control"]
+        print("80 000 entries: %d of 20 dumps refused; RSS %d MB -> %d MB with 21 asking; "
+              "control %s" % (refused, rss0 // 1024, rss1 // 1024,
+                              {k: ctl[k] for k in ("dumps_refused", "dumps_abandoned")}))
+        assert ctl["dumps_abandoned"] >= 1, ctl
+        assert ctl["dumps_refused"] >= 20, ctl
+        assert rss1 - rss0 < 64 * 1024, "the daemon grew by %d MB" % ((rss1 - rss0) // 1024)
+        # with the budget free again, a whole dump is served
+        b = raw(path)
+        b.sendall(ask)
+        assert len(read_reply(b, 60)["result"]) >= n
+        b.close()
+        c.close()
+    finally:
+        for s_ in held:
+            s_.close()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
 
 def listening(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

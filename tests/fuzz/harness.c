@@ -87,14 +87,14 @@ capture(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, u
 }
 
 static int
-fake_port_add(void *arg, const char *name, const char *devargs, uint16_t net, char *err,
-	      size_t errlen)
+fake_port_add(void *arg, const char *name, const char *devargs, uint16_t net,
+	      const struct tsw_portsec *ps, char *err, size_t errlen)
 {
 	int p;
 
 	(void)arg;
 	(void)devargs;
-	p = tsw_dp_port_add(FZ.dp, name, UINT16_MAX, net);
+	p = tsw_dp_port_add(FZ.dp, name, UINT16_MAX, net, ps);
 	if (p < 0)
 		snprintf(err, errlen, "cannot add port");
 	return p;

@@ -221,6 +221,48 @@ def test_R_S_control_sets_replaces_and_clears_a_policy():
     eq(r.drops().get("ps_src_ip"), 2, "two dropped as ps_src_ip")
 
 
+def test_R_S_port_added_with_its_policy_filters_its_first_frame():
+    """#20 item 6: no window without a policy. port_add carries the port's
+    policy (as tunsw-agent adds Neutron's ports), in force before the port
+    carries a frame: a spoofed frame right after the port_add is dropped
+    (before: the port forwarded anything until the port_security_set that
+    followed). A bad policy refuses the whole port_add, naming the field;
+    enabled = false adds a port without port security. (vm1 is deleted and
+    added again: the replay's inputs are the config's ports.)"""
+    vhost = "net_vhost%d,iface=/run/tunsw/vm%d.sock"
+    pol = {"enabled": True, "mac": M9, "fixed_ips": ["10.0.0.9"]}
+    ctl = [(0.45, {"op": "port_del", "name": "vm1"}),
+           (0.5, {"op": "port_add", "name": "vm1", "network": "blue", "devargs": vhost % (9, 9),
+                  "port_security": pol}),
+           (0.6, {"op": "port_add", "name": "vm8", "network": "blue", "devargs": vhost % (8, 8),
+                  "port_security": dict(pol, mac="01:00:5e:00:00:01")}),
+           (0.61, {"op": "port_add", "name": "vm8", "network": "blue", "devargs": vhost % (8, 8),
+                   "port_security": dict(pol, fixed_ip="10.0.0.8")}),
+           (0.62, {"op": "port_add", "name": "vm8", "network": "blue", "devargs": vhost % (8, 8),
+                   "port_security": {"enabled": False, "mac": M9}}),
+           (0.63, {"op": "port_add", "name": "vm8", "network": "blue", "devargs": vhost % (8, 8),
+                   "port_security": "on"}),
+           (0.8, {"op": "port_add", "name": "vm7", "network": "blue", "devargs": vhost % (7, 7),
+                  "port_security": {"enabled": False}}),
+           (0.9, {"op": "show_ports"})]
+    frames = [(0.4, "vm2", frame(M2, BCAST)),
+              (0.5001, "vm1", ip4(M9, "10.0.0.66")),     # its first frame: spoofed IP
+              (0.5002, "vm1", ip4(M1, "10.0.0.1")),      # another VM's MAC
+              (0.5003, "vm1", ip4(M9, "10.0.0.9"))]      # its own
+    r = run(frames, standard_sections(), control=ctl)
+    reps = r.replies
+    eq([x["ok"] for x in reps], [True, True, False, False, False, False, True, True], "accepted")
+    eq([x.get("field") for x in reps[2:6]],
+       ["port_security.mac", "port_security", "port_security.mac", "port_security"], "fields")
+    show = {p["name"]: p["port_security"] for p in reps[7]["result"]}
+    eq("vm8" in show or "vm7" not in show, False, "vm8 never added, vm7 added")
+    eq((show["vm1"]["mac"], show["vm7"]), (M9, False), "policies shown")
+    got = {bytes(p) for p in r.out("vm2")}
+    eq([bytes(f) in got for _, _, f in frames[1:]], [False, False, True], "forwarded")
+    eq({k: v for k, v in r.drops().items() if k.startswith("ps_")},
+       {"ps_src_ip": 1, "ps_src_mac": 1}, "drops")
+
+
 def test_R_S_trace_names_the_rule():
     f = bytes(ip4(M9, "10.0.0.1")).hex()
     g = bytes(arp(M1, M1, "10.0.0.66")).hex()

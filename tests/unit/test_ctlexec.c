@@ -10,12 +10,14 @@
 
 #include <CUnit/Basic.h>
 #include <jansson.h>
+#include <rte_byteorder.h>
 
 #include "test_ctlexec.h"
 #include "tsw_config.h"
 #include "tsw_ctl.h"
 #include "tsw_ctlexec.h"
 #include "tsw_dp.h"
+#include "tsw_dumpacc.h"
 #include "tsw_fdb.h"
 
 static const char conf_text[] =
@@ -60,7 +62,7 @@ make_dp(void)
 		dp = NULL;
 	}
 	/* a local port in blue: l2population applies to networks with one */
-	if (dp != NULL && tsw_dp_port_add(dp, "vm1", 0, (uint16_t)tsw_dp_net_find(dp, "blue")) < 0) {
+	if (dp != NULL && tsw_dp_port_add(dp, "vm1", 0, (uint16_t)tsw_dp_net_find(dp, "blue"), NULL) < 0) {
 		tsw_dp_free(dp);
 		dp = NULL;
 	}
@@ -210,6 +212,218 @@ test_slices_order_and_reads(void)
 	tsw_dp_free(dp);
 }
 
+/* #20 item 4: remote_del of a tunnel with 1 000 entries (and their ARP
+ * entries stay: they are the network's) is answered once its entries are
+ * gone, deleted a step at a time with reads between the steps and the next
+ * change after it; the tunnel's index is not reused meanwhile. */
+static void
+test_deletions_in_steps_answered_when_done(void)
+{
+	struct tsw_dp *dp = make_dp();
+	struct tsw_ctl *ctl;
+	struct tsw_ctlexec *x;
+	struct tsw_ctlexec_conf c = { .max_in_flight = 8, .slice_us = 0 };
+	struct tsw_ctlmsg *m, *got[8];
+	unsigned int n_got = 0, runs = 0;
+	uint32_t counts[64];
+	json_t *refusal;
+	char *add = payload("add_fdb_entries", 1000);
+	int tun;
+
+	CU_ASSERT_FATAL(dp != NULL);
+	ctl = tsw_ctl_create(dp, NULL, NULL, 0, NULL, NULL);
+	x = tsw_ctlexec_create(ctl, &c);
+	CU_ASSERT_FATAL(ctl != NULL && x != NULL);
+	m = msg(ctl, 1, add, &refusal);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, m), 0);
+	while (n_got < 1 && runs++ < 1000) {
+		tsw_ctlexec_run(x, 1000);
+		while ((m = tsw_ctlexec_collect(x)) != NULL)
+			tsw_ctlmsg_free(m), n_got++;
+	}
+	CU_ASSERT_EQUAL_FATAL(tsw_fdb_count(dp->fdb), 1000);
+	tun = tsw_dp_tunnel_find(dp, TSW_TUN_VXLAN, rte_cpu_to_be_32(0xc6120009u));
+	CU_ASSERT_FATAL(tun >= 0);
+
+	n_got = runs = 0;
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, msg(ctl, 1, "{\"op\": \"remote_del\", \"ip\": "
+						  "\"198.18.0.9\", \"type\": \"vxlan\"}",
+						  &refusal)), 0);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, msg(ctl, 2, "{\"op\": \"remote_add\", \"ip\": "
+						  "\"198.18.0.10\", \"type\": \"vxlan\"}",
+						  &refusal)), 0);
+	while (n_got < 3 && runs < 1000) {
+		if (runs == 3)   /* a read between two steps of the deletion */
+			CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, msg(ctl, 3, "{\"op\": \"show_info\"}",
+								  &refusal)), 0);
+		tsw_ctlexec_run(x, 1000);
+		counts[runs < 64 ? runs : 63] = tsw_fdb_count(dp->fdb);
+		runs++;
+		while ((m = tsw_ctlexec_collect(x)) != NULL) {
+			if (m->client == 1)    /* answered only once nothing is left */
+				CU_ASSERT_EQUAL(tsw_fdb_count(dp->fdb), 0);
+			got[n_got++] = m;
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(n_got, 3);
+	CU_ASSERT_EQUAL(got[0]->client, 3);          /* the read, between the steps */
+	CU_ASSERT_EQUAL(got[1]->client, 1);
+	CU_ASSERT_EQUAL(got[2]->client, 2);          /* the next change after it */
+	CU_ASSERT(json_is_true(json_object_get(got[1]->reply, "ok")));
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(got[1]->reply, "result"),
+							   "fdb_removed")), 1000);
+	/* a step (16 changes) a run: 1 000 entries take 63 runs */
+	CU_ASSERT(runs >= 1000 / 16);
+	/* the first run deletes the tunnel, each later one 16 of its entries */
+	CU_ASSERT_EQUAL(counts[0], 1000);
+	CU_ASSERT_EQUAL(counts[1], 1000 - 16);
+	CU_ASSERT_EQUAL(counts[10], 1000 - 10 * 16);
+	/* the new tunnel did not get the index whose entries were being deleted */
+	CU_ASSERT(tsw_dp_tunnel_find(dp, TSW_TUN_VXLAN, rte_cpu_to_be_32(0xc612000au)) != tun ||
+		  !dp->tunnels[TSW_TUN_VXLAN][tun].draining);
+	CU_ASSERT_EQUAL(tsw_dp_tunnel_find(dp, TSW_TUN_VXLAN, rte_cpu_to_be_32(0xc6120009u)),
+			-ENOENT);
+	CU_ASSERT_FALSE(tsw_dp_drain_pending(dp));
+	for (unsigned int i = 0; i < n_got; i++)
+		tsw_ctlmsg_free(got[i]);
+	free(add);
+	tsw_ctlexec_free(x);
+	tsw_ctl_free(ctl);
+	tsw_dp_free(dp);
+}
+
+/* #20 item 4: a port's index is not reused while its entries are being
+ * deleted; the network's entries go when its last port does (l2pop), each
+ * deletion step bounded. */
+static void
+test_port_index_kept_while_its_entries_go(void)
+{
+	struct tsw_dp *dp = make_dp();
+	int blue, p1, p2;
+
+	CU_ASSERT_FATAL(dp != NULL);
+	blue = tsw_dp_net_find(dp, "blue");
+	p1 = tsw_dp_port_find(dp, "vm1");
+	for (unsigned int i = 0; i < 100; i++) {
+		struct rte_ether_addr mac = { { 0xfa, 0x16, 0x3e, 1, 0, (uint8_t)i } };
+		struct tsw_fdb_key k;
+		tsw_fdb_key_set(&k, (uint16_t)blue, &mac);
+		tsw_fdb_learn(dp->fdb, &k, TSW_FDB_LOCAL, (uint16_t)p1, 1000);
+		tsw_dp_arp_add(dp, (uint16_t)blue, 0x0a000000u + i, &mac);
+	}
+	CU_ASSERT_EQUAL(tsw_dp_port_del(dp, (uint16_t)p1), 0);
+	CU_ASSERT_TRUE(tsw_dp_drain_pending(dp));
+	CU_ASSERT_EQUAL(tsw_fdb_count(dp->fdb), 100);   /* nothing deleted yet */
+	p2 = tsw_dp_port_add(dp, "vm2", 0, (uint16_t)blue, NULL);
+	CU_ASSERT(p2 >= 0 && p2 != p1);
+	CU_ASSERT_EQUAL(tsw_dp_port_del(dp, (uint16_t)p2), 0);   /* blue's last port */
+	unsigned int steps = 0, n;
+	while ((n = tsw_dp_drain(dp, 7)) > 0) {
+		CU_ASSERT(n <= 7);
+		steps++;
+	}
+	CU_ASSERT_FALSE(tsw_dp_drain_pending(dp));
+	CU_ASSERT(steps >= 100 / 7);
+	CU_ASSERT_EQUAL(tsw_fdb_count(dp->fdb), 0);
+	CU_ASSERT_EQUAL(rte_hash_count(dp->arp), 0);    /* the network's ARP entries too */
+	CU_ASSERT_EQUAL(tsw_dp_port_add(dp, "vm3", 0, (uint16_t)blue, NULL), p1 < p2 ? p1 : p2);
+	tsw_dp_free(dp);
+}
+
+static int
+cmp_ref(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x, "network")),
+		       json_string_value(json_object_get(y, "network")));
+	const char *kx = json_string_value(json_object_get(x, "ip"));
+
+	if (c != 0)
+		return c;
+	if (kx == NULL)     /* FDB: fixed-width MACs order as strings */
+		return strcmp(json_string_value(json_object_get(x, "mac")),
+			      json_string_value(json_object_get(y, "mac")));
+	unsigned int a4[4], b4[4];
+	sscanf(kx, "%u.%u.%u.%u", &a4[0], &a4[1], &a4[2], &a4[3]);
+	sscanf(json_string_value(json_object_get(y, "ip")), "%u.%u.%u.%u", &b4[0], &b4[1], &b4[2],
+	       &b4[3]);
+	for (int i = 0; i < 4; i++)
+		if (a4[i] != b4[i])
+			return a4[i] < b4[i] ? -1 : 1;
+	return 0;
+}
+
+/* #20 item 5: an unpaged dump gathered a page at a time as text is, byte for
+ * byte, the reply json_dumps would make of the whole sorted table (FDB:
+ * network, MAC; ARP: network, IPv4), and holds about what the reply
+ * itself is, not a JSON object per entry. */
+static void
+test_dump_gathered_as_text_equals_the_sorted_reply(void)
+{
+	static const char *const nets[] = { "blue", "red", "5f1e7c4e-1a2b", "a", "zz" };
+	unsigned int seed = 99;
+
+	for (int arp = 0; arp < 2; arp++) {
+		struct tsw_dumpacc *d = tsw_dumpacc_new(arp);
+		json_t *all = json_array(), *id = json_string("q-7"), *ref;
+		json_t **v;
+		size_t n = 3000, len, max_held = 0;
+		char *got, *want;
+
+		CU_ASSERT_FATAL(d != NULL && all != NULL);
+		for (size_t i = 0; i < n; i++) {
+			unsigned int r = (unsigned int)rand_r(&seed);
+			char mac[18], ip[16];
+			snprintf(mac, sizeof(mac), "fa:16:3e:%02x:%02x:%02x", r & 255, r >> 8 & 255,
+				 (unsigned int)i & 255);
+			snprintf(ip, sizeof(ip), "10.%u.%u.%u", r >> 16 & 255, r >> 24 & 127,
+				 (unsigned int)i & 255);
+			json_t *o = arp ? json_pack("{s:s, s:s, s:s}", "network", nets[r % 5], "ip", ip,
+						    "mac", mac)
+					: json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "network",
+						    nets[r % 5], "mac", mac, "kind", "static",
+						    "tunnel", "type", "vxlan", "remote", "198.18.0.9");
+			json_array_append_new(all, o);
+		}
+		/* pages of 100 in table order */
+		for (size_t p = 0; p < n; p += 100) {
+			json_t *page = json_array();
+			for (size_t i = p; i < p + 100; i++)
+				json_array_append(page, json_array_get(all, i));
+			CU_ASSERT_EQUAL(tsw_dumpacc_add(d, page), 0);
+			json_decref(page);
+			if (tsw_dumpacc_bytes(d) > max_held)
+				max_held = tsw_dumpacc_bytes(d);
+		}
+		CU_ASSERT_EQUAL(tsw_dumpacc_count(d), n);
+		got = tsw_dumpacc_finish(d, id, &len);
+		CU_ASSERT_FATAL(got != NULL);
+		CU_ASSERT_EQUAL(strlen(got), len);
+		/* the reference: the whole array sorted, as the daemon replied */
+		v = malloc(n * sizeof(*v));
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_array_get(all, i);
+		qsort(v, n, sizeof(*v), cmp_ref);
+		json_t *sorted = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append(sorted, v[i]);
+		ref = json_pack("{s:O, s:b, s:o}", "id", id, "ok", 1, "result", sorted);
+		want = json_dumps(ref, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		CU_ASSERT_STRING_EQUAL(got, want);
+		/* what it held: the text in 1 MiB chunks (at most one partly
+		 * empty), a 32-byte row an entry (grown by half), the names */
+		CU_ASSERT(max_held < len + (1u << 20) + n * 32 * 3 / 2 + 4096);
+		CU_ASSERT_EQUAL(tsw_dumpacc_bytes(d), 0);      /* given up by finish */
+		free(v);
+		free(got);
+		free(want);
+		json_decref(ref);
+		json_decref(all);
+		json_decref(id);
+		tsw_dumpacc_free(d);
+	}
+}
+
 void
 register_ctlexec_tests(void)
 {
@@ -217,4 +431,10 @@ register_ctlexec_tests(void)
 
 	CU_add_test(s, "reads pass a large change; changes in order, in steps, after publish",
 		    test_slices_order_and_reads);
+	CU_add_test(s, "a deleted tunnel's entries go in steps; answered when gone",
+		    test_deletions_in_steps_answered_when_done);
+	CU_add_test(s, "a port's index kept while its entries go; the network's with the last",
+		    test_port_index_kept_while_its_entries_go);
+	CU_add_test(s, "an unpaged dump gathered as text is the sorted reply, byte for byte",
+		    test_dump_gathered_as_text_equals_the_sorted_reply);
 }

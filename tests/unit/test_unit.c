@@ -514,7 +514,7 @@ test_fdb_semantics(void)
 	/* tunnel timeout 30 s: valid at +29.999 s, gone at +30 s */
 	CU_ASSERT_NOT_EQUAL(tsw_fdb_get(f, &k, 3000 + 29999), 0);
 	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 3000 + 30000), 0);
-	CU_ASSERT_EQUAL(tsw_fdb_age(f, 3000 + 30000), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, 3000 + 30000, UINT32_MAX, NULL), 1);
 	CU_ASSERT_EQUAL(tsw_fdb_count(f), 0);
 	/* statics: tunnel learning never overrides them (R-T1) */
 	CU_ASSERT_EQUAL(tsw_fdb_add_static(f, &k, tsw_dest_tunnel(TSW_TUN_VXLAN, 2)), 0);
@@ -535,9 +535,9 @@ test_fdb_semantics(void)
 	CU_ASSERT_EQUAL(tsw_fdb_resolve(e[0], 5000 + 300000, &to),
 			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 2), 0));
 	/* ...and ageing takes the part off; statics never age */
-	CU_ASSERT_EQUAL(tsw_fdb_age(f, 5000 + 300000), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, 5000 + 300000, UINT32_MAX, NULL), 1);
 	CU_ASSERT_EQUAL(tsw_fdb_learned_on_port(f, 1), 0);
-	CU_ASSERT_EQUAL(tsw_fdb_age(f, 90000000), 0);
+	CU_ASSERT_EQUAL(tsw_fdb_age(f, 90000000, UINT32_MAX, NULL), 0);
 	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 90000000),
 			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 2), 0));
 	/* a MAC seen from a tunnel is no longer local: the static governs */
@@ -560,16 +560,143 @@ test_fdb_semantics(void)
 	/* flushing a port takes the local part off a static entry */
 	tsw_fdb_add_static(f, &k, tsw_dest_tunnel(TSW_TUN_VXLAN, 3));
 	tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 4, 100100000);
-	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 4, true), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 4, true, UINT32_MAX), 1);
 	CU_ASSERT_EQUAL(tsw_fdb_get(f, &k, 100100000),
 			tsw_fdb_entry_make(TSW_FDB_STATIC, tsw_dest_tunnel(TSW_TUN_VXLAN, 3), 0));
 	CU_ASSERT_EQUAL(tsw_fdb_del(f, &k, TSW_FDB_NONE), 1);
 	/* flush by destination keeps statics unless asked */
 	tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 5, 0);
 	tsw_fdb_add_static(f, &k2, 5);
-	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 5, false), 1);
-	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 5, true), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 5, false, UINT32_MAX), 1);
+	CU_ASSERT_EQUAL(tsw_fdb_flush_dest(f, 5, true, UINT32_MAX), 1);
 	CU_ASSERT_EQUAL(tsw_fdb_count(f), 0);
+	tsw_fdb_free(f);
+}
+
+/* Counts of every owner list, recomputed by a walk of the whole table. */
+struct owner_counts {
+	uint32_t net[8], stat[TSW_MAX_PORTS + 2 * 8], learned[TSW_MAX_PORTS + 2 * 8];
+};
+
+static int
+owner_index(uint16_t d)
+{
+	return tsw_dest_is_tunnel(d) ? TSW_MAX_PORTS + (int)tsw_dest_tun_type(d) * 8 +
+					       tsw_dest_index(d)
+				     : d;
+}
+
+static void
+walk_counts(const struct tsw_fdb *f, struct owner_counts *c)
+{
+	struct tsw_fdb_key k;
+	tsw_fdb_entry_t e;
+	uint32_t it = 0;
+
+	memset(c, 0, sizeof(*c));
+	while (tsw_fdb_iterate(f, &it, &k, &e) == 0) {
+		c->net[k.net]++;
+		if (tsw_fdb_entry_kind(e) == TSW_FDB_STATIC)
+			c->stat[owner_index(tsw_fdb_entry_dest(e))]++;
+		tsw_fdb_entry_t l = tsw_fdb_entry_composite(e) ? tsw_fdb_learned_part(e, 0, NULL, false)
+							      : e;
+		if (tsw_fdb_entry_kind(l) == TSW_FDB_LOCAL || tsw_fdb_entry_kind(l) == TSW_FDB_TUNNEL)
+			c->learned[owner_index(tsw_fdb_entry_dest(l))]++;
+	}
+}
+
+static uint16_t
+some_dest(unsigned int r)
+{
+	unsigned int i = r % (8 + 16);
+
+	return i < 8 ? (uint16_t)i
+		     : tsw_dest_tunnel(i < 16 ? TSW_TUN_VXLAN : TSW_TUN_GRE, (uint16_t)(i % 8));
+}
+
+/* #20 item 4: the FDB lists its keys by network and by destination (static
+ * and learned parts apart), so that deleting what an owner has costs O(what
+ * it has). After every kind of change, in random order, each list holds
+ * exactly the keys a walk of the table finds for its owner; deleting an
+ * owner's entries in bounded steps takes exactly what it has. */
+static void
+test_fdb_owner_lists(void)
+{
+	struct tsw_fdb_timeouts to = { .local_ms = 5000, .tunnel_ms = 3000 };
+	struct tsw_fdb *f = tsw_fdb_create("ufdb3", 4096, SOCKET_ID_ANY, NULL, &to);
+	struct owner_counts want;
+	unsigned int seed = 12345, bad = 0;
+	uint64_t now = 1000;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	for (int step = 0; step < 20000; step++) {
+		struct rte_ether_addr mac = { { 0xfa, 0x16, 0x3e, 0, 0, 0 } };
+		struct tsw_fdb_key k;
+		unsigned int r = (unsigned int)rand_r(&seed);
+		uint16_t d = some_dest(r >> 8);
+
+		mac.addr_bytes[5] = (uint8_t)(r >> 16);
+		mac.addr_bytes[4] = (uint8_t)(r >> 24 & 1);
+		tsw_fdb_key_set(&k, (uint16_t)(r >> 4 & 7), &mac);
+		now += r % 7;
+		switch (r % 8) {
+		case 0: case 1:
+			if (!tsw_dest_is_tunnel(d))
+				tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, d, now);
+			else
+				tsw_fdb_learn(f, &k, TSW_FDB_TUNNEL, d, now);
+			break;
+		case 2: case 3:
+			tsw_fdb_add_static(f, &k, tsw_dest_is_tunnel(d) ? d : tsw_dest_tunnel(TSW_TUN_VXLAN, 1));
+			break;
+		case 4:
+			tsw_fdb_del(f, &k, (enum tsw_fdb_kind)(r >> 12 & 3));
+			break;
+		case 5:
+			tsw_fdb_age(f, now, 64, NULL);
+			break;
+		case 6:
+			tsw_fdb_flush_dest(f, d, (r >> 20) & 1, r >> 24 & 7);
+			break;
+		default: {
+			struct tsw_fdb_key first;
+			if (tsw_fdb_net_first(f, k.net, &first) == 0)
+				tsw_fdb_del(f, &first, TSW_FDB_NONE);
+			break;
+		}
+		}
+		if (step % 97 != 0)
+			continue;
+		walk_counts(f, &want);
+		for (uint16_t n = 0; n < 8; n++)
+			bad += tsw_fdb_net_count(f, n) != want.net[n];
+		for (unsigned int i = 0; i < 24; i++) {
+			uint16_t dd = some_dest(i);
+			int o = owner_index(dd);
+			bad += tsw_fdb_dest_count(f, dd, false) != want.learned[o];
+			bad += tsw_fdb_dest_count(f, dd, true) != want.learned[o] + want.stat[o];
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(tsw_fdb_count(f) > 100);
+	/* an owner's entries go in steps of at most 3, each step 3 (or the rest) */
+	for (unsigned int i = 0; i < 24; i++) {
+		uint16_t dd = some_dest(i);
+		uint32_t had = tsw_fdb_dest_count(f, dd, true), taken = 0, n;
+		while ((n = tsw_fdb_flush_dest(f, dd, true, 3)) > 0) {
+			CU_ASSERT(n == 3 || tsw_fdb_dest_count(f, dd, true) == 0);
+			taken += n;
+		}
+		/* a composite entry with both parts at dd goes in one change */
+		CU_ASSERT(taken <= had);
+		CU_ASSERT_EQUAL(tsw_fdb_dest_count(f, dd, true), 0);
+	}
+	walk_counts(f, &want);
+	for (unsigned int o = 0; o < RTE_DIM(want.learned); o++)
+		CU_ASSERT_EQUAL(want.learned[o] + want.stat[o], 0);
+	CU_ASSERT_EQUAL(tsw_fdb_count(f), 0);
+	for (uint16_t n = 0; n < 8; n++)
+		CU_ASSERT_EQUAL(tsw_fdb_net_count(f, n), 0);
 	tsw_fdb_free(f);
 }
 
@@ -642,6 +769,8 @@ main(int argc, char **argv)
 	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics, static and learned together",
 		    test_fdb_semantics);
 	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
+	CU_add_test(s, "keys listed by network and destination after every change",
+		    test_fdb_owner_lists);
 	CU_add_test(s, "key word equals the key", test_fdb_key_word);
 	register_hostile_tests();
 	register_ctlexec_tests();

@@ -333,41 +333,41 @@ class TunswAgent:
             self._unwire(pid, in_daemon)
             have = None
         added = have is None
+        policy, security = self._policy(d)
         if added:
+            # the port is added with its policy: it carries no frame before
+            # the policy is in force (the OVS agent's dead VLAN, #20)
             devargs, path = vhost_devargs(pid, self.sock_dir, self.conf.TUNSW.guest_tso)
-            self.daemon.call("port_add", name=pid, network=net_id, devargs=devargs)
+            args = dict(name=pid, network=net_id, devargs=devargs)
+            if policy is not None:
+                args["port_security"] = policy
+            self.daemon.call("port_add", **args)
             nets[net_id]["ports"].append(pid)
             in_daemon[pid] = {"name": pid, "network": net_id}
-        try:
-            security = self._port_security(d)
-        except tunsw_daemon.Refused:
-            if added:       # never leave a port up without the policy Neutron gave it
-                self._unwire(pid, in_daemon)
-            raise
-        if added:
             ips = ",".join(ip["ip_address"] for ip in d.get("fixed_ips") or [])
             LOG.info("port %s wired: mac %s ip %s network %s (%s %s), vhost-user socket %s, "
                      "port security %s", pid, d.get("mac_address"), ips or "-", net_id,
                      d["network_type"], d["segmentation_id"], path, security)
+        elif policy is not None:
+            self.daemon.call("port_security_set", port=pid, **policy)
         self.wired[pid] = net_id
         return True
 
-    def _port_security(self, d):
+    def _policy(self, d):
         """Neutron's port_security_enabled, fixed IPs and allowed address
-        pairs as the daemon's policy of the port (R-S*); returns a summary."""
+        pairs as the daemon's policy of the port (R-S*): the arguments of
+        port_security_set (None when this daemon does not enforce it), and
+        a summary."""
         if not self.port_filter:
-            return "not enforced by this daemon"
+            return None, "not enforced by this daemon"
         if not d.get("port_security_enabled", True):
-            self.daemon.call("port_security_set", port=d["port_id"], enabled=False)
-            return "off"
+            return {"enabled": False}, "off"
         pairs = [{"ip_address": p["ip_address"], "mac_address": p.get("mac_address")}
                  for p in d.get("allowed_address_pairs") or []]
-        self.daemon.call("port_security_set", port=d["port_id"], enabled=True,
-                         mac=d["mac_address"],
-                         fixed_ips=[ip["ip_address"] for ip in d.get("fixed_ips") or []],
-                         allowed_address_pairs=pairs)
-        return "on (%d fixed IPs, %d allowed pairs)" % (len(d.get("fixed_ips") or []),
-                                                        len(pairs))
+        fixed = [ip["ip_address"] for ip in d.get("fixed_ips") or []]
+        return ({"enabled": True, "mac": d["mac_address"], "fixed_ips": fixed,
+                 "allowed_address_pairs": pairs},
+                "on (%d fixed IPs, %d allowed pairs)" % (len(fixed), len(pairs)))
 
     def _unwire(self, pid, in_daemon):
         try:
