@@ -36,6 +36,7 @@
 #include <jansson.h>
 
 #include "tsw_config.h"
+#include "tsw_config_apply.h"
 #include "tsw_ctl.h"
 #include "tsw_dp.h"
 #include "tsw_mgmt.h"
@@ -510,7 +511,7 @@ main(int argc, char **argv)
 	}
 
 	struct tsw_dp_conf dc;
-	tsw_dp_conf_from_config(&dc, cfg, cfg->uplink.has_mac ? &cfg->uplink.mac
+	tsw_config_dp_conf(&dc, cfg, cfg->uplink.has_mac ? &cfg->uplink.mac
 								: &default_uplink_mac);
 	size_t qsz = rte_rcu_qsbr_get_memsize(1);
 	struct rte_rcu_qsbr *qsbr = rte_zmalloc("qsbr", qsz, RTE_CACHE_LINE_SIZE);
@@ -553,7 +554,7 @@ main(int argc, char **argv)
 	}
 	for (uint16_t i = 0; i < cfg->n_ports; i++)
 		eth_ports[i] = i;
-	if (tsw_dp_load_config(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
+	if (tsw_config_apply(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tunsw-replay: %s: %s\n", cfg_path, err);
 		goto out;
 	}

@@ -32,6 +32,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "tsw_config.h"
+#include "tsw_config_apply.h"
 #include "tsw_ctl.h"
 #include "tsw_ctlexec.h"
 #include "tsw_ctlsrv.h"
@@ -457,7 +458,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "tunsw: cannot allocate RCU state\n");
 			goto out;
 		}
-		tsw_dp_conf_from_config(&dc, cfg, &uplink.mac);
+		tsw_config_dp_conf(&dc, cfg, &uplink.mac);
 		dp = tsw_dp_create(&dc, qsbr, RTE_QSBR_THRID_INVALID, (int)rte_socket_id());
 		if (dp == NULL) {
 			fprintf(stderr, "tunsw: %s: cannot create tables (fdb_size %u)\n", cfg_path,
@@ -466,7 +467,7 @@ main(int argc, char **argv)
 		}
 		for (uint16_t i = 0; i < cfg->n_ports; i++)
 			eth_ports[i] = cfg_dev[i].d.port_id;
-		if (tsw_dp_load_config(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
+		if (tsw_config_apply(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: %s\n", cfg_path, err);
 			goto out;
 		}

@@ -2,6 +2,9 @@
  * tunsw: reading a frame's headers safely, shared by every stage.
  *
  * Contract:
+ *  - tsw_pkt_head() makes a frame's first bytes contiguous (linearizing a
+ *    chain only when it must), tsw_pkt_trim_to() cuts a chain anywhere,
+ *    tsw_cksum_mbuf() sums any range of a chain (segments of any parity).
  *  - tsw_ip6_upper() walks an IPv6 packet's whole extension-header chain
  *    (every type Linux and RFC 7045 know: hop-by-hop, routing, fragment,
  *    destination options, AH, mobility, HIP, shim6, the experimental 253
@@ -21,8 +24,50 @@
 #ifndef TSW_PKT_H
 #define TSW_PKT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <rte_mbuf.h>
+
+/* Make the first len bytes of m contiguous (linearizing a chain if it must);
+ * false when the frame is shorter or cannot be linearized. */
+static inline bool
+tsw_pkt_head(struct rte_mbuf *m, uint32_t len)
+{
+	if (rte_pktmbuf_data_len(m) >= len)
+		return true;
+	if (rte_pktmbuf_pkt_len(m) < len)
+		return false;
+	return rte_pktmbuf_linearize(m) == 0;
+}
+
+/* Cut m to its first len bytes, whichever segment they end in (DPDK's
+ * rte_pktmbuf_trim trims the last segment only: it fails when the cut
+ * reaches into an earlier one); segments past the end go back to their pool. */
+static inline void
+tsw_pkt_trim_to(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf *s = m, *rest;
+	uint32_t acc = 0;
+
+	if (len >= rte_pktmbuf_pkt_len(m))
+		return;
+	while (acc + s->data_len < len) {
+		acc += s->data_len;
+		s = s->next;
+	}
+	s->data_len = (uint16_t)(len - acc);
+	rest = s->next;
+	s->next = NULL;
+	m->pkt_len = len;
+	for (struct rte_mbuf *r = rest; r != NULL; r = r->next)
+		m->nb_segs--;
+	if (rest != NULL)
+		rte_pktmbuf_free(rest);
+}
+
+/* The 16-bit one's-complement sum (not complemented) of len bytes of m
+ * from offset off, across segments of any length and parity. */
+uint16_t tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len);
 
 enum tsw_ip6_walk {
 	TSW_IP6_UPPER,            /* *proto and *l4_off are set */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <rte_ether.h>
+#include "tsw_parse.h"
 #include "tsw_portsec.h"
 #include "tsw_types.h"
 
@@ -136,18 +137,6 @@ struct tsw_config {
 int tsw_config_load(const char *path, struct tsw_config *cfg,
 		    char *err, size_t errlen);
 
-/* Value parsers shared with other input validators (control socket).
- * Each returns 0 on success, -1 with a reason in why. */
-int tsw_parse_ipv4(const char *s, uint32_t *ip_be, const char **why);
-int tsw_parse_mac(const char *s, struct rte_ether_addr *mac, const char **why);
-int tsw_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *v,
-		  const char **why);
-int tsw_parse_bool(const char *s, bool *v, const char **why);
-int tsw_parse_tun_type(const char *s, enum tsw_tun_type *t, const char **why);
-int tsw_parse_name(const char *s, const char **why);
-/* "a.b.c.d/len" with no host bits set. */
-int tsw_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len, const char **why);
-/* Not 0, multicast, reserved/broadcast or loopback. */
-bool tsw_ipv4_is_unicast(uint32_t ip_be);
+
 
 #endif

@@ -14,6 +14,7 @@
 #include <rte_random.h>
 
 #include "tsw_config.h"
+#include "tsw_parse.h"
 #include "tsw_ctl.h"
 #include "tsw_jarg.h"
 #include "tsw_l2pop.h"
@@ -333,7 +334,7 @@ policy_args(struct req *r, const json_t *o, const char *prefix, struct tsw_ports
 	if (tsw_jarg_bool(o, "enabled", true, enabled, &e) != 0)
 		goto bad;
 	if (*enabled) {
-		if (tsw_portsec_from_json(o, ps, &e) != 0)
+		if (tsw_jarg_portsec(o, ps, &e) != 0)
 			goto bad;
 		return 0;
 	}

@@ -3,7 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "tsw_config.h"
+#include "tsw_parse.h"
+#include "tsw_portsec.h"
 #include "tsw_jarg.h"
 
 int
@@ -156,5 +157,67 @@ tsw_jarg_type(const json_t *o, const char *key, bool required, enum tsw_tun_type
 		return rc;
 	if (tsw_parse_tun_type(s, out, &why) < 0)
 		return tsw_jerr_set(e, key, "'%.64s' is %s", s, why);
+	return 0;
+}
+
+int
+tsw_jarg_portsec(const json_t *req, struct tsw_portsec *ps, struct tsw_jerr *e)
+{
+	struct rte_ether_addr mac;
+	const json_t *list, *v;
+	char why[160], f[96];
+	size_t i;
+
+	if (tsw_jarg_mac(req, "mac", true, &mac, e) != 0)
+		return -1;
+	if (tsw_portsec_init(ps, &mac, why, sizeof(why)) < 0)
+		return tsw_jerr_set(e, "mac", "%s", why);
+	list = json_object_get(req, "fixed_ips");
+	if (list != NULL && !json_is_array(list))
+		return tsw_jerr_set(e, "fixed_ips", "must be a list of IP addresses");
+	json_array_foreach(list, i, v) {
+		const json_t *ip = json_is_object(v) ? json_object_get(v, "ip_address") : v;
+		tsw_jpath(f, sizeof(f), "fixed_ips[%zu]", i);
+		if (!json_is_string(ip))
+			return tsw_jerr_set(e, f, "must be an IP address (or {\"ip_address\": IP})");
+		if (strchr(json_string_value(ip), '/') != NULL)
+			return tsw_jerr_set(e, f, "a fixed IP has no prefix length");
+		if (tsw_portsec_add_addr(ps, json_string_value(ip), 0, why, sizeof(why)) < 0)
+			return tsw_jerr_set(e, f, "%s", why);
+	}
+	list = json_object_get(req, "allowed_address_pairs");
+	if (list != NULL && !json_is_array(list))
+		return tsw_jerr_set(e, "allowed_address_pairs",
+				    "must be a list of {\"ip_address\", \"mac_address\"}");
+	json_array_foreach(list, i, v) {
+		struct rte_ether_addr pm = mac;
+		const char *ip;
+		int mi, rc;
+		tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu]", i);
+		if (!json_is_object(v))
+			return tsw_jerr_set(e, f, "must be {\"ip_address\": IP[/LEN], "
+					    "\"mac_address\": MAC}");
+		if (tsw_jarg_str(v, "ip_address", true, &ip, e) != 0) {
+			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].ip_address", i);
+			return tsw_jerr_set(e, f, "missing or not a string");
+		}
+		rc = json_is_null(json_object_get(v, "mac_address")) ? 1
+		     : tsw_jarg_mac(v, "mac_address", false, &pm, e);
+		if (rc < 0) {
+			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].mac_address", i);
+			return tsw_jerr_set(e, f, "not a MAC address");
+		}
+		mi = rte_is_unicast_ether_addr(&pm) && !rte_is_zero_ether_addr(&pm)
+		     ? tsw_portsec_add_mac(ps, &pm) : -2;
+		if (mi < 0) {
+			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].mac_address", i);
+			return tsw_jerr_set(e, f, mi == -2 ? "not a unicast MAC"
+					    : "more than 16 MACs");
+		}
+		if (tsw_portsec_add_addr(ps, ip, mi, why, sizeof(why)) < 0) {
+			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].ip_address", i);
+			return tsw_jerr_set(e, f, "%s", why);
+		}
+	}
 	return 0;
 }

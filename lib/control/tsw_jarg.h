@@ -47,4 +47,11 @@ int tsw_jarg_ipv4(const json_t *o, const char *key, bool required, uint32_t *out
 int tsw_jarg_type(const json_t *o, const char *key, bool required, enum tsw_tun_type *out,
 		  struct tsw_jerr *e);
 
+struct tsw_portsec;
+/* A port's policy from a request's members {"mac": MAC, "fixed_ips": [IP,
+ * ...] (or Neutron's [{"ip_address": IP}, ...]), "allowed_address_pairs":
+ * [{"ip_address": IP[/LEN], "mac_address": MAC (optional)}, ...]}; every
+ * field validated first. 0, or -1 with e naming the field. */
+int tsw_jarg_portsec(const json_t *req, struct tsw_portsec *ps, struct tsw_jerr *e);
+
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tsw_config.h"
+#include "tsw_parse.h"
 #include "tsw_l2pop.h"
 
 enum act_kind { A_FLOOD_ADD, A_FDB_ADD, A_ARP_ADD, A_ARP_DEL, A_FDB_DEL, A_FLOOD_DEL };

@@ -3,22 +3,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsw_parse.h"
 #include "tsw_portsec.h"
 #include "tsw_state.h"
 
-char *
-tsw_ip_str(uint32_t ip_be, char *buf)
+/* A port's policy for show_ports: {"mac", "allowed": [{"mac", "ip"}]}. */
+static void
+fmt_mac(char *buf, size_t len, const struct rte_ether_addr *m)
 {
-	struct in_addr a = { .s_addr = ip_be };
-	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-	return buf;
+	const uint8_t *b = m->addr_bytes;
+
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
-char *
-tsw_mac_str(const uint8_t *m, char *buf)
+static json_t *
+portsec_json(const struct tsw_portsec *ps)
 {
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return buf;
+	json_t *a = json_array();
+	char mac[RTE_ETHER_ADDR_FMT_SIZE], ip[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+
+	for (int i = 0; i < ps->n_v4; i++) {
+		int len = __builtin_popcount(ps->v4[i].mask);
+		fmt_mac(mac, sizeof(mac), &ps->macs[ps->v4[i].mac]);
+		inet_ntop(AF_INET, &ps->v4[i].addr, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), len == 32 ? "%s" : "%s/%d", ip, len);
+		json_array_append_new(a, json_pack("{s:s, s:s}", "mac", mac, "ip", buf));
+	}
+	for (int i = 0; i < ps->n_v6; i++) {
+		fmt_mac(mac, sizeof(mac), &ps->macs[ps->v6[i].mac]);
+		inet_ntop(AF_INET6, ps->v6[i].addr, ip, sizeof(ip));
+		snprintf(buf, sizeof(buf), ps->v6[i].len == 128 ? "%s" : "%s/%d", ip,
+			 ps->v6[i].len);
+		json_array_append_new(a, json_pack("{s:s, s:s}", "mac", mac, "ip", buf));
+	}
+	for (int i = 0; i < ps->n_macs; i++) {        /* MACs with no address */
+		bool used = false;
+		for (int j = 0; j < ps->n_v4 && !used; j++)
+			used = ps->v4[j].mac == i;
+		for (int j = 0; j < ps->n_v6 && !used; j++)
+			used = ps->v6[j].mac == i;
+		if (!used) {
+			fmt_mac(mac, sizeof(mac), &ps->macs[i]);
+			json_array_append_new(a, json_pack("{s:s, s:n}", "mac", mac, "ip"));
+		}
+	}
+	fmt_mac(mac, sizeof(mac), &ps->macs[0]);
+	return json_pack("{s:s, s:o}", "mac", mac, "allowed", a);
 }
 
 static const char *const kind_names[] = { "none", "static", "local", "tunnel" };
@@ -165,7 +195,7 @@ tsw_state_ports(const struct tsw_dp *dp)
 		put(o, "name", json_string(vp->name));
 		put(o, "network", json_string(dp->nets[vp->net].name));
 		put(o, "dpdk_port", json_integer(vp->eth_port));
-		put(o, "port_security", vp->sec != NULL ? tsw_portsec_json(vp->sec) : json_false());
+		put(o, "port_security", vp->sec != NULL ? portsec_json(vp->sec) : json_false());
 		put(o, "learned_macs", json_integer(tsw_fdb_learned_on_port(dp->fdb, (uint16_t)p)));
 		a = append(a, checked(o));
 	}

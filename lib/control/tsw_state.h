@@ -16,11 +16,7 @@
 #include "tsw_counters.h"
 #include "tsw_dp.h"
 #include "tsw_mgmt.h"
-
-/* "aa:bb:cc:dd:ee:ff" into buf[18]; dotted quad of a network-order IPv4
- * address into buf[16]. Both return buf. */
-char *tsw_mac_str(const uint8_t *mac, char *buf);
-char *tsw_ip_str(uint32_t ip_be, char *buf);
+#include "tsw_parse.h"
 
 /* Counters object: drops by reason, learn, per port/network/tunnel.
  * mg may be NULL (no writer-side learn statistics). */

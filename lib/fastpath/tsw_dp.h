@@ -32,7 +32,6 @@
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
-#include "tsw_config.h"
 #include "tsw_encap.h"
 #include "tsw_fdb.h"
 #include "tsw_keylist.h"
@@ -232,14 +231,5 @@ int tsw_dp_fdb_static_del(struct tsw_dp *dp, uint16_t net, const struct rte_ethe
 int tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac);
 /* Remove (N, ip); with mac != NULL only when it still maps to mac. */
 int tsw_dp_arp_del(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_ether_addr *mac);
-
-/* Build every table from a parsed config; eth_ports[i] is the DPDK port of
- * cfg->ports[i]. On error writes a reason into err and returns -1. */
-int tsw_dp_load_config(struct tsw_dp *dp, const struct tsw_config *cfg,
-		       const uint16_t *eth_ports, char *err, size_t errlen);
-
-/* Derive the dataplane parameters from a config and the uplink MAC. */
-void tsw_dp_conf_from_config(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
-			     const struct rte_ether_addr *uplink_mac);
 
 #endif

@@ -10,6 +10,7 @@
 #include <rte_vxlan.h>
 
 #include "tsw_encap.h"
+#include "tsw_pkt.h"
 
 #define GRE_C 0x8000
 #define GRE_R 0x4000
@@ -17,38 +18,6 @@
 #define GRE_S 0x1000
 #define GRE_VER_MASK 0x0007
 #define ETH_P_TEB 0x6558
-
-/* The 16-bit one's-complement sum of len bytes of m from off, across
- * segments of any length (DPDK 22.11's rte_raw_cksum_mbuf gets odd segment
- * boundaries wrong: a segment starting at an odd offset of the range has
- * its bytes in the other half of each word, so its partial sum is
- * byte-swapped). Not complemented. */
-uint16_t
-tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
-{
-	const struct rte_mbuf *s = m;
-	uint64_t sum = 0;
-	uint32_t done = 0;
-
-	while (s != NULL && off >= s->data_len) {
-		off -= s->data_len;
-		s = s->next;
-	}
-	for (; s != NULL && done < len; s = s->next, off = 0) {
-		uint32_t n = RTE_MIN((uint32_t)s->data_len - off, len - done);
-		uint32_t part = __rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const void *, off), n, 0);
-
-		part = (part & 0xffff) + (part >> 16);
-		part = (part & 0xffff) + (part >> 16);
-		if (done & 1)
-			part = ((part & 0xff) << 8) | (part >> 8);
-		sum += part;
-		done += n;
-	}
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 /* UDP over IPv4: the sum of the pseudo header and the ulen bytes at l4. */
 static uint16_t

@@ -20,50 +20,10 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include "tsw_counters.h"
+#include "tsw_pkt.h"
 #include "tsw_types.h"
 
 #define TSW_OK TSW_DROP_MAX
-
-/* Make the first len bytes of m contiguous (linearizing a chain if it must);
- * false when the frame is shorter or cannot be linearized. */
-static inline bool
-tsw_pkt_head(struct rte_mbuf *m, uint32_t len)
-{
-	if (rte_pktmbuf_data_len(m) >= len)
-		return true;
-	if (rte_pktmbuf_pkt_len(m) < len)
-		return false;
-	return rte_pktmbuf_linearize(m) == 0;
-}
-
-/* Cut m to its first len bytes, whichever segment they end in (DPDK's
- * rte_pktmbuf_trim trims the last segment only: it fails when the cut
- * reaches into an earlier one); segments past the end go back to their pool. */
-static inline void
-tsw_pkt_trim_to(struct rte_mbuf *m, uint32_t len)
-{
-	struct rte_mbuf *s = m, *rest;
-	uint32_t acc = 0;
-
-	if (len >= rte_pktmbuf_pkt_len(m))
-		return;
-	while (acc + s->data_len < len) {
-		acc += s->data_len;
-		s = s->next;
-	}
-	s->data_len = (uint16_t)(len - acc);
-	rest = s->next;
-	s->next = NULL;
-	m->pkt_len = len;
-	for (struct rte_mbuf *r = rest; r != NULL; r = r->next)
-		m->nb_segs--;
-	if (rest != NULL)
-		rte_pktmbuf_free(rest);
-}
-
-/* The 16-bit one's-complement sum (not complemented) of len bytes of m
- * from offset off, across segments of any length and parity. */
-uint16_t tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len);
 
 #define TSW_VXLAN_HDR_LEN  (14 + 20 + 8 + 8)
 #define TSW_GRE_HDR_LEN    (14 + 20 + 4 + 4)

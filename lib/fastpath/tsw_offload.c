@@ -10,8 +10,8 @@
 #include <rte_net.h>
 #include <rte_tcp.h>
 
-#include "tsw_encap.h"
 #include "tsw_offload.h"
+#include "tsw_pkt.h"
 
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08

@@ -10,7 +10,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "tsw_config.h"
+#include "tsw_parse.h"
 #include "tsw_pkt.h"
 #include "tsw_portsec.h"
 
@@ -221,8 +221,8 @@ tsw_portsec_check(const struct tsw_portsec *ps, const struct rte_mbuf *m)
 
 /* ---- building a policy ------------------------------------------------- */
 
-static int
-add_mac(struct tsw_portsec *ps, const struct rte_ether_addr *mac)
+int
+tsw_portsec_add_mac(struct tsw_portsec *ps, const struct rte_ether_addr *mac)
 {
 	int i = mac_index(ps, mac);
 
@@ -235,9 +235,8 @@ add_mac(struct tsw_portsec *ps, const struct rte_ether_addr *mac)
 	return ps->n_macs++;
 }
 
-/* "IP" or "IP/LEN", IPv4 or IPv6, into the policy for mac index mi. */
-static int
-add_addr(struct tsw_portsec *ps, const char *text, int mi, char *why, size_t whylen)
+int
+tsw_portsec_add_addr(struct tsw_portsec *ps, const char *text, int mi, char *why, size_t whylen)
 {
 	char buf[64];
 	const char *slash = strchr(text, '/');
@@ -299,77 +298,16 @@ add_addr(struct tsw_portsec *ps, const char *text, int mi, char *why, size_t why
 	return -1;
 }
 
-static int
-port_mac(struct tsw_portsec *ps, const struct rte_ether_addr *mac, char *why, size_t whylen)
+int
+tsw_portsec_init(struct tsw_portsec *ps, const struct rte_ether_addr *mac, char *why,
+		 size_t whylen)
 {
 	memset(ps, 0, sizeof(*ps));
 	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac)) {
 		snprintf(why, whylen, "not a unicast MAC");
 		return -1;
 	}
-	add_mac(ps, mac);
-	return 0;
-}
-
-int
-tsw_portsec_from_json(const json_t *req, struct tsw_portsec *ps, struct tsw_jerr *e)
-{
-	struct rte_ether_addr mac;
-	const json_t *list, *v;
-	char why[160], f[96];
-	size_t i;
-
-	if (tsw_jarg_mac(req, "mac", true, &mac, e) != 0)
-		return -1;
-	if (port_mac(ps, &mac, why, sizeof(why)) < 0)
-		return tsw_jerr_set(e, "mac", "%s", why);
-	list = json_object_get(req, "fixed_ips");
-	if (list != NULL && !json_is_array(list))
-		return tsw_jerr_set(e, "fixed_ips", "must be a list of IP addresses");
-	json_array_foreach(list, i, v) {
-		const json_t *ip = json_is_object(v) ? json_object_get(v, "ip_address") : v;
-		tsw_jpath(f, sizeof(f), "fixed_ips[%zu]", i);
-		if (!json_is_string(ip))
-			return tsw_jerr_set(e, f, "must be an IP address (or {\"ip_address\": IP})");
-		if (strchr(json_string_value(ip), '/') != NULL)
-			return tsw_jerr_set(e, f, "a fixed IP has no prefix length");
-		if (add_addr(ps, json_string_value(ip), 0, why, sizeof(why)) < 0)
-			return tsw_jerr_set(e, f, "%s", why);
-	}
-	list = json_object_get(req, "allowed_address_pairs");
-	if (list != NULL && !json_is_array(list))
-		return tsw_jerr_set(e, "allowed_address_pairs",
-				    "must be a list of {\"ip_address\", \"mac_address\"}");
-	json_array_foreach(list, i, v) {
-		struct rte_ether_addr pm = mac;
-		const char *ip;
-		int mi, rc;
-		tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu]", i);
-		if (!json_is_object(v))
-			return tsw_jerr_set(e, f, "must be {\"ip_address\": IP[/LEN], "
-					    "\"mac_address\": MAC}");
-		if (tsw_jarg_str(v, "ip_address", true, &ip, e) != 0) {
-			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].ip_address", i);
-			return tsw_jerr_set(e, f, "missing or not a string");
-		}
-		rc = json_is_null(json_object_get(v, "mac_address")) ? 1
-		     : tsw_jarg_mac(v, "mac_address", false, &pm, e);
-		if (rc < 0) {
-			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].mac_address", i);
-			return tsw_jerr_set(e, f, "not a MAC address");
-		}
-		mi = rte_is_unicast_ether_addr(&pm) && !rte_is_zero_ether_addr(&pm)
-		     ? add_mac(ps, &pm) : -2;
-		if (mi < 0) {
-			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].mac_address", i);
-			return tsw_jerr_set(e, f, mi == -2 ? "not a unicast MAC"
-					    : "more than 16 MACs");
-		}
-		if (add_addr(ps, ip, mi, why, sizeof(why)) < 0) {
-			tsw_jpath(f, sizeof(f), "allowed_address_pairs[%zu].ip_address", i);
-			return tsw_jerr_set(e, f, "%s", why);
-		}
-	}
+	tsw_portsec_add_mac(ps, mac);
 	return 0;
 }
 
@@ -399,7 +337,7 @@ tsw_portsec_from_text(const struct rte_ether_addr *mac, const char *ips, const c
 	char item[96];
 	const char *s;
 
-	if (port_mac(ps, mac, why, whylen) < 0)
+	if (tsw_portsec_init(ps, mac, why, whylen) < 0)
 		return -1;
 	for (s = ips; s != NULL && *s != '\0';) {
 		s = next_item(s, item, sizeof(item));
@@ -407,7 +345,7 @@ tsw_portsec_from_text(const struct rte_ether_addr *mac, const char *ips, const c
 			snprintf(why, whylen, "'%s' is not an IP address", item);
 			return -1;
 		}
-		if (add_addr(ps, item, 0, why, whylen) < 0)
+		if (tsw_portsec_add_addr(ps, item, 0, why, whylen) < 0)
 			return -1;
 	}
 	for (s = pairs; s != NULL && *s != '\0';) {
@@ -425,56 +363,13 @@ tsw_portsec_from_text(const struct rte_ether_addr *mac, const char *ips, const c
 				return -1;
 			}
 		}
-		mi = add_mac(ps, &pm);
+		mi = tsw_portsec_add_mac(ps, &pm);
 		if (mi < 0) {
 			snprintf(why, whylen, "more than %d MACs", TSW_PORTSEC_MAX_MACS);
 			return -1;
 		}
-		if (add_addr(ps, item, mi, why, whylen) < 0)
+		if (tsw_portsec_add_addr(ps, item, mi, why, whylen) < 0)
 			return -1;
 	}
 	return 0;
-}
-
-static void
-fmt_mac(char *buf, size_t len, const struct rte_ether_addr *m)
-{
-	const uint8_t *b = m->addr_bytes;
-
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
-}
-
-json_t *
-tsw_portsec_json(const struct tsw_portsec *ps)
-{
-	json_t *a = json_array();
-	char mac[RTE_ETHER_ADDR_FMT_SIZE], ip[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
-
-	for (int i = 0; i < ps->n_v4; i++) {
-		int len = __builtin_popcount(ps->v4[i].mask);
-		fmt_mac(mac, sizeof(mac), &ps->macs[ps->v4[i].mac]);
-		inet_ntop(AF_INET, &ps->v4[i].addr, ip, sizeof(ip));
-		snprintf(buf, sizeof(buf), len == 32 ? "%s" : "%s/%d", ip, len);
-		json_array_append_new(a, json_pack("{s:s, s:s}", "mac", mac, "ip", buf));
-	}
-	for (int i = 0; i < ps->n_v6; i++) {
-		fmt_mac(mac, sizeof(mac), &ps->macs[ps->v6[i].mac]);
-		inet_ntop(AF_INET6, ps->v6[i].addr, ip, sizeof(ip));
-		snprintf(buf, sizeof(buf), ps->v6[i].len == 128 ? "%s" : "%s/%d", ip,
-			 ps->v6[i].len);
-		json_array_append_new(a, json_pack("{s:s, s:s}", "mac", mac, "ip", buf));
-	}
-	for (int i = 0; i < ps->n_macs; i++) {        /* MACs with no address */
-		bool used = false;
-		for (int j = 0; j < ps->n_v4 && !used; j++)
-			used = ps->v4[j].mac == i;
-		for (int j = 0; j < ps->n_v6 && !used; j++)
-			used = ps->v6[j].mac == i;
-		if (!used) {
-			fmt_mac(mac, sizeof(mac), &ps->macs[i]);
-			json_array_append_new(a, json_pack("{s:s, s:n}", "mac", mac, "ip"));
-		}
-	}
-	fmt_mac(mac, sizeof(mac), &ps->macs[0]);
-	return json_pack("{s:s, s:o}", "mac", mac, "allowed", a);
 }

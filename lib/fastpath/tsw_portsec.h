@@ -14,20 +14,19 @@
  *    TSW_DROP_MAX when the frame may go on, else the drop reason.
  *  - A port without a policy (NULL) is not filtered (R-S5 for frames to
  *    the VM: they are never filtered).
- *  - tsw_portsec_from_json() and tsw_portsec_from_text() validate every
- *    field before returning a policy; errors name the field and the reason.
+ *  - The builders (and tsw_portsec_from_text(), tsw_jarg_portsec() in
+ *    control) validate every field before returning a policy; errors name
+ *    the field and the reason.
  */
 #ifndef TSW_PORTSEC_H
 #define TSW_PORTSEC_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <jansson.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
 #include "tsw_counters.h"
-#include "tsw_jarg.h"
 
 #define TSW_PORTSEC_MAX_MACS  16
 #define TSW_PORTSEC_MAX_PAIRS 64     /* per address family */
@@ -53,18 +52,20 @@ struct tsw_portsec {
 
 enum tsw_drop tsw_portsec_check(const struct tsw_portsec *ps, const struct rte_mbuf *m);
 
-/* {"mac": MAC, "fixed_ips": [IP, ...], "allowed_address_pairs":
- * [{"ip_address": IP[/LEN], "mac_address": MAC (optional)}, ...]} members
- * of a request (fixed_ips entries may also be {"ip_address": IP}, as
- * Neutron gives them). Returns 0 or -1 with *e set. */
-int tsw_portsec_from_json(const json_t *req, struct tsw_portsec *ps, struct tsw_jerr *e);
+/* Building a policy: for the port's MAC (-1: not a unicast MAC), more
+ * allowed MACs (their index; -1 beyond TSW_PORTSEC_MAX_MACS), addresses
+ * "IP" or "IP/LEN" (IPv4 or IPv6) allowed with the MAC of index mi. -1
+ * with the reason in why. */
+int tsw_portsec_init(struct tsw_portsec *ps, const struct rte_ether_addr *mac, char *why,
+		     size_t whylen);
+int tsw_portsec_add_mac(struct tsw_portsec *ps, const struct rte_ether_addr *mac);
+int tsw_portsec_add_addr(struct tsw_portsec *ps, const char *text, int mi, char *why,
+			 size_t whylen);
 
 /* The config file's form: the port's MAC, "IP, IP, ..." (fixed IPs) and
- * "IP[/LEN][@MAC], ..." (allowed pairs). Returns 0 or -1 with a reason. */
+ * "IP[/LEN][@MAC], ..." (allowed pairs). Returns 0 or -1 with a reason.
+ * (The JSON form is read by tsw_jarg_portsec, control.) */
 int tsw_portsec_from_text(const struct rte_ether_addr *mac, const char *ips, const char *pairs,
 			  struct tsw_portsec *ps, char *why, size_t whylen);
-
-/* The policy as JSON for show_ports: {"mac", "allowed": [{"mac", "ip"}]}. */
-json_t *tsw_portsec_json(const struct tsw_portsec *ps);
 
 #endif

@@ -8,7 +8,7 @@
 #include <rte_lpm.h>
 
 #include "tsw_route.h"
-#include "tsw_state.h"
+#include "tsw_parse.h"
 
 struct route {
 	bool in_use;

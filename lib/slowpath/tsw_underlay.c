@@ -10,7 +10,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "tsw_state.h"
+#include "tsw_parse.h"
 #include "tsw_underlay.h"
 
 #define MAX_ENTRIES TSW_MAX_NEIGH

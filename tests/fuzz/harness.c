@@ -122,7 +122,7 @@ tables_create(void)
 	struct tsw_ctl_hooks hooks = { .port_add = fake_port_add, .port_del = fake_port_del };
 	char err[512];
 
-	tsw_dp_conf_from_config(&dc, FZ.cfg, &FZ.cfg->uplink.mac);
+	tsw_config_dp_conf(&dc, FZ.cfg, &FZ.cfg->uplink.mac);
 	FZ.dp = tsw_dp_create(&dc, fz_qsbr, 0, SOCKET_ID_ANY);
 	if (FZ.dp == NULL) {
 		fprintf(stderr, "fuzz tables: %s\n", rte_strerror(rte_errno));
@@ -130,7 +130,7 @@ tables_create(void)
 	}
 	for (uint16_t i = 0; i < FZ.cfg->n_ports; i++)
 		eth_ports[i] = i;
-	if (tsw_dp_load_config(FZ.dp, FZ.cfg, eth_ports, err, sizeof(err)) < 0) {
+	if (tsw_config_apply(FZ.dp, FZ.cfg, eth_ports, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz tables: %s\n", err);
 		return -1;
 	}

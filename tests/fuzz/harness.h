@@ -14,6 +14,7 @@
 #include <rte_mbuf.h>
 
 #include "tsw_config.h"
+#include "tsw_config_apply.h"
 #include "tsw_ctl.h"
 #include "tsw_dp.h"
 #include "tsw_mgmt.h"

@@ -14,6 +14,7 @@
 
 #include "test_ctlexec.h"
 #include "tsw_config.h"
+#include "tsw_config_apply.h"
 #include "tsw_ctl.h"
 #include "tsw_ctlexec.h"
 #include "tsw_dp.h"
@@ -54,9 +55,9 @@ make_dp(void)
 		fprintf(stderr, "config: %s\n", err);
 		goto out;
 	}
-	tsw_dp_conf_from_config(&dc, cfg, &mac);
+	tsw_config_dp_conf(&dc, cfg, &mac);
 	dp = tsw_dp_create(&dc, NULL, 0, SOCKET_ID_ANY);
-	if (dp != NULL && tsw_dp_load_config(dp, cfg, NULL, err, sizeof(err)) < 0) {
+	if (dp != NULL && tsw_config_apply(dp, cfg, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "load: %s\n", err);
 		tsw_dp_free(dp);
 		dp = NULL;
