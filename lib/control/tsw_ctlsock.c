@@ -19,7 +19,7 @@
 
 #define REQS_PER_POLL   64            /* per client per poll: fairness */
 #define OUT_HIGH_WATER  (4u << 20)    /* stop reading a client with this unread */
-#define OUT_KEEP        (64u << 10)   /* a sent output buffer larger than this is freed */
+#define OUT_KEEP        (64u << 10)   /* a used buffer larger than this is freed */
 #define N_WAKE          2
 
 char tsw_ctlsock_later;
@@ -31,7 +31,7 @@ struct client {
 	bool eof;                /* peer closed its side: finish and close */
 	bool closing;            /* close once the output is sent */
 	char *in;
-	size_t in_len;
+	size_t in_len, in_cap;   /* grown as requests need, up to max_request + 2 */
 	char *out;
 	size_t out_len, out_off, out_cap;
 	uint64_t last_ms;        /* last request completed (or connect) */
@@ -262,8 +262,39 @@ handle_lines(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms, tsw_ctlso
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
 		c->in_since_ms = now_ms;   /* what is left started arriving by now */
+		if (c->in_len == 0 && c->in_cap > OUT_KEEP) {   /* a large request's buffer */
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = 0;
+		}
 	}
 	return done;
+}
+
+/* Room for more input: the buffer doubles (from 4 KiB) up to max bytes, so
+ * that a client costs what it sends, not max_request. False: no memory, or
+ * the buffer is full at max. */
+static bool
+in_room(struct client *c, size_t max)
+{
+	size_t cap;
+	char *n;
+
+	if (c->in_len < c->in_cap)
+		return true;
+	if (c->in_cap >= max)
+		return false;
+	cap = c->in_cap ? c->in_cap * 2 : 4096;
+	if (cap > max)
+		cap = max;
+	n = realloc(c->in, cap);
+	if (n == NULL) {
+		c->closing = true;
+		return false;
+	}
+	c->in = n;
+	c->in_cap = cap;
+	return true;
 }
 
 static void
@@ -271,12 +302,8 @@ read_client(struct tsw_ctlsock *s, struct client *c, uint64_t now_ms)
 {
 	size_t cap = s->c.max_request + 2;   /* a full request, its newline, one more */
 
-	if (c->in == NULL && (c->in = malloc(cap)) == NULL) {
-		c->closing = true;
-		return;
-	}
-	while (!c->eof && c->in_len < cap) {
-		ssize_t n = read(c->fd, c->in + c->in_len, cap - c->in_len);
+	while (!c->eof && in_room(c, cap)) {
+		ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n > 0) {
 			if (c->in_len == 0)
 				c->in_since_ms = now_ms;
@@ -327,7 +354,7 @@ tsw_ctlsock_poll(struct tsw_ctlsock *s, uint64_t now_ms, unsigned int timeout_us
 			read_client(s, c, now_ms);
 		/* a last request without its newline before the peer's EOF */
 		if (c->eof && c->in_len > 0 && c->in_len <= s->c.max_request &&
-		    memchr(c->in, '\n', c->in_len) == NULL)
+		    memchr(c->in, '\n', c->in_len) == NULL && in_room(c, s->c.max_request + 2))
 			c->in[c->in_len++] = '\n';
 		done += handle_lines(s, c, now_ms, h, arg);
 		if (!c->closing && c->in_len > s->c.max_request &&

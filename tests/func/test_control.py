@@ -11,55 +11,35 @@ import subprocess
 import sys
 import time
 
-from tswfunc import (P, TOP, TUNSWCTL, Ctl, Daemon, interrupt, with_topology)
+from tswfunc import (P, TOP, TUNSWCTL, Ctl, Daemon, conf, interrupt, with_topology)
 
 REMOTE_MAC = "02:00:00:00:01:02"     # the kernel VXLAN device's overlay MAC
 VM_MAC = "02:00:00:00:01:01"
 
-CONF = """
-[agent]
-l2_population = true
-arp_responder = true
-[tunnel]
-local_ip = 198.18.0.1
-types = vxlan, gre
-[uplink]
-devargs = net_af_packet0,iface={p}up
-mac = 02:00:00:00:00:01
-[neighbor 198.18.0.2]
-mac = 02:00:00:00:00:02
-[neighbor 198.18.0.9]
-mac = 02:00:00:00:00:09
-[network blue]
-type = vxlan
-segmentation_id = 1001
-[network red]
-type = vxlan
-segmentation_id = 1002
-[port vm1]
-devargs = net_af_packet1,iface={p}v1
-network = blue
-[fdb blue {remote_mac}]
-remote = 198.18.0.2
-ip = 198.19.1.2
-[flood blue]
-remotes = 198.18.0.2
-[dataplane]
-# 2-core test machine: a worker with nothing to do naps, leaving the CPU
-# to the kernel hosts, ping and scapy
-idle_sleep_us = 100
-mbufs = 8192
-fdb_size = 262144
-[control]
-socket = {d}/ctl.sock
-max_clients = 64
-max_request = 8192
-idle_timeout = 3
-"""
+# A daemon with l2population, two networks, an af_packet VM port (vm1 in
+# the VM namespace) and the kernel VXLAN host's MAC as a static entry.
+CONTROL = {
+    "agent": {"l2_population": "true", "arp_responder": "true"},
+    "tunnel": {"types": "vxlan, gre"},
+    "neighbor 198.18.0.2": {"mac": "02:00:00:00:00:02"},
+    "neighbor 198.18.0.9": {"mac": "02:00:00:00:00:09"},
+    "network blue": {"type": "vxlan", "segmentation_id": 1001},
+    "network red": {"type": "vxlan", "segmentation_id": 1002},
+    "port vm1": {"devargs": "net_af_packet1,iface=" + P + "v1", "network": "blue"},
+    "fdb blue " + REMOTE_MAC: {"remote": "198.18.0.2", "ip": "198.19.1.2"},
+    "flood blue": {"remotes": "198.18.0.2"},
+    "dataplane": {"fdb_size": 262144},
+    "control": {"max_clients": 64, "max_request": 8192, "idle_timeout": 3},
+}
+
+
+def control_conf(d, *parts):
+    """CONTROL updated by parts (tswfunc.conf)."""
+    return conf(d, CONTROL, *parts)
 
 
 def start(d):
-    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d))
     return sw, os.path.join(d, "ctl.sock")
 
 
@@ -346,7 +326,7 @@ def test_dumpcap_captures_a_tunsw_port(d):
     device dumpcap recorded (#12), what tunsw sent is not taken as input,
     and the forwarding decisions are the same: the remote's frames reach
     vm1 decapsulated, in order, and vm1's frames leave for the remote."""
-    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC), huge=True)
+    sw = Daemon(d, control_conf(d), huge=True)
     pinger = None
     caps = [os.path.join(d, "up.pcapng"), os.path.join(d, "vm1.pcapng")]
     try:
@@ -446,9 +426,8 @@ def test_million_entry_table_dumped_in_pages_while_learning(d):
     the daemon reads it page by page too (the lcore never builds a
     million-entry reply at once, which held learning for a second), sorted
     off the lcore; another client's request is answered meanwhile."""
-    conf = (CONF.replace("fdb_size = 262144", "fdb_size = 2097152")
-            .replace("max_request = 8192", "max_request = 67108864"))
-    sw = Daemon(d, conf.format(p=P, d=d, remote_mac=REMOTE_MAC), mem_mb=1536)
+    sw = Daemon(d, control_conf(d, {"dataplane": {"fdb_size": 2097152},
+                                    "control": {"max_request": 67108864}}), mem_mb=1536)
     sock = os.path.join(d, "ctl.sock")
     pinger = None
     try:

@@ -10,39 +10,17 @@ import sys
 import tempfile
 import time
 
-from tswfunc import (P, TOP, TUNSW, Daemon, Guest, cleanup_dpdk_files, counters, ping,
+from tswfunc import (P, TOP, TUNSW, Daemon, Guest, cleanup_dpdk_files, conf, counters, ping,
                      wait_reachable, with_topology)
 
-CONF = """
-[tunnel]
-local_ip = 198.18.0.1
-types = vxlan
-[uplink]
-devargs = net_af_packet0,iface={p}up
-mac = 02:00:00:00:00:01
-[neighbor 198.18.0.2]
-mac = 02:00:00:00:00:02
-[remote 198.18.0.2]
-type = vxlan
-[network blue]
-type = vxlan
-segmentation_id = 1001
-[port vm1]
-devargs = net_vhost0,iface={d}/vm1.sock{client}
-network = blue
-[dataplane]
-# 2-core test machine: a worker with nothing to do naps, leaving the CPU
-# to the kernel hosts, ping and scapy
-idle_sleep_us = 100
-mbufs = 8192
-fdb_size = 4096
-[control]
-socket = {d}/ctl.sock
-"""
-
-
 def config(d, client=False):
-    return CONF.format(p=P, d=d, client=",client=1" if client else "")
+    """One VM port (vhost-user, server mode unless client) in network blue,
+    the kernel VXLAN host behind 198.18.0.2."""
+    return conf(d, {"neighbor 198.18.0.2": {"mac": "02:00:00:00:00:02"},
+                    "remote 198.18.0.2": {"type": "vxlan"},
+                    "network blue": {"type": "vxlan", "segmentation_id": 1001},
+                    "port vm1": {"devargs": "net_vhost0,iface={d}/vm1.sock" +
+                                 (",client=1" if client else ""), "network": "blue"}})
 
 
 SNIFF = r"""

@@ -12,30 +12,11 @@ import sys
 import tempfile
 import time
 
-from tswfunc import (P, TOP, TOPO, Ctl, Daemon, Guest, cleanup_dpdk_files, interrupt, ping,
-                     sh, wait_reachable, with_topology)
+from tswfunc import (P, TOP, TOPO, Ctl, Daemon, Guest, cleanup_dpdk_files, conf, interrupt,
+                     ping, sh, wait_reachable, with_topology)
 
 sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
 from tsw import Skip  # noqa: E402
-
-CONF_AB = """
-[agent]
-l2_population = {l2pop}
-[tunnel]
-local_ip = {local}
-types = {types}
-[uplink]
-devargs = net_af_packet0,iface={up}
-mac = {mac}
-{remotes}
-{body}
-[dataplane]
-idle_sleep_us = 100
-mbufs = 8192
-fdb_size = 4096
-[control]
-socket = {d}/ctl.sock
-"""
 
 SNIFF_VNI = r"""
 import sys
@@ -96,12 +77,11 @@ def ns(name, *cmd, **kw):
 
 
 def vm_conf(d, tun_type, client=False):
-    remotes = "[remote 198.18.0.2]\ntype = %s" % tun_type
-    body = ("[network blue]\ntype = %s\nsegmentation_id = 1001\n"
-            "[port vm1]\ndevargs = net_vhost0,iface=%s/vm1.sock%s\nnetwork = blue\n"
-            % (tun_type, d, ",client=1" if client else ""))
-    return CONF_AB.format(l2pop="false", local="198.18.0.1", types=tun_type, up=P + "up",
-                          mac="02:00:00:00:00:01", remotes=remotes, body=body, d=d)
+    return conf(d, {"agent": {"l2_population": "false"}, "tunnel": {"types": tun_type},
+                    "remote 198.18.0.2": {"type": tun_type},
+                    "network blue": {"type": tun_type, "segmentation_id": 1001},
+                    "port vm1": {"devargs": "net_vhost0,iface={d}/vm1.sock" +
+                                 (",client=1" if client else ""), "network": "blue"}})
 
 
 def vm_to_kernel_host(d, tun_type):
@@ -263,17 +243,17 @@ def host_conf(d, h, l2pop, gre_red=False):
     """Host h's config; gre_red: network red is GRE (key 1002) instead."""
     local, mac = HOSTS[h]
     other = HOSTS["B" if h == "A" else "A"][0]
-    remotes = "".join("[remote %s]\ntype = vxlan\n" % r for r in (other, KERNEL_C))
-    if gre_red:
-        remotes = remotes.replace("[remote %s]\ntype = vxlan" % other,
-                                  "[remote %s]\ntype = vxlan, gre" % other)
-    body = "".join("[network %s]\ntype = %s\nsegmentation_id = %d\n"
-                   "[port %s-vm]\ndevargs = net_af_packet%d,iface=%s\nnetwork = %s\n"
-                   % (net, "gre" if gre_red and net == "red" else "vxlan", vni, net, i + 1,
-                      P + h + net[0] + "1", net)
-                   for i, (net, vni) in enumerate(NETS.items()))
-    return CONF_AB.format(l2pop=l2pop, local=local, types="vxlan, gre", up=P + h + "up",
-                          mac=mac, remotes=remotes, body=body, d=d)
+    part = {"agent": {"l2_population": l2pop},
+            "tunnel": {"local_ip": local, "types": "vxlan, gre"},
+            "uplink": {"devargs": "net_af_packet0,iface=" + P + h + "up", "mac": mac},
+            "remote " + other: {"type": "vxlan, gre" if gre_red else "vxlan"},
+            "remote " + KERNEL_C: {"type": "vxlan"}}
+    for i, (net, vni) in enumerate(NETS.items()):
+        part["network " + net] = {"type": "gre" if gre_red and net == "red" else "vxlan",
+                                  "segmentation_id": vni}
+        part["port %s-vm" % net] = {"devargs": "net_af_packet%d,iface=%s" % (
+            i + 1, P + h + net[0] + "1"), "network": net}
+    return conf(d, part)
 
 
 def start_host(d, h, l2pop, gre_red=False):

@@ -13,11 +13,9 @@ import tempfile
 import time
 
 from tswfunc import P, Ctl, Daemon, sh, with_topology
-from test_control import CONF, REMOTE_MAC, VM_MAC, Pinger
+from test_control import REMOTE_MAC, VM_MAC, Pinger, control_conf
 
-HOSTILE = CONF.replace("max_clients = 64\nmax_request = 8192\nidle_timeout = 3",
-                       "max_clients = 16\nmax_request = 8192\nidle_timeout = 3\n"
-                       "request_timeout = 2")
+HOSTILE = {"control": {"max_clients": 16, "request_timeout": 2}}
 
 
 def raw(path):
@@ -44,7 +42,7 @@ def served(path):
 
 @with_topology
 def test_hostile_clients_while_forwarding(d):
-    sw = Daemon(d, HOSTILE.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d, HOSTILE))
     path = os.path.join(d, "ctl.sock")
     pinger = Pinger("0.01")
     try:
@@ -161,7 +159,7 @@ def test_hostile_clients_while_forwarding(d):
     assert rc == 0, sw.text()[-2000:]
 
 
-SLICED = CONF.replace("max_request = 8192", "max_request = 16777216")
+SLICED = {"control": {"max_request": 16777216}}
 
 
 def payload(net, segment, n, remotes, base):
@@ -198,7 +196,7 @@ def test_100k_entry_payload_applied_in_slices_while_forwarding(d):
     planning happens off it, another client keeps being answered during the
     request, forwarding loses nothing."""
     import multiprocessing
-    sw = Daemon(d, SLICED.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d, SLICED))
     path = os.path.join(d, "ctl.sock")
     pinger = Pinger("0.01")
     n = 100000
@@ -272,7 +270,7 @@ def test_deleting_what_a_network_or_tunnel_owns_is_proportional_and_sliced(d):
     MACs, 44.9 s for 500 000 entries with another client waiting the whole
     time). The reply comes once they are gone; forwarding loses nothing."""
     import multiprocessing
-    sw = Daemon(d, SLICED.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d, SLICED))
     path = os.path.join(d, "ctl.sock")
     pinger = Pinger("0.01")
     n_red, n_tun = 150000, 100000
@@ -356,9 +354,8 @@ def test_unpaged_dumps_bounded_by_reply_memory_and_dropped_for_gone_clients(d):
     ask and never read cost the daemon no more than the budget (before: 1.3
     KB per entry per client, gigabytes); a dump whose client went away is no
     longer built."""
-    conf = SLICED.replace("idle_timeout = 3", "idle_timeout = 30\nrequest_timeout = 60\n"
-                          "max_reply_memory_mb = 16")
-    sw = Daemon(d, conf.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d, SLICED, {"control": {
+        "idle_timeout": 30, "request_timeout": 60, "max_reply_memory_mb": 16}}))
     path = os.path.join(d, "ctl.sock")
     n = 80000
     ask = (json.dumps({"op": "show_fdb", "network": "blue", "id": 1}) + "\n").encode()
@@ -452,7 +449,7 @@ def test_refused_port_add_changes_nothing_on_disk_and_links_are_never_followed(d
     socket is replaced. A client-mode port whose socket does not exist yet
     never follows a symbolic link planted there later (tunsw is root), and
     connects to the real socket once it appears."""
-    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d))
     c = Ctl(os.path.join(d, "ctl.sock"))
     outside = tempfile.mkdtemp(prefix="tswoutside")
     socks = []
@@ -555,7 +552,7 @@ def test_R_S4_rogue_router_advertisement_behind_nine_headers_never_reaches_a_lin
     With port security the three RAs are dropped as ps_router_adv and the
     victim learns nothing; the same RAs from the port without port security
     are installed by the victim (the attack is real, the test can fail)."""
-    sw = Daemon(d, CONF.format(p=P, d=d, remote_mac=REMOTE_MAC))
+    sw = Daemon(d, control_conf(d))
     c = Ctl(os.path.join(d, "ctl.sock"))
     rem = P + "rem"
     try:

@@ -1,5 +1,6 @@
 """Shared parts of the functional tests: the daemon under test, namespaces,
 cleanup. Needs root."""
+import atexit
 import glob
 import json
 import os
@@ -17,6 +18,57 @@ TUNSW = os.environ.get("TSW_DAEMON", os.path.join(TOP, "build", "app", "tunsw", 
 TUNSWCTL = os.path.join(TOP, "app", "tunswctl", "tunswctl")
 TOPO = os.path.join(TOP, "scripts", "netns-topology.sh")
 P = "tf%d" % (os.getpid() % 1000)
+
+
+# every tunsw (and guest) process a test started: stopped at the end of its
+# topology and when the test program exits, whatever happened (a start-up
+# that timed out on a loaded machine left daemons running for 40 minutes)
+STARTED = []
+
+
+def stop_all():
+    """Stop every process this program started that still runs."""
+    for proc in STARTED:
+        interrupt(proc)
+    STARTED.clear()
+
+
+atexit.register(stop_all)
+
+# The tests' tunsw.conf: this base, updated by each test's parts (conf()).
+BASE_CONF = {
+    "tunnel": {"local_ip": "198.18.0.1", "types": "vxlan"},
+    "uplink": {"devargs": "net_af_packet0,iface=" + P + "up", "mac": "02:00:00:00:00:01"},
+    # 2-core test machine: a worker with nothing to do naps, leaving the CPU
+    # to the kernel hosts, ping and scapy
+    "dataplane": {"idle_sleep_us": 100, "mbufs": 8192, "fdb_size": 4096},
+    "control": {"socket": "{d}/ctl.sock"},
+}
+
+
+def conf(d, *parts):
+    """The text of a tunsw.conf for a daemon in directory d: BASE_CONF
+    updated by each part in turn, a dict {section: {key: value}} (a value
+    None drops the key, a section None drops the section); "{d}" in a value
+    is d. Sections come out in the order first named ([agent] first)."""
+    secs = {}
+    for part in (BASE_CONF,) + parts:
+        for name, keys in part.items():
+            if keys is None:
+                secs.pop(name, None)
+                continue
+            cur = secs.setdefault(name, {})
+            for k, v in keys.items():
+                if v is None:
+                    cur.pop(k, None)
+                else:
+                    cur[k] = v
+    order = sorted(secs, key=lambda n: n != "agent")
+    out = []
+    for name in order:
+        out.append("[%s]" % name)
+        out.extend("%s = %s" % (k, str(v).replace("{d}", d)) for k, v in secs[name].items())
+    return "\n".join(out) + "\n"
 
 
 def interrupt(proc):
@@ -68,7 +120,12 @@ class Daemon:
     def _start(self):
         self.log = open(os.path.join(self.d, "tunsw.log"), "w+")
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_for("tunsw: running", 20)
+        STARTED.append(self.proc)
+        try:
+            self.wait_for("tunsw: running", 20)
+        except BaseException:
+            interrupt(self.proc)     # never left running by a start that failed
+            raise
 
     def text(self):
         self.log.flush()
@@ -115,6 +172,7 @@ class Guest:
         with open(self.log_path, "w") as log:   # this try's output only
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
+        STARTED.append(self.proc)
         try:
             self.proc.wait(2)          # still running after 2 s: up
         except subprocess.TimeoutExpired:
@@ -213,6 +271,7 @@ def with_topology(fn):
         try:
             fn(d)
         finally:
+            stop_all()
             sh(TOPO, "down", P)
             cleanup_dpdk_files()
             shutil.rmtree(d, ignore_errors=True)

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
 
 import cloud  # noqa: E402
 from tsw import Skip  # noqa: E402
-from tswfunc import (P, Ctl, Daemon, Guest, cleanup_dpdk_files, interrupt, ping, sh,  # noqa: E402
+from tswfunc import (P, Ctl, Daemon, Guest, cleanup_dpdk_files, conf, interrupt, ping, sh,  # noqa: E402
                      wait_reachable)
 
 HOSTS = {"A": ("198.18.0.1", "02:00:00:00:0a:01"), "B": ("198.18.0.2", "02:00:00:00:0b:01")}
@@ -54,25 +54,12 @@ def ns(name, *cmd):
 
 def host_conf(h):
     local, mac = HOSTS[h]
-    d = os.path.join(W.d, h)
-    return """
-[agent]
-l2_population = true
-arp_responder = true
-[tunnel]
-local_ip = {local}
-types = vxlan, gre
-[uplink]
-devargs = net_af_packet0,iface={up}
-mac = {mac}
-[dataplane]
-idle_sleep_us = 100
-mbufs = 32768
-fdb_size = 8192
-[control]
-socket = {d}/ctl.sock
-vhost_socket_dir = {d}/vhu
-""".format(local=local, up=P + h + "up", mac=mac, d=d)
+    return conf(os.path.join(W.d, h), {
+        "agent": {"l2_population": "true", "arp_responder": "true"},
+        "tunnel": {"local_ip": local, "types": "vxlan, gre"},
+        "uplink": {"devargs": "net_af_packet0,iface=" + P + h + "up", "mac": mac},
+        "dataplane": {"mbufs": 32768, "fdb_size": 8192},
+        "control": {"vhost_socket_dir": "{d}/vhu"}})
 
 
 def start_daemon(h):
