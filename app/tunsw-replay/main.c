@@ -166,12 +166,12 @@ replay_output(struct replay *r, uint16_t o, const char *name, const char *devarg
 
 static int
 replay_port_add(void *arg, const char *name, const char *devargs, uint16_t net,
-		const struct tsw_portsec *ps, char *err, size_t errlen)
+		const struct tsw_port_policy *pol, char *err, size_t errlen)
 {
 	struct replay *r = arg;
 	int p;
 
-	p = tsw_dp_port_add(r->dp, name, UINT16_MAX, net, ps);
+	p = tsw_dp_port_add(r->dp, name, UINT16_MAX, net, pol);
 	if (p < 0) {
 		snprintf(err, errlen, "cannot add port: %s", strerror(-p));
 		return -1;

@@ -121,7 +121,7 @@ socket_unused(const char *devargs, const struct vm_dev *devs, size_t n, char *er
 
 static int
 port_add(void *arg, const char *name, const char *devargs, uint16_t net,
-	 const struct tsw_portsec *ps, char *err, size_t errlen)
+	 const struct tsw_port_policy *pol, char *err, size_t errlen)
 {
 	struct tsw_ethdev d;
 	int idx;
@@ -135,7 +135,7 @@ port_add(void *arg, const char *name, const char *devargs, uint16_t net,
 		tsw_ethdev_close(&d);
 		return -1;
 	}
-	idx = tsw_dp_port_add(dp, name, d.port_id, net, ps);
+	idx = tsw_dp_port_add(dp, name, d.port_id, net, pol);
 	if (idx < 0) {
 		snprintf(err, errlen, "cannot add port: %s", strerror(-idx));
 		tsw_txq_port_unset(&ws.txq, d.port_id);

@@ -25,6 +25,10 @@
 	X(ps_dhcp_server,    "port security: DHCP or DHCPv6 server traffic from a VM (R-S4)") \
 	X(ps_router_adv,     "port security: ICMPv6 router advertisement or redirect from a VM (R-S4)") \
 	X(ps_ipv6_chain,     "port security: IPv6 extension-header chain that cannot be walked to its upper layer within the packet (truncated, or a first fragment without the whole chain) (R-S4)") \
+	X(sg_deny,           "security groups: no rule of the port allows a new connection, or the packet (stateless) (R-G5, R-G6, R-G8)") \
+	X(ct_invalid,        "security groups: invalid for connection tracking (R-G3)") \
+	X(ct_full,           "security groups: the connection table is full, new connection refused") \
+	X(ct_revoked,        "security groups: the connection was cut by a rule or membership change (R-G7)") \
 	X(port_no_network,   "ingress VM port is not attached to a network") \
 	X(same_port,         "destination MAC was learned on the ingress port (R-F2)") \
 	X(no_destination,    "flood with no other port and an empty flood set") \

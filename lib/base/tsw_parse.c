@@ -150,6 +150,41 @@ tsw_parse_name(const char *s, const char **why)
 	return 0;
 }
 
+int
+tsw_parse_ip_prefix(const char *s, bool *v6, uint8_t *addr, uint8_t *len, const char **why)
+{
+	char buf[64];
+	const char *slash = s != NULL ? strchr(s, '/') : NULL;
+	size_t n = s == NULL ? 0 : slash ? (size_t)(slash - s) : strlen(s);
+	uint32_t l = 0;
+	uint8_t max;
+
+	if (n == 0 || n >= sizeof(buf)) {
+		*why = "not an IP address or prefix";
+		return -1;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		*v6 = false;
+	else if (inet_pton(AF_INET6, buf, addr) == 1)
+		*v6 = true;
+	else {
+		*why = "neither an IPv4 nor an IPv6 address";
+		return -1;
+	}
+	max = *v6 ? 128 : 32;
+	if (slash != NULL && tsw_parse_u32(slash + 1, 0, max, &l, why) < 0) {
+		*why = *v6 ? "a prefix length of 0..128" : "a prefix length of 0..32";
+		return -1;
+	}
+	*len = slash != NULL ? (uint8_t)l : max;
+	for (unsigned int bit = *len; bit < max; bit++)      /* host bits cleared */
+		addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	return 0;
+}
+
 bool
 tsw_ipv4_is_unicast(uint32_t ip_be)
 {

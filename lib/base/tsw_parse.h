@@ -25,6 +25,10 @@ int tsw_parse_tun_type(const char *s, enum tsw_tun_type *t, const char **why);
 int tsw_parse_name(const char *s, const char **why);
 /* "a.b.c.d/len" with no host bits set. */
 int tsw_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len, const char **why);
+/* "IP" or "IP/LEN", IPv4 or IPv6: the address (network order, IPv4 in the
+ * first 4 bytes of addr[16]) and the prefix length (the full length without
+ * "/LEN"); host bits are cleared. */
+int tsw_parse_ip_prefix(const char *s, bool *v6, uint8_t *addr, uint8_t *len, const char **why);
 /* Not 0, multicast, reserved/broadcast or loopback. */
 bool tsw_ipv4_is_unicast(uint32_t ip_be);
 

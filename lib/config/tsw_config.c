@@ -388,6 +388,41 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 	return 0;
 }
 
+/* [security]: the connection table of security groups (R-G3): its size
+ * and the idle timeouts per protocol and TCP state (Linux's names). */
+static const struct {
+	const char *key;
+	enum tsw_ct_state st;
+} ct_timeout_keys[] = {
+	{ "tcp_syn_sent_timeout", TSW_CT_SYN_SENT }, { "tcp_syn_recv_timeout", TSW_CT_SYN_RECV },
+	{ "tcp_established_timeout", TSW_CT_ESTABLISHED },
+	{ "tcp_fin_wait_timeout", TSW_CT_FIN_WAIT }, { "tcp_close_wait_timeout", TSW_CT_CLOSE_WAIT },
+	{ "tcp_last_ack_timeout", TSW_CT_LAST_ACK }, { "tcp_time_wait_timeout", TSW_CT_TIME_WAIT },
+	{ "tcp_close_timeout", TSW_CT_CLOSE }, { "udp_timeout", TSW_CT_UDP_NEW },
+	{ "udp_stream_timeout", TSW_CT_UDP_REPLIED }, { "icmp_timeout", TSW_CT_ICMP },
+	{ "generic_timeout", TSW_CT_OTHER },
+};
+
+static int
+parse_security(struct pctx *p, int idx, const char *sec)
+{
+	const char *keys[RTE_DIM(ct_timeout_keys) + 2];
+	struct tsw_config *c = p->cfg;
+
+	keys[0] = "max_connections";
+	for (size_t i = 0; i < RTE_DIM(ct_timeout_keys); i++)
+		keys[i + 1] = ct_timeout_keys[i].key;
+	keys[RTE_DIM(ct_timeout_keys) + 1] = NULL;
+	if (check_keys(p, idx, sec, keys) < 0 ||
+	    get_u32(p, sec, "max_connections", 64, 1U << 26, &c->security.max_connections) < 0)
+		return -1;
+	for (size_t i = 0; i < RTE_DIM(ct_timeout_keys); i++)
+		if (get_u32(p, sec, ct_timeout_keys[i].key, 1, 2592000,
+			    &c->security.timeouts[ct_timeout_keys[i].st]) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 parse_route(struct pctx *p, int idx, const char *sec, char **w)
 {
@@ -746,10 +781,16 @@ set_defaults(struct tsw_config *c)
 	c->control.idle_timeout = 60;
 	c->control.request_timeout = 10;
 	c->control.max_reply_memory_mb = 256;
+	c->security.max_connections = 1048576;
+	{
+		struct tsw_ct_timeouts t;
+		tsw_ct_default_timeouts(&t);
+		memcpy(c->security.timeouts, t.s, sizeof(t.s));
+	}
 }
 
 enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_ROUTE, S_REMOTE,
-		S_NETWORK, S_PORT, S_FDB, S_FLOOD, S_UNKNOWN };
+		S_NETWORK, S_PORT, S_FDB, S_FLOOD, S_SECURITY, S_UNKNOWN };
 
 static const struct {
 	const char *word;
@@ -770,6 +811,7 @@ static const struct {
 	{ "port", S_PORT, 1, 2, "[port NAME]" },
 	{ "fdb", S_FDB, 2, 2, "[fdb NETWORK MAC]" },
 	{ "flood", S_FLOOD, 1, 2, "[flood NETWORK]" },
+	{ "security", S_SECURITY, 0, 0, "[security]" },
 };
 
 /* indexes of sec_kinds[] checked for presence after parsing */
@@ -812,11 +854,13 @@ parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
 		case S_PORT: return parse_port(p, idx, sec, w);
 		case S_FDB: return parse_fdb(p, idx, sec, w);
 		case S_FLOOD: return parse_flood(p, idx, sec, w);
+		case S_SECURITY: return parse_security(p, idx, sec);
 		default: break;
 		}
 	}
 	return fail(p, sec, NULL, "unknown section (expected agent, tunnel, uplink, "
-		    "dataplane, control, neighbor, route, remote, network, port, fdb or flood)");
+		    "dataplane, control, security, neighbor, route, remote, network, port, fdb "
+		    "or flood)");
 }
 
 int

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <rte_ether.h>
+#include "tsw_ct.h"
 #include "tsw_parse.h"
 #include "tsw_portsec.h"
 #include "tsw_types.h"
@@ -111,6 +112,10 @@ struct tsw_config {
 		uint32_t vhost_tx_retries;      /* on a full guest ring, while progressing */
 		bool gro;                       /* coalesce TCP for guests taking TSO frames */
 	} dataplane;
+	struct {
+		uint32_t max_connections;       /* security groups' connection table */
+		uint32_t timeouts[TSW_CT_NSTATES];   /* seconds, by state (tsw_ct.h) */
+	} security;
 	struct {
 		char socket[108];               /* UNIX socket path, "" = none */
 		uint32_t socket_mode;           /* permission bits, e.g. 0660 */

@@ -35,6 +35,8 @@ tsw_config_dp_conf(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
 	dc->decap.mac = *uplink_mac;
 	for (int t = 0; t < TSW_TUN_NTYPES; t++)
 		dc->decap.type_enabled[t] = cfg->tunnel.type_enabled[t];
+	dc->max_connections = cfg->security.max_connections;
+	memcpy(dc->ct_timeouts.s, cfg->security.timeouts, sizeof(dc->ct_timeouts.s));
 }
 
 #define LOAD_FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -71,9 +73,10 @@ tsw_config_apply(struct tsw_dp *dp, const struct tsw_config *cfg,
 			LOAD_FAIL("remote VTEP: cannot add: %s", strerror(-rc));
 	}
 	for (int i = 0; i < cfg->n_ports; i++) {
+		struct tsw_port_policy pol = { .ps = &cfg->ports[i].sec };
 		rc = tsw_dp_port_add(dp, cfg->ports[i].name, eth_ports[i],
 				     (uint16_t)netidx[cfg->ports[i].network],
-				     cfg->ports[i].port_security ? &cfg->ports[i].sec : NULL);
+				     cfg->ports[i].port_security ? &pol : NULL);
 		if (rc < 0)
 			LOAD_FAIL("[port %s]: cannot add: %s", cfg->ports[i].name, strerror(-rc));
 	}

@@ -15,6 +15,7 @@
 
 #include "tsw_config.h"
 #include "tsw_parse.h"
+#include "tsw_secgroups.h"
 #include "tsw_ctl.h"
 #include "tsw_jarg.h"
 #include "tsw_l2pop.h"
@@ -46,6 +47,7 @@ struct tsw_ctl {
 	char instance[17];              /* random per process: restarts show */
 	char vhost_dir[108];            /* port_add: vhost-user sockets only here */
 	bool sliced;                    /* the caller runs tsw_dp_drain() in slices */
+	struct tsw_secgroups *sg;       /* security groups (R-G*) */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -120,7 +122,9 @@ tsw_ctl_create(struct tsw_dp *dp, struct tsw_mgmt *mg, struct tsw_counters *cons
 	ctl->pool = pool;
 	snprintf(ctl->instance, sizeof(ctl->instance), "%016" PRIx64, rte_rand());
 	ctl->trace = pool != NULL ? tsw_trace_create(dp, pool) : NULL;
-	if (ctl->base == NULL || ctl->tmp == NULL || (pool != NULL && ctl->trace == NULL)) {
+	ctl->sg = tsw_secgroups_create(dp);
+	if (ctl->base == NULL || ctl->tmp == NULL || ctl->sg == NULL ||
+	    (pool != NULL && ctl->trace == NULL)) {
 		tsw_ctl_free(ctl);
 		return NULL;
 	}
@@ -163,6 +167,7 @@ tsw_ctl_free(struct tsw_ctl *ctl)
 	if (ctl == NULL)
 		return;
 	tsw_trace_free(ctl->trace);
+	tsw_secgroups_free(ctl->sg);
 	free(ctl->base);
 	free(ctl->tmp);
 	free(ctl);
@@ -316,7 +321,8 @@ static int
 policy_args(struct req *r, const json_t *o, const char *prefix, struct tsw_portsec *ps,
 	    bool *enabled)
 {
-	static const char *const only_on[] = { "mac", "fixed_ips", "allowed_address_pairs" };
+	static const char *const only_on[] = { "mac", "fixed_ips", "allowed_address_pairs",
+					       "security_groups" };
 	struct tsw_jerr e = { { 0 } };
 	char field[sizeof(e.field) + 16];
 	const char *key;
@@ -356,6 +362,8 @@ op_port_add(struct req *r)
 	const char *name, *devargs;
 	const json_t *psj = json_object_get(r->a, "port_security");
 	struct tsw_portsec ps;
+	struct tsw_sg_choice sgc = { .filtered = false };
+	struct tsw_port_policy pol = { .ps = NULL };
 	bool secured = false;
 	int net, rc;
 	char err[256];
@@ -382,10 +390,20 @@ op_port_add(struct req *r)
 		return fail(r, "devargs", "%s", err);
 	if (r->ctl->hooks.port_add == NULL)
 		return fail(r, "op", "ports cannot be added here");
+	/* its security groups' rule set, built before the port exists */
+	if (secured && tsw_secgroups_prepare(r->ctl->sg,
+					     json_object_get(psj, "security_groups"),
+					     "port_security.security_groups", &sgc, &r->e) < 0)
+		return -1;
+	pol.ps = secured ? &ps : NULL;
+	pol.sg = tsw_secgroups_ruleset(&sgc);
 	rc = r->ctl->hooks.port_add(r->ctl->hooks.arg, name, devargs, (uint16_t)net,
-				    secured ? &ps : NULL, err, sizeof(err));
-	if (rc < 0)
+				    pol.ps != NULL ? &pol : NULL, err, sizeof(err));
+	if (rc < 0) {
+		tsw_secgroups_abort(r->ctl->sg, &sgc);
 		return fail(r, "devargs", "%s", err);
+	}
+	tsw_secgroups_commit(r->ctl->sg, tsw_dp_port_find(r->dp, name), &sgc);
 	return ok(r, NULL);
 }
 
@@ -403,6 +421,7 @@ op_port_del(struct req *r)
 		return fail(r, "op", "ports cannot be deleted here");
 	if (r->ctl->hooks.port_del(r->ctl->hooks.arg, (uint16_t)port, err, sizeof(err)) < 0)
 		return fail(r, "name", "%s", err);
+	tsw_secgroups_port_clear(r->ctl->sg, (uint16_t)port);
 	return ok(r, NULL);
 }
 
@@ -412,6 +431,7 @@ static int
 op_port_security_set(struct req *r)
 {
 	struct tsw_portsec ps;
+	struct tsw_sg_choice sgc;
 	bool enabled;
 	int port, rc;
 
@@ -419,8 +439,70 @@ op_port_security_set(struct req *r)
 		return -1;
 	if (port == TSW_OUT_UPLINK)
 		return fail(r, "port", "the uplink has no port security");
+	if (tsw_secgroups_prepare(r->ctl->sg, json_object_get(r->a, "security_groups"),
+				  "security_groups", &sgc, &r->e) < 0)
+		return -1;
 	rc = tsw_dp_port_security_set(r->dp, (uint16_t)port, enabled ? &ps : NULL);
-	return rc < 0 ? errno_fail(r, "port", rc, "port security") : ok(r, NULL);
+	if (rc < 0) {
+		tsw_secgroups_abort(r->ctl->sg, &sgc);
+		return errno_fail(r, "port", rc, "port security");
+	}
+	/* the groups given (or none: not filtered, R-G1) */
+	if (sgc.filtered)
+		tsw_secgroups_commit(r->ctl->sg, port, &sgc);
+	else
+		tsw_secgroups_port_clear(r->ctl->sg, (uint16_t)port);
+	return ok(r, NULL);
+}
+
+/* ---- security groups (R-G*) ---- */
+
+static int
+op_security_group_set(struct req *r)
+{
+	return tsw_secgroups_group_set(r->ctl->sg, r->a, &r->e) < 0 ? -1 : ok(r, NULL);
+}
+
+static int
+op_security_group_del(struct req *r)
+{
+	const char *id;
+
+	if (tsw_jarg_name(r->a, "name", true, &id, &r->e) != 0)
+		return -1;
+	return tsw_secgroups_group_del(r->ctl->sg, id, &r->e) < 0 ? -1 : ok(r, NULL);
+}
+
+static int
+op_security_group_members(struct req *r)
+{
+	uint32_t changed;
+
+	if (tsw_secgroups_members(r->ctl->sg, r->a, &changed, &r->e) < 0)
+		return -1;
+	return ok(r, json_pack("{s:I}", "changed", (json_int_t)changed));
+}
+
+static int
+op_address_group_set(struct req *r)
+{
+	return tsw_secgroups_address_group_set(r->ctl->sg, r->a, &r->e) < 0 ? -1 : ok(r, NULL);
+}
+
+static int
+op_address_group_del(struct req *r)
+{
+	const char *id;
+
+	if (tsw_jarg_name(r->a, "name", true, &id, &r->e) != 0)
+		return -1;
+	return tsw_secgroups_address_group_del(r->ctl->sg, id, &r->e) < 0 ? -1 : ok(r, NULL);
+}
+
+static int
+op_show_security_groups(struct req *r)
+{
+	return ok(r, tsw_secgroups_json(r->ctl->sg));
 }
 
 static int
@@ -704,10 +786,14 @@ op_show_ports(struct req *r)
 	json_t *a = tsw_state_ports(r->dp), *o;
 	size_t i;
 
-	if (a != NULL && r->ctl->hooks.port_info != NULL)
-		json_array_foreach(a, i, o)
-			r->ctl->hooks.port_info(r->ctl->hooks.arg,
-						json_string_value(json_object_get(o, "name")), o);
+	json_array_foreach(a, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		int p = name != NULL ? tsw_dp_port_find(r->dp, name) : -1;
+		json_t *g = p >= 0 ? tsw_secgroups_port_json(r->ctl->sg, (uint16_t)p) : NULL;
+		json_object_set_new(o, "security_groups", g != NULL ? g : json_false());
+		if (r->ctl->hooks.port_info != NULL)
+			r->ctl->hooks.port_info(r->ctl->hooks.arg, name, o);
+	}
 	return ok(r, a);
 }
 
@@ -731,12 +817,13 @@ op_show_info(struct req *r)
 		if (c->decap.type_enabled[t])
 			json_array_append_new(types, json_string(tsw_tun_type_name(t)));
 	inet_ntop(AF_INET, &c->encap.local_ip, ip, sizeof(ip));
-	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s, s:b}", "version",
-			       TSW_VERSION, "instance", r->ctl->instance, "local_ip", ip,
-			       "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
+	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s, s:b, s:b, s:I}",
+			       "version", TSW_VERSION, "instance", r->ctl->instance, "local_ip",
+			       ip, "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
 			       "l2_population", c->l2_population, "arp_responder",
 			       c->arp_responder, "mtu", c->encap.mtu, "vhost_socket_dir",
-			       r->ctl->vhost_dir, "port_security", 1));
+			       r->ctl->vhost_dir, "port_security", 1, "security_groups", 1,
+			       "max_connections", (json_int_t)c->max_connections));
 }
 
 static int
@@ -803,6 +890,142 @@ op_show_fdb(struct req *r)
 	}
 }
 
+/* ---- connections (security groups) ---- */
+
+struct ct_filter {
+	int port;                  /* -1: any */
+	int net;                   /* -1: any */
+	bool has_addr, v6;
+	uint8_t addr[16];
+};
+
+static int
+ct_filter_args(struct req *r, struct ct_filter *f)
+{
+	const char *s, *why;
+	uint8_t len;
+	int has;
+
+	f->port = -1;
+	f->has_addr = false;
+	if (json_object_get(r->a, "port") != NULL &&
+	    (arg_port(r, "port", &f->port) != 0 || f->port == TSW_OUT_UPLINK))
+		return f->port == TSW_OUT_UPLINK ? fail(r, "port", "the uplink has none") : -1;
+	if (arg_net(r, "network", false, &f->net) < 0)
+		return -1;
+	has = tsw_jarg_str(r->a, "address", false, &s, &r->e);
+	if (has < 0)
+		return -1;
+	if (has == 0) {
+		if (tsw_parse_ip_prefix(s, &f->v6, f->addr, &len, &why) < 0 ||
+		    len != (f->v6 ? 128 : 32))
+			return fail(r, "address", "'%.64s' is not an IP address", s);
+		f->has_addr = true;
+	}
+	return 0;
+}
+
+static bool
+ct_matches(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
+{
+	const struct ct_filter *f = arg;
+	size_t n = k->v6 ? 16 : 4;
+
+	if (f->net >= 0 && k->zone != f->net)
+		return false;
+	if (f->has_addr && (f->v6 != k->v6 || (memcmp(k->a, f->addr, n) != 0 &&
+					       memcmp(k->b, f->addr, n) != 0)))
+		return false;
+	if (f->port >= 0) {
+		bool mine = false;
+		for (int e = 0; e < 2; e++) {
+			tsw_ct_side_t sd = __atomic_load_n(&c->side[e], __ATOMIC_RELAXED);
+			mine |= tsw_ct_side_valid(sd) && tsw_ct_side_port(sd) == f->port;
+		}
+		if (!mine)
+			return false;
+	}
+	return true;
+}
+
+static json_t *
+conn_json(const struct tsw_dp *dp, const struct tsw_ct_key *k, const struct tsw_ct_conn *c,
+	  uint64_t now_ms)
+{
+	uint32_t st = __atomic_load_n(&c->st, __ATOMIC_RELAXED);
+	bool init_b = (st & TSW_CT_INIT_B) != 0;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	uint64_t seen = __atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED);
+	json_t *ports = json_array(), *o;
+
+	inet_ntop(k->v6 ? AF_INET6 : AF_INET, init_b ? k->b : k->a, src, sizeof(src));
+	inet_ntop(k->v6 ? AF_INET6 : AF_INET, init_b ? k->a : k->b, dst, sizeof(dst));
+	/* the filtered ends: the initiator's first */
+	for (int i = 0; i < 2; i++) {
+		int e = init_b ? 1 - i : i;
+		tsw_ct_side_t sd = __atomic_load_n(&c->side[e], __ATOMIC_RELAXED);
+		if (tsw_ct_side_valid(sd) && tsw_ct_side_port(sd) < TSW_MAX_PORTS)
+			json_array_append_new(ports, json_pack("{s:s, s:s, s:b}", "port",
+				dp->ports[tsw_ct_side_port(sd)].name, "as",
+				i == 0 ? "initiator" : "responder", "allowed",
+				tsw_ct_side_allowed(sd)));
+	}
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:s, s:I, s:b, s:o}",
+		      "network", dp->nets[k->zone < TSW_MAX_NETS ? k->zone : 0].name,
+		      "ethertype", k->v6 ? "IPv6" : "IPv4", "protocol", k->proto,
+		      "src", src, "dst", dst, "sport", init_b ? k->pb : k->pa,
+		      "dport", init_b ? k->pa : k->pb,
+		      "state", (st & 0xff) < TSW_CT_NSTATES ? tsw_ct_state_names[st & 0xff] : "new",
+		      "idle_ms", (json_int_t)(now_ms >= seen ? now_ms - seen : 0),
+		      "revoked", (st & TSW_CT_REVOKED) != 0, "ports", ports);
+	return o;
+}
+
+static int
+op_show_connections(struct req *r)
+{
+	struct ct_filter f;
+	struct tsw_page pg;
+	const struct tsw_ct *ct = __atomic_load_n(&r->dp->ct, __ATOMIC_ACQUIRE);
+	const struct tsw_ct_key *k;
+	const struct tsw_ct_conn *c;
+	json_t *a = json_array();
+	uint64_t scan;
+	int paged;
+
+	if (ct_filter_args(r, &f) < 0 || (paged = arg_page(r, &pg)) < 0) {
+		json_decref(a);
+		return -1;
+	}
+	if (!paged) {
+		pg.cursor = 0;
+		pg.limit = PAGE_MAX;      /* unpaged: the first PAGE_MAX, "next" says more */
+	}
+	scan = (uint64_t)pg.limit * 16;
+	pg.done = ct == NULL;
+	while (ct != NULL && a != NULL && json_array_size(a) < pg.limit && scan-- > 0) {
+		if (tsw_ct_iterate(ct, &pg.cursor, &k, &c) != 0) {
+			pg.done = true;
+			break;
+		}
+		if (ct_matches(k, c, &f))
+			json_array_append_new(a, conn_json(r->dp, k, c, r->now_ms));
+	}
+	return page_result(r, a, &pg);
+}
+
+static int
+op_flush_connections(struct req *r)
+{
+	struct ct_filter f;
+	struct tsw_ct *ct = __atomic_load_n(&r->dp->ct, __ATOMIC_ACQUIRE);
+
+	if (ct_filter_args(r, &f) < 0)
+		return -1;
+	return ok(r, json_pack("{s:I}", "flushed",
+			       (json_int_t)(ct != NULL ? tsw_ct_flush(ct, ct_matches, &f) : 0)));
+}
+
 static int
 op_show_arp(struct req *r)
 {
@@ -846,6 +1069,22 @@ op_show_counters(struct req *r)
 	c = tsw_state_counters(r->dp, r->ctl->tmp, r->ctl->mg);
 	if (c != NULL) {
 		json_object_set_new(c, "fdb_entries", json_integer(tsw_fdb_count(r->dp->fdb)));
+		{
+			const struct tsw_ct *ct = __atomic_load_n(&r->dp->ct, __ATOMIC_ACQUIRE);
+			json_t *cj = json_pack("{s:I, s:I, s:I}", "count",
+				(json_int_t)(ct != NULL ? tsw_ct_count(ct) : 0), "max",
+				(json_int_t)(ct != NULL ? tsw_ct_capacity(ct)
+						       : r->dp->conf.max_connections),
+				"expired", (json_int_t)(r->ctl->mg != NULL ? r->ctl->mg->ct_expired : 0));
+			if (cj != NULL && r->ctl->mg != NULL) {
+				json_t *bs = json_object();
+				for (int k = 1; k < TSW_CT_NSTATES; k++)
+					json_object_set_new(bs, tsw_ct_state_names[k], json_integer(
+						(json_int_t)r->ctl->mg->ct_states[k]));
+				json_object_set_new(cj, "by_state", bs);
+			}
+			json_object_set_new(c, "connections", cj);
+		}
 		json_object_set_new(c, "control", json_pack("{s:I, s:I}",
 			"requests", (json_int_t)__atomic_load_n(&r->ctl->requests, __ATOMIC_RELAXED),
 			"refused", (json_int_t)__atomic_load_n(&r->ctl->refused, __ATOMIC_RELAXED)));
@@ -910,6 +1149,7 @@ op_trace(struct req *r)
 	uint8_t *frame;
 	json_t *res;
 	char err[128];
+	struct tsw_sg_why why;
 
 	if (arg_port(r, "port", &port) != 0 || tsw_jarg_str(r->a, "frame", true, &hex, &r->e) != 0)
 		return -1;
@@ -932,15 +1172,28 @@ op_trace(struct req *r)
 		}
 		frame[i] = (uint8_t)strtoul(b, NULL, 16);
 	}
-	res = tsw_trace_run(r->ctl->trace, (uint16_t)port, frame, n / 2, r->now_ms, err,
+	res = tsw_trace_run(r->ctl->trace, (uint16_t)port, frame, n / 2, r->now_ms, &why, err,
 			    sizeof(err));
 	free(frame);
+	if (res != NULL && why.rs != NULL) {       /* what the security groups said */
+		static const char *const by[] = { "no rule", "rule", "connection",
+						  "always allowed (R-G2)" };
+		char name[TSW_NAME_LEN + 16];
+		json_t *o = json_pack("{s:s, s:s}", "port", r->dp->ports[why.port].name,
+				      "decided_by", by[why.by < 4 ? why.by : 0]);
+		if (o != NULL && why.rule != 0)
+			json_object_set_new(o, "rule", json_string(tsw_secgroups_rule_name(
+				r->ctl->sg, why.rs, why.rule, name, sizeof(name))));
+		if (o != NULL && why.by == 2 && why.ct_state < TSW_CT_NSTATES)
+			json_object_set_new(o, "state", json_string(tsw_ct_state_names[why.ct_state]));
+		json_object_set_new(res, "security_group", o);
+	}
 	return res == NULL ? fail(r, "frame", "%s", err) : ok(r, res);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-#define MAX_KEYS 6
+#define MAX_KEYS 8
 
 static const struct op {
 	const char *name;
@@ -956,8 +1209,25 @@ static const struct op {
 	  "hot-plug a VM port (e.g. net_vhost) into a network" },
 	{ "port_del", op_port_del, { "name" }, "remove a VM port" },
 	{ "port_security_set", op_port_security_set,
-	  { "port", "enabled", "mac", "fixed_ips", "allowed_address_pairs" },
-	  "a port's allowed (MAC, IP) pairs, or none (Neutron port security, R-S*)" },
+	  { "port", "enabled", "mac", "fixed_ips", "allowed_address_pairs", "security_groups" },
+	  "a port's allowed (MAC, IP) pairs, or none (Neutron port security, R-S*); its "
+	  "security groups (R-G*)" },
+	{ "security_group_set", op_security_group_set, { "name", "stateful", "rules" },
+	  "create or replace a security group and its rules (R-G*)" },
+	{ "security_group_del", op_security_group_del, { "name" },
+	  "delete a security group no port uses" },
+	{ "security_group_members", op_security_group_members, { "name", "set", "add", "remove" },
+	  "a remote group's member addresses: the whole list, or what is added and removed" },
+	{ "address_group_set", op_address_group_set, { "name", "addresses" },
+	  "create or replace an address group (remote_address_group_id)" },
+	{ "address_group_del", op_address_group_del, { "name" }, "delete an address group" },
+	{ "show_security_groups", op_show_security_groups, { NULL },
+	  "security groups, address groups, their rules, members and ports" },
+	{ "show_connections", op_show_connections,
+	  { "port", "network", "address", "cursor", "limit" },
+	  "tracked connections (security groups), filtered; paged with cursor/limit" },
+	{ "flush_connections", op_flush_connections, { "port", "network", "address" },
+	  "forget tracked connections (all, or those of a port, network or address)" },
 	{ "remote_add", op_remote_add, { "ip", "type" }, "declare a remote VTEP (tunnel)" },
 	{ "remote_del", op_remote_del, { "ip", "type" },
 	  "delete a tunnel and every entry through it" },

@@ -29,12 +29,10 @@
 /* VM port hot-plug, done by the embedding program (the daemon opens the
  * device and gives its queues to a worker; the replay harness opens an
  * output pcap). Both return the tables' port index or -1 with a reason. */
-struct tsw_portsec;
-
 struct tsw_ctl_hooks {
-	/* ps: the port's policy, in force before it carries a frame (NULL: none) */
+	/* pol: the port's policy, in force before it carries a frame (NULL: none) */
 	int (*port_add)(void *arg, const char *name, const char *devargs, uint16_t net,
-			const struct tsw_portsec *ps, char *err, size_t errlen);
+			const struct tsw_port_policy *pol, char *err, size_t errlen);
 	int (*port_del)(void *arg, uint16_t port, char *err, size_t errlen);
 	/* Extra per-worker facts for show_workers (lcore...), may be NULL. */
 	void (*worker_info)(void *arg, unsigned int worker, json_t *o);

@@ -144,6 +144,9 @@ rule_of_drop(enum tsw_drop d)
 	case TSW_DROP_split_horizon: return "R-T2";
 	case TSW_DROP_inner_vlan_tagged: return "R-T3";
 	case TSW_DROP_too_big: return "R-E4";
+	case TSW_DROP_sg_deny: return "R-G6";
+	case TSW_DROP_ct_invalid: case TSW_DROP_ct_full: return "R-G3";
+	case TSW_DROP_ct_revoked: return "R-G7";
 	default: return "R-C4";
 	}
 }
@@ -195,7 +198,7 @@ rule_of(const struct tsw_dp *dp, uint16_t in, const uint8_t *f, size_t len, uint
 
 json_t *
 tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len,
-	      uint64_t now_ms, char *err, size_t errlen)
+	      uint64_t now_ms, struct tsw_sg_why *why, char *err, size_t errlen)
 {
 	struct rte_mbuf *m;
 	struct tsw_learn_ev ev;
@@ -219,6 +222,8 @@ tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len
 	memcpy(p, frame, len);
 	memset(t->w->cnt, 0, sizeof(*t->w->cnt));
 	memset(&t->w->cache, 0, sizeof(t->w->cache));
+	memset(why, 0, sizeof(*why));
+	t->w->sg_why = why;         /* and the filters change no connection */
 	t->out = json_array();
 	if (in == TSW_OUT_UPLINK)
 		tsw_pipeline_uplink_rx(t->w, &m, 1, now_ms * TSW_NS_PER_MS);

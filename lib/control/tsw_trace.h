@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <rte_mempool.h>
 #include "tsw_dp.h"
+#include "tsw_sg.h"
 
 struct tsw_trace;
 
@@ -27,7 +28,9 @@ void tsw_trace_free(struct tsw_trace *t);
 
 /* in: VM port index or TSW_OUT_UPLINK. Returns a result object, or NULL
  * with a reason in err (no mbuf, frame too large). */
+/* why: what the security groups' filters decided (by = 0 and rs NULL when
+ * none was met); the filters change no connection for a trace. */
 json_t *tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len,
-		      uint64_t now_ms, char *err, size_t errlen);
+		      uint64_t now_ms, struct tsw_sg_why *why, char *err, size_t errlen);
 
 #endif

@@ -56,6 +56,16 @@ free_retired(void *p, void *e, unsigned int n)
 		rte_free(ptrs[i]);
 }
 
+static void
+free_retired_rs(void *p, void *e, unsigned int n)
+{
+	struct tsw_sg_ruleset **rs = e;
+
+	(void)p;
+	for (unsigned int i = 0; i < n; i++)
+		tsw_sg_ruleset_free(rs[i]);
+}
+
 struct tsw_dp *
 tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 	      unsigned int writer_thread, int socket)
@@ -70,6 +80,8 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 	if (dp == NULL)
 		return NULL;
 	dp->conf = *conf;
+	if (dp->conf.ct_timeouts.s[TSW_CT_ESTABLISHED] == 0)
+		tsw_ct_default_timeouts(&dp->conf.ct_timeouts);
 	dp->qsbr = qsbr;
 	dp->writer_thread = writer_thread;
 	dp->socket = socket;
@@ -82,11 +94,14 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 		dp->arp_by_net = tsw_keylist_create((uint32_t)rte_hash_max_key_id(dp->arp) + 1,
 						    TSW_MAX_NETS);
 	dp->drain = calloc(DRAIN_CAP, sizeof(*dp->drain));
+	snprintf(name, sizeof(name), "sgm%p", (void *)dp);
+	dp->members = tsw_sg_members_create(name, conf->fdb_size, socket, qsbr);
 	snprintf(name, sizeof(name), "rt%p", (void *)dp);
 	dp->routes = tsw_routes_create(name, socket, conf->encap.local_ip,
 				       conf->prefix_len ? conf->prefix_len : 24);
 	if (dp->fdb == NULL || dp->net_by_id == NULL || dp->tun_by_ip == NULL || dp->arp == NULL ||
-	    dp->arp_by_net == NULL || dp->drain == NULL || dp->routes == NULL) {
+	    dp->arp_by_net == NULL || dp->drain == NULL || dp->members == NULL ||
+	    dp->routes == NULL) {
 		tsw_dp_free(dp);
 		return NULL;
 	}
@@ -101,7 +116,12 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 		};
 		snprintf(name, sizeof(name), "rq%p", (void *)dp);
 		dp->retired = rte_rcu_qsbr_dq_create(&dqp);
-		if (dp->retired == NULL) {
+		snprintf(name, sizeof(name), "rr%p", (void *)dp);
+		dqp.size = 1024;
+		dqp.trigger_reclaim_limit = 256;
+		dqp.free_fn = free_retired_rs;
+		dp->retired_rs = rte_rcu_qsbr_dq_create(&dqp);
+		if (dp->retired == NULL || dp->retired_rs == NULL) {
 			tsw_dp_free(dp);
 			return NULL;
 		}
@@ -117,6 +137,8 @@ tsw_dp_free(struct tsw_dp *dp)
 		return;
 	if (dp->retired != NULL)
 		rte_rcu_qsbr_dq_delete(dp->retired);   /* waits, then frees them all */
+	if (dp->retired_rs != NULL)
+		rte_rcu_qsbr_dq_delete(dp->retired_rs);
 	for (int n = 0; n < TSW_MAX_NETS; n++) {
 		rte_free(dp->nets[n].members);
 		rte_free(dp->flood_explicit[n]);
@@ -131,6 +153,8 @@ tsw_dp_free(struct tsw_dp *dp)
 	rte_hash_free(dp->tun_by_ip);
 	rte_hash_free(dp->arp);
 	tsw_keylist_free(dp->arp_by_net);
+	tsw_ct_free(dp->ct);
+	tsw_sg_members_free(dp->members);
 	free(dp->drain);
 	tsw_routes_free(dp->routes);
 	rte_free(dp);
@@ -158,6 +182,63 @@ tsw_dp_reclaim(struct tsw_dp *dp)
 
 	if (dp->retired != NULL)
 		rte_rcu_qsbr_dq_reclaim(dp->retired, RETIRE_QUEUE, &freed, &pending, &avail);
+	if (dp->retired_rs != NULL)
+		rte_rcu_qsbr_dq_reclaim(dp->retired_rs, 1024, &freed, &pending, &avail);
+}
+
+void
+tsw_dp_retire_ruleset(struct tsw_dp *dp, struct tsw_sg_ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	if (dp->retired_rs != NULL && rte_rcu_qsbr_dq_enqueue(dp->retired_rs, &rs) == 0)
+		return;
+	if (dp->qsbr != NULL)
+		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
+	tsw_sg_ruleset_free(rs);
+}
+
+static void
+retire_cb(void *arg, void *p)
+{
+	retire(arg, p);
+}
+
+int
+tsw_dp_sg_member_set(struct tsw_dp *dp, uint16_t group, bool v6, const uint8_t *addr,
+		     uint8_t len, bool add)
+{
+	return tsw_sg_member_set(dp->members, group, v6, addr, len, add, retire_cb, dp);
+}
+
+/* The connection table, made with the first rule set (before any worker
+ * can see one). */
+static int
+ct_made(struct tsw_dp *dp)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct tsw_ct *ct;
+
+	if (dp->ct != NULL)
+		return 0;
+	snprintf(name, sizeof(name), "ct%p", (void *)dp);
+	ct = tsw_ct_create(name, dp->conf.max_connections ? dp->conf.max_connections : 65536,
+			   dp->socket, dp->qsbr, &dp->conf.ct_timeouts);
+	if (ct == NULL)
+		return -ENOMEM;
+	__atomic_store_n(&dp->ct, ct, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+tsw_dp_port_sg_set(struct tsw_dp *dp, uint16_t port, const struct tsw_sg_ruleset *rs)
+{
+	if (port >= TSW_MAX_PORTS || !dp->ports[port].in_use)
+		return -ENOENT;
+	if (rs != NULL && ct_made(dp) < 0)
+		return -ENOMEM;
+	__atomic_store_n(&dp->ports[port].sg, rs, __ATOMIC_RELEASE);
+	return 0;
 }
 
 bool
@@ -424,10 +505,13 @@ tsw_dp_port_find(const struct tsw_dp *dp, const char *name)
 	return -ENOENT;
 }
 
+static int ct_made(struct tsw_dp *dp);
+
 int
 tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net,
-		const struct tsw_portsec *ps)
+		const struct tsw_port_policy *pol)
 {
+	const struct tsw_portsec *ps = pol != NULL ? pol->ps : NULL;
 	struct tsw_portsec *sec = NULL;
 	int p;
 
@@ -447,10 +531,15 @@ tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t
 			return -ENOMEM;
 		*sec = *ps;
 	}
+	if (pol != NULL && pol->sg != NULL && ct_made(dp) < 0) {   /* the table first */
+		rte_free(sec);
+		return -ENOMEM;
+	}
 	snprintf(dp->ports[p].name, sizeof(dp->ports[p].name), "%s", name);
 	dp->ports[p].eth_port = eth_port;
 	dp->ports[p].net = net;
 	dp->ports[p].sec = sec;                 /* in force before the port is */
+	dp->ports[p].sg = pol != NULL ? pol->sg : NULL;
 	__atomic_store_n(&dp->ports[p].in_use, true, __ATOMIC_RELEASE);
 	dp->gen++;
 	dp->port_gen[p]++;
@@ -476,6 +565,7 @@ tsw_dp_port_del(struct tsw_dp *dp, uint16_t port)
 		rte_rcu_qsbr_synchronize(dp->qsbr, dp->writer_thread);
 	rte_free((void *)(uintptr_t)dp->ports[port].sec);   /* no reader left */
 	dp->ports[port].sec = NULL;
+	dp->ports[port].sg = NULL;        /* the rule set is its owner's to retire */
 	/* With l2population, a network's entries live as long as it has a
 	 * local port (the OVS agent reclaims the network's local VLAN with its
 	 * flood, unicast and ARP flows when its last port goes, and ignores

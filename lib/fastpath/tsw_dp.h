@@ -36,6 +36,7 @@
 #include "tsw_fdb.h"
 #include "tsw_keylist.h"
 #include "tsw_route.h"
+#include "tsw_sg.h"
 #include "tsw_types.h"
 
 struct tsw_members {
@@ -63,6 +64,7 @@ struct tsw_vm_port {
 	uint16_t eth_port;                    /* DPDK port id */
 	char name[TSW_NAME_LEN];
 	const struct tsw_portsec *sec;        /* RCU-published; NULL: no port security */
+	const struct tsw_sg_ruleset *sg;      /* RCU-published; NULL: no security groups */
 };
 
 struct tsw_tunnel {
@@ -88,6 +90,8 @@ struct tsw_dp_conf {
 	struct tsw_encap_params encap;        /* local ip, ttl, dscp... (not remote/dst) */
 	uint8_t prefix_len;                   /* of local_ip: the connected prefix */
 	struct tsw_decap_params decap;
+	uint32_t max_connections;             /* security groups' connection table */
+	struct tsw_ct_timeouts ct_timeouts;
 };
 
 struct tsw_dp {
@@ -101,6 +105,10 @@ struct tsw_dp {
 	struct rte_hash *tun_by_ip;           /* (type << 32 | ip) -> tunnel index */
 	struct rte_hash *arp;                 /* (net, ip) -> MAC */
 	struct tsw_keylist *arp_by_net;       /* writer: ARP keys by network */
+	struct tsw_ct *ct;                    /* security groups' connections; made with
+					       * the first filtered port (atomic) */
+	struct tsw_sg_members *members;       /* remote groups' members */
+	struct rte_rcu_qsbr_dq *retired_rs;   /* rule sets, freed after a grace period */
 	struct tsw_network nets[TSW_MAX_NETS];
 	struct tsw_vm_port ports[TSW_MAX_PORTS];
 	struct tsw_tunnel tunnels[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
@@ -181,15 +189,34 @@ int tsw_dp_net_find(const struct tsw_dp *dp, const char *name);
 int tsw_dp_net_by_id(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t id);
 int tsw_dp_net_del(struct tsw_dp *dp, uint16_t net);
 
-/* A VM port of net; with ps its port security policy (copied) is in force
- * before the port is visible to any worker. Returns its index. */
+/* What filters a port's frames: port security (copied) and security
+ * groups (the caller's rule set, see tsw_dp_port_sg_set). */
+struct tsw_port_policy {
+	const struct tsw_portsec *ps;
+	const struct tsw_sg_ruleset *sg;
+};
+
+/* A VM port of net; with pol its policy is in force before the port is
+ * visible to any worker. Returns its index. */
 int tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t net,
-		    const struct tsw_portsec *ps);
+		    const struct tsw_port_policy *pol);
 int tsw_dp_port_find(const struct tsw_dp *dp, const char *name);
 int tsw_dp_port_del(struct tsw_dp *dp, uint16_t port);
 /* Port security policy of a port (copied; NULL: none, R-S*), published to
  * the workers, the old one freed after a grace period. */
 int tsw_dp_port_security_set(struct tsw_dp *dp, uint16_t port, const struct tsw_portsec *ps);
+
+/* Security groups (R-G*): the port's compiled rule set, published to the
+ * workers (NULL: not filtered). The rule set belongs to the caller, who
+ * retires it with tsw_dp_retire_ruleset() once no port has it. The
+ * connection table is made with the first rule set (max_connections; it
+ * takes a moment, once). -ENOENT, -ENOMEM. */
+int tsw_dp_port_sg_set(struct tsw_dp *dp, uint16_t port, const struct tsw_sg_ruleset *rs);
+/* Free rs once no worker can still be using it. */
+void tsw_dp_retire_ruleset(struct tsw_dp *dp, struct tsw_sg_ruleset *rs);
+/* A remote group's member prefix added or removed (tsw_sg_member_set). */
+int tsw_dp_sg_member_set(struct tsw_dp *dp, uint16_t group, bool v6, const uint8_t *addr,
+			 uint8_t len, bool add);
 
 /* Find or create the tunnel to ip; configured marks it as declared by the
  * operator (it then survives its last static entry). Returns its index. */

@@ -12,6 +12,7 @@
 #include "tsw_offload.h"
 #include "tsw_pipeline.h"
 #include "tsw_portsec.h"
+#include "tsw_sg.h"
 
 struct tsw_worker *
 tsw_worker_create(uint16_t id, const struct tsw_dp *dp, struct rte_ring *learn_ring,
@@ -102,6 +103,50 @@ drop(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, enum tsw_drop why)
 	w->cnt->drop[why]++;
 	w->cnt->port[in].drops++;
 	rte_pktmbuf_free(m);
+}
+
+/* A frame's fields for the security groups' filters, read when one first
+ * needs them (once for all the copies of a flood). */
+struct sg_frame {
+	struct tsw_sg_pkt p;
+	bool parsed;
+};
+
+static inline const struct tsw_sg_pkt *
+sg_fields(struct sg_frame *f, const struct rte_mbuf *m)
+{
+	if (!f->parsed) {
+		tsw_sg_parse(m, &f->p);
+		f->parsed = true;
+	}
+	return &f->p;
+}
+
+static inline struct tsw_sg_ctx
+sg_ctx(const struct tsw_worker *w)
+{
+	return (struct tsw_sg_ctx){ .ct = __atomic_load_n(&w->dp->ct, __ATOMIC_ACQUIRE),
+				    .members = w->dp->members, .dry = w->sg_why != NULL };
+}
+
+/* m to VM port o of network zone, through o's ingress filter when o has
+ * security groups (R-G5, R-G9: floods too). */
+static inline void
+emit_vm(struct tsw_worker *w, uint16_t in, uint16_t o, struct rte_mbuf *m, struct sg_frame *f,
+	uint16_t zone, uint64_t now_ms)
+{
+	const struct tsw_sg_ruleset *rs = __atomic_load_n(&w->dp->ports[o].sg, __ATOMIC_ACQUIRE);
+
+	if (unlikely(rs != NULL)) {
+		struct tsw_sg_ctx x = sg_ctx(w);
+		enum tsw_drop d = tsw_sg_ingress(&x, rs, o, zone, sg_fields(f, m), now_ms,
+						 w->sg_why);
+		if (d != TSW_DROP_MAX) {
+			drop(w, in, m, d);
+			return;
+		}
+	}
+	emit(w, o, m);
 }
 
 /* Hand m to the management thread (tag: see struct tsw_worker). */
@@ -306,7 +351,7 @@ one_by_one:
  * The last destination gets m itself, the others copies. */
 static void
 flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
-      int except, bool with_tunnels)
+      int except, bool with_tunnels, struct sg_frame *f, uint64_t now_ms)
 {
 	const struct tsw_network *net = &w->dp->nets[netidx];
 	const struct tsw_members *mb = tsw_dp_members(w->dp, netidx);
@@ -355,7 +400,7 @@ flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
 				to_tunnel_hashed(w, in, c[i], net,
 						 (uint16_t)(to[i] & ~TSW_DEST_TUNNEL_BIT), hash);
 			else
-				emit(w, to[i], c[i]);
+				emit_vm(w, in, to[i], c[i], f, netidx, now_ms);
 		}
 		dest += k;
 	}
@@ -363,7 +408,7 @@ flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
 	while (pi < mb->n_ports && (int)mb->ports[pi] == except)
 		pi++;
 	if (pi < mb->n_ports)
-		emit(w, mb->ports[pi], m);
+		emit_vm(w, in, mb->ports[pi], m, f, netidx, now_ms);
 	else
 		to_tunnel_hashed(w, in, m, net, mb->flood[ti], hash);
 }
@@ -486,9 +531,11 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 	const uint64_t now_ms = now / TSW_NS_PER_MS;
 	struct burst_keys b;
 	struct rte_mbuf *ok[TSW_BURST];
+	struct sg_frame sgf[TSW_BURST];
 	struct tsw_port_counters *pc = &w->cnt->port[port];
 	const struct tsw_network *net;
 	const struct tsw_portsec *ps;
+	const struct tsw_sg_ruleset *rs;
 	uint16_t nok = 0;
 	int netidx = tsw_dp_port_net(dp, port);
 
@@ -513,6 +560,7 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 	}
 	net = &dp->nets[netidx];
 	ps = __atomic_load_n(&dp->ports[port].sec, __ATOMIC_ACQUIRE);
+	rs = __atomic_load_n(&dp->ports[port].sg, __ATOMIC_ACQUIRE);
 
 	/* classify (R-C1), port security (R-S1..R-S4), build the lookup keys */
 	for (uint16_t i = 0; i < n; i++) {
@@ -544,6 +592,16 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 				continue;
 			}
 		}
+		sgf[nok].parsed = false;
+		if (unlikely(rs != NULL)) {                /* security groups, egress */
+			struct tsw_sg_ctx x = sg_ctx(w);
+			enum tsw_drop why = tsw_sg_egress(&x, rs, port, ps, (uint16_t)netidx,
+							  sg_fields(&sgf[nok], m), now_ms, w->sg_why);
+			if (why != TSW_DROP_MAX) {
+				drop(w, port, m, why);
+				continue;
+			}
+		}
 		set_keys(w, &b, nok, (uint16_t)netidx, eth, tsw_dest_port(port), now_ms);
 		ok[nok++] = m;
 		ok_bytes += rte_pktmbuf_pkt_len(m);
@@ -566,12 +624,13 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 			if (dp->conf.arp_responder && arp_respond(w, port, (uint16_t)netidx, m)) {
 				const struct tsw_members *mb = tsw_dp_members(dp, (uint16_t)netidx);
 				if (mb != NULL && mb->n_ports > 1)
-					flood(w, port, m, (uint16_t)netidx, port, false);
+					flood(w, port, m, (uint16_t)netidx, port, false, &sgf[i],
+					      now_ms);
 				else
 					rte_pktmbuf_free(m);
 				continue;
 			}
-			flood(w, port, m, (uint16_t)netidx, port, true);   /* R-F4 */
+			flood(w, port, m, (uint16_t)netidx, port, true, &sgf[i], now_ms); /* R-F4 */
 			continue;
 		}
 		/* R-F2: the source is learned on this port before the destination
@@ -581,7 +640,7 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 			continue;
 		}
 		if (dst == 0) {
-			flood(w, port, m, (uint16_t)netidx, port, true);   /* R-F4 unknown */
+			flood(w, port, m, (uint16_t)netidx, port, true, &sgf[i], now_ms); /* R-F4 */
 			continue;
 		}
 		uint16_t d = tsw_fdb_entry_dest(dst);
@@ -592,7 +651,7 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 		} else if (tsw_dp_port_net(dp, d) != netidx) {
 			drop(w, port, m, TSW_DROP_port_down);
 		} else {
-			emit(w, d, m);                                    /* R-F2 */
+			emit_vm(w, port, d, m, &sgf[i], (uint16_t)netidx, now_ms);   /* R-F2 */
 		}
 	}
 	release_spares(w);      /* the burst's floods are done */
@@ -789,8 +848,9 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			continue;
 		}
 		/* R-T2 */
+		struct sg_frame f = { .parsed = false };
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr) || dst == 0) {
-			flood(w, in, m, netidx, -1, false);
+			flood(w, in, m, netidx, -1, false, &f, now_ms);
 			continue;
 		}
 		uint16_t d = tsw_fdb_entry_dest(dst);
@@ -799,7 +859,7 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		else if (tsw_dp_port_net(dp, d) != netidx)
 			drop(w, in, m, TSW_DROP_port_down);
 		else
-			emit(w, d, m);
+			emit_vm(w, in, d, m, &f, netidx, now_ms);
 	}
 	release_spares(w);      /* the burst's floods are done */
 }

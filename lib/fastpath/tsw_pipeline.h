@@ -69,6 +69,9 @@ struct tsw_worker {
 	uint16_t dirty[TSW_N_OUTS];
 	uint16_t out_n[TSW_N_OUTS];
 	struct rte_mbuf *out[TSW_N_OUTS][TSW_OUT_BUF];
+	/* trace: what the security groups' filters decided (NULL: nobody asks;
+	 * set, the filters change no connection) */
+	struct tsw_sg_why *sg_why;
 };
 
 /* Allocate a worker context (rte_zmalloc); counters are allocated with it. */

@@ -93,6 +93,15 @@ v6_allowed(const struct tsw_portsec *ps, int mac, const uint8_t *ip)
 	return false;
 }
 
+bool
+tsw_portsec_owns_v6(const struct tsw_portsec *ps, const uint8_t *addr)
+{
+	for (int i = 0; i < ps->n_macs; i++)
+		if (v6_allowed(ps, i, addr))
+			return true;
+	return false;
+}
+
 static enum tsw_drop
 check_ipv4(const struct tsw_portsec *ps, int mac, const struct rte_mbuf *m, uint32_t off)
 {

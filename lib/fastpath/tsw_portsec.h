@@ -52,6 +52,10 @@ struct tsw_portsec {
 
 enum tsw_drop tsw_portsec_check(const struct tsw_portsec *ps, const struct rte_mbuf *m);
 
+/* addr (IPv6) is one the port may use (any of its MACs' pairs, or a MAC's
+ * EUI-64 link-local address). */
+bool tsw_portsec_owns_v6(const struct tsw_portsec *ps, const uint8_t *addr);
+
 /* Building a policy: for the port's MAC (-1: not a unicast MAC), more
  * allowed MACs (their index; -1 beyond TSW_PORTSEC_MAX_MACS), addresses
  * "IP" or "IP/LEN" (IPv4 or IPv6) allowed with the MAC of index mi. -1

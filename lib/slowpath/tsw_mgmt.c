@@ -65,5 +65,18 @@ tsw_mgmt_poll(struct tsw_mgmt *mg, uint64_t now_ms)
 		mg->aged += tsw_fdb_age(mg->dp->fdb, now_ms, AGE_BUDGET, &swept);
 		mg->sweeping = !swept;
 	}
+	/* security groups' connections: idle ones expire, a slice a poll */
+	struct tsw_ct *ct = __atomic_load_n(&mg->dp->ct, __ATOMIC_ACQUIRE);
+	if (ct != NULL && (mg->ct_sweeping || now_ms >= mg->next_ct_ms)) {
+		bool swept = false;
+		if (!mg->ct_sweeping) {
+			mg->next_ct_ms = now_ms + 1000;
+			memset(mg->ct_counting, 0, sizeof(mg->ct_counting));
+		}
+		mg->ct_expired += tsw_ct_expire(ct, now_ms, AGE_BUDGET, mg->ct_counting, &swept);
+		mg->ct_sweeping = !swept;
+		if (swept)       /* connections by state, as the last whole sweep found them */
+			memcpy(mg->ct_states, mg->ct_counting, sizeof(mg->ct_states));
+	}
 	return n;
 }

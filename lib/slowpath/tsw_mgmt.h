@@ -8,7 +8,8 @@
  * second of dataplane time, starts a sweep that removes expired learned FDB
  * entries (R-A1, R-A2), a slice of the table per poll (a lookup already
  * treats an expired entry as a miss), and frees table memory retired a
- * grace period ago.
+ * grace period ago; the same for security groups' connections (idle past
+ * their state's timeout, or revoked).
  */
 #ifndef TSW_MGMT_H
 #define TSW_MGMT_H
@@ -25,6 +26,11 @@ struct tsw_mgmt {
 	struct rte_ring *rings[TSW_MAX_WORKERS];
 	uint64_t next_age_ms;          /* the next FDB sweep's start */
 	bool sweeping;                 /* a sweep is walking the FDB, a slice a poll */
+	uint64_t next_ct_ms;           /* the same for the connection table */
+	bool ct_sweeping;
+	uint64_t ct_expired;
+	uint64_t ct_states[TSW_CT_NSTATES];     /* by state, at the last whole sweep */
+	uint64_t ct_counting[TSW_CT_NSTATES];   /* ...the sweep going on */
 	uint64_t aged;
 	struct tsw_learn_stats learn;
 	/* slow path (optional) */

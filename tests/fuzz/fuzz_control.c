@@ -2,8 +2,8 @@
  * Fuzz target: control requests and l2population payloads. Input: one
  * request per line (the control socket's framing). Oracles: nothing
  * crashes; every reply is a JSON object with "ok"; a refused request
- * changes nothing (networks, ports, tunnels, FDB, ARP and flood sets
- * compared before and after); no mbuf is leaked (trace uses the pool).
+ * changes nothing (networks, ports, tunnels, FDB, ARP and flood sets,
+ * security groups compared before and after); no mbuf is leaked (trace uses the pool).
  * The tables persist from input to input (recreating them per input would
  * cost milliseconds) and are built again every RESET_EVERY inputs (grown
  * tables, hundreds of tunnels among them, made every request dearer: the
@@ -74,6 +74,23 @@ digest_routes(void)
 	json_decref(routes);
 }
 
+/* The security groups' part: the model as show_security_groups gives it
+ * (groups, rules, member counts, ports), recomputed for a request that
+ * names a group or a port. */
+static uint64_t groups_digest;
+
+ORACLE static void
+digest_groups(void)
+{
+	static const char req[] = "{\"op\": \"show_security_groups\"}";
+	char *reply = tsw_ctl_handle(FZ.ctl, req, sizeof(req) - 1, 1000);
+
+	if (reply == NULL || strstr(reply, "\"ok\":true") == NULL)
+		fz_fail("show_security_groups: %s", reply != NULL ? reply : "no reply");
+	groups_digest = bytes(reply, strlen(reply));
+	free(reply);
+}
+
 /* A digest of every table a control request may change: FDB, ARP,
  * networks with their flood sets, ports with their policies, tunnels,
  * neighbors and routes (sets summed, so that order does not matter). */
@@ -112,7 +129,8 @@ tables(void)
 		if (!vp->in_use)
 			continue;
 		h = mix(h ^ bytes(vp->name, strlen(vp->name)) ^ mix((uint64_t)vp->net << 16 | p) ^
-			(vp->sec != NULL ? bytes(vp->sec, sizeof(*vp->sec)) : 1));
+			(vp->sec != NULL ? bytes(vp->sec, sizeof(*vp->sec)) : 1) ^
+			mix((uint64_t)(uintptr_t)vp->sg));
 	}
 	for (int t = 0; t < TSW_TUN_NTYPES; t++)
 		for (int i = 0; i < TSW_MAX_TUNNELS; i++) {
@@ -125,6 +143,7 @@ tables(void)
 	for (int i = 0; i < dp->n_neigh; i++)
 		h = mix(h ^ bytes(&dp->neigh[i], sizeof(dp->neigh[i])));
 	h = mix(h ^ routes_digest);
+	h = mix(h ^ groups_digest);
 	return h;
 }
 
@@ -138,6 +157,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (++runs % RESET_EVERY == 0)
 		fz_reset_tables();
 	digest_routes();
+	digest_groups();
 	before = tables();
 	while (off < size) {
 		const uint8_t *nl = memchr(data + off, '\n', size - off);
@@ -154,6 +174,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_fail("reply is not {ok: ...}: %s", reply);
 		if (memmem(data + off, len, "route", 5) != NULL)
 			digest_routes();
+		if (memmem(data + off, len, "group", 5) != NULL ||
+		    memmem(data + off, len, "port", 4) != NULL)
+			digest_groups();
 		after = tables();   /* and the next request's "before" */
 		if (!json_is_true(json_object_get(r, "ok")) && before != after)
 			fz_fail("a refused request changed the tables: %s", reply);

@@ -9,7 +9,8 @@
  * frame with our addresses (uplink MAC, local_ip) to a configured remote,
  * with the network's id and type, carrying the VM's frame unchanged; a
  * frame from the port with port security leaves only with an allowed
- * source MAC.
+ * source MAC; vm2's IPv4 frames leave only as its stateless security
+ * group allows (TCP) or R-G2 (DHCP requests).
  */
 #include <string.h>
 
@@ -59,6 +60,38 @@ check_uplink(const struct fz_out *o, uint16_t net, const uint8_t *frame, size_t 
 		fz_fail("the VM's frame changed in the tunnel");
 }
 
+/* vm2's group is stateless and lets out IPv4 TCP only; R-G2 adds DHCP
+ * requests: an IPv4 frame of vm2's that left is one of those, from vm2's
+ * address (port security). */
+static void
+check_stateless_egress(const uint8_t *f, size_t len)
+{
+	size_t l3 = 14, ihl;
+	uint16_t et;
+
+	if (len < 14)
+		return;
+	et = (uint16_t)(f[12] << 8 | f[13]);
+	if ((et == 0x8100 || et == 0x88a8) && len >= 18) {
+		et = (uint16_t)(f[16] << 8 | f[17]);
+		l3 = 18;
+	}
+	if (et != 0x0800)
+		return;
+	if (len < l3 + 20)
+		fz_fail("vm2: a cut-short IPv4 header left");
+	ihl = (size_t)(f[l3] & 0xf) * 4;
+	if (f[l3 + 9] == 17 && ((f[l3 + 6] << 8 | f[l3 + 7]) & 0x1fff) == 0 &&
+	    len >= l3 + ihl + 4 && f[l3 + ihl] == 0 && f[l3 + ihl + 1] == 68 &&
+	    f[l3 + ihl + 2] == 0 && f[l3 + ihl + 3] == 67)
+		return;                        /* DHCP (from 0.0.0.0 too, R-S2) */
+	if (f[l3 + 12] != 10 || f[l3 + 13] != 0 || f[l3 + 14] != 0 || f[l3 + 15] != 2)
+		fz_fail("vm2: a foreign IPv4 source left");
+	if (f[l3 + 9] == 6)
+		return;
+	fz_fail("vm2: IPv4 protocol %u left through a TCP-only stateless group", f[l3 + 9]);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -93,5 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!answered && memcmp(frame + 6, ok1, 6) != 0 && memcmp(frame + 6, ok5, 6) != 0)
 			fz_fail("port security let a foreign source MAC through");
 	}
+	if (port == 1 && FZ.n_out > 0)
+		check_stateless_egress(frame, len);
 	return 0;
 }

@@ -13,7 +13,10 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include <jansson.h>
+
 #include "harness.h"
+#include "tsw_ct.h"
 #include "tsw_learn.h"
 
 struct fz FZ;
@@ -50,7 +53,42 @@ static const char conf_text[] =
 	"[port vm5]\ndevargs = net_vhost5,iface=/tmp/fz5\nnetwork = green\n"
 	"[fdb blue fa:16:3e:00:00:32]\nremote = 198.18.0.2\nip = 10.0.0.50\n"
 	"[dataplane]\nfdb_size = 1024\nmac_limit_port = 64\nmac_limit_network = 256\n"
+	"[security]\nmax_connections = 1024\n"
 	"[control]\nsocket = none\nvhost_socket_dir = /run/tunsw\n";
+
+/* Security groups on vm1 (stateful: connections tracked, remote group,
+ * address group, ICMP and IPv6 rules) and vm2 (stateless, port security
+ * without addresses of its own), given as tunsw-agent gives them. */
+static const char *const sg_requests[] = {
+	"{\"op\": \"address_group_set\", \"name\": \"ag\", \"addresses\": [\"10.9.0.0/16\", "
+	"\"fd09::/64\"]}",
+	"{\"op\": \"security_group_set\", \"name\": \"web\", \"rules\": ["
+	"{\"direction\": \"ingress\", \"ethertype\": \"IPv4\", \"protocol\": \"tcp\", "
+	"\"port_range_min\": 80, \"port_range_max\": 443, \"remote_ip_prefix\": \"0.0.0.0/0\"},"
+	"{\"direction\": \"ingress\", \"ethertype\": \"IPv4\", \"protocol\": \"icmp\", "
+	"\"port_range_min\": 8, \"port_range_max\": 0},"
+	"{\"direction\": \"ingress\", \"ethertype\": \"IPv4\", \"protocol\": \"udp\", "
+	"\"remote_group_id\": \"web\"},"
+	"{\"direction\": \"ingress\", \"ethertype\": \"IPv6\", \"protocol\": \"ipv6-icmp\"},"
+	"{\"direction\": \"ingress\", \"ethertype\": \"IPv6\", \"protocol\": \"tcp\", "
+	"\"remote_address_group_id\": \"ag\"},"
+	"{\"direction\": \"egress\", \"ethertype\": \"IPv4\"},"
+	"{\"direction\": \"egress\", \"ethertype\": \"IPv6\", \"protocol\": \"udp\", "
+	"\"port_range_min\": 53, \"port_range_max\": 53}]}",
+	"{\"op\": \"security_group_set\", \"name\": \"sl\", \"stateful\": false, \"rules\": ["
+	"{\"direction\": \"ingress\", \"ethertype\": \"IPv4\", \"protocol\": \"tcp\", "
+	"\"port_range_min\": 22, \"port_range_max\": 22},"
+	"{\"direction\": \"egress\", \"ethertype\": \"IPv4\", \"protocol\": \"tcp\"}]}",
+	"{\"op\": \"security_group_members\", \"name\": \"web\", \"set\": [\"10.0.0.1\", "
+	"\"10.0.0.7\", \"fd00::1\"]}",
+	"{\"op\": \"port_security_set\", \"port\": \"vm1\", \"enabled\": true, "
+	"\"mac\": \"fa:16:3e:00:00:01\", \"fixed_ips\": [\"10.0.0.1\", \"fd00::1\"], "
+	"\"allowed_address_pairs\": [{\"ip_address\": \"10.1.0.0/24\"}], "
+	"\"security_groups\": [\"web\"]}",
+	"{\"op\": \"port_security_set\", \"port\": \"vm2\", \"enabled\": true, "
+	"\"mac\": \"fa:16:3e:00:00:02\", \"fixed_ips\": [\"10.0.0.2\"], "
+	"\"security_groups\": [\"sl\"]}",
+};
 
 void
 fz_fail(const char *fmt, ...)
@@ -88,13 +126,13 @@ capture(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, u
 
 static int
 fake_port_add(void *arg, const char *name, const char *devargs, uint16_t net,
-	      const struct tsw_portsec *ps, char *err, size_t errlen)
+	      const struct tsw_port_policy *pol, char *err, size_t errlen)
 {
 	int p;
 
 	(void)arg;
 	(void)devargs;
-	p = tsw_dp_port_add(FZ.dp, name, UINT16_MAX, net, ps);
+	p = tsw_dp_port_add(FZ.dp, name, UINT16_MAX, net, pol);
 	if (p < 0)
 		snprintf(err, errlen, "cannot add port");
 	return p;
@@ -144,6 +182,17 @@ tables_create(void)
 	if (FZ.ctl == NULL)
 		return -1;
 	tsw_ctl_set_vhost_dir(FZ.ctl, FZ.cfg->control.vhost_socket_dir);
+	for (size_t i = 0; i < RTE_DIM(sg_requests); i++) {
+		char *reply = tsw_ctl_handle(FZ.ctl, sg_requests[i], strlen(sg_requests[i]), 0);
+		json_t *r = reply != NULL ? json_loads(reply, 0, NULL) : NULL;
+		bool ok = json_is_true(json_object_get(r, "ok"));
+		json_decref(r);
+		if (!ok)
+			fprintf(stderr, "fuzz security groups: %s\n", reply ? reply : "no reply");
+		free(reply);
+		if (!ok)
+			return -1;
+	}
 	return 0;
 }
 
@@ -278,6 +327,7 @@ fz_run(uint16_t input, struct rte_mbuf *m, unsigned int *punted)
 	else
 		tsw_pipeline_vm_rx(FZ.w, input, &m, 1, 1000000000ull);
 	tsw_pipeline_flush(FZ.w);
+	rte_rcu_qsbr_quiescent(fz_qsbr, 0);     /* as the worker loop does */
 	*punted = 0;
 	while ((n = rte_ring_dequeue_burst(FZ.punt, (void **)x, RTE_DIM(x), NULL)) > 0) {
 		*punted += n;
@@ -302,6 +352,22 @@ fz_check_pool(const char *what)
 
 static struct fz_out lin_out[FZ_MAX_OUT];
 
+static bool
+any_conn(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
+{
+	(void)k;
+	(void)c;
+	(void)arg;
+	return true;
+}
+
+void
+fz_forget_connections(void)
+{
+	if (FZ.dp->ct != NULL)
+		tsw_ct_flush(FZ.dp->ct, any_conn, NULL);
+}
+
 void
 fz_linear_vs_chained(uint16_t input, const uint8_t *frame, size_t len, size_t a, size_t b)
 {
@@ -312,6 +378,7 @@ fz_linear_vs_chained(uint16_t input, const uint8_t *frame, size_t len, size_t a,
 	for (int run = 0; run < 2; run++) {
 		uint64_t before[TSW_DROP_MAX];
 		memcpy(before, FZ.w->cnt->drop, sizeof(before));
+		fz_forget_connections();   /* both runs from the same state */
 		m = run == 0 ? fz_mbuf(frame, len, 0, 0) : fz_mbuf(frame, len, a, b);
 		if (m == NULL)
 			fz_fail("mempool empty before the run: mbufs leaked earlier");

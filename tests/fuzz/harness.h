@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * libFuzzer harness shared by the fuzz targets: EAL without hugepages, one
  * set of tables built from a fixed configuration (three networks of two
- * types, five VM ports, one with port security, two remotes), a worker
+ * types, five VM ports, one with port security, vm1 and vm2 with security
+ * groups, two remotes), a worker
  * whose transmissions are captured, and the oracles every target applies.
  */
 #ifndef TSW_FUZZ_HARNESS_H
@@ -60,6 +61,9 @@ struct rte_mbuf *fz_mbuf(const uint8_t *data, size_t len, size_t a, size_t b);
  * the slow path counted in *punted; learn events are drained and dropped
  * (the tables do not change). */
 void fz_run(uint16_t input, struct rte_mbuf *m, unsigned int *punted);
+
+/* Delete every tracked connection (vm1 and vm2 have security groups). */
+void fz_forget_connections(void);
 
 /* Abort (a finding) when the mempool does not hold all its mbufs again. */
 void fz_check_pool(const char *what);

@@ -20,6 +20,7 @@
 #include "tsw_encap.h"
 #include "tsw_fdb.h"
 
+#include "test_ct.h"
 #include "test_ctlexec.h"
 #include "test_hostile.h"
 #include "test_txq.h"
@@ -774,6 +775,7 @@ main(int argc, char **argv)
 	CU_add_test(s, "key word equals the key", test_fdb_key_word);
 	register_hostile_tests();
 	register_ctlexec_tests();
+	register_ct_tests();
 	register_txq_tests();
 	register_offload_tests();
 	register_pcap_tests();
