@@ -43,7 +43,8 @@ chmod 755 "$BIN/tunsw-agent"
 $PY -c "
 import sys; sys.path.insert(0, '$SITE')
 from importlib.metadata import entry_points
-eps = [e for e in entry_points(group='neutron.ml2.mechanism_drivers') if e.name == 'tunsw']
-assert eps and eps[0].value.startswith('networking_tunsw'), 'entry point not found'
-" || { echo "install-networking-tunsw: the entry point is not visible from $SITE" >&2; exit 1; }
+for group in ('neutron.ml2.mechanism_drivers', 'neutron.agent.firewall_drivers'):
+    eps = [e for e in entry_points(group=group) if e.name == 'tunsw']
+    assert eps and eps[0].value.startswith('networking_tunsw'), group + ': not found'
+" || { echo "install-networking-tunsw: the entry points are not visible from $SITE" >&2; exit 1; }
 echo "networking-tunsw $VERSION installed in $SITE (tunsw-agent in $BIN)"

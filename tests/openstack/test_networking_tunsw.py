@@ -190,6 +190,128 @@ def test_snapshot_reads_tables_page_by_page():
     assert len(shows) == 4 + 3, shows    # 7 FDB entries in 4 pages, 5 ARP in 3
 
 
+SG_WEB, SG_DB, AG = "sg-web-0001", "sg-db-0002", "ag-office-0003"
+
+
+class SgPluginRpc:
+    """neutron-server's security_group_info_for_devices answer, shaped as
+    securitygroups_rpc_base builds it: a rule's remote_ip_prefix renamed by
+    direction (source_ip_prefix / dest_ip_prefix), remote members as (IP,
+    MAC) pairs per ethertype, address groups among sg_member_ips."""
+
+    def __init__(self):
+        self.asked = []
+
+    def security_group_info_for_devices(self, context, devices):
+        self.asked.append(sorted(devices))
+        dev = {"device": PORT, "port_security_enabled": True,
+               "security_groups": [SG_WEB, SG_DB], "mac_address": "fa:16:3e:00:00:01",
+               "fixed_ips": ["10.0.0.5"], "allowed_address_pairs": [],
+               "security_group_rules": []}
+        return {
+            "devices": {PORT: dev},
+            "security_groups": {
+                SG_WEB: [{"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+                          "port_range_min": 443, "port_range_max": 443,
+                          "source_ip_prefix": "192.0.2.0/24", "stateful": True},
+                         {"direction": "egress", "ethertype": "IPv6",
+                          "dest_ip_prefix": "2001:db8::/32", "stateful": True}],
+                SG_DB: [{"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+                         "port_range_min": 5432, "port_range_max": 5432,
+                         "remote_group_id": SG_WEB, "stateful": False},
+                        {"direction": "ingress", "ethertype": "IPv4",
+                         "remote_address_group_id": AG, "stateful": False}]},
+            "sg_member_ips": {SG_WEB: {"IPv4": [("10.0.0.5", "fa:16:3e:00:00:01"),
+                                                ("10.0.0.6", "fa:16:3e:00:00:02")],
+                                       "IPv6": []},
+                              AG: {"IPv4": [("198.51.100.0/24", None)]}}}
+
+
+def test_security_groups_through_neutrons_agent_code():
+    """Neutron's SecurityGroupAgentRpc with tunsw's firewall driver turns
+    what neutron-server sends into the daemon's requests: prefixes kept
+    (a dropped source_ip_prefix would open the rule to every source),
+    stateless groups stateless, remote-group members by IP, address groups
+    as address groups, the port's groups in its policy; a port without
+    port security gets none; unwired, Neutron forgets the filter."""
+    try:
+        from oslo_config import cfg
+        from neutron.agent import securitygroups_rpc as sg_rpc
+        from neutron.conf.agent import securitygroups_rpc as sg_conf
+        from networking_tunsw import agent as tunsw_agent
+    except ImportError as e:
+        from tsw import Skip
+        raise Skip("python3-neutron: %s" % e)
+    sg_conf.register_securitygroups_opts(cfg.CONF)
+    cfg.CONF.set_override("enable_security_group", True, "SECURITYGROUP")
+    try:
+        cfg.CONF.register_opt(cfg.IntOpt("rpc_resources_processing_step", default=20))
+    except cfg.DuplicateOptError:
+        pass
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def call(self, op, **a):
+            self.calls.append((op, a))
+            return {}
+
+    a = tunsw_agent.TunswAgent.__new__(tunsw_agent.TunswAgent)
+    a.daemon, a.port_security, a.port_sgs, a.wired = Recorder(), True, {}, {PORT: NET}
+    tunsw_agent.tunsw_firewall.TunswFirewallDriver.agent = a
+    rpc = SgPluginRpc()
+    # (the alias "tunsw" is the installed entry point's: install-networking-
+    # tunsw.sh checks it; from the source tree, the class path)
+    cfg.CONF.set_override("firewall_driver", "networking_tunsw.firewall.TunswFirewallDriver",
+                          "SECURITYGROUP")
+    a.sg_agent = sg_rpc.SecurityGroupAgentRpc(None, rpc, defer_refresh_firewall=True)
+    assert type(a.sg_agent.firewall).__name__ == "TunswFirewallDriver"
+    a.sg_agent.setup_port_filters({PORT}, set())
+    calls = a.daemon.calls
+    by_op = {}
+    for op, args in calls:
+        by_op.setdefault(op, []).append(args)
+    web = [x for x in by_op["security_group_set"] if x["name"] == SG_WEB][0]
+    db = [x for x in by_op["security_group_set"] if x["name"] == SG_DB][0]
+    assert web["stateful"] is True and db["stateful"] is False, (web, db)
+    assert web["rules"][0]["remote_ip_prefix"] == "192.0.2.0/24", web
+    assert web["rules"][0]["port_range_min"] == 443, web
+    assert web["rules"][1]["remote_ip_prefix"] == "2001:db8::/32", web
+    assert not any(k.endswith("_ip_prefix") and k != "remote_ip_prefix"
+                   for r in web["rules"] + db["rules"] for k in r), (web, db)
+    assert db["rules"][0]["remote_group_id"] == SG_WEB, db
+    assert by_op["security_group_members"] == [{"name": SG_WEB,
+                                                "set": ["10.0.0.5", "10.0.0.6"]}], by_op
+    assert by_op["address_group_set"] == [{"name": AG, "addresses": ["198.51.100.0/24"]}], by_op
+    # groups and members before the port names them
+    last_group = max(i for i, (op, _) in enumerate(calls) if op != "port_security_set")
+    ps = [(i, x) for i, (op, x) in enumerate(calls) if op == "port_security_set"]
+    assert ps and ps[-1][0] > last_group, calls
+    pol = ps[-1][1]
+    assert pol["port"] == PORT and pol["enabled"] is True, pol
+    assert sorted(pol["security_groups"]) == sorted([SG_WEB, SG_DB]), pol
+    assert pol["fixed_ips"] == ["10.0.0.5"] and pol["mac"] == "fa:16:3e:00:00:01", pol
+    # a rule changed: Neutron marks the port, the next loop pulls again
+    a.daemon.calls.clear()
+    a.sg_agent.security_groups_rule_updated([SG_WEB])
+    assert not a.daemon.calls, "deferred until the agent's loop"
+    a.sg_agent.setup_port_filters(set(), set())
+    assert rpc.asked[-1] == [PORT], rpc.asked
+    assert any(op == "security_group_set" for op, _ in a.daemon.calls), a.daemon.calls
+    # port security off: no groups in the policy
+    a.port_groups({"device": PORT, "port_security_enabled": False})
+    assert a.daemon.calls[-1] == ("port_security_set", {"port": PORT, "enabled": False}), \
+        a.daemon.calls[-1]
+    assert PORT not in a.port_sgs
+    # a port not wired yet keeps its groups for the wiring, asks nothing
+    n = len(a.daemon.calls)
+    a.port_groups({"device": "other", "security_groups": [SG_DB]})
+    assert len(a.daemon.calls) == n and a.port_sgs["other"] == [SG_DB]
+    a.sg_agent.remove_devices_filter([PORT])
+    assert PORT not in a.sg_agent.firewall.ports
+
+
 if __name__ == "__main__":
     from tsw import run_tests
     run_tests(globals())

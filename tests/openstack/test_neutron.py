@@ -185,7 +185,8 @@ def teardown():
 
 def start_agent(h):
     ini = W.cloud.agent_conf("host" + h, os.path.join(W.d, h, "ctl.sock"),
-                             os.path.join(W.d, h, "vhu"))
+                             os.path.join(W.d, h, "vhu"),
+                             extra="[securitygroup]\nfirewall_driver = tunsw\n")
     W.agents[h] = W.cloud.start_agent("host" + h, ini)
 
 
@@ -233,7 +234,8 @@ def test_01_agents_report_to_a_real_neutron_server():
         assert c["tunneling_ip"] == ip and sorted(c["tunnel_types"]) == ["gre", "vxlan"], c
         assert c["l2_population"] is True and c["arp_responder"] is True, c
         assert c["vhostuser_socket_dir"] == os.path.join(W.d, h, "vhu"), c
-        assert c["port_filter"] is True, c         # the daemon enforces port security
+        # the daemon enforces port security and security groups
+        assert c["port_filter"] is True, c
 
 
 def test_02_ports_bind_become_active_and_vms_ping():
@@ -353,13 +355,106 @@ def test_03b_port_security_follows_neutron():
         r = subprocess.run(["ip", "netns", "exec", P + "A1", "ping", "-c", "3", "-i", "0.2",
                             "-w", "10", "-I", extra, dst], capture_output=True, text=True)
         assert " 0 received" not in r.stdout, r.stdout
+        groups = pa["security_groups"]
         W.cloud.update("port", pa["id"], allowed_address_pairs=[], security_groups=[],
                        port_security_enabled=False)
         wait_policy("A", pa["id"], lambda ips: ips is None)
-        W.cloud.update("port", pa["id"], port_security_enabled=True)
+        W.cloud.update("port", pa["id"], port_security_enabled=True, security_groups=groups)
         wait_policy("A", pa["id"], lambda ips: ips == {ip_a})
+        wait_groups("A", pa["id"], groups)
     finally:
         ns(P + "A1", "ip", "addr", "del", extra + "/24", "dev", "eth0")
+
+
+def groups_of(h, pid):
+    c = ctl(h)
+    try:
+        return {p["name"]: p.get("security_groups") for p in c.ok("show_ports")}.get(pid)
+    finally:
+        c.close()
+
+
+def wait_groups(h, pid, want, timeout=30):
+    end = time.time() + timeout
+    while sorted(groups_of(h, pid) or []) != sorted(want):
+        assert time.time() < end, "host %s port %s groups %s, want %s\n%s" % (
+            h, pid, groups_of(h, pid), want, agent_log(h)[-3000:])
+        time.sleep(0.2)
+
+
+def pings(src, dst, count=3):
+    return ping(P + src, dst, count=count, deadline=4)
+
+
+def wait_pings(src, dst, want_ok, timeout=30):
+    """Until a fresh ping (a new ICMP id: a new connection) from VM src to
+    dst gets replies (want_ok) or gets none; the seconds it took."""
+    t0 = time.time()
+    while (pings(src, dst, 2) > 0) != want_ok:
+        assert time.time() - t0 < timeout, "%s -> %s still %s after %ss" % (
+            src, dst, "blocked" if want_ok else "open", timeout)
+    return time.time() - t0
+
+
+def test_03c_security_groups_follow_neutron():
+    """Neutron's security groups in the daemon (R-G*): the default group
+    lets A and B reach each other (ingress from the group's members); a
+    group without ingress rules closes B (both ways: B is no member of A's
+    default group any more); an ICMP rule from A's address opens it; the
+    rule deleted cuts the ping that is running (revoked, R-G7); back in
+    the default group, B is reachable again. Each change is timed from the
+    API call to the first effect."""
+    need()
+    pa, pb = W.ports["A"], W.ports["B"]
+    ip_a, ip_b = (p["fixed_ips"][0]["ip_address"] for p in (pa, pb))
+    default = pb["security_groups"]
+    assert len(default) == 1, pb
+    wait_groups("B", pb["id"], default)
+    c = ctl("B")
+    view = {g["name"]: g for g in c.ok("show_security_groups")}
+    c.close()
+    assert view[default[0]]["ports"] == [pb["id"]], view
+    assert view[default[0]]["members"]["IPv4"] >= 2, view   # A and B (remote group)
+    assert pings("A1", ip_b) == 3 and pings("B1", ip_a) == 3
+    closed = W.cloud.create("security_group", name="closed")
+    try:
+        t0 = time.time()
+        W.cloud.update("port", pb["id"], security_groups=[closed["id"]])
+        wait_groups("B", pb["id"], [closed["id"]])
+        PLAN.append("port's groups changed to closed in %.1f s" % (time.time() - t0))
+        denied = counter("B", "sg_deny")
+        wait_pings("A1", ip_b, False)
+        assert counter("B", "sg_deny") > denied
+        wait_pings("B1", ip_a, False)               # A's default group: B no longer a member
+        t0 = time.time()
+        rule = W.cloud.create("security_group_rule", security_group_id=closed["id"],
+                              direction="ingress", ethertype="IPv4", protocol="icmp",
+                              remote_ip_prefix=ip_a + "/32")
+        wait_pings("A1", ip_b, True)
+        PLAN.append("ingress ICMP rule in force in %.1f s" % (time.time() - t0))
+        # a ping running while its rule goes: cut (revoked), not only new ones
+        revoked = counter("B", "ct_revoked")
+        run = subprocess.Popen(["ip", "netns", "exec", P + "A1", "ping", "-i", "0.2", "-W", "1",
+                                ip_b], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1)   # a second of replies first (not a wait for a condition)
+            t0 = time.time()
+            W.cloud.delete("security_group_rule", rule["id"])
+            end = time.time() + 30
+            while counter("B", "ct_revoked") == revoked:
+                assert time.time() < end, "the running ping was not cut"
+                time.sleep(0.2)
+            PLAN.append("rule deleted: running ping cut in %.1f s" % (time.time() - t0))
+        finally:
+            run.terminate()
+            out = run.communicate()[0]
+        assert "bytes from" in out, out           # it had replies before the cut
+    finally:        # the next cases expect B in the default group
+        W.cloud.update("port", pb["id"], security_groups=default)
+        wait_groups("B", pb["id"], default)
+    wait_pings("A1", ip_b, True)
+    assert pings("B1", ip_a) == 3
+    W.cloud.delete("security_group", closed["id"])
 
 
 def test_04_agent_restart_loses_nothing_and_removes_stale_entries():

@@ -14,6 +14,13 @@ and br-tun:
   then a vhost-user client port on the socket Nova's QEMU serves), reports
   them up (update_device_list) and unwires and reports down the ones that
   went;
+- enforces Neutron's security groups through Neutron's own agent-side code
+  (securitygroups_rpc.SecurityGroupAgentRpc over the push-notification
+  resource cache, as neutron-openvswitch-agent) with tunsw's firewall
+  driver ([securitygroup] firewall_driver = tunsw, firewall.py): rules,
+  remote groups' members and each port's groups go to the daemon; a port
+  is added with security_groups [] (nothing but R-G2 passes) until its
+  groups are known;
 - applies l2population's add/remove/update_fdb_entries through the daemon,
   which ignores what is not its business (networks without a local port,
   its own VTEP, repeated adds, removes of what it does not have);
@@ -40,13 +47,19 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_service import loopingcall
 
+from neutron import objects
+from neutron.agent import resource_cache
 from neutron.agent import rpc as agent_rpc
+from neutron.agent import securitygroups_rpc as sg_rpc
+from neutron.api.rpc.handlers import securitygroups_rpc as sg_rpc_handlers
 from neutron.common import config as common_config
 from neutron.conf.agent import common as agent_common
+from neutron.conf.agent import securitygroups_rpc as sg_conf
 
 from networking_tunsw import config as tunsw_config
 from networking_tunsw import constants
 from networking_tunsw import daemon as tunsw_daemon
+from networking_tunsw import firewall as tunsw_firewall
 from networking_tunsw import resync
 
 LOG = logging.getLogger(__name__)
@@ -111,6 +124,37 @@ class NotifyEndpoint:
         self.agent.poke("network_delete", None)
 
 
+# [securitygroup] firewall_driver values that mean tunsw's driver
+FIREWALL_NAMES = ("tunsw", "networking_tunsw.firewall.TunswFirewallDriver")
+
+
+class SecurityGroupAgent(sg_rpc.SecurityGroupAgentRpc):
+    """Neutron's agent-side security-group code; a change it hears of (from
+    the push-notification cache: a rule, a port's IPs, allowed address
+    pairs or groups, an address group) marks the ports to filter again, and
+    the agent's loop is woken to do it at once."""
+
+    def __init__(self, agent, *args, **kwargs):
+        self.agent = agent
+        super().__init__(*args, **kwargs)
+
+    def security_groups_rule_updated(self, security_groups):
+        super().security_groups_rule_updated(security_groups)
+        self.agent.poke("security_groups_rule_updated", None)
+
+    def security_groups_member_updated(self, security_groups):
+        super().security_groups_member_updated(security_groups)
+        self.agent.poke("security_groups_member_updated", None)
+
+    def address_group_updated(self, address_group_id):
+        super().address_group_updated(address_group_id)
+        self.agent.poke("address_group_updated", None)
+
+    def address_group_deleted(self, address_group_id):
+        super().address_group_deleted(address_group_id)
+        self.agent.poke("address_group_deleted", None)
+
+
 class TunswAgent:
     def __init__(self, conf):
         self.conf = conf
@@ -134,9 +178,35 @@ class TunswAgent:
         self.refusals = {}             # port id -> the daemon's last refusal (logged once)
         self.info = self._wait_for_daemon()
         self.local_ip, self.tunnel_types, self.sock_dir = self._check_daemon(self.info)
-        # the daemon enforces Neutron's port security (R-S*) itself: the
-        # driver then binds with port_filter true
-        self.port_filter = bool(self.info.get("port_security", False))
+        # security groups: Neutron's agent code with tunsw's firewall driver
+        self.sg_agent = None
+        self.port_sgs = {}             # port id -> its security groups (filtered ports)
+        driver = conf.SECURITYGROUP.firewall_driver or "noop"
+        if sg_rpc.is_firewall_enabled() and driver in FIREWALL_NAMES:
+            if not self.info.get("security_groups", False):
+                raise SystemExit("[securitygroup] firewall_driver = %s, but this tunsw daemon "
+                                 "does not enforce security groups" % driver)
+            tunsw_firewall.TunswFirewallDriver.agent = self
+            # as neutron-openvswitch-agent: what the rules need (ports with
+            # their IPs and allowed address pairs, groups, rules, address
+            # groups) from the push-notification cache, and the changes
+            # from its events (neutron-server's own security-group
+            # notifications miss an allowed address pair's change)
+            objects.register_objects()
+            self.rcache = resource_cache.RemoteResourceCache(
+                agent_rpc.CacheBackedPluginApi.RESOURCE_TYPES)
+            self.rcache.start_watcher()
+            sg_api = sg_rpc_handlers.SecurityGroupServerAPIShim(self.rcache)
+            self.sg_agent = SecurityGroupAgent(self, self.context, sg_api,
+                                               defer_refresh_firewall=True)
+            sg_api.register_legacy_sg_notification_callbacks(self.sg_agent)
+        elif sg_rpc.is_firewall_enabled() and driver != "noop":
+            raise SystemExit("[securitygroup] firewall_driver = %s cannot filter tunsw's "
+                             "ports: use tunsw (or noop)" % driver)
+        # what the daemon enforces itself (Neutron's port_filter: port
+        # security and security groups both); the driver binds with it
+        self.port_security = bool(self.info.get("port_security", False))
+        self.port_filter = self.port_security and self.sg_agent is not None
         self.agent_state = {
             "binary": constants.AGENT_BINARY,
             "host": self.host,
@@ -220,6 +290,9 @@ class TunswAgent:
             self.full_sync = True
             self.wired = {}
             self.settled = set()
+            # its groups are gone with it: ports are wired closed ([]) and
+            # opened as Neutron's code pushes the groups again (new devices)
+            self.port_sgs = {}
         elif not self.daemon_ok and self.instance is not None:
             LOG.info("tunsw daemon reachable again (instance %s)", info["instance"])
         self.instance = info["instance"]
@@ -358,16 +431,40 @@ class TunswAgent:
         pairs as the daemon's policy of the port (R-S*): the arguments of
         port_security_set (None when this daemon does not enforce it), and
         a summary."""
-        if not self.port_filter:
+        if not self.port_security:
             return None, "not enforced by this daemon"
         if not d.get("port_security_enabled", True):
             return {"enabled": False}, "off"
         pairs = [{"ip_address": p["ip_address"], "mac_address": p.get("mac_address")}
                  for p in d.get("allowed_address_pairs") or []]
-        fixed = [ip["ip_address"] for ip in d.get("fixed_ips") or []]
-        return ({"enabled": True, "mac": d["mac_address"], "fixed_ips": fixed,
-                 "allowed_address_pairs": pairs},
-                "on (%d fixed IPs, %d allowed pairs)" % (len(fixed), len(pairs)))
+        fixed = [ip["ip_address"] if isinstance(ip, dict) else ip
+                 for ip in d.get("fixed_ips") or []]
+        policy = {"enabled": True, "mac": d["mac_address"], "fixed_ips": fixed,
+                  "allowed_address_pairs": pairs}
+        groups = ""
+        if self.sg_agent is not None:
+            # until Neutron's security-group code says which, none: only
+            # R-G2 traffic passes (no window in which the port is open)
+            policy["security_groups"] = self.port_sgs.get(d.get("port_id") or d.get("device"),
+                                                          [])
+            groups = ", %d security groups" % len(policy["security_groups"])
+        return (policy, "on (%d fixed IPs, %d allowed pairs%s)" % (len(fixed), len(pairs),
+                                                                   groups))
+
+    def port_groups(self, device):
+        """tunsw's firewall driver: a port's security groups (and its port
+        security, from the same device details) to the daemon."""
+        pid = device["device"]
+        if not device.get("port_security_enabled", True):
+            self.port_sgs.pop(pid, None)
+        else:
+            self.port_sgs[pid] = list(device.get("security_groups") or [])
+        if pid not in self.wired:
+            return                     # wired later, with these groups
+        policy, summary = self._policy(dict(device, port_id=pid))
+        if policy is not None:
+            self.daemon.call("port_security_set", port=pid, **policy)
+        LOG.info("port %s: port security %s", pid, summary)
 
     def _unwire(self, pid, in_daemon):
         try:
@@ -376,6 +473,9 @@ class TunswAgent:
             LOG.warning("port %s: %s", pid, e)
         in_daemon.pop(pid, None)
         self.wired.pop(pid, None)
+        self.port_sgs.pop(pid, None)
+        if self.sg_agent is not None:
+            self.sg_agent.remove_devices_filter([pid])
         LOG.info("port %s unwired", pid)
 
     def _drop_empty_networks(self):
@@ -394,6 +494,12 @@ class TunswAgent:
         wanted = {p["id"] for p in bound if self._ours(p)}
         in_daemon = {p["name"]: p for p in self.daemon.call("show_ports")
                      if is_neutron_id(p["name"])}
+        existed = set(in_daemon)
+        for pid, p in in_daemon.items():
+            # a restarted agent keeps what the daemon enforces until
+            # Neutron's code says otherwise (never [] or open meanwhile)
+            if pid not in self.port_sgs and isinstance(p.get("security_groups"), list):
+                self.port_sgs[pid] = p["security_groups"]
         todo = sorted(wanted if full else
                       (wanted - set(in_daemon)) | (wanted & updated) |
                       (wanted - self.settled))
@@ -421,6 +527,11 @@ class TunswAgent:
                                   d["port_id"], e)
                     self.refusals[d["port_id"]] = str(e)
                     failed.append(d["port_id"])
+        if self.sg_agent is not None:
+            # security groups of the ports wired now (new) or looked at again
+            # (updated), and of those Neutron's notifications marked
+            new = {p for p in up if p not in existed}
+            self.sg_agent.setup_port_filters(new, set(up) - new)
         for pid in gone:
             self._unwire(pid, in_daemon)
             down.append(pid)
@@ -477,11 +588,11 @@ class TunswAgent:
     def run(self):
         self.instance = self.info["instance"]
         self.daemon_ok = True
-        conn = agent_rpc.create_consumers(
-            [L2popEndpoint(self), NotifyEndpoint(self)], topics.AGENT,
-            [[topics.L2POPULATION, topics.UPDATE, self.host],
-             [topics.PORT, topics.UPDATE], [topics.PORT, topics.DELETE],
-             [topics.NETWORK, topics.DELETE]])
+        endpoints = [L2popEndpoint(self), NotifyEndpoint(self)]
+        consumers = [[topics.L2POPULATION, topics.UPDATE, self.host],
+                     [topics.PORT, topics.UPDATE], [topics.PORT, topics.DELETE],
+                     [topics.NETWORK, topics.DELETE]]
+        conn = agent_rpc.create_consumers(endpoints, topics.AGENT, consumers)
         heartbeat = loopingcall.FixedIntervalLoopingCall(self.report_state)
         heartbeat.start(interval=self.conf.AGENT.report_interval)
         watcher = threading.Thread(target=self.watch_sockets, daemon=True)
@@ -514,6 +625,7 @@ class TunswAgent:
 def main():
     common_config.register_common_config_options()
     agent_common.register_agent_state_opts_helper(cfg.CONF)
+    sg_conf.register_securitygroups_opts(cfg.CONF)
     tunsw_config.register_opts(cfg.CONF)
     common_config.init(sys.argv[1:])
     common_config.setup_logging()

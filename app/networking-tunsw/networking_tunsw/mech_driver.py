@@ -7,8 +7,9 @@ The binding tells Nova to give the VM a vhost-user NIC:
 - vhostuser_mode server: QEMU is the vhost-user server and tunsw connects as
   client, so a restarted tunsw reconnects to running VMs;
 - vhostuser_ovs_plug false: nothing is plugged into Open vSwitch;
-- port_filter: true only when the agent reports that the daemon enforces
-  port security itself (configurations.port_filter).
+- port_filter: true only when the agent reports that port security and
+  security groups are both enforced (configurations.port_filter: the
+  daemon enforces both and the agent runs tunsw's firewall driver).
 """
 import os
 
