@@ -9,7 +9,8 @@ import tempfile
 BENCH = os.environ["TSW_BENCH"]
 PATHS = {"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
          "vm broadcast -> 8 tunnels", "arp responder", "vm->tunnel vxlan, one VM source",
-         "vm->tunnel vxlan, port security"}
+         "vm->tunnel vxlan, port security", "vm->tunnel vxlan, security groups",
+         "vm->tunnel vxlan, stateless group"}
 
 with tempfile.TemporaryDirectory() as d:
     out = os.path.join(d, "bench.json")
@@ -41,13 +42,17 @@ with tempfile.TemporaryDirectory() as d:
         if x["port_security_drops"] != 0:
             print("FAIL %s: the policy drops the VM's own frames: %r" % (x["path"], x))
             failed += 1
+        if "group" in x["path"] and x["drops"] > x["tx_full"]:
+            print("FAIL %s: the security groups drop what their rules allow: %r" % (x["path"], x))
+            failed += 1
         if not (x["mpps"] > 0 and x["cycles_per_pkt"] > 0 and b["mpps"] > 0 and
                 b["cycles_per_pkt"] > 0 and x["ratio_to_io"] > 0 and len(x["pairs"]) >= 1):
             print("FAIL %s: nothing measured: %r" % (x["path"], x))
             failed += 1
     comps = doc.get("components", [])
     if len(comps) != 3 or not all(c["fdb_lookup"] > 0 and c["encap"] > 0 and c["flow_hash"] > 0
-                                  and c["port_security"] > 0 for c in comps):
+                                  and c["port_security"] > 0 and c["sg_new_connection"] > 0
+                                  and c["sg_established"] > 0 for c in comps):
         print("FAIL components: %r" % comps)
         failed += 1
     print("%d passed, %d failed" % (0 if failed else 1, failed))

@@ -43,6 +43,7 @@
 #include "tsw_mgmt.h"
 #include "tsw_pipeline.h"
 #include "tsw_portsec.h"
+#include "tsw_sg.h"
 #include "../tunsw/workers.h"
 
 #define N_RINGS 3              /* uplink, vm1, vm2 */
@@ -51,12 +52,13 @@
 #define LOCAL_IP RTE_IPV4(198, 18, 0, 1)
 
 enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP,
-	    P_IOFWD_VM, P_VM_VXLAN_1SRC, P_VM_VXLAN_PS };
+	    P_IOFWD_VM, P_VM_VXLAN_1SRC, P_VM_VXLAN_PS, P_VM_VXLAN_SG, P_VM_VXLAN_SGL };
 static const char *const path_names[] = {
 	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
 	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink",
 	"io forwarding uplink->vm", "io forwarding vm->vm",
 	"vm->tunnel vxlan, one VM source", "vm->tunnel vxlan, port security",
+	"vm->tunnel vxlan, security groups", "vm->tunnel vxlan, stateless group",
 };
 
 /* The port security path's policy, as Neutron gives it: the port's MAC and
@@ -70,8 +72,57 @@ static const char *const path_names[] = {
 static bool
 one_source(enum path p)
 {
-	return p == P_VM_VXLAN_1SRC || p == P_VM_VXLAN_PS;
+	return p == P_VM_VXLAN_1SRC || p == P_VM_VXLAN_PS || p == P_VM_VXLAN_SG ||
+	       p == P_VM_VXLAN_SGL;
 }
+
+/* The security groups' paths: the port security path's policy and frames
+ * (64 K distinct UDP flows, one connection each), and the rules of
+ * Neutron's default group (egress anywhere, ingress from the group's own
+ * members) with a web group's (SSH, HTTP, HTTPS, ICMP from anywhere). */
+static bool
+with_groups(enum path p)
+{
+	return p == P_VM_VXLAN_SG || p == P_VM_VXLAN_SGL;
+}
+
+static struct tsw_sg_ruleset *
+bench_ruleset(bool stateful)
+{
+	static const struct { uint8_t dir; bool v6; int16_t proto; uint16_t pmin, pmax;
+			      int16_t rgroup; } r[] = {
+		{ TSW_SG_EGRESS, false, -1, 0, 65535, -1 },
+		{ TSW_SG_EGRESS, true, -1, 0, 65535, -1 },
+		{ TSW_SG_INGRESS, false, -1, 0, 65535, 0 },
+		{ TSW_SG_INGRESS, true, -1, 0, 65535, 0 },
+		{ TSW_SG_INGRESS, false, 6, 22, 22, -1 },
+		{ TSW_SG_INGRESS, false, 6, 80, 80, -1 },
+		{ TSW_SG_INGRESS, false, 6, 443, 443, -1 },
+		{ TSW_SG_INGRESS, false, 1, 0, 65535, -1 },
+	};
+	struct tsw_sg_rule rules[RTE_DIM(r)];
+	char why[128];
+	struct tsw_sg_ruleset *rs;
+
+	memset(rules, 0, sizeof(rules));
+	for (size_t i = 0; i < RTE_DIM(r); i++) {
+		rules[i].dir = r[i].dir;
+		rules[i].v6 = r[i].v6;
+		rules[i].proto = r[i].proto;
+		rules[i].pmin = r[i].pmin;
+		rules[i].pmax = r[i].pmax;
+		rules[i].icmp_type = rules[i].icmp_code = -1;
+		rules[i].rgroup = r[i].rgroup;
+		rules[i].ref.rule = (uint16_t)i;
+	}
+	rs = tsw_sg_ruleset_build(rules, RTE_DIM(r), stateful, 1, (int)rte_socket_id(), why,
+				  sizeof(why));
+	if (rs == NULL)
+		fprintf(stderr, "tunsw-bench: security groups: %s\n", why);
+	return rs;
+}
+
+static struct tsw_sg_ruleset *bench_rs;   /* the current tables' (freed with them) */
 
 struct scenario {
 	enum path path;
@@ -380,6 +431,7 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 	dc.arp_responder = s->path == P_ARP;
 	dc.mac_ageing_s = dc.tunnel_learn_timeout_s = 300;
 	dc.fdb_size = RTE_MAX(s->macs * 2 + 4096, 65536u);
+	dc.max_connections = 1u << 20;
 	mac_of(dc.encap.src_mac.addr_bytes, 0x00, 1);
 	dc.encap.local_ip = htonl(LOCAL_IP);
 	dc.encap.ttl = 64;
@@ -420,7 +472,7 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 				tsw_dp_arp_add(dp, (uint16_t)net, htonl(RTE_IPV4(10, 1, 0, 0) + i), &m);
 		}
 	}
-	if (s->path == P_VM_VXLAN_PS) {
+	if (s->path == P_VM_VXLAN_PS || with_groups(s->path)) {
 		struct tsw_portsec ps;
 		char why[128];
 		mac_of(m.addr_bytes, VM1_MAC_PREFIX, 1);
@@ -428,6 +480,15 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 		    tsw_dp_port_security_set(dp, 0, &ps) < 0) {
 			fprintf(stderr, "tunsw-bench: port security: %s\n", why);
 			tsw_dp_free(dp);
+			return NULL;
+		}
+	}
+	if (with_groups(s->path)) {
+		bench_rs = bench_ruleset(s->path == P_VM_VXLAN_SG);
+		if (bench_rs == NULL || tsw_dp_port_sg_set(dp, 0, bench_rs) < 0) {
+			tsw_dp_free(dp);
+			tsw_sg_ruleset_free(bench_rs);
+			bench_rs = NULL;
 			return NULL;
 		}
 	}
@@ -584,6 +645,8 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		tsw_pipeline_ring_drain(devs[d].tx);
 	}
 	tsw_dp_free(dp);
+	tsw_sg_ruleset_free(bench_rs);
+	bench_rs = NULL;
 	rte_free(qsbr);
 	return 0;
 }
@@ -709,6 +772,7 @@ struct component_arg {
 	struct tsw_dp *dp;
 	double lookup, encap, hash;   /* cycles per frame */
 	double portsec;               /* the port security check of a VM's frame */
+	double sg_new, sg_est;        /* security groups: a new connection, an established one */
 };
 
 #define COMP_ROUNDS 20000
@@ -778,6 +842,53 @@ components_run(void *arg)
 			for (int j = 0; j < TSW_BURST; j++)
 				sink += tsw_portsec_check(&ps, m[j]);
 		a->portsec = (double)(rte_rdtsc() - t) / (COMP_ROUNDS * TSW_BURST);
+	}
+	{
+		/* security groups' egress filter (parse and judge) of the same
+		 * frames, each a new connection (a table of 1 M, COMP_ROUNDS x 32
+		 * connections made), then all of them again, established */
+		struct scenario sg_s = *a->s;
+		struct tsw_ct_timeouts to;
+		struct tsw_sg_ruleset *rs = bench_ruleset(true);
+		struct tsw_sg_members *mem = tsw_sg_members_create("bench-sgm", 1024,
+								   (int)rte_socket_id(), NULL);
+		struct tsw_ct *ct;
+		struct tsw_sg_ctx x;
+		uint64_t spent_new = 0, spent_est = 0;
+
+		tsw_ct_default_timeouts(&to);
+		ct = tsw_ct_create("bench-ct", 1u << 20, (int)rte_socket_id(), NULL, &to);
+		sg_s.path = P_VM_VXLAN_SG;
+		x = (struct tsw_sg_ctx){ .ct = ct, .members = mem };
+		for (int pass = 0; rs != NULL && mem != NULL && ct != NULL && pass < 2; pass++)
+			for (uint32_t r = 0; r < COMP_ROUNDS; r++) {
+				struct tsw_sg_pkt p;
+				for (int j = 0; j < TSW_BURST; j++) {
+					uint64_t k = (uint64_t)r * TSW_BURST + (uint64_t)j;
+					struct rte_udp_hdr *u;
+					prepare(m[j], &sg_s, k);
+					/* beyond the 64 K flows of f: the destination port */
+					u = rte_pktmbuf_mtod_offset(m[j], struct rte_udp_hdr *, 34);
+					u->dst_port = htons((uint16_t)(5001 + (k >> 16)));
+				}
+				t = rte_rdtsc();
+				for (int j = 0; j < TSW_BURST; j++) {
+					tsw_sg_parse(m[j], &p);
+					sink += tsw_sg_egress(&x, rs, 0, NULL, 0, &p, 1000, NULL);
+				}
+				if (pass == 0)
+					spent_new += rte_rdtsc() - t;
+				else
+					spent_est += rte_rdtsc() - t;
+			}
+		a->sg_new = (double)spent_new / (COMP_ROUNDS * TSW_BURST);
+		a->sg_est = (double)spent_est / (COMP_ROUNDS * TSW_BURST);
+		if (ct != NULL && tsw_ct_count(ct) != COMP_ROUNDS * TSW_BURST)
+			fprintf(stderr, "tunsw-bench: %u connections made, %u wanted\n",
+				tsw_ct_count(ct), COMP_ROUNDS * TSW_BURST);
+		tsw_ct_free(ct);
+		tsw_sg_members_free(mem);
+		tsw_sg_ruleset_free(rs);
 	}
 	rte_pktmbuf_free_bulk(m, TSW_BURST);
 	return sink == 42 ? 1 : 0;      /* keeps the loops' results alive */
@@ -945,6 +1056,8 @@ main(int argc, char **argv)
 		{ P_TUN_VM, big, 64, 64 },
 		{ P_VM_VXLAN_1SRC, 65536, 64, 64 },
 		{ P_VM_VXLAN_PS, 65536, 64, 64 },
+		{ P_VM_VXLAN_SG, 65536, 64, 64 },
+		{ P_VM_VXLAN_SGL, 65536, 64, 64 },
 	};
 	const int reps = quick ? 1 : 5;
 	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;
@@ -1025,7 +1138,8 @@ main(int argc, char **argv)
 
 		printf("\ncomponents on the worker core, no devices (cycles per frame): FDB bulk lookup"
 		       " of one destination per frame, VXLAN encapsulation (frame in cache), inner flow"
-		       " hash, port security check of a VM's frame\n");
+		       " hash, port security check of a VM's frame, security groups' egress filter"
+		       " (8 rules) of a new connection and of an established one\n");
 		if (jf)
 			fprintf(jf, "\n], \"components\": [\n");
 		for (size_t i = 0; i < RTE_DIM(comp_macs); i++) {
@@ -1035,12 +1149,14 @@ main(int argc, char **argv)
 			if (components(&cs, &ca) < 0)
 				return 1;
 			printf("  %7u MACs: lookup %6.1f  encap %5.1f  flow hash %5.1f  port security "
-			       "%5.1f\n", cs.macs, ca.lookup, ca.encap, ca.hash, ca.portsec);
+			       "%5.1f  sg new %6.1f  sg established %5.1f\n", cs.macs, ca.lookup,
+			       ca.encap, ca.hash, ca.portsec, ca.sg_new, ca.sg_est);
 			if (jf)
 				fprintf(jf, "%s  {\"macs\": %u, \"fdb_lookup\": %.1f, \"encap\": %.1f, "
-					"\"flow_hash\": %.1f, \"port_security\": %.1f}",
+					"\"flow_hash\": %.1f, \"port_security\": %.1f, "
+					"\"sg_new_connection\": %.1f, \"sg_established\": %.1f}",
 					cfirst ? "" : ",\n", cs.macs, ca.lookup, ca.encap, ca.hash,
-					ca.portsec);
+					ca.portsec, ca.sg_new, ca.sg_est);
 			cfirst = false;
 		}
 	}
