@@ -10,7 +10,7 @@ BENCH = os.environ["TSW_BENCH"]
 PATHS = {"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
          "vm broadcast -> 8 tunnels", "arp responder", "vm->tunnel vxlan, one VM source",
          "vm->tunnel vxlan, port security", "vm->tunnel vxlan, security groups",
-         "vm->tunnel vxlan, stateless group"}
+         "vm->tunnel vxlan, stateless group", "tunnel->vm vxlan, security groups"}
 
 with tempfile.TemporaryDirectory() as d:
     out = os.path.join(d, "bench.json")

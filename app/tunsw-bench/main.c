@@ -52,13 +52,15 @@
 #define LOCAL_IP RTE_IPV4(198, 18, 0, 1)
 
 enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP,
-	    P_IOFWD_VM, P_VM_VXLAN_1SRC, P_VM_VXLAN_PS, P_VM_VXLAN_SG, P_VM_VXLAN_SGL };
+	    P_IOFWD_VM, P_VM_VXLAN_1SRC, P_VM_VXLAN_PS, P_VM_VXLAN_SG, P_VM_VXLAN_SGL,
+	    P_TUN_VM_SG };
 static const char *const path_names[] = {
 	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
 	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink",
 	"io forwarding uplink->vm", "io forwarding vm->vm",
 	"vm->tunnel vxlan, one VM source", "vm->tunnel vxlan, port security",
 	"vm->tunnel vxlan, security groups", "vm->tunnel vxlan, stateless group",
+	"tunnel->vm vxlan, security groups",
 };
 
 /* The port security path's policy, as Neutron gives it: the port's MAC and
@@ -83,7 +85,7 @@ one_source(enum path p)
 static bool
 with_groups(enum path p)
 {
-	return p == P_VM_VXLAN_SG || p == P_VM_VXLAN_SGL;
+	return p == P_VM_VXLAN_SG || p == P_VM_VXLAN_SGL || p == P_TUN_VM_SG;
 }
 
 static struct tsw_sg_ruleset *
@@ -99,6 +101,7 @@ bench_ruleset(bool stateful)
 		{ TSW_SG_INGRESS, false, 6, 80, 80, -1 },
 		{ TSW_SG_INGRESS, false, 6, 443, 443, -1 },
 		{ TSW_SG_INGRESS, false, 1, 0, 65535, -1 },
+		{ TSW_SG_INGRESS, false, 17, 5001, 5001, -1 },   /* from 10.0.0.0/16 */
 	};
 	struct tsw_sg_rule rules[RTE_DIM(r)];
 	char why[128];
@@ -115,6 +118,8 @@ bench_ruleset(bool stateful)
 		rules[i].rgroup = r[i].rgroup;
 		rules[i].ref.rule = (uint16_t)i;
 	}
+	rules[RTE_DIM(r) - 1].remote[0] = 10;      /* the tunnel->vm path's sources */
+	rules[RTE_DIM(r) - 1].remote_len = 16;
 	rs = tsw_sg_ruleset_build(rules, RTE_DIM(r), stateful, 1, (int)rte_socket_id(), why,
 				  sizeof(why));
 	if (rs == NULL)
@@ -135,7 +140,7 @@ struct scenario {
 static bool
 from_uplink(enum path p)
 {
-	return p == P_TUN_VM || p == P_IOFWD_UP;
+	return p == P_TUN_VM || p == P_IOFWD_UP || p == P_TUN_VM_SG;
 }
 
 static bool
@@ -269,6 +274,7 @@ prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
 	rte_pktmbuf_reset(m);
 	switch (s->path) {
 	case P_TUN_VM:
+	case P_TUN_VM_SG:
 	case P_IOFWD_UP:
 		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len + 50));
 		build_vxlan_outer(p, di % s->tunnels, len, 1001);
@@ -472,7 +478,7 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 				tsw_dp_arp_add(dp, (uint16_t)net, htonl(RTE_IPV4(10, 1, 0, 0) + i), &m);
 		}
 	}
-	if (s->path == P_VM_VXLAN_PS || with_groups(s->path)) {
+	if (s->path == P_VM_VXLAN_PS || (with_groups(s->path) && s->path != P_TUN_VM_SG)) {
 		struct tsw_portsec ps;
 		char why[128];
 		mac_of(m.addr_bytes, VM1_MAC_PREFIX, 1);
@@ -484,7 +490,7 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 		}
 	}
 	if (with_groups(s->path)) {
-		bench_rs = bench_ruleset(s->path == P_VM_VXLAN_SG);
+		bench_rs = bench_ruleset(s->path != P_VM_VXLAN_SGL);
 		if (bench_rs == NULL || tsw_dp_port_sg_set(dp, 0, bench_rs) < 0) {
 			tsw_dp_free(dp);
 			tsw_sg_ruleset_free(bench_rs);
@@ -543,7 +549,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 			workers_give(&ws, devs[2].port, 1, (uint16_t)tsw_dp_port_find(dp, "vm2"));
 		tsw_mgmt_init(&mg, dp, &ws.wk[0].ring, 1);
 		clock_ws = &ws;
-		if (s->path == P_VM_VM || s->path == P_TUN_VM) {
+		if (s->path == P_VM_VM || s->path == P_TUN_VM || s->path == P_TUN_VM_SG) {
 			/* the VM MACs are known (learned before the window) */
 			struct tsw_fdb_key k;
 			struct rte_ether_addr m;
@@ -862,7 +868,8 @@ components_run(void *arg)
 		x = (struct tsw_sg_ctx){ .ct = ct, .members = mem };
 		for (int pass = 0; rs != NULL && mem != NULL && ct != NULL && pass < 2; pass++)
 			for (uint32_t r = 0; r < COMP_ROUNDS; r++) {
-				struct tsw_sg_pkt p;
+				struct tsw_sg_pkt p[TSW_BURST], *pp[TSW_BURST];
+				uint16_t zone[TSW_BURST] = { 0 };
 				for (int j = 0; j < TSW_BURST; j++) {
 					uint64_t k = (uint64_t)r * TSW_BURST + (uint64_t)j;
 					struct rte_udp_hdr *u;
@@ -871,11 +878,16 @@ components_run(void *arg)
 					u = rte_pktmbuf_mtod_offset(m[j], struct rte_udp_hdr *, 34);
 					u->dst_port = htons((uint16_t)(5001 + (k >> 16)));
 				}
+				/* as the pipeline: the burst parsed, its lookups at
+				 * once, then each frame judged */
 				t = rte_rdtsc();
 				for (int j = 0; j < TSW_BURST; j++) {
-					tsw_sg_parse(m[j], &p);
-					sink += tsw_sg_egress(&x, rs, 0, NULL, 0, &p, 1000, NULL);
+					tsw_sg_parse(m[j], &p[j]);
+					pp[j] = &p[j];
 				}
+				tsw_sg_lookup_burst(ct, pp, zone, TSW_BURST);
+				for (int j = 0; j < TSW_BURST; j++)
+					sink += tsw_sg_egress(&x, rs, 0, NULL, 0, &p[j], 1000, NULL);
 				if (pass == 0)
 					spent_new += rte_rdtsc() - t;
 				else
@@ -1058,6 +1070,7 @@ main(int argc, char **argv)
 		{ P_VM_VXLAN_PS, 65536, 64, 64 },
 		{ P_VM_VXLAN_SG, 65536, 64, 64 },
 		{ P_VM_VXLAN_SGL, 65536, 64, 64 },
+		{ P_TUN_VM_SG, 65536, 64, 64 },
 	};
 	const int reps = quick ? 1 : 5;
 	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;

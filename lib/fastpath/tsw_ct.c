@@ -139,18 +139,41 @@ tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto,
 	k->v6 = v6;
 }
 
-struct tsw_ct_conn *
-tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k)
+/* The connection at a key's position, or NULL: a slot being set up by
+ * another worker is no connection yet. */
+static inline struct tsw_ct_conn *
+conn_at(const struct tsw_ct *ct, int32_t pos)
 {
-	int32_t pos = rte_hash_lookup_with_hash(ct->h, k, key_sig(k));
 	struct tsw_ct_conn *c;
+	uint32_t st;
 
 	if (pos < 0)
 		return NULL;
 	c = &ct->conn[pos];
-	/* a slot being set up by another worker is no connection yet */
-	return (__atomic_load_n(&c->st, __ATOMIC_ACQUIRE) & 0xff) < TSW_CT_NSTATES &&
-	       __atomic_load_n(&c->st, __ATOMIC_ACQUIRE) != TSW_CT_NONE ? c : NULL;
+	st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
+	return st != TSW_CT_NONE && (st & 0xff) < TSW_CT_NSTATES ? c : NULL;
+}
+
+struct tsw_ct_conn *
+tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k)
+{
+	return conn_at(ct, rte_hash_lookup_with_hash(ct->h, k, key_sig(k)));
+}
+
+void
+tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k, unsigned int n,
+		   struct tsw_ct_conn **out)
+{
+	hash_sig_t sig[TSW_CT_BULK];
+	int32_t pos[TSW_CT_BULK];
+
+	if (n == 0)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		sig[i] = key_sig(k[i]);
+	rte_hash_lookup_with_hash_bulk(ct->h, (const void **)(uintptr_t)k, sig, n, pos);
+	for (unsigned int i = 0; i < n; i++)
+		out[i] = conn_at(ct, pos[i]);
 }
 
 struct tsw_ct_conn *

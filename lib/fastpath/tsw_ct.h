@@ -111,6 +111,11 @@ void tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto
 
 /* Worker: the connection of k, or NULL. */
 struct tsw_ct_conn *tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k);
+/* Worker: the connections of n keys (n <= TSW_CT_BULK) at once, rte_hash's
+ * bulk lookup: the buckets' cache misses overlap. */
+#define TSW_CT_BULK 64
+void tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k,
+			unsigned int n, struct tsw_ct_conn **out);
 
 /* Worker: the connection of k, created in state st (with flags) when
  * absent; *created tells which. NULL when the table is full. */

@@ -524,6 +524,51 @@ arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
 
 /* ---- from a VM port ---- */
 
+/* Security groups, egress (R-G*): the burst's frames that passed port
+ * security, parsed, their connections looked up at once (stateful rule
+ * sets), then judged one by one; the ones that pass are compacted to the
+ * front of ok (their fields with them) and get their lookup keys. Returns
+ * how many passed. */
+static uint16_t
+egress_filter(struct tsw_worker *w, uint16_t port, const struct tsw_portsec *ps,
+	      const struct tsw_sg_ruleset *rs, uint16_t net, struct rte_mbuf **ok,
+	      struct sg_frame *sgf, uint16_t n, struct burst_keys *b, uint64_t *ok_bytes,
+	      uint64_t now_ms)
+{
+	struct tsw_sg_ctx x = sg_ctx(w);
+	uint16_t kept = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		sg_fields(&sgf[i], ok[i]);
+	if (rs->stateful && x.ct != NULL) {
+		struct tsw_sg_pkt *pp[TSW_BURST] = { NULL };
+		uint16_t zone[TSW_BURST] = { 0 };
+		for (uint16_t i = 0; i < n; i++) {
+			pp[i] = &sgf[i].p;
+			zone[i] = net;
+		}
+		tsw_sg_lookup_burst(x.ct, pp, zone, n);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = ok[i];
+		enum tsw_drop why = tsw_sg_egress(&x, rs, port, ps, net, &sgf[i].p, now_ms,
+						  w->sg_why);
+		if (why != TSW_DROP_MAX) {
+			drop(w, port, m, why);
+			continue;
+		}
+		if (kept != i) {
+			ok[kept] = m;
+			sgf[kept] = sgf[i];
+		}
+		set_keys(w, b, kept, net, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
+			 tsw_dest_port(port), now_ms);
+		*ok_bytes += rte_pktmbuf_pkt_len(m);
+		kept++;
+	}
+	return kept;
+}
+
 static void
 vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, tsw_ns_t now)
 {
@@ -593,19 +638,17 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 			}
 		}
 		sgf[nok].parsed = false;
-		if (unlikely(rs != NULL)) {                /* security groups, egress */
-			struct tsw_sg_ctx x = sg_ctx(w);
-			enum tsw_drop why = tsw_sg_egress(&x, rs, port, ps, (uint16_t)netidx,
-							  sg_fields(&sgf[nok], m), now_ms, w->sg_why);
-			if (why != TSW_DROP_MAX) {
-				drop(w, port, m, why);
-				continue;
-			}
+		if (unlikely(rs != NULL)) {
+			ok[nok++] = m;          /* security groups, egress: below */
+			continue;
 		}
 		set_keys(w, &b, nok, (uint16_t)netidx, eth, tsw_dest_port(port), now_ms);
 		ok[nok++] = m;
 		ok_bytes += rte_pktmbuf_pkt_len(m);
 	}
+	if (unlikely(rs != NULL))
+		nok = egress_filter(w, port, ps, rs, (uint16_t)netidx, ok, sgf, nok, &b, &ok_bytes,
+				    now_ms);
 	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
 
@@ -721,6 +764,41 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 
 /* ---- from the uplink ---- */
 
+/* Security groups, ingress (R-G*): the connections of a burst's unicast
+ * frames from tunnels to VM ports with stateful groups, looked up at once
+ * (the filter in emit_vm then uses them); every frame's fields marked
+ * unparsed. */
+static void
+ingress_lookups(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const uint16_t *netof,
+		const struct burst_keys *b, uint64_t now_ms, const struct tsw_fdb_timeouts *to,
+		struct sg_frame *sgf, struct tsw_ct *ct)
+{
+	struct tsw_sg_pkt *pp[TSW_BURST] = { NULL };
+	uint16_t zone[TSW_BURST] = { 0 }, np = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(ok[i],
+								   const struct rte_ether_hdr *);
+		tsw_fdb_entry_t dst = tsw_fdb_resolve(b->ent[b->at[2 * i + 1]], now_ms, to);
+		const struct tsw_sg_ruleset *rs;
+		uint16_t d;
+
+		sgf[i].parsed = false;
+		if (dst == 0 || !rte_is_unicast_ether_addr(&eth->dst_addr))
+			continue;
+		d = tsw_fdb_entry_dest(dst);
+		if (tsw_dest_is_tunnel(d))
+			continue;
+		rs = __atomic_load_n(&w->dp->ports[d].sg, __ATOMIC_ACQUIRE);
+		if (rs == NULL || !rs->stateful)
+			continue;
+		sg_fields(&sgf[i], ok[i]);
+		pp[np] = &sgf[i].p;
+		zone[np++] = netof[i];
+	}
+	tsw_sg_lookup_burst(ct, pp, zone, np);
+}
+
 void
 tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n, tsw_ns_t now)
 {
@@ -825,7 +903,11 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	}
 	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
+	struct sg_frame sgf[TSW_BURST];
+	struct tsw_ct *ct = __atomic_load_n(&dp->ct, __ATOMIC_ACQUIRE);
 
+	if (unlikely(ct != NULL))
+		ingress_lookups(w, ok, nin, netof, &b, now_ms, to, sgf, ct);
 	for (uint16_t i = 0; i < nin; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -848,9 +930,11 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			continue;
 		}
 		/* R-T2 */
-		struct sg_frame f = { .parsed = false };
+		struct sg_frame *f = &sgf[i];
+		if (likely(ct == NULL))
+			f->parsed = false;
 		if (!rte_is_unicast_ether_addr(&eth->dst_addr) || dst == 0) {
-			flood(w, in, m, netidx, -1, false, &f, now_ms);
+			flood(w, in, m, netidx, -1, false, f, now_ms);
 			continue;
 		}
 		uint16_t d = tsw_fdb_entry_dest(dst);
@@ -859,7 +943,7 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		else if (tsw_dp_port_net(dp, d) != netidx)
 			drop(w, in, m, TSW_DROP_port_down);
 		else
-			emit_vm(w, in, d, m, &f, netidx, now_ms);
+			emit_vm(w, in, d, m, f, netidx, now_ms);
 	}
 	release_spares(w);      /* the burst's floods are done */
 }

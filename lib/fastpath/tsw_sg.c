@@ -812,6 +812,45 @@ related(const struct tsw_sg_ctx *x, uint16_t zone, const struct tsw_sg_pkt *p,
 	return TSW_DROP_MAX;
 }
 
+/* Whether filter() looks up p's connection (what it judges otherwise: the
+ * rules alone, an invalid or related packet). */
+static inline bool
+tracked(const struct tsw_sg_pkt *p)
+{
+	return p->kind == TSW_SGP_IP && !p->invalid && !p->later_fragment && !p->icmp_error &&
+	       p->always == 0 &&
+	       !(p->v6 && p->proto == P_ICMPV6 && p->icmp_type != ICMP6_ECHO &&
+		 p->icmp_type != ICMP6_ECHO_REPLY);
+}
+
+void
+tsw_sg_lookup_burst(struct tsw_ct *ct, struct tsw_sg_pkt *const *p, const uint16_t *zone,
+		    unsigned int n)
+{
+	const struct tsw_ct_key *k[TSW_CT_BULK] = { NULL };
+	struct tsw_ct_conn *c[TSW_CT_BULK];
+	struct tsw_sg_pkt *q[TSW_CT_BULK];
+	unsigned int m = 0;
+
+	if (ct == NULL)
+		return;
+	for (unsigned int i = 0; i < n && m < TSW_CT_BULK; i++) {
+		if (!tracked(p[i]))
+			continue;
+		tsw_ct_key_make(&p[i]->key, zone[i], p[i]->v6, p[i]->proto, p[i]->src, p[i]->dst,
+				p[i]->sport, p[i]->dport, &p[i]->from_b);
+		k[m] = &p[i]->key;
+		q[m++] = p[i];
+	}
+	if (m == 0)
+		return;
+	tsw_ct_lookup_bulk(ct, k, m, c);
+	for (unsigned int i = 0; i < m; i++) {
+		q[i]->conn = c[i];
+		q[i]->looked = true;
+	}
+}
+
 /* dir: the direction of rs's port; port's end of the packet's connection is
  * its source (egress) or its destination (ingress). */
 static enum tsw_drop
@@ -822,7 +861,8 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	const uint8_t *remote = dir == TSW_SG_EGRESS ? p->dst : p->src;
 	uint16_t p1, p2;
 	uint32_t rule;
-	struct tsw_ct_key k;
+	struct tsw_ct_key kb;
+	const struct tsw_ct_key *k;
 	struct tsw_ct_conn *c;
 	bool from_b, created;
 	int e;
@@ -856,11 +896,21 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	}
 	if (x->ct == NULL)
 		return TSW_DROP_ct_full;
-	tsw_ct_key_make(&k, zone, p->v6, p->proto, p->src, p->dst, p->sport, p->dport, &from_b);
+	if (p->looked && p->key.zone == zone) {
+		/* the burst's lookup; a miss looked up again: an earlier
+		 * frame of the burst may have made the connection since */
+		k = &p->key;
+		from_b = p->from_b;
+		c = p->conn != NULL ? p->conn : tsw_ct_lookup(x->ct, k);
+	} else {
+		tsw_ct_key_make(&kb, zone, p->v6, p->proto, p->src, p->dst, p->sport, p->dport,
+				&from_b);
+		k = &kb;
+		c = tsw_ct_lookup(x->ct, k);
+	}
 	e = dir == TSW_SG_EGRESS ? from_b : !from_b;
-	c = tsw_ct_lookup(x->ct, &k);
 	if (c != NULL) {
-		enum tsw_drop d = judge_known(x, rs, port, &k, c, e, why);
+		enum tsw_drop d = judge_known(x, rs, port, k, c, e, why);
 		uint32_t nst;
 		if (d != TSW_DROP_MAX)
 			return d;
@@ -886,7 +936,7 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	}
 	if (x->dry)
 		return TSW_DROP_MAX;
-	c = tsw_ct_create_conn(x->ct, &k, first_state(p) | (from_b ? TSW_CT_INIT_B : 0) |
+	c = tsw_ct_create_conn(x->ct, k, first_state(p) | (from_b ? TSW_CT_INIT_B : 0) |
 			       (from_b ? TSW_CT_SEEN_B : TSW_CT_SEEN_A), &created);
 	if (c == NULL)
 		return TSW_DROP_ct_full;

@@ -109,9 +109,21 @@ struct tsw_sg_pkt {
 	uint16_t in_sport, in_dport;
 	uint8_t in_src[16], in_dst[16];
 	uint8_t nd_target[16];     /* ICMPv6 neighbour advertisement */
+	/* the connection lookup made for a burst (tsw_sg_lookup_burst) */
+	bool looked;               /* conn is the lookup's result for key */
+	bool from_b;               /* the packet's source is the key's b end */
+	struct tsw_ct_conn *conn;
+	struct tsw_ct_key key;
 };
 
 void tsw_sg_parse(const struct rte_mbuf *m, struct tsw_sg_pkt *p);
+
+/* The connection lookups of n parsed packets, packet i of network zone[i],
+ * at once (the cache misses overlap: a lookup alone waits for its own);
+ * the filters then use them. Packets no connection is looked up for are
+ * skipped. For stateful rule sets' ports; n <= TSW_CT_BULK. */
+void tsw_sg_lookup_burst(struct tsw_ct *ct, struct tsw_sg_pkt *const *p, const uint16_t *zone,
+			 unsigned int n);
 
 /* What decided a frame (trace). */
 struct tsw_sg_why {

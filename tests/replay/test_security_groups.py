@@ -347,6 +347,39 @@ def test_R_G_views_trace_and_flush():
     eq(res[9]["connections"]["count"], 0, "count")
 
 
+def test_R_G_one_burst_opens_uses_and_closes_a_connection():
+    """The connections of a burst are looked up at once, before any frame
+    of it is judged: a SYN, then the same flow's ACK, FIN and a second
+    flow's frames in the same burst (one input, one timestamp) see what the
+    frames before them made; a burst from the tunnel likewise."""
+    ctl = [(0.1, sg("out", [rule("egress", "tcp", prefix=ANY4),
+                            rule("ingress", "tcp", 22, 22, ANY4)])),
+           (0.2, secure("vm1", M1, [A1], ["out"])),
+           (1.5, {"op": "show_connections"})]
+    out = lambda sp, fl: tcp(A1, REMOTE, sp, 80, fl, src_mac=M1, dst_mac=M9)   # noqa: E731
+    inn = lambda sp, fl: from_tunnel(tcp(REMOTE, A1, sp, 22, fl))             # noqa: E731
+    vm_burst = [out(41000, "S"), out(41000, "A"), out(41000, "FA"), out(41001, "S"),
+                out(41001, "R")]
+    up_burst = [inn(42000, "S"), inn(42000, "A"), inn(42001, "SA"), inn(42002, "S")]
+    inputs = [(0.5, "vm1", Ether(src=M1, dst=BCAST) / ARP(hwsrc=M1, psrc=A1, pdst=A1))]
+    inputs += [(1.0, "vm1", f) for f in vm_burst] + [(1.1, "uplink", f) for f in up_burst]
+    r = run(inputs, control=ctl)
+    bad = [x for x in r.replies if not x.get("ok")]
+    assert not bad, bad
+    sent = list(r.out("uplink"))
+    for f in vm_burst:
+        assert any(bytes(f) in o for o in sent), "not sent: " + f.summary()
+    got = list(r.out("vm1"))
+    for f in (up_burst[0], up_burst[1], up_burst[3]):
+        assert bytes(f[VXLAN].payload) in got, "not delivered: " + f.summary()
+    assert bytes(up_burst[2][VXLAN].payload) not in got, "a SYN-ACK started a connection"
+    eq({k: v for k, v in r.drops().items() if k.startswith(("sg_", "ct_"))},
+       {"ct_invalid": 1}, "drops")
+    conns = {c["sport"]: c["state"] for c in r.ok_replies()[2]["entries"]}
+    eq(conns, {41000: "fin_wait", 41001: "close", 42000: "syn_sent", 42002: "syn_sent"},
+       "states")
+
+
 def test_R_G_refused_requests_name_the_field_and_change_nothing():
     bad = [
         (sg("x", [rule("sideways", "tcp")]), "rules[0].direction"),
