@@ -26,7 +26,7 @@ struct tsw_ct {
 	struct tsw_ct_timeouts to;
 };
 
-_Static_assert(sizeof(struct tsw_ct_key) == 40, "40-byte connection keys");
+_Static_assert(sizeof(struct tsw_ct_key) == 48, "48-byte connection keys");
 
 void
 tsw_ct_default_timeouts(struct tsw_ct_timeouts *t)

@@ -35,13 +35,16 @@
 #include <stdint.h>
 #include <rte_rcu_qsbr.h>
 
-/* 40 bytes: the canonical key (addresses: IPv4 in the first 4 bytes) */
+/* The canonical key (addresses: IPv4 in the first 4 bytes), 48 bytes:
+ * rte_hash compares keys of 16, 32, 48... bytes with vector code, other
+ * lengths with memcmp(), a call per probe */
 struct tsw_ct_key {
 	uint8_t a[16], b[16];
 	uint16_t pa, pb;          /* ports; ICMP echo: pa = pb = id */
 	uint16_t zone;
 	uint8_t proto;
 	uint8_t v6;
+	uint64_t zero;            /* always 0 */
 } __attribute__((aligned(8)));
 
 /* TCP states as Linux's conntrack names them, and the others' */

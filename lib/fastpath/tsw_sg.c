@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -453,6 +454,7 @@ parse_quoted(const struct rte_mbuf *m, uint32_t off, bool v6, struct tsw_sg_pkt 
 	const uint8_t *h;
 	uint32_t l4;
 
+	p->in_sport = p->in_dport = 0;
 	if (!v6) {
 		h = rte_pktmbuf_read(m, off, 20, b);
 		if (h == NULL || (h[0] >> 4) != 4)
@@ -523,8 +525,12 @@ parse_l4(const struct rte_mbuf *m, uint32_t l4, uint32_t end, struct tsw_sg_pkt 
 		p->sport = p->dport = (uint16_t)(h[4] << 8 | h[5]);
 	if (p->v6 ? icmp6_error(h[0]) : icmp4_error(h[0]))
 		parse_quoted(m, l4 + 8, p->v6, p);
-	if (p->v6 && h[0] == 136 && rte_pktmbuf_pkt_len(m) >= l4 + 24)
-		memcpy(p->nd_target, h + 8, 16);
+	if (p->v6 && h[0] == 136) {
+		if (rte_pktmbuf_pkt_len(m) >= l4 + 24)
+			memcpy(p->nd_target, h + 8, 16);
+		else
+			memset(p->nd_target, 0, sizeof(p->nd_target));
+	}
 }
 
 /* R-G2: what passes whatever the rules (bit 0 egress, bit 1 ingress; the
@@ -559,7 +565,7 @@ tsw_sg_parse(const struct rte_mbuf *m, struct tsw_sg_pkt *p)
 	uint32_t off = RTE_ETHER_HDR_LEN, end;
 	uint16_t et;
 
-	memset(p, 0, sizeof(*p));
+	memset(p, 0, offsetof(struct tsw_sg_pkt, in_proto));   /* not the whole: ~200 bytes */
 	h = rte_pktmbuf_read(m, 12, 2, b);
 	if (h == NULL) {
 		p->kind = TSW_SGP_OTHER;

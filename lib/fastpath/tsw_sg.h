@@ -96,6 +96,7 @@ bool tsw_sg_is_member(const struct tsw_sg_members *m, uint16_t group, bool v6,
 /* A frame's fields for the filter, read once. */
 enum tsw_sg_kind { TSW_SGP_ARP = 1, TSW_SGP_OTHER, TSW_SGP_IP };
 struct tsw_sg_pkt {
+	/* zeroed by tsw_sg_parse (what comes after: written before it is read) */
 	uint8_t kind, v6, proto;
 	uint8_t icmp_type, icmp_code;
 	uint8_t tcp_flags;
@@ -103,15 +104,15 @@ struct tsw_sg_pkt {
 	bool later_fragment;
 	bool icmp_error;           /* an ICMP error: in_* is the packet it quotes */
 	uint8_t always;            /* R-G2: bit 0 egress, bit 1 ingress */
+	bool looked;               /* conn is the burst's lookup for key (tsw_sg_lookup_burst) */
+	bool from_b;               /* the packet's source is the key's b end */
 	uint16_t sport, dport;     /* ICMP echo: the id in both */
 	uint8_t src[16], dst[16];
+	/* written where they apply */
 	uint8_t in_proto;
 	uint16_t in_sport, in_dport;
 	uint8_t in_src[16], in_dst[16];
 	uint8_t nd_target[16];     /* ICMPv6 neighbour advertisement */
-	/* the connection lookup made for a burst (tsw_sg_lookup_burst) */
-	bool looked;               /* conn is the lookup's result for key */
-	bool from_b;               /* the packet's source is the key's b end */
 	struct tsw_ct_conn *conn;
 	struct tsw_ct_key key;
 };
