@@ -1152,7 +1152,7 @@ main(int argc, char **argv)
 		printf("\ncomponents on the worker core, no devices (cycles per frame): FDB bulk lookup"
 		       " of one destination per frame, VXLAN encapsulation (frame in cache), inner flow"
 		       " hash, port security check of a VM's frame, security groups' egress filter"
-		       " (8 rules) of a new connection and of an established one\n");
+		       " (9 rules) of a new connection and of an established one\n");
 		if (jf)
 			fprintf(jf, "\n], \"components\": [\n");
 		for (size_t i = 0; i < RTE_DIM(comp_macs); i++) {
