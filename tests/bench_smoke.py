@@ -55,5 +55,9 @@ with tempfile.TemporaryDirectory() as d:
                                   and c["sg_established"] > 0 for c in comps):
         print("FAIL components: %r" % comps)
         failed += 1
+    rb = doc.get("ruleset_build_ms", {})
+    if sorted(rb) != ["10", "100", "1000"] or not all(v > 0 for v in rb.values()):
+        print("FAIL rule set builds: %r" % rb)
+        failed += 1
     print("%d passed, %d failed" % (0 if failed else 1, failed))
     sys.exit(1 if failed else 0)

@@ -129,6 +129,49 @@ bench_ruleset(bool stateful)
 
 static struct tsw_sg_ruleset *bench_rs;   /* the current tables' (freed with them) */
 
+/* Milliseconds to build a rule set of n rules (both directions, IPv4 and
+ * IPv6, TCP and UDP port ranges from distinct /24 and /64 prefixes, a
+ * quarter naming one of 8 remote groups): what a security_group_set or a
+ * port's groups cost the thread that builds. */
+static double
+ruleset_build_ms(uint32_t n)
+{
+	struct tsw_sg_rule *rules = calloc(n, sizeof(*rules));
+	struct tsw_sg_ruleset *rs;
+	char why[128];
+	uint64_t t;
+
+	if (rules == NULL)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct tsw_sg_rule *r = &rules[i];
+		r->dir = (uint8_t)(i & 1);
+		r->v6 = (i & 2) != 0;
+		r->proto = (i & 4) ? 17 : 6;
+		r->pmin = (uint16_t)(1000 + 10 * i);
+		r->pmax = (uint16_t)(r->pmin + (i % 7));
+		r->icmp_type = r->icmp_code = -1;
+		r->rgroup = (i % 4 == 0) ? (int16_t)(i / 4 % 8) : -1;
+		if (r->rgroup < 0) {
+			r->remote[0] = r->v6 ? 0xfd : 10;
+			r->remote[1] = (uint8_t)(i >> 8);
+			r->remote[2] = (uint8_t)i;
+			r->remote_len = r->v6 ? 64 : 24;
+		}
+		r->ref.rule = (uint16_t)i;
+	}
+	t = rte_rdtsc();
+	rs = tsw_sg_ruleset_build(rules, n, true, 1, (int)rte_socket_id(), why, sizeof(why));
+	t = rte_rdtsc() - t;
+	free(rules);
+	if (rs == NULL) {
+		fprintf(stderr, "tunsw-bench: rule set of %u: %s\n", n, why);
+		return -1;
+	}
+	tsw_sg_ruleset_free(rs);
+	return (double)t * 1000.0 / (double)rte_get_tsc_hz();
+}
+
 struct scenario {
 	enum path path;
 	uint32_t macs;          /* FDB entries the flows spread over */
@@ -1173,8 +1216,24 @@ main(int argc, char **argv)
 			cfirst = false;
 		}
 	}
+	if (!no_components) {
+		/* rule-set builds, on the main lcore (as on the daemon's) */
+		static const uint32_t sizes[] = { 10, 100, 1000 };
+		printf("\nrule set builds (rte_acl, 4 contexts):");
+		if (jf)
+			fprintf(jf, "\n], \"ruleset_build_ms\": {");
+		for (size_t i = 0; i < RTE_DIM(sizes); i++) {
+			double ms = ruleset_build_ms(sizes[i]);
+			printf("  %u rules %.2f ms", sizes[i], ms);
+			if (jf)
+				fprintf(jf, "%s\"%u\": %.3f", i ? ", " : "", sizes[i], ms);
+		}
+		printf("\n");
+		if (jf)
+			fprintf(jf, "}");
+	}
 	if (jf) {
-		fprintf(jf, "\n]}\n");
+		fprintf(jf, no_components ? "\n]}\n" : "\n}\n");
 		fclose(jf);
 	}
 	for (int i = 0; i < N_RINGS; i++)
