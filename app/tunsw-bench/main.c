@@ -822,6 +822,7 @@ struct component_arg {
 	double lookup, encap, hash;   /* cycles per frame */
 	double portsec;               /* the port security check of a VM's frame */
 	double sg_new, sg_est;        /* security groups: a new connection, an established one */
+	uint32_t ct_held, ct_size;    /* connections made before the first refusal, of */
 };
 
 #define COMP_ROUNDS 20000
@@ -941,6 +942,20 @@ components_run(void *arg)
 		if (ct != NULL && tsw_ct_count(ct) != COMP_ROUNDS * TSW_BURST)
 			fprintf(stderr, "tunsw-bench: %u connections made, %u wanted\n",
 				tsw_ct_count(ct), COMP_ROUNDS * TSW_BURST);
+		/* then more, until the table refuses one: what max_connections
+		 * holds (rte_hash without extendable buckets refuses a key whose
+		 * two buckets are full) */
+		for (uint32_t i = 0; ct != NULL; i++) {
+			struct tsw_ct_key key;
+			uint8_t src[16] = { 10, 200, (uint8_t)(i >> 16), (uint8_t)(i >> 8) };
+			uint8_t dst[16] = { 10, 201, (uint8_t)i, 1 };
+			bool fb, made;
+			tsw_ct_key_make(&key, 7, false, 17, src, dst, (uint16_t)(i * 7), 53, &fb);
+			if (tsw_ct_create_conn(ct, &key, TSW_CT_UDP_NEW, &made) == NULL || i > (1u << 22))
+				break;
+		}
+		a->ct_held = ct != NULL ? tsw_ct_count(ct) : 0;
+		a->ct_size = ct != NULL ? tsw_ct_capacity(ct) : 0;
 		tsw_ct_free(ct);
 		tsw_sg_members_free(mem);
 		tsw_sg_ruleset_free(rs);
@@ -1205,14 +1220,16 @@ main(int argc, char **argv)
 			if (components(&cs, &ca) < 0)
 				return 1;
 			printf("  %7u MACs: lookup %6.1f  encap %5.1f  flow hash %5.1f  port security "
-			       "%5.1f  sg new %6.1f  sg established %5.1f\n", cs.macs, ca.lookup,
-			       ca.encap, ca.hash, ca.portsec, ca.sg_new, ca.sg_est);
+			       "%5.1f  sg new %6.1f  sg established %5.1f  (connections held: %u of "
+			       "%u)\n", cs.macs, ca.lookup, ca.encap, ca.hash, ca.portsec, ca.sg_new,
+			       ca.sg_est, ca.ct_held, ca.ct_size);
 			if (jf)
 				fprintf(jf, "%s  {\"macs\": %u, \"fdb_lookup\": %.1f, \"encap\": %.1f, "
 					"\"flow_hash\": %.1f, \"port_security\": %.1f, "
-					"\"sg_new_connection\": %.1f, \"sg_established\": %.1f}",
+					"\"sg_new_connection\": %.1f, \"sg_established\": %.1f, "
+					"\"connections_held\": %u, \"connections_max\": %u}",
 					cfirst ? "" : ",\n", cs.macs, ca.lookup, ca.encap, ca.hash,
-					ca.portsec, ca.sg_new, ca.sg_est);
+					ca.portsec, ca.sg_new, ca.sg_est, ca.ct_held, ca.ct_size);
 			cfirst = false;
 		}
 	}
