@@ -446,6 +446,20 @@ icmp6_error(uint8_t t)
 	return t >= 1 && t <= 4;
 }
 
+/* Both ports in one store: what reads them back (always(), the key) may
+ * read both at once, and a load that spans two narrower stores waits for
+ * them to leave the store buffer instead of taking their data from it. */
+_Static_assert(offsetof(struct tsw_sg_pkt, dport) == offsetof(struct tsw_sg_pkt, sport) + 2,
+	       "sport and dport side by side");
+
+static inline void
+set_ports(struct tsw_sg_pkt *p, uint16_t sport, uint16_t dport)
+{
+	uint16_t v[2] = { sport, dport };
+
+	memcpy(&p->sport, v, sizeof(v));
+}
+
 /* The quoted packet of an ICMP error at off (its IP header). */
 static void
 parse_quoted(const struct rte_mbuf *m, uint32_t off, bool v6, struct tsw_sg_pkt *p)
@@ -502,8 +516,7 @@ parse_l4(const struct rte_mbuf *m, uint32_t l4, uint32_t end, struct tsw_sg_pkt 
 			p->invalid = true;
 			return;
 		}
-		p->sport = (uint16_t)(h[0] << 8 | h[1]);
-		p->dport = (uint16_t)(h[2] << 8 | h[3]);
+		set_ports(p, (uint16_t)(h[0] << 8 | h[1]), (uint16_t)(h[2] << 8 | h[3]));
 		if (p->proto == P_TCP)
 			p->tcp_flags = h[13];
 		return;
@@ -522,7 +535,7 @@ parse_l4(const struct rte_mbuf *m, uint32_t l4, uint32_t end, struct tsw_sg_pkt 
 	p->icmp_code = h[1];
 	if (p->v6 ? (h[0] == ICMP6_ECHO || h[0] == ICMP6_ECHO_REPLY)
 		  : icmp4_query(h[0]))
-		p->sport = p->dport = (uint16_t)(h[4] << 8 | h[5]);
+		set_ports(p, (uint16_t)(h[4] << 8 | h[5]), (uint16_t)(h[4] << 8 | h[5]));
 	if (p->v6 ? icmp6_error(h[0]) : icmp4_error(h[0]))
 		parse_quoted(m, l4 + 8, p->v6, p);
 	if (p->v6 && h[0] == 136) {

@@ -106,7 +106,7 @@ struct tsw_sg_pkt {
 	uint8_t always;            /* R-G2: bit 0 egress, bit 1 ingress */
 	bool looked;               /* conn is the burst's lookup for key (tsw_sg_lookup_burst) */
 	bool from_b;               /* the packet's source is the key's b end */
-	uint16_t sport, dport;     /* ICMP echo: the id in both */
+	uint16_t sport, dport;     /* ICMP echo: the id in both; written together */
 	uint8_t src[16], dst[16];
 	/* written where they apply */
 	uint8_t in_proto;
