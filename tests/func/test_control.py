@@ -542,6 +542,21 @@ def test_tunswctl_against_running_daemon(d):
         for sub in ([], ["show"], ["fdb", "add"], ["l2pop"], ["trace"]):
             r = tunswctl(sock, *(sub + ["--help"]))
             assert r.returncode == 0 and "usage:" in r.stdout, (sub, r.stdout)
+        # security groups: defined by call, shown and used by the CLI
+        r = tunswctl(sock, "call", "security_group_set", json.dumps(
+            {"name": "web", "rules": [{"direction": "ingress", "ethertype": "IPv4",
+                                       "protocol": "tcp", "port_range_min": 80,
+                                       "port_range_max": 80}]}))
+        assert r.returncode == 0, r.stderr
+        r = tunswctl(sock, "show", "security-groups")
+        assert re.search(r"^web\s+security_group\s+yes\s+1\s+0/0\s+-", r.stdout, re.M), \
+            r.stdout
+        r = tunswctl(sock, "show", "connections", "--port", "vm1")
+        assert r.returncode == 0 and r.stdout.startswith("NETWORK"), (r.stdout, r.stderr)
+        r = tunswctl(sock, "--json", "connections", "flush", "--network", "blue")
+        assert r.returncode == 0 and json.loads(r.stdout)["result"] == {"flushed": 0}, r.stdout
+        r = tunswctl(sock, "show", "connections", "--address", "10.0.0.300")
+        assert r.returncode == 1 and "address" in r.stderr, r.stderr
         r = tunswctl(sock, "counters", "reset")
         assert r.returncode == 0
         r = tunswctl(sock, "show", "workers")
