@@ -457,6 +457,145 @@ def test_03c_security_groups_follow_neutron():
     W.cloud.delete("security_group", closed["id"])
 
 
+ECHO_SERVER = """
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5001))
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    try:
+        while True:
+            d = c.recv(64)
+            if not d:
+                break
+            c.sendall(d)
+    except OSError:
+        pass
+    c.close()
+"""
+
+# one byte every 0.1 s, its echo awaited 0.5 s: prints "ok T" or "lost T"
+# (T: time.time()) for each, until stdin closes or 60 s pass
+ECHO_CLIENT = """
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 5001), timeout=5)
+c.settimeout(0.5)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        c.sendall(b"x")
+        c.recv(1)
+        print("ok %.3f" % time.time(), flush=True)
+    except OSError:
+        print("lost %.3f" % time.time(), flush=True)
+    time.sleep(0.1)
+"""
+
+
+def echo_stream(dst):
+    """A TCP stream from VM A1 to dst:5001 (the echo server on B1)."""
+    return subprocess.Popen(["ip", "netns", "exec", P + "A1", "/usr/bin/python3", "-c",
+                             ECHO_CLIENT, dst], stdout=subprocess.PIPE, text=True)
+
+
+def wait_cut(stream, since, timeout=10):
+    """Seconds from since to the stream's first lost echo after it (echoes
+    went on until then)."""
+    end = time.time() + timeout
+    oks = 0
+    while time.time() < end:
+        line = stream.stdout.readline()
+        if not line:
+            break
+        what, t = line.split()
+        if float(t) <= since:
+            continue
+        if what == "lost":
+            return float(t) - 0.5 - since          # the echo awaited 0.5 s
+        oks += 1
+    raise AssertionError("the stream was not cut (%d echoes after the change)" % oks)
+
+
+def wait_echoes(stream, n=5, timeout=20):
+    end = time.time() + timeout
+    got = 0
+    while got < n:
+        assert time.time() < end, "no echoes"
+        line = stream.stdout.readline()
+        assert line, "the stream ended"
+        got = got + 1 if line.startswith("ok") else 0
+
+
+def test_03d_tcp_streams_cut_by_rule_and_member_changes():
+    """A TCP stream from A to B's port 5001 while Neutron changes what
+    allows it: the rule deleted (R-G7), then the remote group it relied on
+    losing A's port (a member change): each cuts the running stream within
+    2 s. A port with port security off is not filtered (R-G1)."""
+    need()
+    pa, pb = W.ports["A"], W.ports["B"]
+    ip_a, ip_b = (p["fixed_ips"][0]["ip_address"] for p in (pa, pb))
+    default_a, default_b = pa["security_groups"], pb["security_groups"]
+    server = subprocess.Popen(["ip", "netns", "exec", P + "B1", "/usr/bin/python3", "-c",
+                               ECHO_SERVER])
+    svc = W.cloud.create("security_group", name="svc")
+    clients = W.cloud.create("security_group", name="clients")
+    streams = []
+    try:
+        # 1. a prefix rule deleted under a running stream
+        rule = W.cloud.create("security_group_rule", security_group_id=svc["id"],
+                              direction="ingress", ethertype="IPv4", protocol="tcp",
+                              port_range_min=5001, port_range_max=5001,
+                              remote_ip_prefix=ip_a + "/32")
+        W.cloud.update("port", pb["id"], security_groups=[svc["id"]])
+        wait_groups("B", pb["id"], [svc["id"]])
+        streams.append(echo_stream(ip_b))
+        wait_echoes(streams[-1])
+        revoked = counter("B", "ct_revoked")
+        t0 = time.time()
+        W.cloud.delete("security_group_rule", rule["id"])
+        cut = wait_cut(streams[-1], t0)
+        PLAN.append("TCP stream cut %.1f s after its rule was deleted" % cut)
+        assert cut < 2.0, cut
+        assert counter("B", "ct_revoked") > revoked
+        streams[-1].kill()
+        # 2. a remote-group rule, and A's port leaving that group
+        W.cloud.create("security_group_rule", security_group_id=svc["id"],
+                       direction="ingress", ethertype="IPv4", protocol="tcp",
+                       port_range_min=5001, port_range_max=5001,
+                       remote_group_id=clients["id"])
+        W.cloud.update("port", pa["id"], security_groups=default_a + [clients["id"]])
+        wait_groups("A", pa["id"], default_a + [clients["id"]])
+        streams.append(echo_stream(ip_b))
+        wait_echoes(streams[-1])
+        t0 = time.time()
+        W.cloud.update("port", pa["id"], security_groups=default_a)
+        cut = wait_cut(streams[-1], t0)
+        PLAN.append("TCP stream cut %.1f s after its source left the remote group" % cut)
+        assert cut < 2.0, cut
+        streams[-1].kill()
+        # 3. port security off: nothing filters B (the svc group has no
+        # ICMP rule, yet pings pass)
+        assert pings("A1", ip_b, 2) == 0
+        W.cloud.update("port", pb["id"], security_groups=[], port_security_enabled=False)
+        wait_policy("B", pb["id"], lambda ips: ips is None)
+        wait_groups("B", pb["id"], [])
+        wait_pings("A1", ip_b, True)
+        W.cloud.update("port", pb["id"], port_security_enabled=True)
+    finally:
+        for st in streams:
+            st.kill()
+        server.kill()
+        W.cloud.update("port", pa["id"], security_groups=default_a)
+        W.cloud.update("port", pb["id"], port_security_enabled=True, security_groups=default_b)
+        wait_groups("B", pb["id"], default_b)
+        wait_groups("A", pa["id"], default_a)
+    wait_pings("A1", ip_b, True)
+    W.cloud.delete("security_group", svc["id"])
+    W.cloud.delete("security_group", clients["id"])
+
+
 def test_04_agent_restart_loses_nothing_and_removes_stale_entries():
     """The agent restarts under traffic: no ping is lost. While it was away
     a port of B's was deleted (the removal it missed left a stale entry in
