@@ -48,6 +48,8 @@ struct tsw_ctl {
 	char vhost_dir[108];            /* port_add: vhost-user sockets only here */
 	bool sliced;                    /* the caller runs tsw_dp_drain() in slices */
 	struct tsw_secgroups *sg;       /* security groups (R-G*) */
+	bool building;                  /* tsw_ctl_write: rule sets being built */
+	unsigned int tries;             /* tsw_ctl_write: of this request */
 };
 
 /* ---- counters ---------------------------------------------------------- */
@@ -1085,9 +1087,15 @@ op_show_counters(struct req *r)
 			}
 			json_object_set_new(c, "connections", cj);
 		}
-		json_object_set_new(c, "control", json_pack("{s:I, s:I}",
+		struct tsw_secgroups_build_stats bs;
+		tsw_secgroups_build_stats(r->ctl->sg, &bs);
+		json_object_set_new(c, "control", json_pack("{s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}",
 			"requests", (json_int_t)__atomic_load_n(&r->ctl->requests, __ATOMIC_RELAXED),
-			"refused", (json_int_t)__atomic_load_n(&r->ctl->refused, __ATOMIC_RELAXED)));
+			"refused", (json_int_t)__atomic_load_n(&r->ctl->refused, __ATOMIC_RELAXED),
+			"rule_set_builds", "off_lcore", (json_int_t)bs.offloaded,
+			"rounds", (json_int_t)bs.rounds, "max_round_us", (json_int_t)bs.max_us,
+			"inline", (json_int_t)bs.inline_builds,
+			"max_inline_us", (json_int_t)bs.inline_max_us));
 		if (r->ctl->hooks.control_info != NULL)
 			r->ctl->hooks.control_info(r->ctl->hooks.arg,
 						   json_object_get(c, "control"));
@@ -1388,6 +1396,12 @@ tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
 	rc = op->fn(&r);
 	if (!ctl->sliced)
 		tsw_dp_drain(ctl->dp, UINT_MAX);   /* what deleted owners left: now */
+	if (rc < 0 && tsw_secgroups_wanted(ctl->sg)) {
+		json_decref(r.result);         /* not refused: waits for rule sets, */
+		rebase_new_objects(ctl);       /* and counted when made again */
+		__atomic_fetch_sub(&ctl->requests, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
 	if (rc < 0) {
 		count(&ctl->refused);
 		json_decref(r.result);
@@ -1400,6 +1414,43 @@ tsw_ctl_request(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms)
 		return reply_error(id, "request", "out of memory");
 	}
 	return reply_ok(id, r.result);
+}
+
+json_t *
+tsw_ctl_write(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms, bool *wait)
+{
+	json_t *reply;
+
+	if (ctl->building) {
+		if (!tsw_secgroups_build_poll(ctl->sg)) {
+			*wait = true;
+			return NULL;
+		}
+		ctl->building = false;
+	}
+	tsw_secgroups_defer(ctl->sg, ctl->tries < 2);
+	reply = tsw_ctl_request(ctl, req, now_ms);
+	if (reply == NULL && tsw_secgroups_wanted(ctl->sg)) {
+		ctl->tries++;
+		if (tsw_secgroups_build_start(ctl->sg) == 0) {
+			ctl->building = true;
+			*wait = true;
+			return NULL;
+		}
+		/* no thread: built here */
+		tsw_secgroups_defer(ctl->sg, false);
+		reply = tsw_ctl_request(ctl, req, now_ms);
+	}
+	tsw_secgroups_build_end(ctl->sg);
+	ctl->tries = 0;
+	*wait = false;
+	return reply;
+}
+
+int
+tsw_ctl_wait_fd(const struct tsw_ctl *ctl)
+{
+	return tsw_secgroups_build_fd(ctl->sg);
 }
 
 /* ---- requests in steps (the daemon's control thread) ------------------- */

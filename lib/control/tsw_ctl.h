@@ -96,6 +96,15 @@ void tsw_ctl_set_sliced(struct tsw_ctl *ctl);
  * only look); true while more is left. */
 bool tsw_ctl_drain(struct tsw_ctl *ctl, unsigned int max);
 
+/* Table writer, sliced (the daemon): a change, as tsw_ctl_request(),
+ * except that the rule sets it needs are built on a control thread
+ * (tsw_secgroups): while they are, NULL and *wait; make the same request
+ * again (no other change between) once tsw_ctl_wait_fd() is readable or
+ * later, until it answers. A request that keeps wanting new rule sets
+ * (the model changed under it) is built here on its third try. */
+json_t *tsw_ctl_write(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms, bool *wait);
+int tsw_ctl_wait_fd(const struct tsw_ctl *ctl);
+
 /* The underlay slow path whose neighbors and statistics to show. */
 struct tsw_underlay;
 void tsw_ctl_set_underlay(struct tsw_ctl *ctl, struct tsw_underlay *ul);

@@ -29,6 +29,7 @@ struct tsw_ctlexec {
 	unsigned int cap, head, len;
 	struct tsw_ctlmsg **done;    /* answered in this run, not yet handed back */
 	unsigned int n_done;
+	bool waiting;                /* the head waits for rule sets (tsw_ctl_write) */
 	struct tsw_ctlexec_stats st;
 };
 
@@ -202,7 +203,13 @@ tsw_ctlexec_run(struct tsw_ctlexec *x, uint64_t now_ms)
 				reply = tsw_ctl_job_step(x->ctl, m->job, STEP_CHANGES);
 				x->st.steps++;
 			} else {
-				reply = tsw_ctl_request(x->ctl, m->req, now_ms);
+				reply = tsw_ctl_write(x->ctl, m->req, now_ms, &x->waiting);
+				if (x->waiting) {
+					/* its rule sets are being built: later
+					 * changes wait behind it */
+					unlock(x);
+					break;
+				}
 			}
 			m->applied = m->job == NULL || reply != NULL;
 			m->reply = reply;
@@ -240,14 +247,18 @@ tsw_ctlexec_run(struct tsw_ctlexec *x, uint64_t now_ms)
 void
 tsw_ctlexec_wait(struct tsw_ctlexec *x, unsigned int timeout_us)
 {
-	struct pollfd p = { .fd = x->in_fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = x->in_fd, .events = POLLIN },
+			       { .fd = tsw_ctl_wait_fd(x->ctl), .events = POLLIN } };
 	struct timespec ts = { .tv_sec = timeout_us / 1000000,
 			       .tv_nsec = (long)(timeout_us % 1000000) * 1000 };
 	uint64_t v;
 
-	if (x->len > 0 || !rte_ring_empty(x->in))
+	if ((x->len > 0 && !x->waiting) || !rte_ring_empty(x->in))
 		return;
-	if (ppoll(&p, 1, &ts, NULL) > 0) {
+	/* waiting for rule sets: until they are built (tsw_ctl_write reads
+	 * that eventfd), or a request comes */
+	if (ppoll(p, x->waiting && p[1].fd >= 0 ? 2 : 1, &ts, NULL) > 0 &&
+	    (p[0].revents & POLLIN)) {
 		ssize_t r = read(x->in_fd, &v, sizeof(v));
 		(void)r;
 	}

@@ -11,7 +11,9 @@
  * applied a step at a time over several calls, learn events between
  * them; so are the entries a deleted network, port or tunnel leaves
  * behind, tsw_dp_drain: the request that deleted it is answered once they
- * are gone), then publishes (e.g. waits for an RCU grace period) before it
+ * are gone; a change whose rule sets are being built off this thread,
+ * tsw_ctl_write, waits for them without holding the loop, the changes
+ * behind it queued), then publishes (e.g. waits for an RCU grace period) before it
  * hands answers back. The control thread collects answered messages.
  * Lock-free rings carry the messages; an eventfd on each side wakes the
  * other. At most max_in_flight messages may be submitted and not yet

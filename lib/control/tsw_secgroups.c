@@ -3,11 +3,18 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "tsw_clock.h"
 #include "tsw_parse.h"
 #include "tsw_secgroups.h"
 
@@ -43,8 +50,39 @@ struct rset {
 	uint32_t holders;            /* ports and prepared choices */
 };
 
+/* A rule set to build off the table writer, and what came of it. */
+struct job {
+	struct tsw_sg_rule *rules;
+	uint32_t n;
+	bool stateful;
+	bool taken;                  /* a request's model holds rs now */
+	struct tsw_sg_ruleset *rs;   /* NULL: why */
+	char why[160];
+};
+
+struct builder {
+	bool defer;                  /* build() records wanted rule sets */
+	struct job *want;            /* recorded in this round */
+	uint32_t n_want;
+	struct job *ready;           /* built in earlier rounds of this request */
+	uint32_t n_ready;
+	struct job *run;             /* the builder thread's (n_run) */
+	uint32_t n_run;
+	pthread_t tid;
+	bool started;                /* the thread exists */
+	bool running;                /* a round is under way */
+	uint32_t quit;               /* atomic */
+	int go_fd;                   /* eventfd: a round to build */
+	int socket;
+	uint32_t done;               /* the thread is finished (atomic) */
+	uint64_t run_us;
+	int fd;                      /* eventfd: the thread is finished */
+	struct tsw_secgroups_build_stats st;
+};
+
 struct tsw_secgroups {
 	struct tsw_dp *dp;
+	struct builder b;
 	struct grp grp[TSW_SG_MAX_GROUPS];
 	struct rset *sets;
 	uint32_t n_sets;
@@ -54,6 +92,8 @@ struct tsw_secgroups {
 
 #define ERR(e, f, ...) tsw_jerr_set(e, f, __VA_ARGS__)
 
+static void builder_stop(struct builder *b);
+
 struct tsw_secgroups *
 tsw_secgroups_create(struct tsw_dp *dp)
 {
@@ -62,9 +102,21 @@ tsw_secgroups_create(struct tsw_dp *dp)
 	if (g == NULL)
 		return NULL;
 	g->dp = dp;
+	g->b.fd = g->b.go_fd = -1;
 	for (int p = 0; p < TSW_MAX_PORTS; p++)
 		g->port_set[p] = -1;
 	return g;
+}
+
+static void
+jobs_free(struct job *j, uint32_t n, bool all)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		free(j[i].rules);
+		if (all || !j[i].taken)
+			tsw_sg_ruleset_free(j[i].rs);
+	}
+	free(j);
 }
 
 static void
@@ -82,6 +134,10 @@ tsw_secgroups_free(struct tsw_secgroups *g)
 {
 	if (g == NULL)
 		return;
+	builder_stop(&g->b);      /* finishes a round under way first */
+	jobs_free(g->b.run, g->b.n_run, true);
+	jobs_free(g->b.want, g->b.n_want, true);
+	jobs_free(g->b.ready, g->b.n_ready, false);
 	for (int i = 0; i < TSW_SG_MAX_GROUPS; i++) {
 		free_rules(&g->grp[i]);
 		free(g->grp[i].members);
@@ -360,6 +416,42 @@ gather(const struct tsw_secgroups *g, const uint16_t *groups, uint16_t n, uint32
 	return out;
 }
 
+static bool
+rule_eq(const struct tsw_sg_rule *a, const struct tsw_sg_rule *b)
+{
+	return a->dir == b->dir && a->v6 == b->v6 && a->proto == b->proto &&
+	       a->pmin == b->pmin && a->pmax == b->pmax && a->icmp_type == b->icmp_type &&
+	       a->icmp_code == b->icmp_code && a->remote_len == b->remote_len &&
+	       memcmp(a->remote, b->remote, sizeof(a->remote)) == 0 && a->rgroup == b->rgroup &&
+	       a->ref.group == b->ref.group && a->ref.rule == b->ref.rule;
+}
+
+static bool
+job_is(const struct job *j, const struct tsw_sg_rule *rules, uint32_t n, bool stateful)
+{
+	if (j->n != n || j->stateful != stateful)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (!rule_eq(&j->rules[i], &rules[i]))
+			return false;
+	return true;
+}
+
+/* Deferring: the rule set of these rules is wanted (rules: the job's). */
+static int
+want(struct tsw_secgroups *g, struct tsw_sg_rule *rules, uint32_t n, bool stateful)
+{
+	struct job *w = realloc(g->b.want, (g->b.n_want + 1) * sizeof(*w));
+
+	if (w == NULL) {
+		free(rules);
+		return -ENOMEM;
+	}
+	g->b.want = w;
+	w[g->b.n_want++] = (struct job){ .rules = rules, .n = n, .stateful = stateful };
+	return 0;
+}
+
 static struct tsw_sg_ruleset *
 build(struct tsw_secgroups *g, const uint16_t *groups, uint16_t n, struct tsw_jerr *e)
 {
@@ -372,17 +464,54 @@ build(struct tsw_secgroups *g, const uint16_t *groups, uint16_t n, struct tsw_je
 			stateful = g->grp[groups[i]].stateful;
 	char why[160];
 	struct tsw_sg_ruleset *rs;
+	uint64_t t0;
 
 	if (rules == NULL && count > 0) {
 		ERR(e, "security_groups", "out of memory");
 		return NULL;
 	}
+	/* built off this thread for this request already */
+	for (uint32_t i = 0; i < g->b.n_ready; i++) {
+		struct job *j = &g->b.ready[i];
+		if (j->taken || !job_is(j, rules, count, stateful))
+			continue;
+		free(rules);
+		if (j->rs == NULL) {
+			ERR(e, "security_groups", "%s", j->why);
+			return NULL;
+		}
+		j->taken = true;
+		j->rs->gen = ++g->gen;    /* not published yet */
+		return j->rs;
+	}
+	if (g->b.defer) {
+		if (want(g, rules, count, stateful) < 0)
+			ERR(e, "security_groups", "out of memory");
+		else
+			ERR(e, "security_groups", "being built");
+		return NULL;
+	}
+	t0 = tsw_mono_us();
 	rs = tsw_sg_ruleset_build(rules, count, stateful, ++g->gen, g->dp->socket, why,
 				  sizeof(why));
+	g->b.st.inline_builds++;
+	g->b.st.inline_max_us = RTE_MAX(g->b.st.inline_max_us, tsw_mono_us() - t0);
 	free(rules);
 	if (rs == NULL)
 		ERR(e, "security_groups", "%s", why);
 	return rs;
+}
+
+/* A rule set build() gave and the request does not keep. */
+static void
+unbuild(struct tsw_secgroups *g, struct tsw_sg_ruleset *rs)
+{
+	for (uint32_t i = 0; rs != NULL && i < g->b.n_ready; i++)
+		if (g->b.ready[i].rs == rs) {
+			g->b.ready[i].taken = false;
+			return;
+		}
+	tsw_sg_ruleset_free(rs);
 }
 
 /* The set of these (sorted) groups, built when new; -1 with e. */
@@ -441,6 +570,7 @@ rebuild(struct tsw_secgroups *g, bool (*matches)(const struct tsw_secgroups *,
 	struct tsw_jerr *e)
 {
 	struct tsw_sg_ruleset **built = calloc(g->n_sets ? g->n_sets : 1, sizeof(*built));
+	bool failed = false;
 
 	if (built == NULL)
 		return ERR(e, "name", "out of memory");
@@ -450,11 +580,16 @@ rebuild(struct tsw_secgroups *g, bool (*matches)(const struct tsw_secgroups *,
 			continue;
 		built[i] = build(g, s->groups, s->n, e);
 		if (built[i] == NULL) {
-			for (uint32_t k = 0; k < i; k++)
-				tsw_sg_ruleset_free(built[k]);
-			free(built);
-			return -1;
+			failed = true;
+			if (!g->b.defer)
+				break;      /* deferring: every wanted set in one round */
 		}
+	}
+	if (failed) {
+		for (uint32_t k = 0; k < g->n_sets; k++)
+			unbuild(g, built[k]);
+		free(built);
+		return -1;
 	}
 	for (uint32_t i = 0; i < g->n_sets; i++) {
 		struct rset *s = &g->sets[i];
@@ -491,6 +626,179 @@ uses_address_group(const struct tsw_secgroups *g, const struct rset *s, int ai)
 				return true;
 	}
 	return false;
+}
+
+/* ---- building off the table writer ---------------------------------------- */
+
+/* The builder thread: one, made at the first build and kept; it waits on
+ * go_fd for a round, builds it, says so on fd. */
+static void *
+builder_main(void *arg)
+{
+	struct builder *b = arg;
+	uint64_t v, t0, one = 1;
+	ssize_t n;
+
+	for (;;) {
+		n = read(b->go_fd, &v, sizeof(v));
+		if (n != (ssize_t)sizeof(v) && errno == EINTR)
+			continue;
+		if (__atomic_load_n(&b->quit, __ATOMIC_ACQUIRE) || n != (ssize_t)sizeof(v))
+			break;
+		t0 = tsw_mono_us();
+		for (uint32_t i = 0; i < b->n_run; i++) {
+			struct job *j = &b->run[i];
+			j->rs = tsw_sg_ruleset_build(j->rules, j->n, j->stateful, 0, b->socket,
+						     j->why, sizeof(j->why));
+		}
+		b->run_us = tsw_mono_us() - t0;
+		__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+		n = write(b->fd, &one, sizeof(one));
+		(void)n;
+	}
+	return NULL;
+}
+
+static int
+builder_start(struct builder *b)
+{
+	int rc;
+
+	if (b->started)
+		return 0;
+	if (b->fd < 0 && (b->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -errno;
+	if (b->go_fd < 0 && (b->go_fd = eventfd(0, EFD_CLOEXEC)) < 0)
+		return -errno;
+	rc = rte_ctrl_thread_create(&b->tid, "tsw-sgbuild", NULL, builder_main, b);
+	if (rc != 0)
+		return -rc;
+	b->started = true;
+	return 0;
+}
+
+static void
+builder_stop(struct builder *b)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (b->started) {
+		__atomic_store_n(&b->quit, 1, __ATOMIC_RELEASE);
+		n = write(b->go_fd, &one, sizeof(one));
+		(void)n;
+		pthread_join(b->tid, NULL);
+		b->started = false;
+	}
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->go_fd >= 0)
+		close(b->go_fd);
+	b->fd = b->go_fd = -1;
+}
+
+void
+tsw_secgroups_defer(struct tsw_secgroups *g, bool on)
+{
+	g->b.defer = on;
+	if (on) {
+		jobs_free(g->b.want, g->b.n_want, true);
+		g->b.want = NULL;
+		g->b.n_want = 0;
+	}
+}
+
+bool
+tsw_secgroups_wanted(const struct tsw_secgroups *g)
+{
+	return g->b.n_want > 0;
+}
+
+int
+tsw_secgroups_build_start(struct tsw_secgroups *g)
+{
+	struct builder *b = &g->b;
+	uint64_t one = 1;
+	int rc;
+
+	if (b->running || b->n_want == 0)
+		return -EINVAL;
+	rc = builder_start(b);
+	if (rc < 0)
+		return rc;
+	b->run = b->want;
+	b->n_run = b->n_want;
+	b->want = NULL;
+	b->n_want = 0;
+	b->socket = g->dp->socket;
+	__atomic_store_n(&b->done, 0, __ATOMIC_RELAXED);
+	/* the write orders the jobs before the thread reads them */
+	if (write(b->go_fd, &one, sizeof(one)) != (ssize_t)sizeof(one)) {
+		rc = -errno;
+		b->want = b->run;
+		b->n_want = b->n_run;
+		b->run = NULL;
+		b->n_run = 0;
+		return rc;
+	}
+	b->running = true;
+	b->st.rounds++;
+	return 0;
+}
+
+int
+tsw_secgroups_build_poll(struct tsw_secgroups *g)
+{
+	struct builder *b = &g->b;
+	struct job *r;
+	uint64_t v;
+	ssize_t n;
+
+	if (!b->running)
+		return 1;
+	if (!__atomic_load_n(&b->done, __ATOMIC_ACQUIRE))
+		return 0;
+	n = read(b->fd, &v, sizeof(v));
+	(void)n;
+	b->running = false;
+	b->st.offloaded += b->n_run;
+	b->st.max_us = RTE_MAX(b->st.max_us, b->run_us);
+	r = realloc(b->ready, (b->n_ready + b->n_run) * sizeof(*r));
+	if (r == NULL) {          /* lost: the request asks for them again */
+		jobs_free(b->run, b->n_run, true);
+	} else {
+		memcpy(&r[b->n_ready], b->run, b->n_run * sizeof(*r));
+		b->ready = r;
+		b->n_ready += b->n_run;
+		free(b->run);
+	}
+	b->run = NULL;
+	b->n_run = 0;
+	return 1;
+}
+
+int
+tsw_secgroups_build_fd(const struct tsw_secgroups *g)
+{
+	return g->b.fd;
+}
+
+void
+tsw_secgroups_build_end(struct tsw_secgroups *g)
+{
+	jobs_free(g->b.ready, g->b.n_ready, false);
+	g->b.ready = NULL;
+	g->b.n_ready = 0;
+	jobs_free(g->b.want, g->b.n_want, true);
+	g->b.want = NULL;
+	g->b.n_want = 0;
+	g->b.defer = false;
+}
+
+void
+tsw_secgroups_build_stats(const struct tsw_secgroups *g, struct tsw_secgroups_build_stats *st)
+{
+	*st = g->b.st;
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -811,7 +1119,7 @@ tsw_secgroups_address_group_set(struct tsw_secgroups *g, const json_t *req, stru
 	struct addr *set;
 	uint32_t ns;
 	int ai;
-	struct grp *gr;
+	struct grp *gr, saved;
 
 	if (arg_id(req, &id, e) != 0 || parse_addrs(req, "addresses", &set, &ns, e) < 0)
 		return -1;
@@ -821,26 +1129,37 @@ tsw_secgroups_address_group_set(struct tsw_secgroups *g, const json_t *req, stru
 		return ERR(e, "name", ai < 0 ? "too many groups" : "'%s' is a security group", id);
 	}
 	gr = &g->grp[ai];
-	free(gr->members);
+	saved = *gr;
 	gr->members = set;
 	gr->n_members = gr->cap_members = ns;
 	gr->defined = true;
-	return rebuild(g, uses_address_group, ai, e);
+	if (rebuild(g, uses_address_group, ai, e) < 0) {   /* nothing published */
+		free(set);
+		*gr = saved;
+		maybe_forget(g, ai);
+		return -1;
+	}
+	free(saved.members);
+	return 0;
 }
 
 int
 tsw_secgroups_address_group_del(struct tsw_secgroups *g, const char *id, struct tsw_jerr *e)
 {
 	int ai = find(g, id);
+	struct grp saved;
 
 	if (ai < 0 || !g->grp[ai].address_group || !g->grp[ai].defined)
 		return ERR(e, "name", "no address group '%s'", id);
-	free(g->grp[ai].members);
+	saved = g->grp[ai];
 	g->grp[ai].members = NULL;
 	g->grp[ai].n_members = g->grp[ai].cap_members = 0;
 	g->grp[ai].defined = false;
-	if (rebuild(g, uses_address_group, ai, e) < 0)
+	if (rebuild(g, uses_address_group, ai, e) < 0) {
+		g->grp[ai] = saved;
 		return -1;
+	}
+	free(saved.members);
 	maybe_forget(g, ai);
 	return 0;
 }

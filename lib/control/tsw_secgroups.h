@@ -69,6 +69,34 @@ void tsw_secgroups_abort(struct tsw_secgroups *g, struct tsw_sg_choice *c);
 /* The port is gone, or no longer filtered (port security off). */
 void tsw_secgroups_port_clear(struct tsw_secgroups *g, uint16_t port);
 
+/* Building rule sets off the table writer (the daemon; rte_acl_build
+ * takes milliseconds for hundreds of rules). tsw_secgroups_defer(on): from
+ * now on a request that needs a rule set not built yet records it and is
+ * refused ("being built"; like every refusal it changes nothing) and
+ * tsw_secgroups_wanted() says so; tsw_secgroups_build_start() builds what
+ * was recorded on a control thread, tsw_secgroups_build_poll() returns 1
+ * once it is done (build_fd() is readable then), and the same request
+ * made again finds the rule sets it wants ready (a build's error too) and
+ * goes through — the model is the same as long as no other change came
+ * between. tsw_secgroups_build_end(): the request is answered; what it did
+ * not use is freed, deferring stops. Without defer rule sets are built on
+ * the calling thread. */
+void tsw_secgroups_defer(struct tsw_secgroups *g, bool on);
+bool tsw_secgroups_wanted(const struct tsw_secgroups *g);
+int tsw_secgroups_build_start(struct tsw_secgroups *g);
+int tsw_secgroups_build_poll(struct tsw_secgroups *g);
+int tsw_secgroups_build_fd(const struct tsw_secgroups *g);
+void tsw_secgroups_build_end(struct tsw_secgroups *g);
+struct tsw_secgroups_build_stats {
+	uint64_t inline_builds;      /* on the calling thread */
+	uint64_t inline_max_us;      /* the longest of them */
+	uint64_t offloaded;          /* on the builder thread */
+	uint64_t rounds;             /* builder thread runs */
+	uint64_t max_us;             /* the longest run */
+};
+void tsw_secgroups_build_stats(const struct tsw_secgroups *g,
+			       struct tsw_secgroups_build_stats *st);
+
 /* show_security_groups: [{"id", "stateful", "rules": [...], "members":
  * {"IPv4": n, "IPv6": n}, "ports": [...]}], address groups too. */
 json_t *tsw_secgroups_json(const struct tsw_secgroups *g);

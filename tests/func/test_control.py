@@ -568,6 +568,98 @@ def test_tunswctl_against_running_daemon(d):
     assert rc == 0, sw.text()[-3000:]
 
 
+def big_group(n, extra=()):
+    """n egress TCP rules, destination port 1000+i from 10.(i/250).(i%250).0/24
+    (distinct ACL rules), plus ICMP both ways and extra."""
+    rules = [{"direction": "egress", "ethertype": "IPv4", "protocol": "tcp",
+              "port_range_min": 1000 + i, "port_range_max": 1000 + i,
+              "remote_ip_prefix": "10.%d.%d.0/24" % (i // 250, i % 250)} for i in range(n)]
+    rules += [{"direction": "egress", "ethertype": "IPv4", "protocol": "icmp"},
+              {"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp"},
+              {"direction": "egress", "ethertype": "IPv4", "protocol": "tcp",
+               "port_range_min": 22, "port_range_max": 22,
+               "remote_ip_prefix": "198.19.1.2/32"}]
+    return rules + list(extra)
+
+
+def tcp_syn(dport, dst="198.19.1.2"):
+    """An Ethernet/IPv4/TCP SYN from vm1 (hex), checksums right."""
+    import struct
+
+    def csum(b):
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        s = (s >> 16) + (s & 0xffff)
+        return (~(s + (s >> 16))) & 0xffff
+    src, dsta = socket.inet_aton("198.19.1.1"), socket.inet_aton(dst)
+    tcp = struct.pack("!HHIIBBHHH", 40000, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    tcp = tcp[:16] + struct.pack("!H", csum(src + dsta + struct.pack("!BBH", 0, 6, 20) + tcp)) \
+        + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0, 64, 6, 0, src, dsta)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    eth = bytes.fromhex(REMOTE_MAC.replace(":", "") + VM_MAC.replace(":", "")) + b"\x08\x00"
+    return (eth + ip + tcp).hex()
+
+
+def denied(c, frame):
+    """Whether vm1's filter drops frame (trace), as sg_deny."""
+    r = c.ok("trace", port="vm1", frame=frame)
+    assert r["drops"] in ({}, {"sg_deny": 1}), r
+    return r["drops"] == {"sg_deny": 1}
+
+
+@with_topology
+def test_rule_sets_built_off_the_management_lcore_while_pinging(d):
+    """Security-group rule sets are compiled by a control thread, not the
+    management lcore, and published whole: a port given a 1 000-rule group,
+    the group changed twice under it and a change that cannot be built
+    (33 remote groups) refused with the builder's reason and nothing changed,
+    while vm1 pings on through the filter and learning goes on."""
+    sw = Daemon(d, control_conf(d, {"control": {"max_request": 1 << 20}}))
+    sock = os.path.join(d, "ctl.sock")
+    ping = None
+    try:
+        c = Ctl(sock)
+        ping = Pinger()
+        c.ok("security_group_set", name="big", rules=big_group(1000))
+        c.ok("port_security_set", port="vm1", enabled=True, mac=VM_MAC,
+             fixed_ips=["198.19.1.1"], security_groups=["big"])
+        before = c.ok("show_counters")["control"]["rule_set_builds"]
+        # the rule set is the group's: port 1000+i to 10.x.y.0/24 only
+        r = c.ok("trace", port="vm1", frame=tcp_syn(1500, "10.2.0.9"))
+        assert not r["drops"] and r["security_group"]["rule"] == "big#500", r
+        assert denied(c, tcp_syn(1501, "10.2.0.9"))
+        # changed under the port: 1 000 other rules (port 2000+i)
+        rules2 = [dict(x, port_range_min=x["port_range_min"] + 1000,
+                       port_range_max=x["port_range_max"] + 1000)
+                  if x.get("port_range_min", 0) >= 1000 else x for x in big_group(1000)]
+        c.ok("security_group_set", name="big", rules=rules2)
+        assert not denied(c, tcp_syn(2500, "10.2.0.9"))
+        assert denied(c, tcp_syn(1500, "10.2.0.9"))
+        # 33 remote groups in one rule set: rte_acl's group field has 32 bits
+        bad = big_group(10, [{"direction": "ingress", "ethertype": "IPv4",
+                              "remote_group_id": "g%d" % i} for i in range(33)])
+        rep = c.call("security_group_set", name="big", rules=bad)
+        assert not rep["ok"] and "remote groups" in rep["error"], rep
+        shown = {g["name"]: g for g in c.ok("show_security_groups")}
+        assert len(shown["big"]["rules"]) == len(rules2) and "g0" not in shown, shown["big"]
+        assert not denied(c, tcp_syn(2500, "10.2.0.9"))
+        after = c.ok("show_counters")["control"]
+        b = after["rule_set_builds"]
+        # the port's set, two changes (one refused): all built off the lcore
+        assert b["inline"] == before["inline"] == 0, after
+        assert b["off_lcore"] >= before["off_lcore"] + 2 and b["rounds"] >= 3, after
+        sent, got = ping.stop()
+        ping = None
+        assert sent >= 10 and got >= sent - 2, (sent, got, after)
+        print("  rule-set rounds: %d, longest %d us; management slice at most %d us" %
+              (b["rounds"], b["max_round_us"], after["max_slice_us"]))
+    finally:
+        if ping is not None:
+            ping.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-3000:]
+
+
 @with_topology
 def test_telemetry_shows_tunsw(d):
     """dpdk-telemetry.py shows tunsw's commands."""

@@ -20,13 +20,16 @@
 #include "tsw_dp.h"
 #include "tsw_dumpacc.h"
 #include "tsw_fdb.h"
+#include "tsw_clock.h"
+#include "tsw_sg.h"
 
 static const char conf_text[] =
 	"[agent]\nl2_population = true\narp_responder = true\n"
 	"[tunnel]\nlocal_ip = 198.18.0.1\ntypes = vxlan\n"
 	"[uplink]\ndevargs = net_ring0\n"
 	"[network blue]\ntype = vxlan\nsegmentation_id = 1001\n"
-	"[dataplane]\nfdb_size = 4096\n";
+	"[dataplane]\nfdb_size = 4096\n"
+	"[security]\nmax_connections = 4096\n";
 
 static unsigned int published;
 
@@ -425,6 +428,162 @@ test_dump_gathered_as_text_equals_the_sorted_reply(void)
 	}
 }
 
+
+/* Run x until n answers are collected into got (or 20 s pass). */
+static unsigned int
+run_until(struct tsw_ctlexec *x, struct tsw_ctlmsg **got, unsigned int n_got, unsigned int n)
+{
+	uint64_t end = tsw_mono_us() + 20 * 1000 * 1000;
+	struct tsw_ctlmsg *m;
+
+	while (n_got < n && tsw_mono_us() < end) {
+		if (tsw_ctlexec_run(x, 1000) == 0)
+			tsw_ctlexec_wait(x, 1000);
+		while ((m = tsw_ctlexec_collect(x)) != NULL)
+			got[n_got++] = m;
+	}
+	return n_got;
+}
+
+/* A group of n egress TCP rules (port 1000+i) and then extra, as a
+ * security_group_set request. */
+static char *
+group_req(unsigned int n, unsigned int remote_groups)
+{
+	size_t cap = 256 + (size_t)(n + remote_groups) * 160;
+	char *s = malloc(cap);
+	size_t off = (size_t)snprintf(s, cap, "{\"op\": \"security_group_set\", \"name\": \"big\", "
+				      "\"rules\": [");
+
+	for (unsigned int i = 0; i < n + remote_groups; i++) {
+		if (i < n)
+			off += (size_t)snprintf(s + off, cap - off, "%s{\"direction\": \"egress\", "
+						"\"ethertype\": \"IPv4\", \"protocol\": \"tcp\", "
+						"\"port_range_min\": %u, \"port_range_max\": %u}",
+						i ? ", " : "", 1000 + i, 1000 + i);
+		else
+			off += (size_t)snprintf(s + off, cap - off, "%s{\"direction\": \"ingress\", "
+						"\"ethertype\": \"IPv4\", \"remote_group_id\": "
+						"\"g%u\"}", i ? ", " : "", i);
+	}
+	snprintf(s + off, cap - off, "]}");
+	return s;
+}
+
+/* show_counters' control.rule_set_builds.key */
+static json_int_t
+builds(struct tsw_ctl *ctl, const char *key)
+{
+	json_t *req = json_pack("{s:s}", "op", "show_counters");
+	json_t *rep = tsw_ctl_request(ctl, req, 1000);
+	json_int_t v = json_integer_value(json_object_get(json_object_get(json_object_get(
+		json_object_get(rep, "result"), "control"), "rule_set_builds"), key));
+
+	json_decref(req);
+	json_decref(rep);
+	return v;
+}
+
+/* #21: a port's rule set is compiled on the builder thread while the
+ * table writer goes on: reads are answered meanwhile, the changes behind
+ * it wait (arrival order), the port gets the whole set at once; a change
+ * whose set cannot be built is refused with the builder's reason and
+ * nothing changes. */
+static void
+test_rule_sets_built_off_the_writer(void)
+{
+	struct tsw_dp *dp = make_dp();
+	struct tsw_ctl *ctl;
+	struct tsw_ctlexec *x;
+	struct tsw_ctlexec_conf c = { .max_in_flight = 8, .slice_us = 1000000,
+				      .publish = count_publish };
+	struct tsw_ctlmsg *m, *got[8];
+	const struct tsw_sg_ruleset *rs;
+	unsigned int n_got = 0;
+	json_t *refusal;
+	char *big = group_req(800, 0), *bad = group_req(10, 33);
+	int vm1;
+
+	CU_ASSERT_FATAL(dp != NULL);
+	vm1 = tsw_dp_port_find(dp, "vm1");
+	ctl = tsw_ctl_create(dp, NULL, NULL, 0, NULL, NULL);
+	CU_ASSERT_FATAL(ctl != NULL);
+	x = tsw_ctlexec_create(ctl, &c);
+	CU_ASSERT_FATAL(x != NULL);
+
+	m = msg(ctl, 1, big, &refusal);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, m), 0);
+	m = msg(ctl, 2, "{\"op\": \"port_security_set\", \"port\": \"vm1\", \"enabled\": true, "
+		"\"mac\": \"02:00:00:00:01:01\", \"fixed_ips\": [\"10.0.0.1\"], "
+		"\"security_groups\": [\"big\"]}", &refusal);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, m), 0);
+	m = msg(ctl, 3, "{\"op\": \"network_add\", \"name\": \"red\", \"type\": \"vxlan\", "
+		"\"segmentation_id\": 1002}", &refusal);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, m), 0);
+	m = msg(ctl, 4, "{\"op\": \"show_networks\"}", &refusal);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, m), 0);
+
+	/* one run: the read and the group (no port uses it yet: nothing to
+	 * build); port_security_set waits for its set, network_add behind it */
+	tsw_ctlexec_run(x, 1000);
+	while ((m = tsw_ctlexec_collect(x)) != NULL)
+		got[n_got++] = m;
+	CU_ASSERT_EQUAL_FATAL(n_got, 2);
+	CU_ASSERT_EQUAL(got[0]->client, 4);
+	CU_ASSERT_EQUAL(got[1]->client, 1);
+	CU_ASSERT(dp->ports[vm1].sg == NULL);
+	CU_ASSERT(dp->ports[vm1].sec == NULL);
+	CU_ASSERT_EQUAL(tsw_dp_net_find(dp, "red"), -ENOENT);
+
+	n_got = run_until(x, got, n_got, 4);
+	CU_ASSERT_EQUAL_FATAL(n_got, 4);
+	CU_ASSERT_EQUAL(got[2]->client, 2);
+	CU_ASSERT_EQUAL(got[3]->client, 3);
+	CU_ASSERT(json_is_true(json_object_get(got[2]->reply, "ok")));
+	CU_ASSERT(json_is_true(json_object_get(got[3]->reply, "ok")));
+	rs = dp->ports[vm1].sg;
+	CU_ASSERT_FATAL(rs != NULL);
+	CU_ASSERT_EQUAL(rs->n_refs, 800);
+	CU_ASSERT(rs->acl[TSW_SG_EGRESS][0] != NULL && rs->acl[TSW_SG_INGRESS][0] == NULL);
+	CU_ASSERT(dp->ports[vm1].sec != NULL);
+	CU_ASSERT(tsw_dp_net_find(dp, "red") >= 0);
+	CU_ASSERT_EQUAL(builds(ctl, "off_lcore"), 1);
+	CU_ASSERT_EQUAL(builds(ctl, "rounds"), 1);
+	CU_ASSERT_EQUAL(builds(ctl, "inline"), 0);
+
+	/* 33 remote groups: the builder refuses, the request says why, the
+	 * port keeps its set, the group its rules */
+	m = msg(ctl, 5, bad, &refusal);
+	CU_ASSERT_EQUAL(tsw_ctlexec_submit(x, m), 0);
+	n_got = run_until(x, got, n_got, 5);
+	CU_ASSERT_EQUAL_FATAL(n_got, 5);
+	CU_ASSERT(json_is_false(json_object_get(got[4]->reply, "ok")));
+	CU_ASSERT(strstr(json_string_value(json_object_get(got[4]->reply, "error")),
+			 "remote groups") != NULL);
+	CU_ASSERT(dp->ports[vm1].sg == rs);
+	CU_ASSERT_EQUAL(builds(ctl, "rounds"), 2);
+	CU_ASSERT_EQUAL(builds(ctl, "inline"), 0);
+	{
+		json_t *req = json_pack("{s:s}", "op", "show_security_groups");
+		json_t *rep = tsw_ctl_request(ctl, req, 1000), *g, *shown = NULL;
+		size_t i;
+		json_array_foreach(json_object_get(rep, "result"), i, g)
+			if (strcmp(json_string_value(json_object_get(g, "name")), "big") == 0)
+				shown = g;
+		CU_ASSERT_EQUAL(json_array_size(json_object_get(shown, "rules")), 800);
+		CU_ASSERT_EQUAL(json_array_size(json_object_get(rep, "result")), 1);  /* no g* */
+		json_decref(req);
+		json_decref(rep);
+	}
+	for (unsigned int i = 0; i < n_got; i++)
+		tsw_ctlmsg_free(got[i]);
+	free(big);
+	free(bad);
+	tsw_ctlexec_free(x);
+	tsw_ctl_free(ctl);
+	tsw_dp_free(dp);
+}
+
 void
 register_ctlexec_tests(void)
 {
@@ -438,4 +597,6 @@ register_ctlexec_tests(void)
 		    test_port_index_kept_while_its_entries_go);
 	CU_add_test(s, "an unpaged dump gathered as text is the sorted reply, byte for byte",
 		    test_dump_gathered_as_text_equals_the_sorted_reply);
+	CU_add_test(s, "rule sets built off the writer: reads pass, changes wait, refusal whole",
+		    test_rule_sets_built_off_the_writer);
 }
