@@ -21,6 +21,9 @@ TEST=(
 	qemu-system-x86 busybox-static cpio
 	# a real neutron-server with RabbitMQ and MariaDB (tests/openstack)
 	neutron-common python3-pymysql rabbitmq-server mariadb-server
+	# Open vSwitch 3.1 with Neutron's openvswitch firewall: the reference
+	# of the security-group differential test (userspace datapath)
+	openvswitch-switch
 )
 case "${1:-all}" in
 all) PKGS=("${BUILD[@]}" "${RUN[@]}" "${AGENT[@]}" "${TEST[@]}") ;;
