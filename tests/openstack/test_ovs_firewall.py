@@ -17,7 +17,6 @@ Needs root, python3-neutron and openvswitch-switch."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from scapy.layers.l2 import ARP, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
 from tsw import Skip, mac, run, run_tests  # noqa: E402
-from tswfunc import P, sh  # noqa: E402
+from tswfunc import P, interrupt, sh  # noqa: E402
 
 MA, MB = mac(1), mac(2)
 A4, B4 = "10.0.0.1", "10.0.0.2"
@@ -279,13 +278,7 @@ class OVS:
 
     def stop(self):
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            interrupt(p)           # OVS's daemons exit cleanly on SIGINT
         self.procs = []
 
 
