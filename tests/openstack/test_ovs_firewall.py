@@ -33,6 +33,7 @@ from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6  # noqa: E402
 from scapy.layers.l2 import ARP, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
+import neutron_ovsfw  # noqa: E402
 from tsw import Skip, mac, run, run_tests  # noqa: E402
 from tswfunc import P, interrupt, sh  # noqa: E402
 
@@ -291,44 +292,6 @@ def wait(cond, timeout, what):
     raise AssertionError("no %s in %ss" % (what, timeout))
 
 
-def neutron_firewall(ovs):
-    """Neutron's OVSFirewallDriver on br-int BR, as its OVS agent makes it
-    (privsep in this process: we are root, and sudo would drop OVS_RUNDIR)."""
-    os.environ.update(OVS_RUNDIR=ovs.d)
-    from oslo_config import cfg
-    from oslo_privsep import priv_context
-    from neutron.conf.agent import common as agent_conf
-    from neutron.conf.agent import ovsdb_api
-    from neutron.conf.agent import securitygroups_rpc as sg_conf
-    from neutron.conf.plugins.ml2.drivers import ovs_conf
-    import neutron.privileged as privileged
-    for name in dir(privileged):
-        ctx = getattr(privileged, name)
-        if isinstance(ctx, priv_context.PrivContext):
-            ctx.set_client_mode(False)
-    agent_conf.register_root_helper(cfg.CONF)
-    sg_conf.register_securitygroups_opts(cfg.CONF)
-    ovs_conf.register_ovs_opts(cfg.CONF)
-    ovs_conf.register_ovs_agent_opts(cfg.CONF)
-    ovsdb_api.register_ovsdb_api_opts(cfg.CONF)
-    cfg.CONF([], project="neutron")
-    cfg.CONF.set_override("root_helper", "", "AGENT")
-    cfg.CONF.set_override("ovsdb_connection", "unix:" + ovs.sock, "OVS")
-    from neutron.agent.common import ovs_lib
-    from neutron.agent.linux.openvswitch_firewall import firewall
-    from neutron.plugins.ml2.drivers.openvswitch.agent.openflow import br_cookie
-
-    class AgentBridge(br_cookie.OVSBridgeCookieMixin, ovs_lib.OVSBridge):
-        pass
-    br = AgentBridge(BR, datapath_type="netdev")
-    # the agent's br-int defaults (setup_default_table): table 0 to the
-    # firewall's entry table 60, which sends what no port claims to NORMAL
-    ovs.ofctl("del-flows", BR)
-    ovs.ofctl("add-flow", BR, "table=0,priority=0,actions=resubmit(,60)")
-    ovs.ofctl("add-flow", BR, "table=60,priority=3,actions=NORMAL")
-    return firewall.OVSFirewallDriver(br)
-
-
 def wire(ovs, d):
     """veths A and B: one end in namespace NS, the other a br-int port."""
     sh("ip", "netns", "add", NS)
@@ -375,7 +338,7 @@ def ovs_verdicts(st, d):
     helper = None
     try:
         ovs.vsctl("add-br", BR, "--", "set", "bridge", BR, "datapath_type=netdev")
-        fw = neutron_firewall(ovs)
+        fw = neutron_ovsfw.driver(BR, ovs.d, ovs.sock)
         helper = wire(ovs, d)
         # as SecurityGroupAgentRpc.prepare_devices_filter does
         port_a = {"device": "port-a", "mac_address": MA, "fixed_ips": [A4, A6],
@@ -385,12 +348,7 @@ def ovs_verdicts(st, d):
         port_b = {"device": "port-b", "mac_address": MB, "fixed_ips": [B4, B6],
                   "security_groups": [], "port_security_enabled": False,
                   "allowed_address_pairs": [], "network_id": "net-blue"}
-        fw.filter_defer_apply_on()
-        fw.update_security_group_rules(SG, RULES)
-        fw.update_security_group_members(RG, MEMBERS)
-        fw.prepare_port_filter(port_a)
-        fw.prepare_port_filter(port_b)
-        fw.filter_defer_apply_off()
+        neutron_ovsfw.apply(fw, {SG: RULES}, {RG: MEMBERS}, [port_a, port_b])
         iface = {"A": P + "a", "B": P + "b"}
         side = {P + "a": "A", P + "b": "B"}
         out = {}
