@@ -5,7 +5,13 @@
 # by tunsw-bench's generator over vhost-user; its cycles per packet are read
 # from `ovs-appctl dpif-netdev/pmd-stats-show`.
 #
-#   scripts/bench-ovs.sh [WARMUP_S] [WINDOW_S] [MACS]   (called by scripts/bench.sh)
+#   scripts/bench-ovs.sh [WARMUP_S] [WINDOW_S] [MACS] [firewall]   (called by scripts/bench.sh)
+#
+# firewall: Neutron's own openvswitch firewall driver (python3-neutron's
+# OVSFirewallDriver, tests/openstack/neutron_ovsfw.py) filters vm1 with the
+# rules of tunsw-bench's security-group paths (Neutron's default group and
+# a web group: 9 rules) and its port security; the generator sends those
+# paths' frames (one VM, 64 K UDP flows: as many conntrack entries).
 #
 # Topology, as the Neutron OVS agent builds it:
 #   br-int (NORMAL): vm1 = dpdkvhostuserclient, access port tag 1; patch-tun
@@ -21,6 +27,7 @@ cd "$(dirname "$0")/.."
 WARM=${1:-5}
 WIN=${2:-5}
 MACS=${3:-65536}
+MODE=${4:-}
 VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 BENCH=build/app/tunsw-bench/tunsw-bench
 [ -x "$VSWITCHD" ] || { echo "bench-ovs: $VSWITCHD missing (openvswitch-switch-dpdk)" >&2; exit 1; }
@@ -55,7 +62,9 @@ A="ovs-appctl -t $D/ovs-vswitchd-dpdk.$(cat "$D/vswitchd.pid").ctl"
 
 $V add-br br-int -- set bridge br-int datapath_type=netdev \
 	-- add-port br-int vm1 tag=1 -- set interface vm1 type=dpdkvhostuserclient \
-	   options:vhost-server-path="$D/vm1.sock" \
+	   options:vhost-server-path="$D/vm1.sock" external_ids:iface-id=vm1 \
+	   external_ids:attached-mac=fa:16:01:00:00:01 external_ids:iface-status=active \
+	-- set port vm1 other_config:tag=1 \
 	-- add-port br-int patch-tun -- set interface patch-tun type=patch options:peer=patch-int
 $V add-br br-tun -- set bridge br-tun datapath_type=netdev \
 	-- add-port br-tun patch-int -- set interface patch-int type=patch options:peer=patch-tun \
@@ -93,17 +102,49 @@ open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 EOF
 ovs-ofctl del-flows unix:"$D/br-tun.mgmt"
 ovs-ofctl add-flows unix:"$D/br-tun.mgmt" "$D/brtun.flows" >/dev/null
+gen_args=()
+if [ "$MODE" = firewall ]; then
+	gen_args=(--one-vm)
+	/usr/bin/python3 - "$D" <<'EOF'
+import sys
+sys.path.insert(0, "tests/openstack")
+import neutron_ovsfw
+d = sys.argv[1]
+fw = neutron_ovsfw.driver("br-int", d, d + "/db.sock")
+SG, MAC = "sg-bench", "fa:16:01:00:00:01"
+# tunsw-bench's bench_ruleset(), as neutron-server hands it to an agent
+rules = [{"direction": "egress", "ethertype": "IPv4"},
+         {"direction": "egress", "ethertype": "IPv6"},
+         {"direction": "ingress", "ethertype": "IPv4", "remote_group_id": SG},
+         {"direction": "ingress", "ethertype": "IPv6", "remote_group_id": SG}]
+rules += [{"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+           "port_range_min": p, "port_range_max": p} for p in (22, 80, 443)]
+rules += [{"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp"},
+          {"direction": "ingress", "ethertype": "IPv4", "protocol": "udp",
+           "port_range_min": 5001, "port_range_max": 5001, "source_ip_prefix": "10.0.0.0/16"}]
+rules = [dict(r, security_group_id=SG) for r in rules]
+# tunsw-bench's PS_IPS and PS_PAIRS
+port = {"device": "vm1", "mac_address": MAC, "fixed_ips": ["10.0.0.1", "fd00::1"],
+        "security_groups": [SG], "port_security_enabled": True, "network_id": "net",
+        "allowed_address_pairs": [{"ip_address": a, "mac_address": MAC}
+                                  for a in ("10.9.1.0/24", "10.9.2.0/24", "10.0.0.0/23")] +
+                                 [{"ip_address": "10.9.3.7", "mac_address": "fa:16:3e:00:00:99"}]}
+neutron_ovsfw.apply(fw, {SG: rules}, {SG: {"IPv4": [("10.0.0.1", MAC)],
+                                           "IPv6": [("fd00::1", MAC)]}}, [port])
+EOF
+fi
 
 "$BENCH" -l 0 --no-pci --single-file-segments -m 256 --file-prefix "$GENPFX" \
 	--log-level='*:error' -- --generator "$D/vm1.sock" --seconds $((WARM + WIN + 2)) --macs "$MACS" \
-	>"$D/gen.log" 2>&1 &
+	"${gen_args[@]}" >"$D/gen.log" 2>&1 &
 pids+=($!)
 sleep "$WARM"
 $A dpif-netdev/pmd-stats-clear >/dev/null
 sleep "$WIN"
 $A dpif-netdev/pmd-stats-show >"$D/pmd.txt"
+conns=$($A dpctl/ct-get-nconns 2>/dev/null || echo 0)
 wait "${pids[0]}" || true
-/usr/bin/python3 - "$D/pmd.txt" "$WIN" "$MACS" "$D/gen.log" <<'EOF'
+/usr/bin/python3 - "$D/pmd.txt" "$WIN" "$MACS" "$D/gen.log" "$MODE" "$conns" <<'EOF'
 import json, re, sys
 t = open(sys.argv[1]).read()
 pmd = t.split("main thread:")[0]
@@ -116,8 +157,10 @@ if pkts == 0:
 proc = re.search(r"avg processing cycles per packet: ([\d.]+)", pmd)
 allc = re.search(r"avg cycles per packet: ([\d.]+)", pmd)
 miss = sum(int(x) for x in re.findall(r"miss with (?:success|failed) upcall: (\d+)", pmd))
-print(json.dumps({"path": "ovs-dpdk vm->tunnel vxlan", "macs": int(sys.argv[3]), "tunnels": 1,
-                  "bytes": 64,
+fw = sys.argv[5] == "firewall"
+print(json.dumps({"path": "ovs-dpdk vm->tunnel vxlan" + (", openvswitch firewall" if fw else ""),
+                  "macs": int(sys.argv[3]), "tunnels": 1, "bytes": 64,
+                  "connections": int(sys.argv[6]) if sys.argv[6].isdigit() else 0,
                   "mpps": pkts / float(sys.argv[2]) / 1e6,
                   "cycles_per_pkt": float(proc.group(1)) if proc else 0.0,
                   "cycles_per_pkt_all": float(allc.group(1)) if allc else 0.0,

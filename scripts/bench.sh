@@ -75,20 +75,28 @@ echo "peer: Open vSwitch $(ovs-vsctl --version | head -1 | awk '{print $NF}') wi
 	"br-int/br-tun, one PMD on the measured core, same generator and traffic;"
 echo "tunsw measured again just before and just after each OVS run (the machine's speed drifts)"
 : >build/bench/ovs.jsonl
-for macs in 65536 1024; do
+# OVS-DPDK as a plain Neutron compute node at 64 K and 1 K MACs, then with
+# Neutron's openvswitch firewall filtering vm1 (tunsw's security-group path
+# beside it: the same rules, port security and 64 K UDP flows)
+for run in 65536 1024 1024:firewall 65536:firewall; do
+	macs=${run%%:*}
+	mode=${run#"$macs"}
+	mode=${mode#:}
+	row="vm->tunnel vxlan"
+	[ -z "$mode" ] || row="vm->tunnel vxlan, security groups"
 	adjacent() {
-		bench --only "vm->tunnel vxlan" --macs "$macs" --tunnels 64 --bytes 64 \
-			--no-components --json "build/bench/adjacent-$macs-$1.json" >/dev/null
+		bench --only "$row\$" --macs "$macs" --tunnels 64 --bytes 64 \
+			--no-components --json "build/bench/adjacent-$macs$mode-$1.json" >/dev/null
 	}
 	adjacent before
 	# a part that produced no figure stops the benchmark, with its reason
-	if ! ./scripts/bench-ovs.sh 8 5 "$macs" >"build/bench/ovs-$macs.out" \
-			2>"build/bench/ovs-$macs.log"; then
-		echo "bench: the OVS-DPDK peer ($macs MACs) produced no figure:" >&2
-		tail -5 "build/bench/ovs-$macs.log" >&2
+	if ! ./scripts/bench-ovs.sh 8 5 "$macs" $mode >"build/bench/ovs-$macs$mode.out" \
+			2>"build/bench/ovs-$macs$mode.log"; then
+		echo "bench: the OVS-DPDK peer ($macs MACs $mode) produced no figure:" >&2
+		tail -5 "build/bench/ovs-$macs$mode.log" >&2
 		exit 1
 	fi
-	tail -1 "build/bench/ovs-$macs.out" >>build/bench/ovs.jsonl
+	tail -1 "build/bench/ovs-$macs$mode.out" >>build/bench/ovs.jsonl
 	adjacent after
 done
 /usr/bin/python3 - build/bench/results.json build/bench/ovs.jsonl <<'PY'
@@ -98,7 +106,8 @@ peer = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 for p in peer:
     p["tunsw_adjacent"] = []
     for when in ("before", "after"):
-        adj = json.load(open("build/bench/adjacent-%d-%s.json" % (p["macs"], when)))["results"]
+        mode = "firewall" if "firewall" in p["path"] else ""
+        adj = json.load(open("build/bench/adjacent-%d%s-%s.json" % (p["macs"], mode, when)))["results"]
         if adj:
             p["tunsw_adjacent"].append(adj[0])
 res["peer"] = peer
@@ -110,12 +119,12 @@ bad += ["tunsw before/after OVS (%d MACs)" % p["macs"] for p in peer
         if len(p["tunsw_adjacent"]) != 2]
 if bad:
     sys.exit("bench: no figure for " + ", ".join(bad))
-print("%-28s %6s %6s %8s %18s %14s" % ("path", "MACs", "Mpps", "cyc/pkt",
+print("%-50s %6s %6s %8s %18s %14s" % ("path", "MACs", "Mpps", "cyc/pkt",
                                        "tunsw before/after", "tunsw/OVS"))
 for p in peer:
     t = [a["cycles_per_pkt"] for a in p["tunsw_adjacent"]]
     q = ["%.3f" % (x / p["cycles_per_pkt"]) for x in t] if p["cycles_per_pkt"] else []
-    print("%-28s %6d %6.2f %8.1f %18s %14s" % (
+    print("%-50s %6d %6.2f %8.1f %18s %14s" % (
         p["path"], p["macs"], p["mpps"], p["cycles_per_pkt"],
         " / ".join("%.1f" % x for x in t) or "-", " / ".join(q) or "-"))
 PY

@@ -10,7 +10,9 @@ BENCH = os.environ["TSW_BENCH"]
 PATHS = {"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
          "vm broadcast -> 8 tunnels", "arp responder", "vm->tunnel vxlan, one VM source",
          "vm->tunnel vxlan, port security", "vm->tunnel vxlan, security groups",
-         "vm->tunnel vxlan, stateless group", "tunnel->vm vxlan, security groups"}
+         "vm->tunnel vxlan, stateless group", "tunnel->vm vxlan, security groups",
+         "vm->tunnel vxlan, security groups, 1 K conns",
+         "vm->tunnel vxlan, security groups, 1 M conns"}
 
 with tempfile.TemporaryDirectory() as d:
     out = os.path.join(d, "bench.json")
@@ -27,7 +29,8 @@ with tempfile.TemporaryDirectory() as d:
     seen = {x["path"] for x in res}
     failed = 0
     if seen != PATHS:
-        print("FAIL paths: missing %s" % sorted(PATHS - seen))
+        print("FAIL paths: missing %s, unexpected %s" % (sorted(PATHS - seen),
+                                                         sorted(seen - PATHS)))
         failed += 1
     for x in res:
         b = x["baseline"]
@@ -35,6 +38,11 @@ with tempfile.TemporaryDirectory() as d:
         # refused (tx_full) measures freeing instead of sending (a full
         # ring now and then is the generator's pace, more with the flood's
         # eight copies a frame on a busy machine)
+        # a connection table that refuses connections measures refusals
+        if x.get("ct_full"):
+            print("FAIL %s: %d frames refused by a full connection table" %
+                  (x["path"], x["ct_full"]))
+            failed += 1
         if not x["frames"] or x["tx_full"] > x["sent"]:
             print("FAIL %s: most output refused: %d tx_full, %d sent, of %d frames" %
                   (x["path"], x["tx_full"], x["sent"], x["frames"]))

@@ -177,7 +177,10 @@ struct scenario {
 	uint32_t macs;          /* FDB entries the flows spread over */
 	uint32_t tunnels;
 	uint16_t frame_len;     /* inner frame length (bytes, no FCS) */
+	uint32_t flows;         /* distinct UDP flows (connections); 0: 65 536 */
 };
+
+#define DEFAULT_FLOWS 65536u
 
 /* A path's baseline: I/O forwarding in the same direction. */
 static bool
@@ -251,7 +254,8 @@ build_inner(uint8_t *p, uint16_t len, uint32_t dprefix, uint32_t di, uint32_t sp
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = htonl(RTE_IPV4(10, 0, 0, 1) + (f & 0xff));
-	ip->dst_addr = htonl(RTE_IPV4(10, 0, 1, 1) + ((f >> 8) & 0xff));
+	/* (f & 0x3fff, f >> 8): 2^20 distinct flows */
+	ip->dst_addr = htonl(RTE_IPV4(10, 0, 1, 1) + ((f >> 8) & 0xfff));
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = htons((uint16_t)(1024 + (f & 0x3fff)));
 	udp->dst_port = htons(5001);
@@ -312,7 +316,7 @@ prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
 	uint16_t len = s->frame_len;
 	uint8_t *p;
 	uint32_t di = (uint32_t)((k * 2654435761u) % s->macs);   /* spread over all MACs */
-	uint32_t f = (uint32_t)k;
+	uint32_t f = (uint32_t)(k % (s->flows ? s->flows : DEFAULT_FLOWS));
 
 	rte_pktmbuf_reset(m);
 	switch (s->path) {
@@ -551,6 +555,7 @@ struct result {
 	uint64_t drops;
 	uint64_t ps_drops;        /* of them, by port security (R-S*) */
 	uint64_t tx_full;         /* of them, refused by the output device */
+	uint64_t ct_full;         /* of them, refused by a full connection table */
 	uint64_t frames;          /* received by the worker, warm-up included */
 	uint64_t sent;            /* taken by the output devices, the same */
 };
@@ -659,6 +664,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		r->busy_pct = db + di ? 100.0 * (double)db / (double)(db + di) : 0;
 		r->drops = dp != NULL ? tsw_counters_total_drops(c) : 0;
 		r->tx_full = dp != NULL ? c->drop[TSW_DROP_tx_full] : 0;
+		r->ct_full = dp != NULL ? c->drop[TSW_DROP_ct_full] : 0;
 		r->frames = c->pkts;
 		r->sent = 0;
 		for (uint16_t o = 0; dp != NULL && o < TSW_N_OUTS; o++)
@@ -772,13 +778,15 @@ make_devs(bool vhost, const char *dir)
 
 /* Feed another switch (e.g. OVS-DPDK as a vhost-user client of sock) the
  * vm->tunnel traffic of the main table (64 K destination MACs, 64-byte
- * frames) for secs seconds; report what was sent. */
+ * frames) for secs seconds, or with one_vm the security groups' paths'
+ * (one VM: its MAC, sources in 10.0.0.0/23, 64 K UDP flows); report what
+ * was sent. */
 static int
-generator_only(const char *sock, double secs, uint32_t macs)
+generator_only(const char *sock, double secs, uint32_t macs, bool one_vm)
 {
 	struct tsw_ethdev_conf ec = { .want_rxq = 1, .want_txq = 1, .promiscuous = true };
 	struct tsw_ethdev g;
-	struct scenario s = { P_VM_VXLAN, macs, 64, 64 };
+	struct scenario s = { one_vm ? P_VM_VXLAN_SG : P_VM_VXLAN, macs, 64, 64 };
 	char args[256], err[256];
 	struct rte_mbuf *b[64];
 	uint64_t k = 0, sent = 0, hz = rte_get_tsc_hz(), t0, end;
@@ -985,6 +993,18 @@ components(const struct scenario *s, struct component_arg *a)
 	return rc < 0 ? -1 : 0;
 }
 
+/* --only: rows whose name contains text, or is text without its final
+ * '$' */
+static bool
+only_matches(const char *text, const char *label)
+{
+	size_t n = strlen(text);
+
+	if (n > 0 && text[n - 1] == '$')
+		return strlen(label) == n - 1 && strncmp(label, text, n - 1) == 0;
+	return strstr(label, text) != NULL;
+}
+
 /* The median of n values (n <= 5). */
 static double
 median(const double *v, int n)
@@ -1017,6 +1037,7 @@ median_result(const struct result *r, int n)
 		o.drops += r[k].drops;
 		o.ps_drops += r[k].ps_drops;
 		o.tx_full += r[k].tx_full;
+		o.ct_full += r[k].ct_full;
 		o.frames += r[k].frames;
 		o.sent += r[k].sent;
 	}
@@ -1038,6 +1059,7 @@ main(int argc, char **argv)
 		{ "generator", required_argument, NULL, 'g' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "macs", required_argument, NULL, 'm' },
+		{ "one-vm", no_argument, NULL, 'V' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "tunnels", required_argument, NULL, 't' },
 		{ "bytes", required_argument, NULL, 'b' },
@@ -1051,7 +1073,7 @@ main(int argc, char **argv)
 	const char *json_path = NULL, *only = NULL, *harness = "vhost", *gen_sock = NULL;
 	double gen_secs = 5;
 	uint32_t gen_macs = 65536;
-	bool gen_macs_set = false;
+	bool gen_macs_set = false, gen_one_vm = false;
 	uint32_t only_tunnels = 0, only_bytes = 0;     /* 0: any */
 	int n, opt;
 	FILE *jf = NULL;
@@ -1063,8 +1085,9 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:w:t:b:BCh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qj:o:H:g:s:m:Vw:t:b:BCh", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'V': gen_one_vm = true; break;
 		case 'H': harness = optarg; break;
 		case 'g': gen_sock = optarg; break;
 		case 's': gen_secs = atof(optarg); break;
@@ -1078,18 +1101,20 @@ main(int argc, char **argv)
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
 		default:
-			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT]\n"
+			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT[$]]\n"
 			       "                   [--harness vhost|ring] [--window S] [--no-baseline]\n"
 			       "                   [--macs N] [--tunnels N] [--bytes N]   (rows with these)\n"
 			       "                   [--no-components]\n"
 			       "       tunsw-bench [EAL] -- --generator VHOST_SOCKET [--seconds S] [--macs N]\n"
+			       "                   [--one-vm]\n"
 			       "  (generator only: a virtio-user guest, vhost-user server on\n"
-			       "   VHOST_SOCKET, sending the vm->tunnel traffic to another switch)\n");
+			       "   VHOST_SOCKET, sending the vm->tunnel traffic to another switch;\n"
+			       "   --one-vm: the security groups' paths' frames, one VM's 64 K flows)\n");
 			return opt == 'h' ? 0 : 1;
 		}
 	}
 	if (gen_sock != NULL)
-		return generator_only(gen_sock, gen_secs, gen_macs ? gen_macs : 1);
+		return generator_only(gen_sock, gen_secs, gen_macs ? gen_macs : 1, gen_one_vm);
 	if (rte_lcore_count() < 2) {
 		fprintf(stderr, "tunsw-bench: needs 2 lcores (-l 0-1): generator and worker\n");
 		return 1;
@@ -1129,6 +1154,9 @@ main(int argc, char **argv)
 		{ P_VM_VXLAN_SG, 65536, 64, 64 },
 		{ P_VM_VXLAN_SGL, 65536, 64, 64 },
 		{ P_TUN_VM_SG, 65536, 64, 64 },
+		{ P_VM_VXLAN_SG, 1024, 64, 64 },            /* beside OVS-DPDK's firewall */
+		{ P_VM_VXLAN_SG, 65536, 64, 64, 1024 },
+		{ P_VM_VXLAN_SG, 65536, 64, 64, 1000000 },
 	};
 	const int reps = quick ? 1 : 5;
 	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;
@@ -1154,7 +1182,11 @@ main(int argc, char **argv)
 		struct result rr[5], rb[5];
 		double rc[5], rm[5];
 
-		if ((only != NULL && strstr(path_names[s->path], only) == NULL) ||
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s%s", path_names[s->path],
+			 s->flows == 1024 ? ", 1 K conns" : s->flows == 1000000 ? ", 1 M conns" : "");
+		if ((only != NULL && !only_matches(only, label)) ||
 		    (gen_macs_set && s->macs != gen_macs) ||
 		    (only_tunnels && s->tunnels != only_tunnels) ||
 		    (only_bytes && s->frame_len != only_bytes))
@@ -1164,11 +1196,13 @@ main(int argc, char **argv)
 		 * drifts more between minutes than between neighbouring windows.
 		 * Reported: the median of each quantity over the pairs. */
 		for (int k = 0; k < reps; k++) {
+			/* every flow seen (its connection made) before the window */
+			double w = s->flows > DEFAULT_FLOWS ? RTE_MAX(warm, 1.5) : warm;
 			if (no_baseline)
 				memset(&rb[k], 0, sizeof(rb[k]));
 			else if (measure(&bs, warm, win, &rb[k]) < 0)
 				return 1;
-			if (measure(s, warm, win, &rr[k]) < 0)
+			if (measure(s, w, win, &rr[k]) < 0)
 				return 1;
 			rc[k] = rb[k].cpp > 0 ? rr[k].cpp / rb[k].cpp : 0;
 			rm[k] = rb[k].mpps > 0 ? rr[k].mpps / rb[k].mpps : 0;
@@ -1179,19 +1213,21 @@ main(int argc, char **argv)
 		if (getenv("TSW_BENCH_DEBUG"))
 			fprintf(stderr, "mbufs in use after: %u\n", rte_mempool_in_use_count(pool));
 		printf("%-30s %7u %5u %5u %7.2f %7.1f %7.2f %7.1f %6.2f %7.2f %5.1f\n",
-		       path_names[s->path], s->macs, s->tunnels, s->frame_len, r.mpps, r.cpp, b.mpps,
+		       label, s->macs, s->tunnels, s->frame_len, r.mpps, r.cpp, b.mpps,
 		       b.cpp, ratio_c, ratio_m, r.busy_pct);
 		fflush(stdout);
 		if (jf) {
 			fprintf(jf, "%s  {\"path\": \"%s\", \"macs\": %u, \"tunnels\": %u, "
-				"\"bytes\": %u, \"mpps\": %.3f, \"cycles_per_pkt\": %.1f, "
+				"\"bytes\": %u, \"flows\": %u, \"ct_full\": %lu, "
+				"\"mpps\": %.3f, \"cycles_per_pkt\": %.1f, "
 				"\"cycles_per_pkt_all\": %.1f, \"busy_pct\": %.1f, \"drops\": %lu, "
 				"\"port_security_drops\": %lu, \"tx_full\": %lu, \"frames\": %lu, \"sent\": %lu, "
 				"\"baseline\": {\"path\": \"%s\", \"mpps\": %.3f, "
 				"\"cycles_per_pkt\": %.1f, \"busy_pct\": %.1f}, "
 				"\"ratio_to_io\": %.3f, \"mpps_ratio_to_io\": %.3f, "
-				"\"pairs\": [", first ? "" : ",\n", path_names[s->path], s->macs,
-				s->tunnels, s->frame_len, r.mpps, r.cpp, r.cpp_all, r.busy_pct, r.drops,
+				"\"pairs\": [", first ? "" : ",\n", label, s->macs,
+				s->tunnels, s->frame_len, s->flows ? s->flows : DEFAULT_FLOWS, r.ct_full,
+				r.mpps, r.cpp, r.cpp_all, r.busy_pct, r.drops,
 				r.ps_drops, r.tx_full, r.frames, r.sent, path_names[bs.path], b.mpps, b.cpp,
 				b.busy_pct, ratio_c, ratio_m);
 			for (int k = 0; k < reps; k++)
