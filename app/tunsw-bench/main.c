@@ -127,6 +127,81 @@ bench_ruleset(bool stateful)
 	return rs;
 }
 
+/* A realistic port's groups (the issue's benchmark): Neutron's default
+ * group, and a service group of 16 rules, three of them naming a remote
+ * group of 500 members (an application tier: the sources of the tunnel->vm
+ * path's flows are among them), one ICMP type, prefixes, port ranges. */
+#define RG_MEMBERS 500
+static struct tsw_sg_ruleset *
+bench_ruleset20(void)
+{
+	static const struct { uint8_t dir; bool v6; int16_t proto; uint16_t pmin, pmax;
+			      int16_t rgroup, icmp_type; uint8_t net, len; } r[] = {
+		{ TSW_SG_EGRESS, false, -1, 0, 65535, -1, -1, 0, 0 },
+		{ TSW_SG_EGRESS, true, -1, 0, 65535, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, -1, 0, 65535, 0, -1, 0, 0 },
+		{ TSW_SG_INGRESS, true, -1, 0, 65535, 0, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 22, 22, -1, -1, 10, 8 },
+		{ TSW_SG_INGRESS, false, 6, 80, 80, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 443, 443, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 8080, 8090, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 17, 53, 53, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 17, 123, 123, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 1, 0, 65535, -1, 8, 0, 0 },
+		{ TSW_SG_INGRESS, false, 1, 0, 65535, -1, -1, 192, 16 },
+		{ TSW_SG_INGRESS, false, 6, 3306, 3306, 1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 5432, 5432, 1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 17, 5001, 5001, 1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 6379, 6379, -1, -1, 11, 16 },
+		{ TSW_SG_INGRESS, false, 6, 9000, 9100, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, true, 6, 22, 22, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, true, 58, 0, 65535, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 17, 161, 161, -1, -1, 12, 16 },
+	};
+	struct tsw_sg_rule rules[RTE_DIM(r)];
+	char why[128];
+	struct tsw_sg_ruleset *rs;
+
+	memset(rules, 0, sizeof(rules));
+	for (size_t i = 0; i < RTE_DIM(r); i++) {
+		rules[i].dir = r[i].dir;
+		rules[i].v6 = r[i].v6;
+		rules[i].proto = r[i].proto;
+		rules[i].pmin = r[i].pmin;
+		rules[i].pmax = r[i].pmax;
+		rules[i].icmp_type = r[i].icmp_type;
+		rules[i].icmp_code = -1;
+		rules[i].rgroup = r[i].rgroup;
+		rules[i].remote[0] = r[i].net;
+		rules[i].remote_len = r[i].len;
+		rules[i].ref.rule = (uint16_t)i;
+	}
+	rs = tsw_sg_ruleset_build(rules, RTE_DIM(r), true, 1, (int)rte_socket_id(), why,
+				  sizeof(why));
+	if (rs == NULL)
+		fprintf(stderr, "tunsw-bench: security groups: %s\n", why);
+	return rs;
+}
+
+/* Group 1's members: 10.0.0.1 on (the flows' sources, 10.0.0.1-10.0.1.0,
+ * among them); group 0's: the VM's own address. */
+static int
+bench_members(struct tsw_dp *dp)
+{
+	uint8_t a[16] = { 10, 0, 0, 1 };
+
+	if (tsw_dp_sg_member_set(dp, 0, false, a, 32, true) < 0)
+		return -1;
+	for (uint32_t i = 0; i < RG_MEMBERS; i++) {
+		uint32_t v = RTE_IPV4(10, 0, 0, 1) + i;
+		a[0] = (uint8_t)(v >> 24); a[1] = (uint8_t)(v >> 16);
+		a[2] = (uint8_t)(v >> 8); a[3] = (uint8_t)v;
+		if (tsw_dp_sg_member_set(dp, 1, false, a, 32, true) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static struct tsw_sg_ruleset *bench_rs;   /* the current tables' (freed with them) */
 
 /* Milliseconds to build a rule set of n rules (both directions, IPv4 and
@@ -178,6 +253,7 @@ struct scenario {
 	uint32_t tunnels;
 	uint16_t frame_len;     /* inner frame length (bytes, no FCS) */
 	uint32_t flows;         /* distinct UDP flows (connections); 0: 65 536 */
+	bool realistic;         /* security groups: 20 rules, a 500-member remote group */
 };
 
 #define DEFAULT_FLOWS 65536u
@@ -537,8 +613,9 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 		}
 	}
 	if (with_groups(s->path)) {
-		bench_rs = bench_ruleset(s->path != P_VM_VXLAN_SGL);
-		if (bench_rs == NULL || tsw_dp_port_sg_set(dp, 0, bench_rs) < 0) {
+		bench_rs = s->realistic ? bench_ruleset20() : bench_ruleset(s->path != P_VM_VXLAN_SGL);
+		if (bench_rs == NULL || (s->realistic && bench_members(dp) < 0) ||
+		    tsw_dp_port_sg_set(dp, 0, bench_rs) < 0) {
 			tsw_dp_free(dp);
 			tsw_sg_ruleset_free(bench_rs);
 			bench_rs = NULL;
@@ -1157,6 +1234,8 @@ main(int argc, char **argv)
 		{ P_VM_VXLAN_SG, 1024, 64, 64 },            /* beside OVS-DPDK's firewall */
 		{ P_VM_VXLAN_SG, 65536, 64, 64, 1024 },
 		{ P_VM_VXLAN_SG, 65536, 64, 64, 1000000 },
+		{ P_VM_VXLAN_SG, 65536, 64, 64, 100000, true },
+		{ P_TUN_VM_SG, 65536, 64, 64, 100000, true },
 	};
 	const int reps = quick ? 1 : 5;
 	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;
@@ -1185,6 +1264,7 @@ main(int argc, char **argv)
 		char label[64];
 
 		snprintf(label, sizeof(label), "%s%s", path_names[s->path],
+			 s->realistic ? ", 20 rules, 100 K conns" :
 			 s->flows == 1024 ? ", 1 K conns" : s->flows == 1000000 ? ", 1 M conns" : "");
 		if ((only != NULL && !only_matches(only, label)) ||
 		    (gen_macs_set && s->macs != gen_macs) ||
