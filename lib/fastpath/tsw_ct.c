@@ -7,6 +7,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_hash.h>
+#include <rte_prefetch.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
@@ -193,6 +194,10 @@ tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k, u
 	for (unsigned int i = 0; i < n; i++)
 		sig[i] = key_sig(k[i]);
 	rte_hash_lookup_with_hash_bulk(ct->h, (const void **)(uintptr_t)k, sig, n, pos);
+	/* the connections' lines, all in flight before the first is read */
+	for (unsigned int i = 0; i < n; i++)
+		if (pos[i] >= 0)
+			rte_prefetch0(&ct->conn[pos[i]]);
 	for (unsigned int i = 0; i < n; i++)
 		out[i] = conn_at(ct, pos[i]);
 }

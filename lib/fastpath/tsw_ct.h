@@ -96,7 +96,7 @@ struct tsw_ct_conn {
 	uint32_t pad;
 	tsw_ct_side_t side[2];    /* atomic: the a and b ends */
 	uint64_t seen_ms;         /* last packet */
-};
+} __rte_cache_aligned;        /* one cache line each (40 bytes would straddle two) */
 
 struct tsw_ct;
 
