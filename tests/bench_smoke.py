@@ -14,7 +14,8 @@ PATHS = {"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)",
          "vm->tunnel vxlan, security groups, 1 K conns",
          "vm->tunnel vxlan, security groups, 1 M conns",
          "vm->tunnel vxlan, security groups, 20 rules, 100 K conns",
-         "tunnel->vm vxlan, security groups, 20 rules, 100 K conns"}
+         "tunnel->vm vxlan, security groups, 20 rules, 100 K conns",
+         "vm->tunnel vxlan, security groups, new conns"}
 
 with tempfile.TemporaryDirectory() as d:
     out = os.path.join(d, "bench.json")
