@@ -41,6 +41,7 @@
 #include "tsw_mgmt.h"
 #include "tsw_pipeline.h"
 #include "tsw_state.h"
+#include "tsw_sockpath.h"
 #include "tsw_telemetry.h"
 #include "tsw_underlay.h"
 #include "tsw_vhostarg.h"
@@ -543,6 +544,22 @@ main(int argc, char **argv)
 		tsw_ctl_set_vhost_dir(ctl, cfg->control.vhost_socket_dir);
 		if (open_control(cfg, &cx, &srv) < 0)
 			goto out;
+		if (srv != NULL) {
+			/* port_add's sockets: a directory QEMU can write to */
+			char why[256];
+			bool made, grouped;
+			if (tsw_sockpath_vhost_dir(cfg->control.vhost_socket_dir,
+						   cfg->control.vhost_socket_group, &made, &grouped,
+						   why, sizeof(why)) < 0) {
+				fprintf(stderr, "tunsw: [control] vhost_socket_dir: %s\n", why);
+				goto out;
+			}
+			if (made)
+				printf("tunsw: vhost_socket_dir %s created (mode 3775, group %s)\n",
+				       cfg->control.vhost_socket_dir,
+				       grouped ? cfg->control.vhost_socket_group : "the daemon's: "
+				       "vhost_socket_group not found");
+		}
 		if (tsw_telemetry_init(ctl, now_ms) < 0)
 			fprintf(stderr, "tunsw: warning: cannot register telemetry commands\n");
 	}

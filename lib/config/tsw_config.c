@@ -179,7 +179,7 @@ parse_control(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "socket", "socket_mode", "socket_group",
 		"max_clients", "max_request", "idle_timeout", "request_timeout", "vhost_socket_dir",
-		"max_reply_memory_mb", NULL };
+		"vhost_socket_group", "max_reply_memory_mb", NULL };
 	struct tsw_config *c = p->cfg;
 	const char *s;
 	char *end;
@@ -212,6 +212,14 @@ parse_control(struct pctx *p, int idx, const char *sec)
 			return fail(p, sec, "socket_group", "'%s' is not a group name", s);
 		snprintf(c->control.socket_group, sizeof(c->control.socket_group), "%s", s);
 	}
+	s = get(p, sec, "vhost_socket_group");
+	if (s != NULL) {
+		const char *why;
+		if (tsw_parse_name(s, &why) < 0 || strlen(s) >= sizeof(c->control.vhost_socket_group))
+			return fail(p, sec, "vhost_socket_group", "'%s' is not a group name", s);
+		snprintf(c->control.vhost_socket_group, sizeof(c->control.vhost_socket_group), "%s",
+			 s);
+	}
 	s = get(p, sec, "vhost_socket_dir");
 	if (s != NULL) {
 		size_t n = strlen(s);
@@ -238,22 +246,30 @@ parse_control(struct pctx *p, int idx, const char *sec)
 	return 0;
 }
 
-/* [control] vhost_socket_dir's default: the control socket's directory
- * (private to root and its group), /run/tunsw without a socket. */
-static void
+/* [control] vhost_socket_dir's default: "vhost" in the control socket's
+ * directory (/run/tunsw/vhost without a socket), which the daemon makes
+ * writable for QEMU's group (tsw_sockpath_vhost_dir) while the control
+ * socket one level up stays out of its reach. */
+static int
 default_vhost_dir(struct tsw_config *c)
 {
 	char *slash;
+	const char *sock = c->control.socket[0] != '\0' ? c->control.socket
+						       : "/run/tunsw/tunsw.sock";
+	size_t n;
 
 	if (c->control.vhost_socket_dir[0] != '\0')
-		return;
-	snprintf(c->control.vhost_socket_dir, sizeof(c->control.vhost_socket_dir), "%s",
-		 c->control.socket[0] != '\0' ? c->control.socket : "/run/tunsw/tunsw.sock");
+		return 0;
+	snprintf(c->control.vhost_socket_dir, sizeof(c->control.vhost_socket_dir), "%s", sock);
 	slash = strrchr(c->control.vhost_socket_dir, '/');
-	if (slash == c->control.vhost_socket_dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
+	if (slash != NULL)
+		*slash = '\0';           /* "/run/tunsw", or "" for a socket in / */
+	n = strlen(c->control.vhost_socket_dir);
+	/* "/vhost", then room for "/" and a socket name within sun_path */
+	if (n + 6 + 2 >= sizeof(c->control.vhost_socket_dir))
+		return -1;
+	memcpy(c->control.vhost_socket_dir + n, "/vhost", 7);
+	return 0;
 }
 
 static int
@@ -781,6 +797,7 @@ set_defaults(struct tsw_config *c)
 	c->control.idle_timeout = 60;
 	c->control.request_timeout = 10;
 	c->control.max_reply_memory_mb = 256;
+	snprintf(c->control.vhost_socket_group, sizeof(c->control.vhost_socket_group), "kvm");
 	c->security.max_connections = 1048576;
 	{
 		struct tsw_ct_timeouts t;
@@ -919,7 +936,11 @@ tsw_config_load(const char *path, struct tsw_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "%s: [uplink]: missing section (devargs is required)", path);
 		goto out;
 	}
-	default_vhost_dir(cfg);
+	if (default_vhost_dir(cfg) < 0) {
+		snprintf(err, errlen, "%s: [control]: socket: its directory is too long for a "
+			 "vhost_socket_dir below it (\"vhost\"): set vhost_socket_dir", path);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (names != NULL)

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,4 +196,61 @@ tsw_sockpath_same(const char *a, const char *b)
 	canonical(a, ca, sizeof(ca));
 	canonical(b, cb, sizeof(cb));
 	return strcmp(ca, cb) == 0;
+}
+
+int
+tsw_sockpath_vhost_dir(const char *dir, const char *group, bool *made, bool *grouped,
+		       char *why, size_t whylen)
+{
+	char parent[TSW_SOCKPATH_MAX + 1];
+	struct stat st;
+	struct group *g;
+	char *slash;
+
+	*made = *grouped = false;
+	if (strlen(dir) >= sizeof(parent) || dir[0] != '/') {
+		snprintf(why, whylen, "%s: not an absolute path of at most %d bytes", dir,
+			 TSW_SOCKPATH_MAX);
+		return -1;
+	}
+	if (lstat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;                 /* the operator's: as it is */
+		snprintf(why, whylen, "%s: not a directory%s", dir,
+			 S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+		return -1;
+	}
+	if (errno != ENOENT) {
+		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (mkdir(parent, 0751) < 0 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: cannot create: %s", parent, strerror(errno));
+		return -1;
+	}
+	if (mkdir(dir, 0700) < 0) {
+		snprintf(why, whylen, "%s: cannot create: %s", dir, strerror(errno));
+		return -1;
+	}
+	*made = true;
+	g = group != NULL && group[0] != '\0' ? getgrnam(group) : NULL;
+	if (g != NULL && chown(dir, (uid_t)-1, g->gr_gid) == 0)
+		*grouped = true;
+	if (chmod(dir, 03775) < 0) {
+		snprintf(why, whylen, "%s: chmod: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* QEMU must reach it: the parent traversable (not listable) by all */
+	if (strcmp(parent, "/") != 0 && stat(parent, &st) == 0 && !(st.st_mode & S_IXOTH) &&
+	    chmod(parent, (st.st_mode & 07777) | S_IXOTH) < 0) {
+		snprintf(why, whylen, "%s: chmod: %s", parent, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -19,6 +19,13 @@
  *    with dup3 onto the same descriptor number, so "via" never changes.
  *    While no socket is at the path the pin refers to /dev/null: connecting
  *    is refused (ECONNREFUSED) as for an absent socket.
+ *  - tsw_sockpath_vhost_dir() readies the directory of run-time vhost-user
+ *    sockets: an existing directory is left exactly as it is; a missing one
+ *    is made for QEMU (mode 3775: its group creates sockets there, setgid
+ *    gives them the group, sticky keeps each owner's own; the group given
+ *    when it exists), and its parent made traversable by others (x only:
+ *    nothing there can be listed, and the control socket keeps its own
+ *    mode). A symbolic link or a non-directory at the path is refused.
  *  - tsw_sockpath_same() tells whether two paths name the same file (the
  *    directory resolved, the last component compared), for refusing a
  *    second port on one socket.
@@ -53,5 +60,9 @@ bool tsw_sockpath_refresh(struct tsw_sockpin *p);
 void tsw_sockpath_unpin(struct tsw_sockpin *p);
 
 bool tsw_sockpath_same(const char *a, const char *b);
+
+/* 0 (*made: created now, *grouped: given group), or -1 with the reason. */
+int tsw_sockpath_vhost_dir(const char *dir, const char *group, bool *made, bool *grouped,
+			   char *why, size_t whylen);
 
 #endif

@@ -2,11 +2,13 @@
 forwards continuously: a VM namespace pings a kernel VXLAN host through
 tunsw (af_packet VM port and uplink) while the tests hammer the control
 socket, hot-plug ports, send bad input, and drive tunswctl. Needs root."""
+import grp
 import json
 import os
 import random
 import re
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -656,6 +658,56 @@ def test_rule_sets_built_off_the_management_lcore_while_pinging(d):
     finally:
         if ping is not None:
             ping.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-3000:]
+
+
+@with_topology
+def test_default_vhost_dir_is_made_for_qemu(d):
+    """#22, found with Nova and libvirt: QEMU, running as libvirt-qemu
+    (group kvm), creates a VM's server socket in vhost_socket_dir. Its
+    default is "vhost" beside the control socket, made mode 3775 group kvm
+    with the directory above traversable, not listable: a user of group kvm
+    binds a socket there and port_add plugs it, that user cannot connect to
+    the control socket, and a socket beside the control socket is refused."""
+    run = os.path.join(d, "run")
+    vd = os.path.join(run, "vhost")
+    os.chmod(d, 0o711)                    # the test's directory, as /run is
+    qemu = ["setpriv", "--reuid=nobody", "--regid=kvm", "--clear-groups", "/usr/bin/python3",
+            "-c"]
+    sw = Daemon(d, control_conf(d, {"control": {"socket": run + "/ctl.sock",
+                                                "vhost_socket_dir": None}}))
+    q = None
+    try:
+        assert "vhost_socket_dir %s created (mode 3775, group kvm)" % vd in sw.text(), \
+            sw.text()[-2000:]
+        st = os.stat(vd)
+        assert stat.S_IMODE(st.st_mode) == 0o3775 and st.st_gid == grp.getgrnam("kvm").gr_gid, \
+            (oct(st.st_mode), st.st_gid)
+        up = stat.S_IMODE(os.stat(run).st_mode)
+        assert up & 0o001 and not up & 0o004, oct(up)
+        q = subprocess.Popen(qemu + ["import socket, sys, time\n"
+                                     "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])\n"
+                                     "s.listen(4); print('up', flush=True); time.sleep(120)",
+                                     vd + "/vhu-q"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        line = q.stdout.readline()
+        assert line.strip() == "up", line + q.stdout.read()
+        r = subprocess.run(qemu + ["import socket, sys\n"
+                                   "socket.socket(socket.AF_UNIX).connect(sys.argv[1])",
+                                   run + "/ctl.sock"], capture_output=True, text=True)
+        assert r.returncode != 0 and "PermissionError" in r.stderr, r
+        c = Ctl(run + "/ctl.sock")
+        assert c.ok("show_info")["vhost_socket_dir"] == vd
+        c.ok("port_add", name="vm9", network="red",
+             devargs="net_vhost9,iface=%s/vhu-q,client=1" % vd)
+        rep = c.call("port_add", name="vm8", network="red",
+                     devargs="net_vhost8,iface=%s/vm8.sock" % run)
+        assert not rep["ok"] and "vhost_socket_dir" in rep["error"], rep
+    finally:
+        if q is not None:
+            q.kill()
+            q.wait()
         rc = sw.stop()
     assert rc == 0, sw.text()[-3000:]
 

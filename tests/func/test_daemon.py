@@ -13,14 +13,14 @@ import time
 from tswfunc import (P, TOP, TUNSW, Daemon, Guest, cleanup_dpdk_files, conf, counters, ping,
                      wait_reachable, with_topology)
 
-def config(d, client=False):
+def config(d, client=False, *parts):
     """One VM port (vhost-user, server mode unless client) in network blue,
-    the kernel VXLAN host behind 198.18.0.2."""
+    the kernel VXLAN host behind 198.18.0.2; then parts (tswfunc.conf)."""
     return conf(d, {"neighbor 198.18.0.2": {"mac": "02:00:00:00:00:02"},
                     "remote 198.18.0.2": {"type": "vxlan"},
                     "network blue": {"type": "vxlan", "segmentation_id": 1001},
                     "port vm1": {"devargs": "net_vhost0,iface={d}/vm1.sock" +
-                                 (",client=1" if client else ""), "network": "blue"}})
+                                 (",client=1" if client else ""), "network": "blue"}}, *parts)
 
 
 SNIFF = r"""
@@ -195,6 +195,17 @@ def test_config_error_starts_nothing():
         assert not os.path.exists(os.path.join(d, "vm1.sock")), "started a port"
         r = subprocess.run([TUNSW, "--check-config", conf], capture_output=True, text=True)
         assert r.returncode != 0 and "segmentation_id" in r.stderr
+        # [control]: the default vhost_socket_dir ("vhost" beside the socket)
+        # must leave room for a socket name; a group must be a name
+        long_dir = "/" + "d" * 99        # + "/vhost/" leaves no byte for a name
+        for part, want in (({"socket": long_dir + "/c", "vhost_socket_dir": None},
+                            "[control]: socket: its directory is too long"),
+                           ({"vhost_socket_group": "no group"},
+                            "vhost_socket_group: 'no group' is not a group name")):
+            with open(conf, "w") as f:
+                f.write(config(d, False, {"control": part}))
+            r = subprocess.run([TUNSW, "--check-config", conf], capture_output=True, text=True)
+            assert r.returncode != 0 and want in r.stderr, (want, r.stderr)
     cleanup_dpdk_files()
 
 

@@ -42,7 +42,9 @@ BASE_CONF = {
     # 2-core test machine: a worker with nothing to do naps, leaving the CPU
     # to the kernel hosts, ping and scapy
     "dataplane": {"idle_sleep_us": 100, "mbufs": 8192, "fdb_size": 4096},
-    "control": {"socket": "{d}/ctl.sock"},
+    # run-time ports' sockets beside the control socket (the default, its
+    # directory's "vhost", is tested by test_control)
+    "control": {"socket": "{d}/ctl.sock", "vhost_socket_dir": "{d}"},
 }
 
 

@@ -7,7 +7,7 @@ DRIVER_NAME = "tunsw"               # [ml2] mechanism_drivers
 # operators know them): "vhu" + port id, 14 characters in all.
 VHOST_PREFIX = "vhu"
 VHOST_NAME_LEN = 14
-DEFAULT_SOCKET_DIR = "/run/tunsw"
+DEFAULT_SOCKET_DIR = "/run/tunsw/vhost"   # the daemon's default vhost_socket_dir
 
 
 def vhost_socket_name(port_id):
