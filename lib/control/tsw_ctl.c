@@ -1433,6 +1433,7 @@ tsw_ctl_write(struct tsw_ctl *ctl, const json_t *req, uint64_t now_ms, bool *wai
 	if (reply == NULL && tsw_secgroups_wanted(ctl->sg)) {
 		ctl->tries++;
 		if (tsw_secgroups_build_start(ctl->sg) == 0) {
+			tsw_secgroups_defer(ctl->sg, false);   /* reads meanwhile: as ever */
 			ctl->building = true;
 			*wait = true;
 			return NULL;
