@@ -162,7 +162,7 @@ def test_port_added_by_control_gets_an_interface():
     """A port created by a control request gets its interface then; its
     frames are there."""
     ctl = [(0.5, {"op": "port_add", "name": "vm9", "network": "blue",
-                  "devargs": "net_vhost9,iface=/run/tunsw/vm9.sock"})]
+                  "devargs": "net_vhost9,iface=/run/tunsw/vhost/vm9.sock"})]
     r = run([(1.0, "vm1", frame(mac(1), BCAST))], control=ctl)
     r.ok_replies()
     eq(r.ifaces[-1], ("vm9", "net_vhost9"), "vm9's interface")

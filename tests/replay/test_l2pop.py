@@ -270,7 +270,7 @@ def test_control_tables_add_and_delete():
 
 def test_control_port_hot_plug_in_replay():
     ctl = [(1.5, {"op": "port_add", "name": "vm9", "network": "blue",
-                  "devargs": "net_vhost9,iface=/run/tunsw/vm9.sock"}),
+                  "devargs": "net_vhost9,iface=/run/tunsw/vhost/vm9.sock"}),
            (2.5, {"op": "port_del", "name": "vm9"})]
     f = frame(mac(1), BCAST)
     r = run([(1.0, "vm1", f), (2.0, "vm1", f), (3.0, "vm1", f)], control=ctl)

@@ -229,7 +229,7 @@ def test_R_S_port_added_with_its_policy_filters_its_first_frame():
     followed). A bad policy refuses the whole port_add, naming the field;
     enabled = false adds a port without port security. (vm1 is deleted and
     added again: the replay's inputs are the config's ports.)"""
-    vhost = "net_vhost%d,iface=/run/tunsw/vm%d.sock"
+    vhost = "net_vhost%d,iface=/run/tunsw/vhost/vm%d.sock"
     pol = {"enabled": True, "mac": M9, "fixed_ips": ["10.0.0.9"]}
     ctl = [(0.45, {"op": "port_del", "name": "vm1"}),
            (0.5, {"op": "port_add", "name": "vm1", "network": "blue", "devargs": vhost % (9, 9),
