@@ -5,8 +5,8 @@
 # a Neutron compute node fed the same traffic (scripts/bench-ovs.sh; skip it
 # with --no-ovs), with tunsw's row measured again just before and after it.
 # Between the two, the daemon itself against testpmd's io forwarding in its
-# place (scripts/bench-daemon.py). JSON: build/bench/results.json. About 7
-# minutes (5.5 without OVS). Needs root (hugepages, a network namespace for
+# place (scripts/bench-daemon.py). JSON: build/bench/results.json. About 11
+# minutes (8 without OVS). Needs root (hugepages, a network namespace for
 # OVS's VTEP address) and 2 GB of hugepages (it
 # reserves them). A part that measures nothing stops it with a non-zero
 # exit and the reason: it never prints a zero as a figure.
