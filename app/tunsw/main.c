@@ -436,6 +436,10 @@ main(int argc, char **argv)
 		vm_ec.mtu = 0;
 		vm_ec.mac = NULL;
 		vm_ec.promiscuous = true;
+		/* every queue a guest may send on is polled (spread over the
+		 * workers), whatever the number of workers: a multiqueue guest
+		 * sends on all the queue pairs it enables */
+		vm_ec.vhost_all_rxq = true;
 		for (uint16_t i = 0; i < cfg->n_ports; i++) {
 			const struct tsw_cfg_port *p = &cfg->ports[i];
 			if (socket_unused(p->devargs, cfg_dev, i, err, sizeof(err)) < 0 ||

@@ -102,9 +102,10 @@ tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 		goto fail;
 	}
 	out->port_id = p;
-	out->n_rxq = RTE_MIN(c->want_rxq, info.max_rx_queues);
-	out->n_txq = RTE_MIN(c->want_txq, info.max_tx_queues);
 	out->vhost = info.driver_name != NULL && strcmp(info.driver_name, "net_vhost") == 0;
+	out->n_rxq = out->vhost && c->vhost_all_rxq ? info.max_rx_queues
+						     : RTE_MIN(c->want_rxq, info.max_rx_queues);
+	out->n_txq = RTE_MIN(c->want_txq, info.max_tx_queues);
 	rte_eth_dev_get_name_by_port(p, out->name);
 	if (out->n_txq == 0) {
 		snprintf(err, errlen, "'%s': device has no TX queue", devargs);

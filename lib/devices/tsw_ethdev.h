@@ -40,6 +40,8 @@ struct tsw_ethdev {
 
 struct tsw_ethdev_conf {
 	uint16_t want_rxq;      /* queues wanted; fewer RX is accepted */
+	bool vhost_all_rxq;     /* a net_vhost port: every RX queue it has (all the
+				 * queue pairs a multiqueue guest may send on) */
 	uint16_t want_txq;      /* one per worker; fewer is accepted (shared, tsw_txq) */
 	uint16_t mtu;           /* 0 = leave as is */
 	bool promiscuous;

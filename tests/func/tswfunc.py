@@ -157,14 +157,18 @@ class Guest:
     io-forwarding to an af_packet port on iface (the VM namespace's veth).
     Main lcore 1, forwarding lcore 0: never on tunsw's worker core (1)."""
 
-    def __init__(self, d, sock, iface, server=False, prefix=None):
+    def __init__(self, d, sock, iface, server=False, prefix=None, queues=1):
+        """queues > 1: a multiqueue guest, all its queue pairs enabled; what
+        the namespace sends is spread over them (the af_packet port's
+        queues, a fanout by flow) and forwarded queue by queue."""
         self.prefix = prefix or P + "vm"
         self.log_path = os.path.join(d, "guest.log" if prefix is None else prefix + ".log")
-        vdev = "virtio_user0,path=%s,queues=1%s" % (sock, ",server=1" if server else "")
+        vdev = "virtio_user0,path=%s,queues=%d%s" % (sock, queues, ",server=1" if server else "")
         self.cmd = ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
                     "--single-file-segments", "--file-prefix", self.prefix, "-m", "256",
-                    "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s" % iface, "--",
-                    "--stats-period", "10", "--forward-mode=io", "--nb-cores=1", "--no-mlockall"]
+                    "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s,qpairs=%d" % (iface, queues),
+                    "--", "--stats-period", "10", "--forward-mode=io", "--nb-cores=1",
+                    "--no-mlockall", "--rxq=%d" % queues, "--txq=%d" % queues]
         start_retrying_fanout(self._start)
 
     def _start(self):

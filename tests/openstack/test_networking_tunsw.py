@@ -74,6 +74,24 @@ def test_vhost_socket_name_matches_neutrons_openvswitch_driver():
     assert constants.vhost_socket_name(PORT) == "vhubd9f61d9-64"
 
 
+def test_vm_ports_offer_multiqueue_guests_their_queue_pairs():
+    """#22: Nova gives a multiqueue flavor's guest as many queue pairs as
+    vCPUs; QEMU refuses a guest asking for more than the port offers. The
+    agent offers [tunsw] vhost_queues (8) in the devargs it gives the
+    daemon, which polls every one."""
+    from oslo_config import cfg
+    from networking_tunsw import agent, config
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    conf([])
+    assert conf.TUNSW.vhost_queues == 8
+    devargs, path = agent.vhost_devargs(PORT, "/run/tunsw/vhost", True,
+                                        conf.TUNSW.vhost_queues)
+    assert devargs == ("net_vhost_bd9f61d964234657,iface=/run/tunsw/vhost/vhubd9f61d9-64,client=1,"
+                       "queues=8,tso=1"), devargs
+    assert path == "/run/tunsw/vhost/vhubd9f61d9-64"
+
+
 def test_mech_driver_binds_vhostuser_server_mode_without_ovs_plug():
     try:
         from networking_tunsw import mech_driver

@@ -77,14 +77,15 @@ def is_neutron_id(name):
     return bool(UUID_RE.match(name))
 
 
-def vhost_devargs(port_id, sock_dir, tso=True):
+def vhost_devargs(port_id, sock_dir, tso=True, queues=1):
     """net_vhost devargs of a port: tunsw is the vhost-user client of the
     socket QEMU serves (vhostuser_mode server on Nova's side), so a restarted
     tunsw reconnects to running VMs; tso: the guest may use TSO and checksum
-    offload (tunsw segments and completes in software)."""
+    offload (tunsw segments and completes in software); queues: the queue
+    pairs a multiqueue guest may enable."""
     path = "%s/%s" % (sock_dir.rstrip("/"), constants.vhost_socket_name(port_id))
-    return "net_vhost_%s,iface=%s,client=1%s" % (port_id.replace("-", "")[:16], path,
-                                                 ",tso=1" if tso else ""), path
+    return "net_vhost_%s,iface=%s,client=1,queues=%d%s" % (
+        port_id.replace("-", "")[:16], path, queues, ",tso=1" if tso else ""), path
 
 
 class L2popEndpoint:
@@ -410,7 +411,8 @@ class TunswAgent:
         if added:
             # the port is added with its policy: it carries no frame before
             # the policy is in force (the OVS agent's dead VLAN, #20)
-            devargs, path = vhost_devargs(pid, self.sock_dir, self.conf.TUNSW.guest_tso)
+            devargs, path = vhost_devargs(pid, self.sock_dir, self.conf.TUNSW.guest_tso,
+                                          self.conf.TUNSW.vhost_queues)
             args = dict(name=pid, network=net_id, devargs=devargs)
             if policy is not None:
                 args["port_security"] = policy

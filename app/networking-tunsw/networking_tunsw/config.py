@@ -40,6 +40,11 @@ tunsw_opts = [
                 help="Offer the VMs TSO and checksum offload (net_vhost's tso=1): the guest "
                      "hands tunsw 64 KB TCP frames, tunsw cuts them into segments before "
                      "encapsulating them (doc/architecture.md, 'Guest offloads')."),
+    cfg.IntOpt("vhost_queues", default=8, min=1, max=32,
+               help="Queue pairs each VM port offers (net_vhost's queues=): a multiqueue "
+                    "guest (flavor hw:vif_multiqueue_enabled: as many pairs as vCPUs) may "
+                    "enable up to this many, and the daemon polls every one; QEMU refuses "
+                    "a guest asking for more than its port offers."),
     cfg.FloatOpt("daemon_timeout", default=30.0, min=1.0,
                  help="Seconds to wait for one reply of the daemon."),
     cfg.FloatOpt("resync_grace", default=5.0, min=0.0,
