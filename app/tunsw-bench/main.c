@@ -88,43 +88,61 @@ with_groups(enum path p)
 	return p == P_VM_VXLAN_SG || p == P_VM_VXLAN_SGL || p == P_TUN_VM_SG;
 }
 
+/* A bench rule: ICMP type -1 any; remote prefix net.0.0.0/len, len 0 any. */
+struct bench_rule {
+	uint8_t dir;
+	bool v6;
+	int16_t proto;
+	uint16_t pmin, pmax;
+	int16_t rgroup, icmp_type;
+	uint8_t net, len;
+};
+
 static struct tsw_sg_ruleset *
-bench_ruleset(bool stateful)
+bench_rules_build(const struct bench_rule *r, uint32_t n, bool stateful)
 {
-	static const struct { uint8_t dir; bool v6; int16_t proto; uint16_t pmin, pmax;
-			      int16_t rgroup; } r[] = {
-		{ TSW_SG_EGRESS, false, -1, 0, 65535, -1 },
-		{ TSW_SG_EGRESS, true, -1, 0, 65535, -1 },
-		{ TSW_SG_INGRESS, false, -1, 0, 65535, 0 },
-		{ TSW_SG_INGRESS, true, -1, 0, 65535, 0 },
-		{ TSW_SG_INGRESS, false, 6, 22, 22, -1 },
-		{ TSW_SG_INGRESS, false, 6, 80, 80, -1 },
-		{ TSW_SG_INGRESS, false, 6, 443, 443, -1 },
-		{ TSW_SG_INGRESS, false, 1, 0, 65535, -1 },
-		{ TSW_SG_INGRESS, false, 17, 5001, 5001, -1 },   /* from 10.0.0.0/16 */
-	};
-	struct tsw_sg_rule rules[RTE_DIM(r)];
+	struct tsw_sg_rule rules[32];
 	char why[128];
 	struct tsw_sg_ruleset *rs;
 
+	RTE_VERIFY(n <= RTE_DIM(rules));
 	memset(rules, 0, sizeof(rules));
-	for (size_t i = 0; i < RTE_DIM(r); i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		rules[i].dir = r[i].dir;
 		rules[i].v6 = r[i].v6;
 		rules[i].proto = r[i].proto;
 		rules[i].pmin = r[i].pmin;
 		rules[i].pmax = r[i].pmax;
-		rules[i].icmp_type = rules[i].icmp_code = -1;
+		rules[i].icmp_type = r[i].icmp_type;
+		rules[i].icmp_code = -1;
 		rules[i].rgroup = r[i].rgroup;
+		rules[i].remote[0] = r[i].net;
+		rules[i].remote_len = r[i].len;
 		rules[i].ref.rule = (uint16_t)i;
 	}
-	rules[RTE_DIM(r) - 1].remote[0] = 10;      /* the tunnel->vm path's sources */
-	rules[RTE_DIM(r) - 1].remote_len = 16;
-	rs = tsw_sg_ruleset_build(rules, RTE_DIM(r), stateful, 1, (int)rte_socket_id(), why,
-				  sizeof(why));
+	rs = tsw_sg_ruleset_build(rules, n, stateful, 1, (int)rte_socket_id(), why, sizeof(why));
 	if (rs == NULL)
 		fprintf(stderr, "tunsw-bench: security groups: %s\n", why);
 	return rs;
+}
+
+static struct tsw_sg_ruleset *
+bench_ruleset(bool stateful)
+{
+	static const struct bench_rule r[] = {
+		{ TSW_SG_EGRESS, false, -1, 0, 65535, -1, -1, 0, 0 },
+		{ TSW_SG_EGRESS, true, -1, 0, 65535, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, -1, 0, 65535, 0, -1, 0, 0 },
+		{ TSW_SG_INGRESS, true, -1, 0, 65535, 0, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 22, 22, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 80, 80, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 6, 443, 443, -1, -1, 0, 0 },
+		{ TSW_SG_INGRESS, false, 1, 0, 65535, -1, -1, 0, 0 },
+		/* from 10.0.0.0/16: the tunnel->vm path's sources */
+		{ TSW_SG_INGRESS, false, 17, 5001, 5001, -1, -1, 10, 16 },
+	};
+
+	return bench_rules_build(r, RTE_DIM(r), stateful);
 }
 
 /* A realistic port's groups (the issue's benchmark): Neutron's default
@@ -135,8 +153,7 @@ bench_ruleset(bool stateful)
 static struct tsw_sg_ruleset *
 bench_ruleset20(void)
 {
-	static const struct { uint8_t dir; bool v6; int16_t proto; uint16_t pmin, pmax;
-			      int16_t rgroup, icmp_type; uint8_t net, len; } r[] = {
+	static const struct bench_rule r[] = {
 		{ TSW_SG_EGRESS, false, -1, 0, 65535, -1, -1, 0, 0 },
 		{ TSW_SG_EGRESS, true, -1, 0, 65535, -1, -1, 0, 0 },
 		{ TSW_SG_INGRESS, false, -1, 0, 65535, 0, -1, 0, 0 },
@@ -158,29 +175,8 @@ bench_ruleset20(void)
 		{ TSW_SG_INGRESS, true, 58, 0, 65535, -1, -1, 0, 0 },
 		{ TSW_SG_INGRESS, false, 17, 161, 161, -1, -1, 12, 16 },
 	};
-	struct tsw_sg_rule rules[RTE_DIM(r)];
-	char why[128];
-	struct tsw_sg_ruleset *rs;
 
-	memset(rules, 0, sizeof(rules));
-	for (size_t i = 0; i < RTE_DIM(r); i++) {
-		rules[i].dir = r[i].dir;
-		rules[i].v6 = r[i].v6;
-		rules[i].proto = r[i].proto;
-		rules[i].pmin = r[i].pmin;
-		rules[i].pmax = r[i].pmax;
-		rules[i].icmp_type = r[i].icmp_type;
-		rules[i].icmp_code = -1;
-		rules[i].rgroup = r[i].rgroup;
-		rules[i].remote[0] = r[i].net;
-		rules[i].remote_len = r[i].len;
-		rules[i].ref.rule = (uint16_t)i;
-	}
-	rs = tsw_sg_ruleset_build(rules, RTE_DIM(r), true, 1, (int)rte_socket_id(), why,
-				  sizeof(why));
-	if (rs == NULL)
-		fprintf(stderr, "tunsw-bench: security groups: %s\n", why);
-	return rs;
+	return bench_rules_build(r, RTE_DIM(r), true);
 }
 
 /* Group 1's members: 10.0.0.1 on (the flows' sources, 10.0.0.1-10.0.1.0,

@@ -11,7 +11,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <rte_cycles.h>
 #include <rte_lcore.h>
 
 #include "tsw_clock.h"
