@@ -40,6 +40,7 @@
 
 #include "tsw_dp.h"
 #include "tsw_ethdev.h"
+#include "tsw_vhost.h"
 #include "tsw_mgmt.h"
 #include "tsw_pipeline.h"
 #include "tsw_portsec.h"
@@ -285,14 +286,25 @@ baseline_of(const struct scenario *s)
 struct dev {
 	uint16_t port;            /* what the measured worker polls / sends on */
 	struct rte_ring *rx, *tx; /* ring harness: the port's rings */
-	bool vhost;               /* vhost harness: a vhost-user port ... */
+	bool vhost;               /* vhost harness: a vhost-user net_vhost port (the io
+				   * baseline's) ... */
 	uint16_t gen;             /* ... whose guest is a virtio-user port of the generator */
+	struct tsw_vhost *vh;     /* ...and tunsw's: a port on the vhost library ... */
+	uint16_t vgen;            /* ... whose guest is another virtio-user port */
 };
 
 static struct rte_mempool *pool;
 static struct dev devs[N_RINGS];         /* 0 uplink, 1 vm1, 2 vm2 */
 static volatile bool io_quit;
 static struct tsw_counters io_cnt;      /* the baseline loop's accounting */
+static bool lib_ports;                  /* this run: tunsw on the vhost library's ports */
+
+/* The generator's guest of device d in this run. */
+static uint16_t
+guest_of(int d)
+{
+	return lib_ports ? devs[d].vgen : devs[d].gen;
+}
 
 /* ---- frames ---------------------------------------------------------------- */
 
@@ -491,10 +503,10 @@ gen_round(const struct scenario *s, int in, uint64_t *k)
 	struct rte_mbuf *b[64];
 
 	if (devs[in].vhost)
-		feed(s, k, NULL, devs[in].gen);
+		feed(s, k, NULL, guest_of(in));
 	for (int d = 0; d < N_RINGS; d++) {
 		if (devs[d].vhost) {
-			uint16_t n = rte_eth_rx_burst(devs[d].gen, 0, b, 64);
+			uint16_t n = rte_eth_rx_burst(guest_of(d), 0, b, 64);
 			rte_pktmbuf_free_bulk(b, n);
 			continue;
 		}
@@ -657,18 +669,26 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 			fprintf(stderr, "tunsw-bench: cannot set up: %s\n", dp ? err : "tables");
 			return -1;
 		}
-		/* every device transmits on its one queue; a vhost-user port as
-		 * a plain one (its guest is always there; a full vring drops at
-		 * once, as the io baseline does, no retries) */
-		for (int d = 0; d < N_RINGS; d++)
-			if (tsw_txq_port_set(&ws.txq, devs[d].port, 1, false, 0) < 0) {
+		/* every device transmits on its one queue (a full vring drops at
+		 * once, as the io baseline does, no retries); a vhost-user VM
+		 * port is one on the vhost library, as in the daemon */
+		lib_ports = devs[1].vh != NULL;
+		tsw_vhost_set_qsbr(qsbr);
+		for (int d = 0; d < N_RINGS; d++) {
+			uint16_t out = d == 0 ? TSW_OUT_UPLINK
+					      : (uint16_t)tsw_dp_port_find(dp, d == 1 ? "vm1" : "vm2");
+			if (d > 0 && out >= TSW_MAX_PORTS)
+				continue;
+			if ((devs[d].vh != NULL ? tsw_txq_vhost_set(&ws.txq, out, devs[d].vh, 0)
+						: tsw_txq_port_set(&ws.txq, out, devs[d].port, 1)) < 0) {
 				fprintf(stderr, "tunsw-bench: cannot set up TX queues\n");
 				return -1;
 			}
-		workers_give(&ws, devs[0].port, 1, TSW_OUT_UPLINK);
-		workers_give(&ws, devs[1].port, 1, (uint16_t)tsw_dp_port_find(dp, "vm1"));
-		if (s->path == P_VM_VM)
-			workers_give(&ws, devs[2].port, 1, (uint16_t)tsw_dp_port_find(dp, "vm2"));
+		}
+		workers_give(&ws, NULL, devs[0].port, 1, TSW_OUT_UPLINK);
+		for (int d = 1; d <= (s->path == P_VM_VM ? 2 : 1); d++)
+			workers_give(&ws, devs[d].vh, devs[d].port, 1,
+				     (uint16_t)tsw_dp_port_find(dp, d == 1 ? "vm1" : "vm2"));
 		tsw_mgmt_init(&mg, dp, &ws.wk[0].ring, 1);
 		clock_ws = &ws;
 		if (s->path == P_VM_VM || s->path == P_TUN_VM || s->path == P_TUN_VM_SG) {
@@ -689,6 +709,7 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 		workers_launch(&ws);
 	} else {
 		c = &io_cnt;
+		lib_ports = false;             /* io forwarding between net_vhost ports */
 		rte_eal_remote_launch(io_forward, (void *)(uintptr_t)s, wl);
 	}
 	/* The generator runs on the main lcore: a fixed population of frames
@@ -752,9 +773,11 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 	}
 	if (dp != NULL) {
 		workers_stop(&ws);
-		for (int d = 0; d < N_RINGS; d++)
-			tsw_txq_port_unset(&ws.txq, devs[d].port);
+		tsw_txq_port_unset(&ws.txq, TSW_OUT_UPLINK);
+		for (uint16_t o = 0; o < TSW_MAX_PORTS; o++)
+			tsw_txq_port_unset(&ws.txq, o);
 		workers_free(&ws);
+		tsw_vhost_set_qsbr(NULL);
 		clock_ws = NULL;
 	} else {
 		io_quit = true;
@@ -768,6 +791,10 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 			uint16_t n = rte_eth_rx_burst(devs[d].gen, 0, b, 64);
 			rte_pktmbuf_free_bulk(b, n);
 			n = rte_eth_rx_burst(devs[d].port, 0, b, 64);
+			rte_pktmbuf_free_bulk(b, n);
+			n = rte_eth_rx_burst(devs[d].vgen, 0, b, 64);
+			rte_pktmbuf_free_bulk(b, n);
+			n = tsw_vhost_rx(devs[d].vh, 0, b, 64);
 			rte_pktmbuf_free_bulk(b, n);
 		}
 		tsw_pipeline_ring_drain(devs[d].rx);    /* NULL for vhost ports */
@@ -786,7 +813,7 @@ static int
 make_vhost(struct dev *d, int i, const char *dir)
 {
 	struct tsw_ethdev_conf ec = { .want_rxq = 1, .want_txq = 1, .promiscuous = true };
-	struct tsw_ethdev host, guest;
+	struct tsw_ethdev host, guest, lguest;
 	char args[256], err[256];
 
 	snprintf(args, sizeof(args), "net_vhost%d,iface=%s/bench-vm%d.sock,queues=1", i, dir, i);
@@ -800,14 +827,32 @@ make_vhost(struct dev *d, int i, const char *dir)
 		fprintf(stderr, "tunsw-bench: %s\n", err);
 		return -1;
 	}
+	/* tunsw's own: a port on the vhost library, with its guest */
+	d->vh = rte_zmalloc("bench_vhost", sizeof(*d->vh), RTE_CACHE_LINE_SIZE);
+	snprintf(args, sizeof(args), "net_vhost_lib%d,iface=%s/bench-lib%d.sock,queues=1", i, dir,
+		 i);
+	if (d->vh == NULL || tsw_vhost_open(args, pool, d->vh, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-bench: %s\n", d->vh ? err : "out of memory");
+		return -1;
+	}
+	snprintf(args, sizeof(args), "virtio_user%d,path=%s/bench-lib%d.sock,queues=1,queue_size=1024",
+		 i + 10, dir, i);
+	if (tsw_ethdev_open(args, &ec, pool, &lguest, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tunsw-bench: %s\n", err);
+		return -1;
+	}
 	for (int t = 0; t < 500; t++) {
 		struct rte_eth_link l;
-		if (rte_eth_link_get_nowait(host.port_id, &l) == 0 && l.link_status)
+		if (rte_eth_link_get_nowait(host.port_id, &l) == 0 && l.link_status &&
+		    __atomic_load_n(&d->vh->vid, __ATOMIC_ACQUIRE) >= 0 &&
+		    (__atomic_load_n(&d->vh->rx_on, __ATOMIC_ACQUIRE) & 1) &&
+		    (__atomic_load_n(&d->vh->tx_on, __ATOMIC_ACQUIRE) & 1))
 			break;
 		rte_delay_ms(10);
 	}
 	d->port = host.port_id;
 	d->gen = guest.port_id;
+	d->vgen = lguest.port_id;
 	d->vhost = true;
 	return 0;
 }
@@ -1377,6 +1422,10 @@ main(int argc, char **argv)
 			rte_eth_dev_close(devs[i].gen);
 			rte_eth_dev_stop(devs[i].port);
 			rte_eth_dev_close(devs[i].port);
+			rte_eth_dev_stop(devs[i].vgen);
+			rte_eth_dev_close(devs[i].vgen);
+			tsw_vhost_close(devs[i].vh);
+			rte_free(devs[i].vh);
 		}
 	rte_eal_cleanup();
 	rmdir(dir);

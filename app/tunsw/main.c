@@ -44,6 +44,7 @@
 #include "tsw_sockpath.h"
 #include "tsw_telemetry.h"
 #include "tsw_underlay.h"
+#include "tsw_vhost.h"
 #include "tsw_vhostarg.h"
 #include "workers.h"
 
@@ -56,7 +57,9 @@ static struct rte_rcu_qsbr *qsbr;
 static struct tsw_dp *dp;
 static struct rte_mempool *pool;
 static struct tsw_ethdev uplink;
-static struct vm_dev { struct tsw_ethdev d; bool open; } vm[TSW_MAX_PORTS]; /* by port index */
+/* A VM port's device: a vhost-user port on the vhost library (vh), or an
+ * ethdev of any other PMD (d); by port index. */
+static struct vm_dev { struct tsw_ethdev d; struct tsw_vhost *vh; bool open; } vm[TSW_MAX_PORTS];
 static struct tsw_ethdev_conf vm_ec;
 static struct tsw_workers ws;
 static struct tsw_counters *wcnt[TSW_MAX_WORKERS];
@@ -86,17 +89,69 @@ sum_counters(struct tsw_counters *dst)
 
 static uint32_t vhost_tx_retries;
 
-/* Which TX queue of d each worker uses (shared when d has fewer). */
-static int
-set_txq(const struct tsw_ethdev *d, char *err, size_t errlen)
+static const char *
+vm_dev_name(const struct vm_dev *v)
 {
-	int rc = tsw_txq_port_set(&ws.txq, d->port_id, d->n_txq, d->vhost,
-				  (uint16_t)vhost_tx_retries);
+	return v->vh != NULL ? v->vh->name : v->d.name;
+}
+
+/* Open the device of devargs: a vhost-user port on the vhost library, or
+ * an ethdev. 0, or -1 with the reason. */
+static int
+vm_dev_open(const char *devargs, struct vm_dev *v, char *err, size_t errlen)
+{
+	memset(v, 0, sizeof(*v));
+	if (!tsw_vhost_is_vhost(devargs))
+		return tsw_ethdev_open(devargs, &vm_ec, pool, &v->d, err, errlen);
+	/* the library's callbacks keep its address: one allocation each */
+	v->vh = rte_zmalloc("tsw_vhost", sizeof(*v->vh), RTE_CACHE_LINE_SIZE);
+	if (v->vh == NULL) {
+		snprintf(err, errlen, "out of memory for a vhost-user port");
+		return -1;
+	}
+	if (tsw_vhost_open(devargs, pool, v->vh, err, errlen) < 0) {
+		rte_free(v->vh);
+		v->vh = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+vm_dev_close(struct vm_dev *v)
+{
+	if (v->vh != NULL) {
+		tsw_vhost_close(v->vh);
+		rte_free(v->vh);
+		v->vh = NULL;
+	} else {
+		tsw_ethdev_close(&v->d);
+	}
+}
+
+/* Which TX queue of output out each worker uses (shared when the device
+ * has fewer). */
+static int
+set_txq(uint16_t out, const struct tsw_ethdev *d, struct tsw_vhost *vh, char *err,
+	size_t errlen)
+{
+	int rc = vh != NULL ? tsw_txq_vhost_set(&ws.txq, out, vh, (uint16_t)vhost_tx_retries)
+			    : tsw_txq_port_set(&ws.txq, out, d->port_id, d->n_txq);
 
 	if (rc < 0)
-		snprintf(err, errlen, "'%s': cannot set up its TX queues: %s", d->name,
-			 strerror(-rc));
+		snprintf(err, errlen, "'%s': cannot set up its TX queues: %s",
+			 vh != NULL ? vh->name : d->name, strerror(-rc));
 	return rc;
+}
+
+/* The RX queues of VM port idx to the workers. */
+static int
+give_rxq(uint16_t idx)
+{
+	const struct vm_dev *v = &vm[idx];
+
+	return v->vh != NULL ? workers_give(&ws, v->vh, 0, v->vh->n_qp, idx)
+			     : workers_give(&ws, NULL, v->d.port_id, v->d.n_rxq, idx);
 }
 
 /* -1 with the reason when devargs name the vhost-user socket of one of the
@@ -110,13 +165,14 @@ socket_unused(const char *devargs, const struct vm_dev *devs, size_t n, char *er
 
 	if (tsw_vhost_devargs_iface(devargs, path, sizeof(path), &client) != 1)
 		return 0;          /* not vhost-user, or too long: tsw_ethdev_open says */
-	for (size_t i = 0; i < n; i++)
-		if (devs[i].open && devs[i].d.sock[0] != '\0' &&
-		    tsw_sockpath_same(devs[i].d.sock, path)) {
+	for (size_t i = 0; i < n; i++) {
+		const char *sock = devs[i].vh != NULL ? devs[i].vh->sock : devs[i].d.sock;
+		if (devs[i].open && sock[0] != '\0' && tsw_sockpath_same(sock, path)) {
 			snprintf(err, errlen, "iface: %s is already the socket of device %s", path,
-				 devs[i].d.name);
+				 vm_dev_name(&devs[i]));
 			return -1;
 		}
+	}
 	return 0;
 }
 
@@ -124,33 +180,34 @@ static int
 port_add(void *arg, const char *name, const char *devargs, uint16_t net,
 	 const struct tsw_port_policy *pol, char *err, size_t errlen)
 {
-	struct tsw_ethdev d;
+	struct vm_dev v;
 	int idx;
 
 	(void)arg;
 	if (socket_unused(devargs, vm, TSW_MAX_PORTS, err, errlen) < 0 ||
-	    tsw_ethdev_open(devargs, &vm_ec, pool, &d, err, errlen) < 0)
+	    vm_dev_open(devargs, &v, err, errlen) < 0)
 		return -1;
-	/* its TX queues before any worker can send to it */
-	if (set_txq(&d, err, errlen) < 0) {
-		tsw_ethdev_close(&d);
-		return -1;
-	}
-	idx = tsw_dp_port_add(dp, name, d.port_id, net, pol);
+	idx = tsw_dp_port_add(dp, name, v.vh != NULL ? UINT16_MAX : v.d.port_id, net, pol);
 	if (idx < 0) {
 		snprintf(err, errlen, "cannot add port: %s", strerror(-idx));
-		tsw_txq_port_unset(&ws.txq, d.port_id);
-		tsw_ethdev_close(&d);
+		vm_dev_close(&v);
 		return -1;
 	}
-	vm[idx].d = d;
-	vm[idx].open = true;
-	if (workers_give(&ws, d.port_id, d.n_rxq, (uint16_t)idx) < 0) {
-		snprintf(err, errlen, "out of memory for the workers' queue lists");
-		workers_take(&ws, d.port_id);
+	/* its TX queues: set before a frame can be forwarded to it (a frame
+	 * to it meanwhile finds no map: counted as not sent) */
+	if (set_txq((uint16_t)idx, &v.d, v.vh, err, errlen) < 0) {
 		tsw_dp_port_del(dp, (uint16_t)idx);
-		tsw_txq_port_unset(&ws.txq, d.port_id);
-		tsw_ethdev_close(&vm[idx].d);
+		vm_dev_close(&v);
+		return -1;
+	}
+	vm[idx] = v;
+	vm[idx].open = true;
+	if (give_rxq((uint16_t)idx) < 0) {
+		snprintf(err, errlen, "out of memory for the workers' queue lists");
+		workers_take(&ws, (uint16_t)idx);
+		tsw_dp_port_del(dp, (uint16_t)idx);
+		tsw_txq_port_unset(&ws.txq, (uint16_t)idx);
+		vm_dev_close(&vm[idx]);
 		vm[idx].open = false;
 		return -1;
 	}
@@ -161,14 +218,14 @@ static int
 port_del(void *arg, uint16_t idx, char *err, size_t errlen)
 {
 	(void)arg;
-	if (workers_take(&ws, vm[idx].d.port_id) < 0) {
+	if (workers_take(&ws, idx) < 0) {
 		snprintf(err, errlen, "out of memory for the workers' queue lists");
 		return -1;
 	}
 	tsw_dp_port_del(dp, idx);      /* returns after a grace period */
-	tsw_txq_port_unset(&ws.txq, vm[idx].d.port_id);
+	tsw_txq_port_unset(&ws.txq, idx);
 	if (vm[idx].open)
-		tsw_ethdev_close(&vm[idx].d);
+		vm_dev_close(&vm[idx]);
 	vm[idx].open = false;
 	return 0;
 }
@@ -184,11 +241,28 @@ port_info(void *arg, const char *name, json_t *o)
 	(void)arg;
 	if (idx < 0 || !vm[idx].open || (a = json_array()) == NULL)
 		return;
-	q = tsw_txq_enabled(&ws.txq, vm[idx].d.port_id);
+	q = tsw_txq_enabled(&ws.txq, (uint16_t)idx);
 	for (unsigned int i = 0; i < 64; i++)
 		if (q >> i & 1)
 			json_array_append_new(a, json_integer(i));
 	json_object_set_new(o, "tx_queues", a);
+	json_object_set_new(o, "device", json_string(vm_dev_name(&vm[idx])));
+	if (vm[idx].vh != NULL) {
+		const struct tsw_vhost *vh = vm[idx].vh;
+		uint64_t rq = __atomic_load_n(&vh->rx_on, __ATOMIC_RELAXED);
+		json_t *r = json_array();
+		for (unsigned int i = 0; r != NULL && i < 64; i++)
+			if (rq >> i & 1)
+				json_array_append_new(r, json_integer(i));
+		json_object_set_new(o, "rx_queues", r);
+		json_object_set_new(o, "vhost_socket", json_string(vh->sock));
+		json_object_set_new(o, "vhost_mode", json_string(vh->client ? "client" : "server"));
+		json_object_set_new(o, "guest_connected",
+				    json_boolean(__atomic_load_n(&vh->vid, __ATOMIC_RELAXED) >= 0));
+		json_object_set_new(o, "queue_pairs", json_integer(vh->n_qp));
+		json_object_set_new(o, "guest_connects", json_integer((json_int_t)
+				    __atomic_load_n(&vh->connects, __ATOMIC_RELAXED)));
+	}
 }
 
 static void
@@ -443,8 +517,7 @@ main(int argc, char **argv)
 		for (uint16_t i = 0; i < cfg->n_ports; i++) {
 			const struct tsw_cfg_port *p = &cfg->ports[i];
 			if (socket_unused(p->devargs, cfg_dev, i, err, sizeof(err)) < 0 ||
-			    tsw_ethdev_open(p->devargs, &vm_ec, pool, &cfg_dev[i].d, err,
-					    sizeof(err)) < 0) {
+			    vm_dev_open(p->devargs, &cfg_dev[i], err, sizeof(err)) < 0) {
 				fprintf(stderr, "tunsw: %s: [port %s] devargs: %s\n", cfg_path, p->name, err);
 				goto out;
 			}
@@ -471,7 +544,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		for (uint16_t i = 0; i < cfg->n_ports; i++)
-			eth_ports[i] = cfg_dev[i].d.port_id;
+			eth_ports[i] = cfg_dev[i].vh != NULL ? UINT16_MAX : cfg_dev[i].d.port_id;
 		if (tsw_config_apply(dp, cfg, eth_ports, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: %s\n", cfg_path, err);
 			goto out;
@@ -479,9 +552,10 @@ main(int argc, char **argv)
 		/* from now on a VM port device is owned by its table index */
 		for (uint16_t i = 0; i < cfg->n_ports; i++) {
 			int idx = tsw_dp_port_find(dp, cfg->ports[i].name);
-			vm[idx].d = cfg_dev[i].d;
+			vm[idx] = cfg_dev[i];
 			vm[idx].open = true;
 			cfg_dev[i].open = false;
+			cfg_dev[i].vh = NULL;
 		}
 	}
 
@@ -500,20 +574,21 @@ main(int argc, char **argv)
 		rings[i] = ws.wk[i].ring;
 		wcnt[i] = ws.wk[i].w->cnt;
 	}
-	if (set_txq(&uplink, err, sizeof(err)) < 0) {
+	tsw_vhost_set_qsbr(qsbr);        /* a guest's device goes only once no worker uses it */
+	if (set_txq(TSW_OUT_UPLINK, &uplink, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tunsw: %s: [uplink] devargs: %s\n", cfg_path, err);
 		goto out;
 	}
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
-		if (vm[p].open && set_txq(&vm[p].d, err, sizeof(err)) < 0) {
+		if (vm[p].open && set_txq(p, &vm[p].d, vm[p].vh, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: [port %s] devargs: %s\n", cfg_path,
 				dp->ports[p].name, err);
 			goto out;
 		}
-	if (workers_give(&ws, uplink.port_id, uplink.n_rxq, TSW_OUT_UPLINK) < 0)
+	if (workers_give(&ws, NULL, uplink.port_id, uplink.n_rxq, TSW_OUT_UPLINK) < 0)
 		goto out;
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
-		if (vm[p].open && workers_give(&ws, vm[p].d.port_id, vm[p].d.n_rxq, p) < 0)
+		if (vm[p].open && give_rxq(p) < 0)
 			goto out;
 	tsw_mgmt_init(&mg, dp, rings, ws.n);
 	{
@@ -613,7 +688,9 @@ main(int argc, char **argv)
 				/* client-mode vhost-user ports follow their socket to a
 				 * restarted guest's (DPDK retries every second) */
 				for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
-					if (vm[p].open)
+					if (vm[p].open && vm[p].vh != NULL)
+						tsw_vhost_sock_refresh(vm[p].vh);
+					else if (vm[p].open)
 						tsw_ethdev_sock_refresh(&vm[p].d);
 				next_sock = rte_rdtsc() + hz;
 			}
@@ -646,9 +723,9 @@ out:
 	workers_free(&ws);
 	for (uint16_t i = 0; i < TSW_MAX_PORTS; i++) {
 		if (vm[i].open)
-			tsw_ethdev_close(&vm[i].d);
+			vm_dev_close(&vm[i]);
 		if (cfg_dev != NULL && cfg_dev[i].open)
-			tsw_ethdev_close(&cfg_dev[i].d);
+			vm_dev_close(&cfg_dev[i]);
 	}
 	if (uplink_open)
 		tsw_ethdev_close(&uplink);

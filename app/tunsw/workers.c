@@ -22,9 +22,7 @@ static uint16_t
 eth_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct tsw_workers *ws = arg;
-	uint16_t port = out == TSW_OUT_UPLINK ? ws->uplink_port : ws->dp->ports[out].eth_port;
-
-	return tsw_txq_send(&ws->txq, port, w->id, pkts, n, &w->cnt->port[out].tx_retries);
+	return tsw_txq_send(&ws->txq, out, w->id, pkts, n, &w->cnt->port[out].tx_retries);
 }
 
 /* Segments for a guest that takes TSO frames are coalesced (rte_gro). */
@@ -33,7 +31,7 @@ eth_coalesce(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pk
 {
 	struct tsw_workers *ws = arg;
 
-	if (!tsw_txq_guest_tso(&ws->txq, ws->dp->ports[out].eth_port))
+	if (!tsw_txq_guest_tso(&ws->txq, out))
 		return n;
 	return tsw_offload_gro(pkts, n, &w->cnt->gro_merged);
 }
@@ -63,7 +61,8 @@ worker_main(void *arg)
 
 		for (uint16_t i = 0; set != NULL && i < set->n; i++) {
 			const struct tsw_rxq *q = &set->q[i];
-			uint16_t n = rte_eth_rx_burst(q->eth_port, q->queue, pkts, TSW_BURST);
+			uint16_t n = q->vh != NULL ? tsw_vhost_rx(q->vh, q->queue, pkts, TSW_BURST)
+					: rte_eth_rx_burst(q->eth_port, q->queue, pkts, TSW_BURST);
 
 			if (n == 0)
 				continue;
@@ -163,39 +162,71 @@ publish(struct tsw_workers *ws, struct tsw_dworker *d, struct tsw_rxq_set *set)
 	rte_free(old);
 }
 
-int
-workers_give(struct tsw_workers *ws, uint16_t eth_port, uint16_t n_rxq, uint16_t index)
+static uint16_t
+set_len(const struct tsw_rxq_set *s)
 {
-	for (uint16_t q = 0; q < n_rxq; q++) {
-		struct tsw_dworker *d = &ws->wk[0];
-		uint16_t have;
-		struct tsw_rxq_set *set;
+	return s != NULL ? s->n : 0;
+}
 
-		for (uint16_t i = 1; i < ws->n; i++)
-			if ((ws->wk[i].set ? ws->wk[i].set->n : 0) < (d->set ? d->set->n : 0))
-				d = &ws->wk[i];
-		have = d->set ? d->set->n : 0;
-		set = rte_zmalloc("tsw_rxq_set", sizeof(*set) + (have + 1u) * sizeof(set->q[0]), 0);
-		if (set == NULL)
+/* The worker with the fewest queues, add[] more each counted. */
+static uint16_t
+least_loaded(const struct tsw_workers *ws, const uint16_t *add)
+{
+	uint16_t best = 0;
+
+	for (uint16_t i = 1; i < ws->n; i++)
+		if (set_len(ws->wk[i].set) + add[i] < set_len(ws->wk[best].set) + add[best])
+			best = i;
+	return best;
+}
+
+int
+workers_give(struct tsw_workers *ws, struct tsw_vhost *vh, uint16_t eth_port, uint16_t n_rxq,
+	     uint16_t index)
+{
+	struct tsw_rxq_set *set[TSW_MAX_WORKERS] = { NULL };
+	uint16_t add[TSW_MAX_WORKERS] = { 0 };
+
+	/* each queue to the worker with the fewest, counting what it gets now */
+	for (uint16_t q = 0; q < n_rxq; q++)
+		add[least_loaded(ws, add)]++;
+	/* every new list first: all or nothing */
+	for (uint16_t i = 0; i < ws->n; i++) {
+		uint16_t have = set_len(ws->wk[i].set);
+		if (add[i] == 0)
+			continue;
+		set[i] = rte_zmalloc("tsw_rxq_set",
+				     sizeof(*set[i]) + (size_t)(have + add[i]) * sizeof(set[i]->q[0]), 0);
+		if (set[i] == NULL) {
+			for (uint16_t j = 0; j < i; j++)
+				rte_free(set[j]);
 			return -1;
+		}
 		if (have > 0)
-			memcpy(set->q, d->set->q, have * sizeof(set->q[0]));
-		set->q[have] = (struct tsw_rxq){ eth_port, q, index };
-		set->n = (uint16_t)(have + 1);
-		publish(ws, d, set);
+			memcpy(set[i]->q, ws->wk[i].set->q, have * sizeof(set[i]->q[0]));
+		set[i]->n = have;
 	}
+	memset(add, 0, sizeof(add));
+	for (uint16_t q = 0; q < n_rxq; q++) {
+		uint16_t best = least_loaded(ws, add);
+		add[best]++;
+		set[best]->q[set[best]->n++] = (struct tsw_rxq){ vh, eth_port, q, index };
+	}
+	for (uint16_t i = 0; i < ws->n; i++)
+		if (set[i] != NULL)
+			publish(ws, &ws->wk[i], set[i]);
 	return 0;
 }
 
 int
-workers_take(struct tsw_workers *ws, uint16_t eth_port)
+workers_take(struct tsw_workers *ws, uint16_t index)
 {
 	struct tsw_rxq_set *set[TSW_MAX_WORKERS] = { NULL };
 
 	/* allocate every new set first: all or nothing */
 	for (uint16_t i = 0; i < ws->n; i++) {
 		const struct tsw_rxq_set *cur = ws->wk[i].set;
-		uint16_t n = cur ? cur->n : 0;
+		uint16_t n = set_len(cur);
 
 		set[i] = rte_zmalloc("tsw_rxq_set", sizeof(*set[i]) + n * sizeof(set[i]->q[0]), 0);
 		if (set[i] == NULL) {
@@ -204,11 +235,16 @@ workers_take(struct tsw_workers *ws, uint16_t eth_port)
 			return -1;
 		}
 		for (uint16_t j = 0; j < n; j++)
-			if (cur->q[j].eth_port != eth_port)
+			if (cur->q[j].index != index)
 				set[i]->q[set[i]->n++] = cur->q[j];
 	}
-	for (uint16_t i = 0; i < ws->n; i++)
+	for (uint16_t i = 0; i < ws->n; i++) {
+		if (set[i]->n == set_len(ws->wk[i].set)) {
+			rte_free(set[i]);      /* nothing of it here */
+			continue;
+		}
 		publish(ws, &ws->wk[i], set[i]);
+	}
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  * while they run: each worker's queue list is an RCU-published array that
  * the worker re-reads every poll round; workers_take returns only after a
  * grace period, so no worker polls, or holds buffered frames for, the
- * queues taken. Queues go to the worker with the fewest.
+ * queues taken. Queues go to the worker with the fewest; a port's queues
+ * are given in one change per worker (one grace period each).
  */
 #ifndef TSW_WORKERS_H
 #define TSW_WORKERS_H
@@ -21,7 +22,8 @@
 #include "tsw_txq.h"
 
 struct tsw_rxq {
-	uint16_t eth_port;
+	struct tsw_vhost *vh;  /* a vhost-user port (queue: its queue pair), else NULL */
+	uint16_t eth_port;     /* ...or this ethdev */
 	uint16_t queue;
 	uint16_t index;        /* VM port index, or TSW_OUT_UPLINK */
 };
@@ -58,8 +60,13 @@ struct tsw_workers {
 int workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
 		   struct rte_rcu_qsbr *qsbr, struct rte_mempool *pool, uint32_t ring_size,
 		   uint16_t uplink_port, char *err, size_t errlen);
-int workers_give(struct tsw_workers *ws, uint16_t eth_port, uint16_t n_rxq, uint16_t index);
-int workers_take(struct tsw_workers *ws, uint16_t eth_port);   /* -1: out of memory */
+/* The n_rxq RX queues of ethdev eth_port, or the n_rxq queue pairs of the
+ * vhost-user port vh (vh != NULL), feeding output index (a VM port index or
+ * TSW_OUT_UPLINK), spread over the workers. 0, or -1: out of memory. */
+int workers_give(struct tsw_workers *ws, struct tsw_vhost *vh, uint16_t eth_port,
+		 uint16_t n_rxq, uint16_t index);
+/* Every queue of output index taken back (-1: out of memory). */
+int workers_take(struct tsw_workers *ws, uint16_t index);
 int workers_launch(struct tsw_workers *ws);
 void workers_stop(struct tsw_workers *ws);   /* idempotent; waits for them */
 void workers_free(struct tsw_workers *ws);

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TSW_MAX_PORTS    64     /* VM ports */
+#define TSW_MAX_PORTS    1024   /* VM ports (the vhost library holds 1024 devices) */
 #define TSW_MAX_NETS     4096   /* tenant networks */
 #define TSW_MAX_TUNNELS  4096   /* remote VTEPs (per type) */
 #define TSW_MAX_WORKERS  16

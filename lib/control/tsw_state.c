@@ -194,7 +194,8 @@ tsw_state_ports(const struct tsw_dp *dp)
 		o = json_object();
 		put(o, "name", json_string(vp->name));
 		put(o, "network", json_string(dp->nets[vp->net].name));
-		put(o, "dpdk_port", json_integer(vp->eth_port));
+		if (vp->eth_port != UINT16_MAX)   /* an ethdev (a vhost-user port is none) */
+			put(o, "dpdk_port", json_integer(vp->eth_port));
 		put(o, "port_security", vp->sec != NULL ? portsec_json(vp->sec) : json_false());
 		put(o, "learned_macs", json_integer(tsw_fdb_learned_on_port(dp->fdb, (uint16_t)p)));
 		a = append(a, checked(o));

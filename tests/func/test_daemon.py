@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-from tswfunc import (P, TOP, TUNSW, Daemon, Guest, cleanup_dpdk_files, conf, counters, ping,
+from tswfunc import (P, TOP, TUNSW, Daemon, Guest, cleanup_dpdk_files, conf, counters, interrupt, ping,
                      wait_reachable, with_topology)
 
 def config(d, client=False, *parts):
@@ -210,6 +210,106 @@ def test_multiqueue_guest_sends_on_every_queue_one_worker(d):
             got, sent, ports, workers)
     finally:
         vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
+FILLER_GUESTS = 2
+
+
+def filler_guests(d, socks):
+    """Guests that only attach (testpmd, rxonly): one virtio-user device per
+    socket, the sockets split over FILLER_GUESTS processes (a DPDK process
+    holds at most 32 ethdevs)."""
+    procs = []
+    for g in range(FILLER_GUESTS):
+        mine = socks[g::FILLER_GUESTS]
+        if not mine:
+            continue
+        cmd = ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
+               "--single-file-segments", "--file-prefix", "%sf%d" % (P, g), "-m", "512"]
+        for i, sock in enumerate(mine):
+            cmd += ["--vdev", "virtio_user%d,path=%s,queues=1,queue_size=256" % (i, sock)]
+        cmd += ["--", "--stats-period", "10", "--forward-mode=rxonly", "--nb-cores=1",
+                "--no-mlockall", "--rxd=256", "--txd=256", "--total-num-mbufs=16384"]
+        log = open(os.path.join(d, "filler%d.log" % g), "w")
+        procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                      stderr=subprocess.STDOUT))
+        from tswfunc import STARTED
+        STARTED.append(procs[-1])
+    return procs
+
+
+@with_topology
+def test_forty_vm_ports_past_the_ethdev_limit(d):
+    """#22: a VM port is a port on DPDK's vhost library, not an ethdev (32 in
+    Debian's DPDK, the uplink one of them: 31 VM ports at most before).
+    40 vhost-user ports added at run time, 39 guests attached by two filler
+    processes and the 40th port's guest bridged to namespace vm1: every
+    guest is seen connected, the 40th forwards both ways to the kernel
+    VXLAN host; ten ports deleted and added again under traffic, and the
+    40th still forwards. The time to add the 40th port is printed."""
+    from tswfunc import Ctl
+    # no config-time VM port: all 40 come through the control socket
+    conf_text = conf(d, {"neighbor 198.18.0.2": {"mac": "02:00:00:00:00:02"},
+                         "remote 198.18.0.2": {"type": "vxlan"},
+                         "network blue": {"type": "vxlan", "segmentation_id": 1001},
+                         "dataplane": {"mbufs": 32768}})
+    sw = Daemon(d, conf_text, mem_mb=1024)
+    ctl = Ctl(os.path.join(d, "ctl.sock"))
+    fillers, vm = [], None
+    try:
+        socks = [os.path.join(d, "p%d.sock" % i) for i in range(39)]
+        for i, sock in enumerate(socks):
+            ctl.ok("port_add", name="p%d" % i, network="blue",
+                   devargs="net_vhost_p%d,iface=%s" % (i, sock))
+        t0 = time.time()
+        ctl.ok("port_add", name="vm1", network="blue",
+               devargs="net_vhost_vm1,iface=%s" % os.path.join(d, "vm1.sock"))
+        add_ms = (time.time() - t0) * 1000
+        print("adding the 40th port took %.1f ms (round trip through the control socket)" %
+              add_ms)
+        fillers = filler_guests(d, socks)
+        vm = VM(d)
+        end = time.time() + 60
+        while time.time() < end:
+            ports = ctl.ok("show_ports")
+            up = [p["name"] for p in ports if p.get("guest_connected")]
+            if len(up) == 40:
+                break
+            time.sleep(0.5)
+        assert len(ports) == 40 and len(up) == 40, (
+            "connected: %d of %d: %s\n%s\n%s" % (len(up), len(ports), sorted(
+                set(p["name"] for p in ports) - set(up)), sw.text()[-3000:],
+                open(os.path.join(d, "filler0.log")).read()[-1500:]))
+        wait_reachable(P + "vm1", "198.19.1.2")
+        assert ping(P + "rem", "198.19.1.1", count=3) >= 2, "remote -> the 40th VM"
+        # ten ports go and come back while vm1 is pinged
+        pinger = subprocess.Popen(["ip", "netns", "exec", P + "vm1", "ping", "-q", "-i", "0.05",
+                                   "198.19.1.2"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        for i in range(10):
+            ctl.ok("port_del", name="p%d" % i)
+        for i in range(10):
+            ctl.ok("port_add", name="p%d" % i, network="blue",
+                   devargs="net_vhost_p%d,iface=%s" % (i, socks[i]))
+        time.sleep(0.5)
+        interrupt(pinger)
+        out = pinger.stdout.read()
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        assert m and int(m.group(1)) > 5 and int(m.group(2)) >= int(m.group(1)) - 1, \
+            "vm1 pinged while ten other ports went and came: %s" % out
+        assert len(ctl.ok("show_ports")) == 40
+        sent, got = udp_flows("vm1", "rem", "198.19.1.2")
+        c = ctl.ok("show_counters")
+        assert got == sent == 640, "the remote got %d of %d; vm1: %s" % (
+            got, sent, c["ports"].get("vm1"))
+    finally:
+        ctl.close()
+        if vm is not None:
+            vm.stop()
+        for f in fillers:
+            interrupt(f)
         rc = sw.stop()
     assert rc == 0, sw.text()[-2000:]
 

@@ -42,13 +42,13 @@ ring_port(const char *name, unsigned int n_tx, unsigned int ring_size, struct rt
 }
 
 static uint16_t
-send_one(struct tsw_txq *t, uint16_t port, uint16_t worker, uint64_t *retried)
+send_one(struct tsw_txq *t, uint16_t out, uint16_t worker, uint64_t *retried)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	uint16_t n;
 
 	rte_pktmbuf_append(m, 60);
-	n = tsw_txq_send(t, port, worker, &m, 1, retried);
+	n = tsw_txq_send(t, out, worker, &m, 1, retried);
 	if (n == 0)
 		rte_pktmbuf_free(m);
 	return n;
@@ -75,31 +75,31 @@ test_shared_and_owned_queues(void)
 	CU_ASSERT_FATAL(p1 >= 0 && p2 >= 0 && p3 >= 0);
 	tsw_txq_init(&t, 2, NULL);
 	/* one queue, two workers: both on queue 0, locked */
-	CU_ASSERT_EQUAL(tsw_txq_port_set(&t, (uint16_t)p1, 1, false, 8), 0);
-	CU_ASSERT_EQUAL(t.port[p1].map->q[1], 0);
-	CU_ASSERT(t.port[p1].map->locked[0] && t.port[p1].map->locked[1]);
-	CU_ASSERT_EQUAL(send_one(&t, (uint16_t)p1, 0, &retried), 1);
-	CU_ASSERT_EQUAL(send_one(&t, (uint16_t)p1, 1, &retried), 1);
+	CU_ASSERT_EQUAL(tsw_txq_port_set(&t, 0, (uint16_t)p1, 1), 0);
+	CU_ASSERT_EQUAL(t.port[0].map->q[1], 0);
+	CU_ASSERT(t.port[0].map->locked[0] && t.port[0].map->locked[1]);
+	CU_ASSERT_EQUAL(send_one(&t, 0, 0, &retried), 1);
+	CU_ASSERT_EQUAL(send_one(&t, 0, 1, &retried), 1);
 	CU_ASSERT_EQUAL(rte_ring_count(one[0]), 2);
 	/* two queues, two workers: one each, lock-free */
-	CU_ASSERT_EQUAL(tsw_txq_port_set(&t, (uint16_t)p2, 2, false, 8), 0);
-	CU_ASSERT(!t.port[p2].map->locked[0] && !t.port[p2].map->locked[1]);
-	CU_ASSERT_EQUAL(send_one(&t, (uint16_t)p2, 1, &retried), 1);
+	CU_ASSERT_EQUAL(tsw_txq_port_set(&t, 1, (uint16_t)p2, 2), 0);
+	CU_ASSERT(!t.port[1].map->locked[0] && !t.port[1].map->locked[1]);
+	CU_ASSERT_EQUAL(send_one(&t, 1, 1, &retried), 1);
 	CU_ASSERT_EQUAL(rte_ring_count(two[0]), 0);
 	CU_ASSERT_EQUAL(rte_ring_count(two[1]), 1);
 	/* a full queue that takes nothing more is not retried (no spinning),
 	 * also with retries allowed (non-vhost ports never retry anyway) */
-	CU_ASSERT_EQUAL(tsw_txq_port_set(&t, (uint16_t)p3, 1, false, 8), 0);
-	CU_ASSERT_EQUAL(t.port[p3].retries, 0);
+	CU_ASSERT_EQUAL(tsw_txq_port_set(&t, 2, (uint16_t)p3, 1), 0);
+	CU_ASSERT_EQUAL(t.port[2].retries, 0);
 	for (int i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(send_one(&t, (uint16_t)p3, (uint16_t)(i & 1), &retried), 1);
-	CU_ASSERT_EQUAL(send_one(&t, (uint16_t)p3, 0, &retried), 0);   /* ring of 4 holds 3 */
+		CU_ASSERT_EQUAL(send_one(&t, 2, (uint16_t)(i & 1), &retried), 1);
+	CU_ASSERT_EQUAL(send_one(&t, 2, 0, &retried), 0);   /* ring of 4 holds 3 */
 	CU_ASSERT_EQUAL(retried, 0);
 	/* a port being removed takes nothing */
-	tsw_txq_port_unset(&t, (uint16_t)p1);
-	CU_ASSERT_EQUAL(send_one(&t, (uint16_t)p1, 0, &retried), 0);
-	tsw_txq_port_unset(&t, (uint16_t)p2);
-	tsw_txq_port_unset(&t, (uint16_t)p3);
+	tsw_txq_port_unset(&t, 0);
+	CU_ASSERT_EQUAL(send_one(&t, 0, 0, &retried), 0);
+	tsw_txq_port_unset(&t, 1);
+	tsw_txq_port_unset(&t, 2);
 	drain(one[0]);
 	drain(two[0]);
 	drain(two[1]);
