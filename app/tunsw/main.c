@@ -12,6 +12,8 @@
  * SIGINT/SIGTERM stop it cleanly.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -44,6 +46,7 @@
 #include "tsw_sockpath.h"
 #include "tsw_telemetry.h"
 #include "tsw_underlay.h"
+#include "tsw_pcap.h"
 #include "tsw_vhost.h"
 #include "tsw_vhostarg.h"
 #include "workers.h"
@@ -84,6 +87,10 @@ sum_counters(struct tsw_counters *dst)
 {
 	tsw_counters_sum(dst, wcnt, ws.n);
 }
+
+struct cap_run;
+static struct cap_run *capture_of(uint16_t out);
+static void capture_end(struct cap_run *cr);
 
 /* ---- VM port hot-plug (control socket port_add / port_del) ---- */
 
@@ -218,6 +225,8 @@ static int
 port_del(void *arg, uint16_t idx, char *err, size_t errlen)
 {
 	(void)arg;
+	if (capture_of(idx) != NULL)
+		capture_end(capture_of(idx));   /* the file keeps what it saw */
 	if (workers_take(&ws, idx) < 0) {
 		snprintf(err, errlen, "out of memory for the workers' queue lists");
 		return -1;
@@ -273,6 +282,199 @@ worker_info(void *arg, unsigned int i, json_t *o)
 	(void)arg;
 	json_object_set_new(o, "lcore", json_integer(ws.wk[i].lcore));
 	json_object_set_new(o, "rx_queues", json_integer(set ? set->n : 0));
+}
+
+/* ---- captures (control socket capture_start / capture_stop) ---- */
+
+#define MAX_CAPTURES 8
+#define CAPTURE_RING 2048
+
+static char capture_dir[108];
+static unsigned int capture_seq;
+static struct cap_run {
+	bool used, running, failed;
+	uint16_t out;
+	uint32_t count, snaplen;
+	int iface;
+	char port[TSW_NAME_LEN], file[TSW_NAME_LEN];
+	struct tsw_capture *c;
+	struct tsw_pcap_out *o;
+	uint64_t written, lost;
+} caps[MAX_CAPTURES];
+
+/* Write what c's copies hold into its file; returns how many. */
+static unsigned int
+capture_write(struct cap_run *cr)
+{
+	static uint8_t buf[65536];
+	struct rte_mbuf *m[64];
+	struct tsw_capture_hdr h[64];
+	unsigned int n = tsw_capture_take(cr->c, m, h, RTE_DIM(m));
+
+	for (unsigned int i = 0; i < n; i++) {
+		const void *d = rte_pktmbuf_read(m[i], 0, m[i]->pkt_len, buf);
+		if (d == NULL || tsw_pcapng_write_epb(cr->o, (uint32_t)cr->iface, h[i].ts,
+						      (enum tsw_pcap_dir)h[i].dir, d,
+						      m[i]->pkt_len, h[i].wire_len) < 0)
+			cr->failed = true;
+		else
+			cr->written++;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	return n;
+}
+
+/* End cr's capture: no worker copies into it any more, what it holds is
+ * written, its file closed. */
+static void
+capture_end(struct cap_run *cr)
+{
+	tsw_taps_set(&ws.taps, cr->out, NULL);      /* after a grace period */
+	while (capture_write(cr) > 0)
+		;
+	cr->lost = tsw_capture_lost(cr->c);
+	tsw_capture_free(cr->c);
+	cr->c = NULL;
+	if (tsw_pcap_close(cr->o) < 0)
+		cr->failed = true;
+	cr->o = NULL;
+	cr->running = false;
+}
+
+/* Management thread: write what the captures copied; end those done. */
+static unsigned int
+capture_poll(void)
+{
+	unsigned int work = 0;
+
+	for (unsigned int i = 0; i < MAX_CAPTURES; i++) {
+		struct cap_run *cr = &caps[i];
+		if (!cr->running)
+			continue;
+		work += capture_write(cr);
+		if (tsw_capture_copied(cr->c) >= cr->count && rte_ring_count(cr->c->ring) == 0) {
+			capture_end(cr);
+			work++;
+		}
+	}
+	return work;
+}
+
+/* The running capture of output out, or NULL. */
+static struct cap_run *
+capture_of(uint16_t out)
+{
+	for (unsigned int i = 0; i < MAX_CAPTURES; i++)
+		if (caps[i].running && caps[i].out == out)
+			return &caps[i];
+	return NULL;
+}
+
+/* A new file in capture_dir, never replacing one nor following a link. */
+static int
+capture_file(const char *file, char *err, size_t errlen)
+{
+	int dfd, fd;
+
+	if (mkdir(capture_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "capture_dir %s: %s", capture_dir, strerror(errno));
+		return -1;
+	}
+	dfd = open(capture_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, errlen, "capture_dir %s: %s", capture_dir, strerror(errno));
+		return -1;
+	}
+	fd = openat(dfd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0)
+		snprintf(err, errlen, "%s/%s: %s", capture_dir, file,
+			 errno == EEXIST ? "exists (a capture never replaces a file)" : strerror(errno));
+	close(dfd);
+	return fd;
+}
+
+static int
+capture_hook(void *arg, uint16_t out, const char *port, const char *file, uint32_t count,
+	     uint32_t snaplen, char *err, size_t errlen)
+{
+	struct cap_run *cr = capture_of(out), *slot = NULL;
+	char name[32];
+	int fd;
+
+	(void)arg;
+	if (file == NULL) {
+		if (cr == NULL) {
+			snprintf(err, errlen, "no capture of '%s' is running", port);
+			return -1;
+		}
+		capture_end(cr);
+		return 0;
+	}
+	if (cr != NULL) {
+		snprintf(err, errlen, "'%s' is being captured into %s already", port, cr->file);
+		return -1;
+	}
+	/* a free slot, else the oldest finished one */
+	for (unsigned int i = 0; i < MAX_CAPTURES && slot == NULL; i++)
+		if (!caps[i].used)
+			slot = &caps[i];
+	for (unsigned int i = 0; i < MAX_CAPTURES && slot == NULL; i++)
+		if (!caps[i].running)
+			slot = &caps[i];
+	if (slot == NULL) {
+		snprintf(err, errlen, "%d captures are running (the most at once)", MAX_CAPTURES);
+		return -1;
+	}
+	fd = capture_file(file, err, errlen);
+	if (fd < 0)
+		return -1;
+	memset(slot, 0, sizeof(*slot));
+	slot->o = tsw_pcapng_fdopen(fd, file, "tunsw", err, errlen);
+	if (slot->o == NULL) {
+		close(fd);
+		return -1;
+	}
+	slot->iface = tsw_pcapng_add_iface(slot->o, port,
+					   out == TSW_OUT_UPLINK ? uplink.name : vm_dev_name(&vm[out]));
+	snprintf(name, sizeof(name), "tswcap%u", capture_seq++);
+	slot->c = tsw_capture_create(name, CAPTURE_RING, snaplen, count, (int)rte_socket_id());
+	if (slot->iface < 0 || slot->c == NULL) {
+		snprintf(err, errlen, "%s", slot->c == NULL ? "out of memory for the capture's "
+			 "buffers" : "cannot write the file");
+		tsw_capture_free(slot->c);
+		tsw_pcap_close(slot->o);
+		return -1;
+	}
+	slot->used = slot->running = true;
+	slot->out = out;
+	slot->count = count;
+	slot->snaplen = snaplen;
+	snprintf(slot->port, sizeof(slot->port), "%s", port);
+	snprintf(slot->file, sizeof(slot->file), "%s", file);
+	tsw_taps_set(&ws.taps, out, slot->c);
+	return 0;
+}
+
+static void
+captures_info(void *arg, json_t *list)
+{
+	(void)arg;
+	for (unsigned int i = 0; i < MAX_CAPTURES; i++) {
+		const struct cap_run *cr = &caps[i];
+		json_t *o;
+		if (!cr->used || (o = json_object()) == NULL)
+			continue;
+		json_object_set_new(o, "port", json_string(cr->port));
+		json_object_set_new(o, "file", json_string(cr->file));
+		json_object_set_new(o, "running", json_boolean(cr->running));
+		json_object_set_new(o, "count", json_integer(cr->count));
+		json_object_set_new(o, "snaplen", json_integer(cr->snaplen));
+		json_object_set_new(o, "written", json_integer((json_int_t)cr->written));
+		json_object_set_new(o, "lost", json_integer((json_int_t)(cr->running ?
+				    tsw_capture_lost(cr->c) : cr->lost)));
+		json_object_set_new(o, "write_failed", json_boolean(cr->failed));
+		json_array_append_new(list, o);
+	}
 }
 
 static struct tsw_ctlexec *cx;
@@ -613,6 +815,7 @@ main(int argc, char **argv)
 	{
 		struct tsw_ctl_hooks hooks = { .port_add = port_add, .port_del = port_del,
 					       .worker_info = worker_info, .port_info = port_info,
+					       .capture = capture_hook, .captures = captures_info,
 					       .control_info = control_info };
 		ctl = tsw_ctl_create(dp, &mg, wcnt, ws.n, pool, &hooks);
 		if (ctl == NULL) {
@@ -621,6 +824,7 @@ main(int argc, char **argv)
 		}
 		tsw_ctl_set_underlay(ctl, ul);
 		tsw_ctl_set_vhost_dir(ctl, cfg->control.vhost_socket_dir);
+		snprintf(capture_dir, sizeof(capture_dir), "%s", cfg->control.capture_dir);
 		if (open_control(cfg, &cx, &srv) < 0)
 			goto out;
 		if (srv != NULL) {
@@ -674,6 +878,7 @@ main(int argc, char **argv)
 			unsigned int work = tsw_mgmt_poll(&mg, now_ms());
 
 			work += tsw_txq_poll(&ws.txq);   /* guests' vring changes */
+			work += capture_poll();
 
 			if (cx != NULL)
 				work += tsw_ctlexec_run(cx, now_ms());
@@ -709,6 +914,9 @@ out:
 	quit = true;
 	if (launched)
 		workers_stop(&ws);
+	for (unsigned int i = 0; i < MAX_CAPTURES; i++)
+		if (caps[i].running)
+			capture_end(&caps[i]);
 	tsw_telemetry_fini();
 	tsw_ctlsrv_stop(srv);
 	tsw_ctlexec_free(cx);

@@ -22,6 +22,10 @@ static uint16_t
 eth_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct tsw_workers *ws = arg;
+	struct tsw_capture *c = __atomic_load_n(&ws->taps.cap[out], __ATOMIC_ACQUIRE);
+
+	if (unlikely(c != NULL))
+		tsw_capture_copy(c, pkts, n, 2, workers_now_ns(ws));
 	return tsw_txq_send(&ws->txq, out, w->id, pkts, n, &w->cnt->port[out].tx_retries);
 }
 
@@ -67,6 +71,7 @@ worker_main(void *arg)
 			if (n == 0)
 				continue;
 			got += n;
+			tsw_taps_burst(&ws->taps, q->index, pkts, n, 1, now);
 			if (q->index == TSW_OUT_UPLINK)
 				tsw_pipeline_uplink_rx(w, pkts, n, now);
 			else
@@ -109,6 +114,7 @@ workers_create(struct tsw_workers *ws, uint16_t n, const struct tsw_dp *dp,
 
 	memset(ws, 0, sizeof(*ws));
 	tsw_txq_init(&ws->txq, n, qsbr);
+	ws->taps.qsbr = qsbr;
 	ws->qsbr = qsbr;
 	ws->dp = dp;
 	ws->uplink_port = uplink_port;

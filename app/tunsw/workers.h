@@ -19,6 +19,7 @@
 
 #include "tsw_dp.h"
 #include "tsw_pipeline.h"
+#include "tsw_capture.h"
 #include "tsw_txq.h"
 
 struct tsw_rxq {
@@ -53,6 +54,7 @@ struct tsw_workers {
 	uint32_t idle_sleep_us;       /* after IDLE_ROUNDS empty rounds; 0 = never */
 	const struct tsw_dp *dp;
 	struct tsw_txq txq;           /* each port's TX queue per worker */
+	struct tsw_taps taps;         /* captures of outputs (VM ports, uplink) */
 };
 
 /* Create n workers on the lcores after the main one, with learn rings of

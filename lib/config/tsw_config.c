@@ -174,12 +174,35 @@ parse_agent(struct pctx *p, int idx, const char *sec)
 	return 0;
 }
 
+/* A normalized absolute directory path of key into dst (size bytes,
+ * trailing slashes dropped); absent: dst unchanged. */
+static int
+get_dir(struct pctx *p, const char *sec, const char *key, char *dst, size_t size)
+{
+	const char *s = get(p, sec, key);
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	if (s[0] != '/' || strstr(s, "/../") != NULL || strstr(s, "/./") != NULL ||
+	    strstr(s, "//") != NULL || (n >= 3 && strcmp(s + n - 3, "/..") == 0) ||
+	    (n >= 2 && strcmp(s + n - 2, "/.") == 0))
+		return fail(p, sec, key, "'%s' is not a normalized absolute path", s);
+	if (n >= size)
+		return fail(p, sec, key, "longer than %zu characters", size - 1);
+	snprintf(dst, size, "%s", s);
+	while (n > 1 && dst[n - 1] == '/')
+		dst[--n] = '\0';
+	return 0;
+}
+
 static int
 parse_control(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "socket", "socket_mode", "socket_group",
 		"max_clients", "max_request", "idle_timeout", "request_timeout", "vhost_socket_dir",
-		"vhost_socket_group", "max_reply_memory_mb", NULL };
+		"vhost_socket_group", "max_reply_memory_mb", "capture_dir", NULL };
 	struct tsw_config *c = p->cfg;
 	const char *s;
 	char *end;
@@ -220,23 +243,12 @@ parse_control(struct pctx *p, int idx, const char *sec)
 		snprintf(c->control.vhost_socket_group, sizeof(c->control.vhost_socket_group), "%s",
 			 s);
 	}
-	s = get(p, sec, "vhost_socket_dir");
-	if (s != NULL) {
-		size_t n = strlen(s);
-		if (s[0] != '/' || strstr(s, "/../") != NULL || strstr(s, "/./") != NULL ||
-		    strstr(s, "//") != NULL || (n >= 3 && strcmp(s + n - 3, "/..") == 0) ||
-		    (n >= 2 && strcmp(s + n - 2, "/.") == 0))
-			return fail(p, sec, "vhost_socket_dir", "'%s' is not a normalized absolute "
-				    "path", s);
-		/* room for "/" and a socket name within sun_path */
-		if (n + 2 >= sizeof(c->control.vhost_socket_dir))
-			return fail(p, sec, "vhost_socket_dir", "longer than %zu characters",
-				    sizeof(c->control.vhost_socket_dir) - 3);
-		snprintf(c->control.vhost_socket_dir, sizeof(c->control.vhost_socket_dir), "%s",
-			 s);
-		while (n > 1 && c->control.vhost_socket_dir[n - 1] == '/')
-			c->control.vhost_socket_dir[--n] = '\0';
-	}
+	/* room for "/" and a socket name within sun_path */
+	if (get_dir(p, sec, "vhost_socket_dir", c->control.vhost_socket_dir,
+		    sizeof(c->control.vhost_socket_dir) - 2) < 0 ||
+	    get_dir(p, sec, "capture_dir", c->control.capture_dir,
+		    sizeof(c->control.capture_dir)) < 0)
+		return -1;
 	if (get_u32(p, sec, "max_clients", 1, 1024, &c->control.max_clients) < 0 ||
 	    get_u32(p, sec, "max_request", 1024, 64U << 20, &c->control.max_request) < 0 ||
 	    get_u32(p, sec, "idle_timeout", 1, 86400, &c->control.idle_timeout) < 0 ||
@@ -253,21 +265,28 @@ parse_control(struct pctx *p, int idx, const char *sec)
 static int
 default_vhost_dir(struct tsw_config *c)
 {
-	char *slash;
+	char dir[sizeof(c->control.socket)];
 	const char *sock = c->control.socket[0] != '\0' ? c->control.socket
 						       : "/run/tunsw/tunsw.sock";
+	char *slash;
 	size_t n;
 
-	if (c->control.vhost_socket_dir[0] != '\0')
-		return 0;
-	snprintf(c->control.vhost_socket_dir, sizeof(c->control.vhost_socket_dir), "%s", sock);
-	slash = strrchr(c->control.vhost_socket_dir, '/');
+	snprintf(dir, sizeof(dir), "%s", sock);
+	slash = strrchr(dir, '/');
 	if (slash != NULL)
 		*slash = '\0';           /* "/run/tunsw", or "" for a socket in / */
-	n = strlen(c->control.vhost_socket_dir);
+	n = strlen(dir);
+	/* captures: "capture" there too (made by the daemon, root only) */
+	if (c->control.capture_dir[0] == '\0' &&
+	    snprintf(c->control.capture_dir, sizeof(c->control.capture_dir), "%s/capture", dir) >=
+	    (int)sizeof(c->control.capture_dir))
+		return -1;
+	if (c->control.vhost_socket_dir[0] != '\0')
+		return 0;
 	/* "/vhost", then room for "/" and a socket name within sun_path */
 	if (n + 6 + 2 >= sizeof(c->control.vhost_socket_dir))
 		return -1;
+	memcpy(c->control.vhost_socket_dir, dir, n);
 	memcpy(c->control.vhost_socket_dir + n, "/vhost", 7);
 	return 0;
 }
@@ -938,7 +957,8 @@ tsw_config_load(const char *path, struct tsw_config *cfg, char *err, size_t errl
 	}
 	if (default_vhost_dir(cfg) < 0) {
 		snprintf(err, errlen, "%s: [control]: socket: its directory is too long for a "
-			 "vhost_socket_dir below it (\"vhost\"): set vhost_socket_dir", path);
+			 "vhost_socket_dir or capture_dir below it (\"vhost\", \"capture\"): set "
+			 "them", path);
 		goto out;
 	}
 	rc = 0;

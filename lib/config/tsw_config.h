@@ -127,6 +127,7 @@ struct tsw_config {
 		uint32_t max_reply_memory_mb;   /* all pending replies together */
 		char vhost_socket_dir[108];     /* port_add's vhost-user sockets live here */
 		char vhost_socket_group[32];    /* its group when the daemon creates it */
+		char capture_dir[108];          /* capture_start's files are made here */
 	} control;
 
 	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood, n_routes;

@@ -427,6 +427,63 @@ op_port_del(struct req *r)
 	return ok(r, NULL);
 }
 
+/* ---- captures ---------------------------------------------------------- */
+
+static int
+op_capture_start(struct req *r)
+{
+	const char *file, *name;
+	uint32_t count = 100000, snaplen = 65535;
+	size_t fl;
+	int port;
+	char err[256];
+
+	if (arg_port(r, "port", &port) != 0 ||
+	    tsw_jarg_name(r->a, "file", true, &file, &r->e) != 0 ||
+	    tsw_jarg_u32(r->a, "count", false, 1, 100000000, &count, &r->e) < 0 ||
+	    tsw_jarg_u32(r->a, "snaplen", false, 64, 65535, &snaplen, &r->e) < 0)
+		return -1;
+	fl = strlen(file);
+	if (file[0] == '.' || fl <= 7 || strcmp(file + fl - 7, ".pcapng") != 0)
+		return fail(r, "file", "'%s' is not NAME.pcapng (a file name in the daemon's "
+			    "capture_dir, not starting with '.')", file);
+	if (r->ctl->hooks.capture == NULL)
+		return fail(r, "op", "no captures here");
+	tsw_jarg_name(r->a, "port", true, &name, &r->e);
+	if (r->ctl->hooks.capture(r->ctl->hooks.arg, (uint16_t)port, name, file, count, snaplen,
+				  err, sizeof(err)) < 0)
+		return fail(r, "file", "%s", err);
+	return ok(r, NULL);
+}
+
+static int
+op_capture_stop(struct req *r)
+{
+	const char *name;
+	int port;
+	char err[256];
+
+	if (arg_port(r, "port", &port) != 0)
+		return -1;
+	if (r->ctl->hooks.capture == NULL)
+		return fail(r, "op", "no captures here");
+	tsw_jarg_name(r->a, "port", true, &name, &r->e);
+	if (r->ctl->hooks.capture(r->ctl->hooks.arg, (uint16_t)port, name, NULL, 0, 0, err,
+				  sizeof(err)) < 0)
+		return fail(r, "port", "%s", err);
+	return ok(r, NULL);
+}
+
+static int
+op_show_captures(struct req *r)
+{
+	json_t *list = json_array();
+
+	if (list != NULL && r->ctl->hooks.captures != NULL)
+		r->ctl->hooks.captures(r->ctl->hooks.arg, list);
+	return ok(r, list);
+}
+
 /* Neutron's port_security_enabled and allowed_address_pairs (R-S*): the
  * whole policy of a port, replaced at once. */
 static int
@@ -1216,6 +1273,11 @@ static const struct op {
 	{ "port_add", op_port_add, { "name", "network", "devargs", "port_security" },
 	  "hot-plug a VM port (e.g. net_vhost) into a network" },
 	{ "port_del", op_port_del, { "name" }, "remove a VM port" },
+	{ "capture_start", op_capture_start, { "port", "file", "count", "snaplen" },
+	  "capture what a port (or the uplink) receives and sends into capture_dir/FILE "
+	  "(pcapng), up to count frames" },
+	{ "capture_stop", op_capture_stop, { "port" }, "end a port's capture" },
+	{ "show_captures", op_show_captures, { NULL }, "captures running and done" },
 	{ "port_security_set", op_port_security_set,
 	  { "port", "enabled", "mac", "fixed_ips", "allowed_address_pairs", "security_groups" },
 	  "a port's allowed (MAC, IP) pairs, or none (Neutron port security, R-S*); its "

@@ -41,6 +41,14 @@ struct tsw_ctl_hooks {
 	/* Extra facts for show_counters' "control" (the daemon's request
 	 * slicing), may be NULL. */
 	void (*control_info)(void *arg, json_t *o);
+	/* Capture output out (a VM port index or TSW_OUT_UPLINK, named port)
+	 * into file (a checked name, created in the daemon's capture
+	 * directory), up to count frames of at most snaplen bytes; file NULL:
+	 * stop it. 0, or -1 with the reason. */
+	int (*capture)(void *arg, uint16_t out, const char *port, const char *file,
+		       uint32_t count, uint32_t snaplen, char *err, size_t errlen);
+	/* show_captures: the running and finished captures, into list. */
+	void (*captures)(void *arg, json_t *list);
 	void *arg;
 };
 

@@ -446,20 +446,48 @@ str_len(const char *s)
 	return (uint16_t)(n < 255 ? n : 255);
 }
 
+static struct tsw_pcap_out *pcapng_start(struct tsw_pcap_out *o, const char *path,
+					 const char *appname, char *err, size_t errlen);
+
 struct tsw_pcap_out *
 tsw_pcapng_create(const char *path, const char *appname, char *err, size_t errlen)
 {
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct tsw_pcap_out *o;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	o = tsw_pcapng_fdopen(fd, path, appname, err, errlen);
+	if (o == NULL)
+		close(fd);
+	return o;
+}
+
+struct tsw_pcap_out *
+tsw_pcapng_fdopen(int fd, const char *what, const char *appname, char *err, size_t errlen)
+{
 	struct tsw_pcap_out *o = calloc(1, sizeof(*o));
+
+	if (o == NULL || (o->f = fdopen(fd, "wb")) == NULL) {
+		snprintf(err, errlen, "%s: %s", what, o ? strerror(errno) : "out of memory");
+		free(o);
+		return NULL;
+	}
+	return pcapng_start(o, what, appname, err, errlen);
+}
+
+/* The section header of a new pcapng file o. */
+static struct tsw_pcap_out *
+pcapng_start(struct tsw_pcap_out *o, const char *path, const char *appname, char *err,
+	     size_t errlen)
+{
 	uint16_t al = str_len(appname);
 	uint32_t blen = 28 + opt_len(al) + 4;
 	uint16_t ver[2] = { 1, 0 };
 	uint64_t section_len = UINT64_MAX;   /* not given */
 
-	if (o == NULL || (o->f = fopen(path, "wb")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, o ? strerror(errno) : "out of memory");
-		free(o);
-		return NULL;
-	}
 	o->fmt = TSW_PCAP_FMT_PCAPNG;
 	put32(o, NG_SHB);
 	put32(o, blen);
@@ -513,20 +541,35 @@ tsw_pcap_write(struct tsw_pcap_out *o, uint32_t iface, tsw_ns_t ts, const void *
 		pcap_dump((u_char *)o->d, &h, data);
 		return 0;
 	}
-	static const uint8_t zero[4];
-	uint32_t blen = 28 + ((len + 3) & ~3u) + 4;
+	return tsw_pcapng_write_epb(o, iface, ts, TSW_PCAP_DIR_UNKNOWN, data, len, len);
+}
 
-	if (iface >= o->n_ifaces || len > TSW_PCAP_SNAP)
+int
+tsw_pcapng_write_epb(struct tsw_pcap_out *o, uint32_t iface, tsw_ns_t ts, enum tsw_pcap_dir dir,
+		     const void *data, uint32_t caplen, uint32_t origlen)
+{
+	static const uint8_t zero[4];
+	uint32_t flags = (uint32_t)dir;
+	/* the direction as epb_flags, and the end of options */
+	uint32_t opts = dir != TSW_PCAP_DIR_UNKNOWN ? opt_len(4) + 4 : 0;
+	uint32_t blen = 28 + ((caplen + 3) & ~3u) + opts + 4;
+
+	if (o->fmt != TSW_PCAP_FMT_PCAPNG || iface >= o->n_ifaces || caplen > TSW_PCAP_SNAP ||
+	    caplen > origlen)
 		return -1;
 	put32(o, NG_EPB);
 	put32(o, blen);
 	put32(o, iface);
 	put32(o, (uint32_t)(ts >> 32));
 	put32(o, (uint32_t)ts);
-	put32(o, len);
-	put32(o, len);
-	put(o, data, len);
-	put(o, zero, (4 - len % 4) % 4);
+	put32(o, caplen);
+	put32(o, origlen);
+	put(o, data, caplen);
+	put(o, zero, (4 - caplen % 4) % 4);
+	if (opts) {
+		put_opt(o, NG_EPB_FLAGS, &flags, 4);
+		put_opt(o, NG_OPT_END, NULL, 0);
+	}
 	put32(o, blen);
 	return o->failed ? -1 : 0;
 }

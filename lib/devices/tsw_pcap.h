@@ -97,12 +97,22 @@ struct tsw_pcap_out *tsw_pcap_create(const char *path, char *err, size_t errlen)
 /* A pcapng file; appname goes into the section header. */
 struct tsw_pcap_out *tsw_pcapng_create(const char *path, const char *appname, char *err,
 				       size_t errlen);
+/* The same on an open descriptor (taken over: closed by tsw_pcap_close);
+ * what names it in errors. */
+struct tsw_pcap_out *tsw_pcapng_fdopen(int fd, const char *what, const char *appname,
+				       char *err, size_t errlen);
 /* pcapng: a new interface (name, description); its index, or -1. */
 int tsw_pcapng_add_iface(struct tsw_pcap_out *o, const char *name, const char *descr);
 /* Write a frame (iface: an index from tsw_pcapng_add_iface, 0 for pcap).
  * 0, or -1 when the file could not be written (the error is sticky). */
 int tsw_pcap_write(struct tsw_pcap_out *o, uint32_t iface, tsw_ns_t ts, const void *data,
 		   uint32_t len);
+/* pcapng: a frame with its direction (epb_flags, as dumpcap writes it;
+ * none for TSW_PCAP_DIR_UNKNOWN) and its length on the wire (origlen >=
+ * caplen: a frame cut at a snap length). 0, or -1. */
+int tsw_pcapng_write_epb(struct tsw_pcap_out *o, uint32_t iface, tsw_ns_t ts,
+			 enum tsw_pcap_dir dir, const void *data, uint32_t caplen,
+			 uint32_t origlen);
 /* Flush and close; -1 when any write failed. */
 int tsw_pcap_close(struct tsw_pcap_out *o);
 

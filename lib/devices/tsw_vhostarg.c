@@ -122,8 +122,8 @@ tsw_vhost_devargs_check(const char *devargs, const char *dir, char *why, size_t 
 				digits = isdigit((unsigned char)eq[1 + i]) != 0;
 			if (digits)
 				q = strtoul(eq + 1, NULL, 10);
-			if (!digits || q < 1 || q > 128 || seen_queues) {
-				snprintf(why, whylen, "queues must be given once, 1..128");
+			if (!digits || q < 1 || q > 64 || seen_queues) {
+				snprintf(why, whylen, "queues must be given once, 1..64");
 				return -1;
 			}
 			seen_queues = true;

@@ -314,6 +314,81 @@ def test_forty_vm_ports_past_the_ethdev_limit(d):
     assert rc == 0, sw.text()[-2000:]
 
 
+@with_topology
+def test_capture_request_records_a_vhost_user_port(d):
+    """#22: dpdk-dumpcap sees ethdevs only, and a VM port is a socket of the
+    vhost library now: capture_start records what a port receives and
+    sends into the daemon's capture_dir (pcapng, one interface named after
+    the port, each frame's direction), up to count frames, then ends by
+    itself; the files replay offline with the daemon's own config and the
+    replay sends what the daemon sent. A file name with a path, an existing
+    file and a second capture of one port are refused."""
+    from tswfunc import Ctl
+    sw = Daemon(d, config(d))
+    vm = VM(d)
+    ctl = Ctl(os.path.join(d, "ctl.sock"))
+    try:
+        wait_reachable(P + "vm1", "198.19.1.2")
+        for bad, field in (({"file": "../x.pcapng"}, "file"), ({"file": "x.pcap"}, "file"),
+                           ({"file": ".x.pcapng"}, "file"), ({"port": "nope"}, "port")):
+            rep = ctl.call("capture_start", **dict({"port": "vm1", "file": "a.pcapng"}, **bad))
+            assert rep["ok"] is False and rep["error"].startswith(field + ": "), rep
+        ctl.ok("capture_start", port="vm1", file="vm1.pcapng", count=16)
+        rep = ctl.call("capture_start", port="vm1", file="other.pcapng")
+        assert rep["ok"] is False and "already" in rep["error"], rep
+        from tswfunc import TUNSWCTL
+        r = subprocess.run(["/usr/bin/python3", TUNSWCTL, "--socket", os.path.join(d, "ctl.sock"),
+                            "capture", "start",
+                            "uplink", "up.pcapng", "--count", "16"], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert ping(P + "vm1", "198.19.1.2", count=10) >= 8
+        end = time.time() + 30
+        while time.time() < end:
+            caps = {c["port"]: c for c in ctl.ok("show_captures")}
+            if not any(c["running"] for c in caps.values()):
+                break
+            time.sleep(0.2)
+        assert all(not c["running"] and c["written"] == 16 and c["lost"] == 0 and
+                   not c["write_failed"] for c in caps.values()), caps
+        rep = ctl.call("capture_start", port="vm1", file="vm1.pcapng")
+        assert rep["ok"] is False and "exists" in rep["error"], rep
+        rep = ctl.call("capture_stop", port="vm1")
+        assert rep["ok"] is False and rep["error"].startswith("port: "), rep
+        sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
+        from scapy.all import Ether, ICMP, IP, VXLAN
+        from tsw import pcapng_blocks, read_pcapng
+        cap = {}
+        for name in ("vm1", "up"):
+            ifaces, frames = pcapng_blocks(os.path.join(d, "capture", name + ".pcapng"))
+            assert [i["name"] for i in ifaces] == ["vm1" if name == "vm1" else "uplink"], ifaces
+            assert len(frames) == 16
+            for _, _, b, dr in frames:
+                cap.setdefault((name, dr), []).append(Ether(b))
+        vm_in, vm_out = cap.get(("vm1", 1), []), cap.get(("vm1", 2), [])
+        assert vm_in and vm_out, {k: len(v) for k, v in cap.items()}
+        assert all(p.src == "02:00:00:00:01:01" for p in vm_in), [p.summary() for p in vm_in]
+        assert any(ICMP in p and p[IP].src == "198.19.1.2" for p in vm_out)
+        up_out = [p for p in cap.get(("up", 2), []) if VXLAN in p]
+        assert up_out and all(p[VXLAN].vni == 1001 for p in up_out)
+        out = os.path.join(d, "replay")
+        os.makedirs(out)
+        r = subprocess.run([os.path.join(TOP, "build", "app", "tunsw-replay", "tunsw-replay"),
+                            "--config", sw.conf, "--out-dir", out,
+                            "--in", os.path.join(d, "capture", "vm1.pcapng"),
+                            "--in", os.path.join(d, "capture", "up.pcapng")],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        got, _ = read_pcapng(os.path.join(out, "out.pcapng"))
+        inner = [bytes(Ether(b)[VXLAN].payload) for _, b in got["uplink"] if VXLAN in Ether(b)]
+        assert inner and inner[:3] == [bytes(p) for p in vm_in][:3], (inner, vm_in)
+    finally:
+        ctl.close()
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
 def test_config_error_starts_nothing():
     with tempfile.TemporaryDirectory(prefix="tswfunc") as d:
         conf = os.path.join(d, "bad.conf")

@@ -10,9 +10,14 @@
 
 #include <CUnit/Basic.h>
 
+#include <rte_mbuf.h>
+
+#include "tsw_capture.h"
 #include "tsw_pcap.h"
 
 #include "test_pcap.h"
+
+extern struct rte_mempool *pool;
 
 /* ---- a pcapng image builder ---- */
 
@@ -416,6 +421,95 @@ test_iface_match_dumpcap_names(void)
 	unlink(path);
 }
 
+/* Capture taps (tsw_capture): a burst copied up to the limit, direction,
+ * time and wire length in the header, snaplen applied, a full ring counted
+ * as lost; the copies written with tsw_pcapng_write_epb and walked back
+ * with their directions, caplen and origlen. */
+static void
+test_capture_taps_to_pcapng(void)
+{
+	struct tsw_taps taps = { .qsbr = NULL };
+	struct tsw_capture *c = tsw_capture_create("ut_cap", 8, 100, 6, SOCKET_ID_ANY);
+	struct rte_mbuf *in[5], *got[16];
+	struct tsw_capture_hdr h[16];
+	char path[] = "/tmp/tsw_ut_capXXXXXX";
+	struct tsw_pcap_out *o;
+	struct tsw_pcap_iface *ifs = NULL;
+	struct tsw_pcapng_pkt *pk = NULL;
+	uint32_t nif = 0;
+	size_t npk = 0, len;
+	unsigned int n;
+	uint8_t *buf;
+	FILE *f;
+	char err[256];
+	int fd;
+
+	CU_ASSERT_FATAL(c != NULL);
+	for (int i = 0; i < 5; i++) {
+		in[i] = rte_pktmbuf_alloc(pool);
+		CU_ASSERT_FATAL(in[i] != NULL);
+		memset(rte_pktmbuf_append(in[i], (uint16_t)(60 + i * 40)), 0xa0 + i, 60 + i * 40);
+	}
+	/* not captured: nothing copied */
+	tsw_taps_burst(&taps, 3, in, 5, 1, 1000);
+	CU_ASSERT_EQUAL(tsw_capture_copied(c), 0);
+	CU_ASSERT_PTR_NULL(tsw_taps_set(&taps, 3, c));
+	tsw_taps_burst(&taps, 3, in, 5, 1, 1000);          /* 5 received */
+	tsw_taps_burst(&taps, 3, in, 5, 2, 2000);          /* 1 more sent: the limit (6) */
+	tsw_taps_burst(&taps, 3, in, 5, 2, 3000);          /* nothing more */
+	CU_ASSERT_EQUAL(tsw_capture_copied(c), 6);
+	CU_ASSERT_EQUAL(tsw_capture_lost(c), 0);
+	n = tsw_capture_take(c, got, h, 16);
+	CU_ASSERT_EQUAL_FATAL(n, 6);
+	for (unsigned int i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(h[i].dir, 1);
+		CU_ASSERT_EQUAL(h[i].ts, 1000);
+		CU_ASSERT_EQUAL(h[i].wire_len, 60 + i * 40);
+		CU_ASSERT_EQUAL(got[i]->pkt_len, RTE_MIN(60 + i * 40, 100u));   /* snaplen */
+		CU_ASSERT_EQUAL(*rte_pktmbuf_mtod(got[i], uint8_t *), 0xa0 + i);
+	}
+	CU_ASSERT(h[5].dir == 2 && h[5].ts == 2000 && h[5].wire_len == 60);
+	/* written as pcapng, read back: directions and lengths */
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	o = tsw_pcapng_fdopen(fd, path, "unit", err, sizeof(err));
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(tsw_pcapng_add_iface(o, "vm1", "net_vhost0"), 0);
+	for (unsigned int i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(tsw_pcapng_write_epb(o, 0, h[i].ts, (enum tsw_pcap_dir)h[i].dir,
+						     rte_pktmbuf_mtod(got[i], void *), got[i]->pkt_len,
+						     h[i].wire_len), 0);
+	CU_ASSERT_EQUAL(tsw_pcapng_write_epb(o, 0, 1, TSW_PCAP_DIR_IN, "x", 2, 1), -1);  /* cap > orig */
+	CU_ASSERT_EQUAL(tsw_pcap_close(o), 0);
+	rte_pktmbuf_free_bulk(got, n);
+	f = fopen(path, "rb");
+	CU_ASSERT_FATAL(f != NULL);
+	buf = malloc(1 << 16);
+	len = fread(buf, 1, 1 << 16, f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(tsw_pcapng_walk(buf, len, &ifs, &nif, &pk, &npk, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(nif, 1);
+	CU_ASSERT_STRING_EQUAL(ifs[0].name, "vm1");
+	CU_ASSERT_EQUAL_FATAL(npk, 6);
+	CU_ASSERT(pk[0].dir == TSW_PCAP_DIR_IN && pk[5].dir == TSW_PCAP_DIR_OUT);
+	free(ifs);
+	free(pk);
+	free(buf);
+	unlink(path);
+	/* a full ring: what does not fit is lost, counted */
+	CU_ASSERT_PTR_EQUAL(tsw_taps_set(&taps, 3, NULL), c);
+	tsw_capture_free(c);
+	c = tsw_capture_create("ut_cap2", 4, 65535, 100, SOCKET_ID_ANY);
+	CU_ASSERT_FATAL(c != NULL);
+	tsw_taps_set(&taps, 3, c);
+	tsw_taps_burst(&taps, 3, in, 5, 1, 1);               /* a ring of 4 holds 3 */
+	CU_ASSERT_EQUAL(tsw_capture_copied(c), 5);
+	CU_ASSERT_EQUAL(tsw_capture_lost(c), 2);
+	tsw_taps_set(&taps, 3, NULL);
+	tsw_capture_free(c);                                  /* drains its ring */
+	rte_pktmbuf_free_bulk(in, 5);
+}
+
 void
 register_pcap_tests(void)
 {
@@ -429,4 +523,6 @@ register_pcap_tests(void)
 	CU_add_test(s, "pcapng written, read back through libpcap", test_pcapng_write_read_back);
 	CU_add_test(s, "interfaces matched by dumpcap's names; classic pcap",
 		    test_iface_match_dumpcap_names);
+	CU_add_test(s, "capture taps: limit, direction, snaplen, lost; written as pcapng",
+		    test_capture_taps_to_pcapng);
 }
