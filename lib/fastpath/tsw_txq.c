@@ -7,6 +7,8 @@
 
 #include <rte_malloc.h>
 
+#include "tsw_encap.h"
+#include "tsw_pipeline.h"
 #include "tsw_txq.h"
 
 void
@@ -39,6 +41,63 @@ build(const struct tsw_txq *t, const struct tsw_txq_port *p, bool all_locked,
 	for (uint16_t w = 0; w < t->n_workers; w++)
 		m->locked[w] = all_locked || n == 0 || users[m->q[w]] > 1;
 	m->guest_tso = p->guest_tso;
+	/* a guest with more queues than workers: every enabled queue used,
+	 * worker w owning use[w], use[w + W], ... alone (frames spread by
+	 * flow); a NIC's extra queues are not spread over */
+	memset(m->nq, 0, sizeof(m->nq));
+	for (uint16_t w = 0; p->vh != NULL && n > t->n_workers && w < t->n_workers; w++)
+		for (uint16_t j = w; j < n && m->nq[w] < TSW_TXQ_SPREAD; j += t->n_workers)
+			m->qs[w][m->nq[w]++] = use[j];
+}
+
+/* One burst of at most TSW_BURST frames by flow over the worker's queues;
+ * what is not taken is appended to left. Returns how many were taken. */
+static uint16_t
+spread_chunk(struct tsw_txq_port *p, const struct tsw_txq_map *m, uint16_t worker,
+	     struct rte_mbuf **pkts, uint16_t n, uint64_t *retried, struct rte_mbuf **left,
+	     uint16_t *n_left)
+{
+	struct rte_mbuf *by_q[TSW_TXQ_SPREAD][TSW_BURST];
+	uint16_t cnt[TSW_TXQ_SPREAD] = { 0 }, taken = 0;
+	uint8_t k = m->nq[worker];
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint8_t j = (uint8_t)(tsw_inner_flow_hash(pkts[i]) % k);
+		by_q[j][cnt[j]++] = pkts[i];
+	}
+	for (uint8_t j = 0; j < k; j++) {
+		uint16_t q = m->qs[worker][j], sent, tries = 0;
+
+		if (cnt[j] == 0)
+			continue;
+		if (m->locked[worker])
+			rte_spinlock_lock(&p->lock[q]);
+		sent = tsw_txq_burst_retry(p, q, by_q[j], cnt[j], &tries);
+		if (m->locked[worker])
+			rte_spinlock_unlock(&p->lock[q]);
+		*retried += tries;
+		taken = (uint16_t)(taken + sent);
+		for (uint16_t i = sent; i < cnt[j]; i++)
+			left[(*n_left)++] = by_q[j][i];
+	}
+	return taken;
+}
+
+uint16_t
+tsw_txq_send_spread(struct tsw_txq_port *p, const struct tsw_txq_map *m, uint16_t worker,
+		    struct rte_mbuf **pkts, uint16_t n, uint64_t *retried)
+{
+	struct rte_mbuf *left[TSW_OUT_BUF];
+	uint16_t taken = 0, n_left = 0;
+
+	n = RTE_MIN(n, (uint16_t)TSW_OUT_BUF);   /* what the pipeline sends at most */
+	for (uint16_t off = 0; off < n; off = (uint16_t)(off + TSW_BURST))
+		taken = (uint16_t)(taken + spread_chunk(p, m, worker, pkts + off,
+							(uint16_t)RTE_MIN(TSW_BURST, n - off),
+							retried, left, &n_left));
+	/* every frame was read: the ones not taken go after the taken */
+	memcpy(pkts + taken, left, n_left * sizeof(*left));
+	return taken;
 }
 
 static void

@@ -34,10 +34,18 @@
 #include "tsw_types.h"
 #include "tsw_vhost.h"
 
+/* A worker that owns several of a guest's queues spreads its frames over
+ * them by flow (at most this many). */
+#define TSW_TXQ_SPREAD 8
+
 struct tsw_txq_map {
 	uint16_t q[TSW_MAX_WORKERS];       /* the queue of each worker */
 	bool locked[TSW_MAX_WORKERS];      /* that queue is (or may be) shared */
 	bool guest_tso;                    /* the guest takes TCP/IPv4 TSO frames */
+	/* a vhost-user guest with more enabled queues than workers: each
+	 * worker owns nq of them (qs, q = qs[0]) and spreads over them */
+	uint8_t nq[TSW_MAX_WORKERS];
+	uint16_t qs[TSW_MAX_WORKERS][TSW_TXQ_SPREAD];
 };
 
 struct tsw_txq_port {
@@ -90,8 +98,33 @@ tsw_txq_burst(const struct tsw_txq_port *p, uint16_t q, struct rte_mbuf **pkts, 
 			     : rte_eth_tx_burst(p->eth_port, q, pkts, n);
 }
 
-/* Worker: transmit on output out; returns how many were taken. *retried
- * counts the retries made. */
+/* Send on queue q, retrying up to the port's retries while the guest takes
+ * frames; *tries counts the retries. */
+static inline uint16_t
+tsw_txq_burst_retry(const struct tsw_txq_port *p, uint16_t q, struct rte_mbuf **pkts,
+		    uint16_t n, uint16_t *tries)
+{
+	uint16_t sent = tsw_txq_burst(p, q, pkts, n);
+
+	while (unlikely(sent < n) && *tries < p->retries) {
+		uint16_t more = tsw_txq_burst(p, q, pkts + sent, (uint16_t)(n - sent));
+		if (more == 0)
+			break;   /* no progress: the guest is not reading, do not spin */
+		sent = (uint16_t)(sent + more);
+		(*tries)++;
+	}
+	return sent;
+}
+
+/* Worker, a port whose queues it spreads over (map->nq[worker] > 1): the
+ * frames of one flow on one queue (tsw_inner_flow_hash). Returns how many
+ * were taken; the ones not taken end up at the end of pkts. */
+uint16_t tsw_txq_send_spread(struct tsw_txq_port *p, const struct tsw_txq_map *m,
+			     uint16_t worker, struct rte_mbuf **pkts, uint16_t n,
+			     uint64_t *retried);
+
+/* Worker: transmit on output out; returns how many were taken (the ones
+ * not taken are pkts[returned..n-1]). *retried counts the retries made. */
 static inline uint16_t
 tsw_txq_send(struct tsw_txq *t, uint16_t out, uint16_t worker, struct rte_mbuf **pkts,
 	     uint16_t n, uint64_t *retried)
@@ -102,17 +135,12 @@ tsw_txq_send(struct tsw_txq *t, uint16_t out, uint16_t worker, struct rte_mbuf *
 
 	if (unlikely(m == NULL))
 		return 0;   /* not set up (being removed): counted as not sent */
+	if (m->nq[worker] > 1)
+		return tsw_txq_send_spread(p, m, worker, pkts, n, retried);
 	q = m->q[worker];
 	if (m->locked[worker])
 		rte_spinlock_lock(&p->lock[q]);
-	sent = tsw_txq_burst(p, q, pkts, n);
-	while (unlikely(sent < n) && tries < p->retries) {
-		uint16_t more = tsw_txq_burst(p, q, pkts + sent, (uint16_t)(n - sent));
-		if (more == 0)
-			break;   /* no progress: the guest is not reading, do not spin */
-		sent = (uint16_t)(sent + more);
-		tries++;
-	}
+	sent = tsw_txq_burst_retry(p, q, pkts, n, &tries);
 	if (m->locked[worker])
 		rte_spinlock_unlock(&p->lock[q]);
 	*retried += tries;

@@ -157,7 +157,7 @@ class Guest:
     io-forwarding to an af_packet port on iface (the VM namespace's veth).
     Main lcore 1, forwarding lcore 0: never on tunsw's worker core (1)."""
 
-    def __init__(self, d, sock, iface, server=False, prefix=None, queues=1):
+    def __init__(self, d, sock, iface, server=False, prefix=None, queues=1, extra=()):
         """queues > 1: a multiqueue guest, all its queue pairs enabled; what
         the namespace sends is spread over them (the af_packet port's
         queues, a fanout by flow) and forwarded queue by queue."""
@@ -168,7 +168,7 @@ class Guest:
                     "--single-file-segments", "--file-prefix", self.prefix, "-m", "256",
                     "--vdev", vdev, "--vdev", "net_af_packet1,iface=%s,qpairs=%d" % (iface, queues),
                     "--", "--stats-period", "10", "--forward-mode=io", "--nb-cores=1",
-                    "--no-mlockall", "--rxq=%d" % queues, "--txq=%d" % queues]
+                    "--no-mlockall", "--rxq=%d" % queues, "--txq=%d" % queues] + list(extra)
         start_retrying_fanout(self._start)
 
     def _start(self):
