@@ -20,6 +20,11 @@ ratio; --json writes them. Needs root and hugepages (scripts/bench.sh
 reserves them). Usage:
 
   scripts/bench-daemon.py [--macs 65536] [--pairs 3] [--seconds 8] [--json F]
+                          [--idle-ports N] [--idle-poll-us US]
+
+With --idle-ports N each pair also runs tunsw with N more VM ports whose
+guests (tests/func/vhostfront.py, a light vhost-user front end) are
+connected and idle, and compares the busy path's cycles per packet.
 
 (TSW_BUILD: the build directory, default build/.)
 """
@@ -40,6 +45,7 @@ BUILD = os.environ.get("TSW_BUILD", os.path.join(ROOT, "build"))
 BENCH = os.path.join(BUILD, "app", "tunsw-bench", "tunsw-bench")
 TUNSW = os.path.join(BUILD, "app", "tunsw", "tunsw")
 TUNNELS = 64
+IDLE_POLL_US = 200        # [dataplane] idle_queue_poll_us (--idle-poll-us)
 
 
 def mac(prefix, i):
@@ -137,7 +143,8 @@ def config(d, macs):
     s += ["[network bench]", "type = vxlan", "segmentation_id = 1001", "",
           "[port vm1]", "devargs = net_vhost0,iface=%s,client=1" % os.path.join(d, "vm1.sock"),
           "network = bench", "", "[dataplane]", "workers = 1", "idle_sleep_us = 0",
-          "fdb_size = %d" % (2 * macs + 4096), "mbufs = 16384", "stats_interval = 0", "",
+          "fdb_size = %d" % (2 * macs + 4096), "mbufs = 16384", "stats_interval = 0",
+          "idle_queue_poll_us = %d" % IDLE_POLL_US, "",
           "[control]", "socket = %s" % os.path.join(d, "ctl.sock"), ""]
     path = os.path.join(d, "tunsw.conf")
     with open(path, "w") as f:
@@ -145,7 +152,25 @@ def config(d, macs):
     return path
 
 
-def run_tunsw(d, secs, macs, warm=3.0):
+def idle_ports(ctl, d, n):
+    """n more VM ports in network bench, each with a guest device of the
+    light vhost-user front end (tests/func/vhostfront.py) that never sends:
+    idle guests beside the busy one. Returns the front end."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "func"))
+    from vhostfront import Front
+    socks = [os.path.join(d, "vhost", "idle%d.sock" % i) for i in range(n)]   # vhost_socket_dir
+    front = Front(socks)
+    for i, sock in enumerate(socks):
+        ctl.call("port_add", name="idle%d" % i, network="bench",
+                 devargs="net_vhost_idle%d,iface=%s,client=1" % (i, sock))
+        if i % 50 == 49:
+            front.accept(0.05)
+    if front.accept(120) != n:
+        raise RuntimeError("idle guests: %d of %d set up" % (front.accept(0), n))
+    return front
+
+
+def run_tunsw(d, secs, macs, warm=3.0, idle=0):
     conf = config(d, macs)
     prefix = "tswbdd%d" % os.getpid()
     ctl_path = os.path.join(d, "ctl.sock")
@@ -170,6 +195,7 @@ def run_tunsw(d, secs, macs, warm=3.0):
             ctl.call("add_fdb_entries", fdb_entries={"bench": {
                 "segment_id": 1001, "network_type": "vxlan", "ports": {vtep(t): ports}}})
         assert per > 0
+        front = idle_ports(ctl, d, idle) if idle else None
         gen, _, gprefix = generator(d, secs + warm + 2, macs)
         time.sleep(warm)
         w0 = ctl.call("show_workers")[0]
@@ -178,6 +204,8 @@ def run_tunsw(d, secs, macs, warm=3.0):
         w1 = ctl.call("show_workers")[0]
         c1 = ctl.call("show_counters")
         finish(gen, gprefix)
+        if front is not None:
+            front.close()
     finally:
         sw.send_signal(signal.SIGINT)
         try:
@@ -200,7 +228,14 @@ def main():
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--json")
+    ap.add_argument("--idle-ports", type=int, default=0,
+                    help="also run tunsw with this many idle guests' ports beside the busy "
+                    "one (light vhost-user front end), and compare")
+    ap.add_argument("--idle-poll-us", type=int, default=200,
+                    help="the daemon's [dataplane] idle_queue_poll_us (200)")
     a = ap.parse_args()
+    global IDLE_POLL_US
+    IDLE_POLL_US = a.idle_poll_us
     if a.macs < TUNNELS:
         sys.exit("--macs: at least %d (one per tunnel)" % TUNNELS)
     pairs = []
@@ -215,12 +250,26 @@ def main():
                   "%.2f Mpps (busy %.0f %%, %d drops) | %.2fx cycles, %.2fx Mpps" % (
                       k + 1, io["cycles_per_pkt"], io["mpps"], sw["cycles_per_pkt"], sw["mpps"],
                       sw["busy_pct"], sw["drops"], ratio, mratio), flush=True)
+            if a.idle_ports:
+                si = run_tunsw(d, a.seconds, a.macs, idle=a.idle_ports)
+                pairs[-1]["tunsw_idle_ports"] = si
+                pairs[-1]["idle_ratio"] = (si["cycles_per_pkt"] / sw["cycles_per_pkt"]
+                                           if sw["cycles_per_pkt"] else 0)
+                print("        tunsw with %d idle guests' ports beside: %.1f cycles/pkt "
+                      "%.2f Mpps (%d drops) | %.2fx the cycles without them" % (
+                          a.idle_ports, si["cycles_per_pkt"], si["mpps"], si["drops"],
+                          pairs[-1]["idle_ratio"]), flush=True)
     res = {"path": "daemon vm->tunnel vxlan vs testpmd io", "macs": a.macs, "tunnels": TUNNELS,
            "bytes": 64, "pairs": pairs,
            "ratio_to_io": statistics.median(p["ratio"] for p in pairs),
            "mpps_ratio_to_io": statistics.median(p["mpps_ratio"] for p in pairs)}
     print("median: tunsw %.2fx testpmd io's cycles per packet, %.2fx its Mpps" % (
         res["ratio_to_io"], res["mpps_ratio_to_io"]))
+    if a.idle_ports:
+        res["idle_ports"] = a.idle_ports
+        res["idle_ratio"] = statistics.median(p["idle_ratio"] for p in pairs)
+        print("median: with %d idle guests' ports beside, %.2fx the busy path's cycles per "
+              "packet" % (a.idle_ports, res["idle_ratio"]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)

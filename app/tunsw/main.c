@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <getopt.h>
 #include <limits.h>
@@ -673,6 +674,20 @@ main(int argc, char **argv)
 	/* a control, telemetry or vhost-user peer that went away must never
 	 * kill the dataplane: every write to it fails with EPIPE instead */
 	signal(SIGPIPE, SIG_IGN);
+	/* a vhost-user port holds ~7 descriptors (its connection, the socket
+	 * pin, four eventfds, the guest's memory): a thousand ports need more
+	 * than the usual soft limit of 1024 */
+	{
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8u * TSW_MAX_PORTS)
+			printf("tunsw: open files limited to %llu: fewer than %u vhost-user ports "
+			       "can be open (LimitNOFILE)\n", (unsigned long long)rl.rlim_cur,
+			       (unsigned int)(rl.rlim_cur / 8));
+	}
 	if (rte_eal_init(eal_argc, argv) < 0) {
 		fprintf(stderr, "tunsw: EAL init failed: %s\n", rte_strerror(rte_errno));
 		goto out_nocleanup;
@@ -768,6 +783,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ws.idle_sleep_us = cfg->dataplane.idle_sleep_us;
+	ws.idle_poll_us = cfg->dataplane.idle_queue_poll_us;
 	if (!cfg->dataplane.gro)
 		for (uint16_t i = 0; i < ws.n; i++)
 			ws.wk[i].w->coalesce = NULL;

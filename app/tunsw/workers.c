@@ -40,6 +40,24 @@ eth_coalesce(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pk
 	return tsw_offload_gro(pkts, n, &w->cnt->gro_merged);
 }
 
+static inline uint16_t
+poll_rxq(const struct tsw_rxq *q, struct rte_mbuf **pkts)
+{
+	return q->vh != NULL ? tsw_vhost_rx(q->vh, q->queue, pkts, TSW_BURST)
+			     : rte_eth_rx_burst(q->eth_port, q->queue, pkts, TSW_BURST);
+}
+
+static inline void
+deliver(struct tsw_workers *ws, struct tsw_worker *w, const struct tsw_rxq *q,
+	struct rte_mbuf **pkts, uint16_t n, tsw_ns_t now)
+{
+	tsw_taps_burst(&ws->taps, q->index, pkts, n, 1, now);
+	if (q->index == TSW_OUT_UPLINK)
+		tsw_pipeline_uplink_rx(w, pkts, n, now);
+	else
+		tsw_pipeline_vm_rx(w, q->index, pkts, n, now);
+}
+
 static int
 worker_main(void *arg)
 {
@@ -47,7 +65,8 @@ worker_main(void *arg)
 	unsigned int me = rte_lcore_id();
 	struct tsw_dworker *d = NULL;
 	struct rte_mbuf *pkts[TSW_BURST];
-	uint64_t t_prev = rte_rdtsc();
+	uint64_t t_prev = rte_rdtsc(), t_round = t_prev, idle_credit = 0;
+	uint64_t idle_period = rte_get_tsc_hz() / 1000000 * ws->idle_poll_us;
 	unsigned int idle_rounds = 0;
 
 	for (uint16_t i = 0; i < ws->n; i++)
@@ -59,24 +78,58 @@ worker_main(void *arg)
 	rte_rcu_qsbr_thread_register(ws->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(ws->qsbr, w->id);
 	while (!ws->quit) {
-		const struct tsw_rxq_set *set = __atomic_load_n(&d->set, __ATOMIC_ACQUIRE);
+		struct tsw_rxq_set *set = __atomic_load_n(&d->set, __ATOMIC_ACQUIRE);
 		tsw_ns_t now = workers_now_ns(ws);
+		uint64_t tsc = rte_rdtsc();
 		uint32_t got = 0;
 
-		for (uint16_t i = 0; set != NULL && i < set->n; i++) {
-			const struct tsw_rxq *q = &set->q[i];
-			uint16_t n = q->vh != NULL ? tsw_vhost_rx(q->vh, q->queue, pkts, TSW_BURST)
-					: rte_eth_rx_burst(q->eth_port, q->queue, pkts, TSW_BURST);
+		if (set != NULL) {
+			/* the hot queues, every round */
+			for (uint16_t j = 0; j < set->n_hot;) {
+				struct tsw_rxq *q = &set->q[set->hot[j]];
+				uint16_t n = poll_rxq(q, pkts);
 
-			if (n == 0)
-				continue;
-			got += n;
-			tsw_taps_burst(&ws->taps, q->index, pkts, n, 1, now);
-			if (q->index == TSW_OUT_UPLINK)
-				tsw_pipeline_uplink_rx(w, pkts, n, now);
-			else
-				tsw_pipeline_vm_rx(w, q->index, pkts, n, now);
+				if (n == 0) {
+					if (++q->idle >= TSW_IDLE_POLLS && idle_period != 0) {
+						q->hot = false;       /* now idle */
+						set->hot[j] = set->hot[--set->n_hot];
+						continue;
+					}
+					j++;
+					continue;
+				}
+				q->idle = 0;
+				j++;
+				got += n;
+				deliver(ws, w, q, pkts, n, now);
+			}
+			/* the idle queues' share of the time since the last round:
+			 * each about every TSW_IDLE_POLL_US, one sweep at most */
+			uint16_t n_idle = (uint16_t)(set->n - set->n_hot);
+			idle_credit += (tsc - t_round) * n_idle;
+			if (idle_credit > idle_period * n_idle)
+				idle_credit = idle_period * n_idle;
+			for (; n_idle > 0 && idle_credit >= idle_period; idle_credit -= idle_period) {
+				struct tsw_rxq *q;
+				uint16_t n;
+
+				do {                       /* the next idle one */
+					q = &set->q[set->cursor];
+					set->cursor = (uint16_t)(set->cursor + 1 == set->n ? 0
+											: set->cursor + 1);
+				} while (q->hot);
+				n = poll_rxq(q, pkts);
+				if (n == 0)
+					continue;
+				q->idle = 0;                /* busy again */
+				q->hot = true;
+				set->hot[set->n_hot++] = (uint16_t)(q - set->q);
+				n_idle--;
+				got += n;
+				deliver(ws, w, q, pkts, n, now);
+			}
 		}
+		t_round = tsc;
 		tsw_pipeline_inject(w);       /* the management thread's frames */
 		tsw_pipeline_flush(w);
 		rte_rcu_qsbr_quiescent(ws->qsbr, w->id);
@@ -168,6 +221,39 @@ publish(struct tsw_workers *ws, struct tsw_dworker *d, struct tsw_rxq_set *set)
 	rte_free(old);
 }
 
+/* A set for n queues, with room for its hot list (entries to be filled). */
+static struct tsw_rxq_set *
+set_alloc(uint16_t n)
+{
+	struct tsw_rxq_set *s = rte_zmalloc("tsw_rxq_set", sizeof(*s) + n * sizeof(s->q[0]) +
+					    n * sizeof(uint16_t) + 1, 0);
+
+	if (s != NULL)
+		s->hot = (uint16_t *)(void *)&s->q[n];
+	return s;
+}
+
+/* Every queue of s hot, as a fresh set starts. */
+static void
+set_all_hot(struct tsw_rxq_set *s)
+{
+	for (uint16_t i = 0; i < s->n; i++) {
+		s->q[i].idle = 0;
+		s->q[i].hot = true;
+		s->hot[i] = i;
+	}
+	s->n_hot = s->n;
+	s->cursor = 0;
+}
+
+/* The worker-independent part of a queue entry. */
+static struct tsw_rxq
+rxq_copy(const struct tsw_rxq *q)
+{
+	return (struct tsw_rxq){ .vh = q->vh, .eth_port = q->eth_port, .queue = q->queue,
+				 .index = q->index };
+}
+
 static uint16_t
 set_len(const struct tsw_rxq_set *s)
 {
@@ -201,26 +287,28 @@ workers_give(struct tsw_workers *ws, struct tsw_vhost *vh, uint16_t eth_port, ui
 		uint16_t have = set_len(ws->wk[i].set);
 		if (add[i] == 0)
 			continue;
-		set[i] = rte_zmalloc("tsw_rxq_set",
-				     sizeof(*set[i]) + (size_t)(have + add[i]) * sizeof(set[i]->q[0]), 0);
+		set[i] = set_alloc((uint16_t)(have + add[i]));
 		if (set[i] == NULL) {
 			for (uint16_t j = 0; j < i; j++)
 				rte_free(set[j]);
 			return -1;
 		}
-		if (have > 0)
-			memcpy(set[i]->q, ws->wk[i].set->q, have * sizeof(set[i]->q[0]));
+		for (uint16_t j = 0; j < have; j++)
+			set[i]->q[j] = rxq_copy(&ws->wk[i].set->q[j]);
 		set[i]->n = have;
 	}
 	memset(add, 0, sizeof(add));
 	for (uint16_t q = 0; q < n_rxq; q++) {
 		uint16_t best = least_loaded(ws, add);
 		add[best]++;
-		set[best]->q[set[best]->n++] = (struct tsw_rxq){ vh, eth_port, q, index };
+		set[best]->q[set[best]->n++] = (struct tsw_rxq){ .vh = vh, .eth_port = eth_port,
+								  .queue = q, .index = index };
 	}
 	for (uint16_t i = 0; i < ws->n; i++)
-		if (set[i] != NULL)
+		if (set[i] != NULL) {
+			set_all_hot(set[i]);
 			publish(ws, &ws->wk[i], set[i]);
+		}
 	return 0;
 }
 
@@ -234,7 +322,7 @@ workers_take(struct tsw_workers *ws, uint16_t index)
 		const struct tsw_rxq_set *cur = ws->wk[i].set;
 		uint16_t n = set_len(cur);
 
-		set[i] = rte_zmalloc("tsw_rxq_set", sizeof(*set[i]) + n * sizeof(set[i]->q[0]), 0);
+		set[i] = set_alloc(n);
 		if (set[i] == NULL) {
 			for (uint16_t j = 0; j < i; j++)
 				rte_free(set[j]);
@@ -242,13 +330,14 @@ workers_take(struct tsw_workers *ws, uint16_t index)
 		}
 		for (uint16_t j = 0; j < n; j++)
 			if (cur->q[j].index != index)
-				set[i]->q[set[i]->n++] = cur->q[j];
+				set[i]->q[set[i]->n++] = rxq_copy(&cur->q[j]);
 	}
 	for (uint16_t i = 0; i < ws->n; i++) {
 		if (set[i]->n == set_len(ws->wk[i].set)) {
 			rte_free(set[i]);      /* nothing of it here */
 			continue;
 		}
+		set_all_hot(set[i]);
 		publish(ws, &ws->wk[i], set[i]);
 	}
 	return 0;

@@ -27,10 +27,27 @@ struct tsw_rxq {
 	uint16_t eth_port;     /* ...or this ethdev */
 	uint16_t queue;
 	uint16_t index;        /* VM port index, or TSW_OUT_UPLINK */
+	/* the polling worker's own */
+	uint16_t idle;         /* empty polls in a row */
+	bool hot;              /* in the set's hot list */
 };
+
+/* Busy and idle queues. A queue found empty TSW_IDLE_POLLS times in a row
+ * leaves the hot list, polled every round, for the idle ones, which share
+ * a budget of polls spread over time: each idle queue is polled about
+ * every idle_poll_us ([dataplane] idle_queue_poll_us: a first frame waits
+ * that long at most), and the first poll that finds frames makes it hot
+ * again. A thousand idle guests then cost the busy ones' core five polls a
+ * microsecond (200 us) instead of a thousand every round. 0: every queue
+ * every round. */
+#define TSW_IDLE_POLLS 256
 
 struct tsw_rxq_set {
 	uint16_t n;
+	/* the polling worker's own, fresh in every new set (all hot) */
+	uint16_t n_hot;        /* hot[0..n_hot): positions in q[] polled every round */
+	uint16_t cursor;       /* the next idle queue's turn */
+	uint16_t *hot;         /* n entries, after q[] */
 	struct tsw_rxq q[];
 };
 
@@ -52,6 +69,7 @@ struct tsw_workers {
 	double ns_per_tsc;
 	uint16_t uplink_port;
 	uint32_t idle_sleep_us;       /* after IDLE_ROUNDS empty rounds; 0 = never */
+	uint32_t idle_poll_us;        /* an idle queue's poll period; 0 = every round */
 	const struct tsw_dp *dp;
 	struct tsw_txq txq;           /* each port's TX queue per worker */
 	struct tsw_taps taps;         /* captures of outputs (VM ports, uplink) */

@@ -392,7 +392,8 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 {
 	static const char *const keys[] = { "workers", "fdb_size", "mbufs",
 		"learn_ring_size", "stats_interval", "idle_sleep_us", "mac_limit_port",
-		"mac_limit_network", "vhost_tx_retries", "mbuf_size", "gro", NULL };
+		"mac_limit_network", "vhost_tx_retries", "mbuf_size", "gro", "idle_queue_poll_us",
+		NULL };
 	struct tsw_config *c = p->cfg;
 	uint32_t v = c->dataplane.workers;
 
@@ -408,6 +409,7 @@ parse_dataplane(struct pctx *p, int idx, const char *sec)
 		    &c->dataplane.learn_ring_size) < 0 ||
 	    get_u32(p, sec, "stats_interval", 0, 3600, &c->dataplane.stats_interval) < 0 ||
 	    get_u32(p, sec, "idle_sleep_us", 0, 10000, &c->dataplane.idle_sleep_us) < 0 ||
+	    get_u32(p, sec, "idle_queue_poll_us", 0, 100000, &c->dataplane.idle_queue_poll_us) < 0 ||
 	    get_u32(p, sec, "vhost_tx_retries", 0, 64, &c->dataplane.vhost_tx_retries) < 0 ||
 	    get_bool(p, sec, "gro", &c->dataplane.gro) < 0)
 		return -1;
@@ -807,6 +809,7 @@ set_defaults(struct tsw_config *c)
 	c->dataplane.learn_ring_size = 4096;
 	c->dataplane.vhost_tx_retries = 8;   /* OVS's vhost-tx-retries-max */
 	c->dataplane.gro = true;
+	c->dataplane.idle_queue_poll_us = 200;
 	c->dataplane.mac_limit_port = 1024;
 	c->dataplane.mac_limit_network = 65536 / 4;
 	snprintf(c->control.socket, sizeof(c->control.socket), "/run/tunsw/tunsw.sock");

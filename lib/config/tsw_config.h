@@ -109,6 +109,7 @@ struct tsw_config {
 		uint32_t mac_limit_network;     /* learned MACs per network, 0 = no cap */
 		uint32_t stats_interval;        /* seconds, 0 = off */
 		uint32_t idle_sleep_us;         /* sleep of an idle worker, 0 = busy poll */
+		uint32_t idle_queue_poll_us;    /* an idle RX queue's poll period, 0 = every round */
 		uint32_t vhost_tx_retries;      /* on a full guest ring, while progressing */
 		bool gro;                       /* coalesce TCP for guests taking TSO frames */
 	} dataplane;

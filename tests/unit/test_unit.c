@@ -69,6 +69,14 @@ test_config_defaults(void)
 	CU_ASSERT_EQUAL(cfg->n_networks, 1);
 	CU_ASSERT_EQUAL(cfg->networks[0].seg_id, 1001);
 	CU_ASSERT_EQUAL(cfg->tunnel.local_ip, inet_addr("198.18.0.1"));
+	CU_ASSERT_EQUAL(cfg->dataplane.idle_queue_poll_us, 200);
+	CU_ASSERT_STRING_EQUAL(cfg->control.capture_dir, "/run/tunsw/capture");
+	CU_ASSERT_EQUAL_FATAL(load_text("[dataplane]\nidle_queue_poll_us = 0\n"
+					"[control]\ncapture_dir = /var/tmp/caps/\n"), 0);
+	CU_ASSERT_EQUAL(cfg->dataplane.idle_queue_poll_us, 0);
+	CU_ASSERT_STRING_EQUAL(cfg->control.capture_dir, "/var/tmp/caps");
+	CU_ASSERT_NOT_EQUAL(load_text("[dataplane]\nidle_queue_poll_us = 100001\n"), 0);
+	CU_ASSERT_NOT_EQUAL(load_text("[control]\ncapture_dir = caps\n"), 0);
 }
 
 static void
