@@ -14,7 +14,6 @@
 #include "tsw_vhostarg.h"
 
 #define MAX_PORTS 1024               /* the library's RTE_MAX_VHOST_DEVICE */
-#define PROTOCOL_FEATURES 30         /* VHOST_USER_F_PROTOCOL_FEATURES */
 
 /* Open ports, for the callbacks to find theirs by socket path; the lock is
  * taken by the library's thread and the management thread only, never by
@@ -68,7 +67,6 @@ static int
 on_new_device(int vid)
 {
 	struct tsw_vhost *v;
-	uint64_t f = 0;
 	uint16_t nr;
 
 	pthread_mutex_lock(&reg_lock);
@@ -81,12 +79,7 @@ on_new_device(int vid)
 	nr = rte_vhost_get_vring_num(vid);
 	for (uint16_t q = 0; q < nr; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
-	/* without protocol features a front end never enables vrings: they
-	 * are enabled once set up, and the library calls no vring_state_changed */
-	if (rte_vhost_get_negotiated_features(vid, &f) == 0 && !(f & (1ULL << PROTOCOL_FEATURES)))
-		for (uint16_t q = 0; q < nr && q / 2 < v->n_qp; q++)
-			__atomic_or_fetch(q & 1 ? &v->rx_on : &v->tx_on, 1ULL << (q / 2),
-					  __ATOMIC_RELEASE);
+
 	__atomic_store_n(&v->guest_tso, negotiated_tso(vid), __ATOMIC_RELAXED);
 	__atomic_store_n(&v->vid, vid, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&v->connects, 1, __ATOMIC_RELAXED);
