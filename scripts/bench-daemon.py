@@ -45,7 +45,7 @@ BUILD = os.environ.get("TSW_BUILD", os.path.join(ROOT, "build"))
 BENCH = os.path.join(BUILD, "app", "tunsw-bench", "tunsw-bench")
 TUNSW = os.path.join(BUILD, "app", "tunsw", "tunsw")
 TUNNELS = 64
-IDLE_POLL_US = 200        # [dataplane] idle_queue_poll_us (--idle-poll-us)
+IDLE_POLL_US = 500        # [dataplane] idle_queue_poll_us (--idle-poll-us)
 
 
 def mac(prefix, i):
@@ -231,8 +231,8 @@ def main():
     ap.add_argument("--idle-ports", type=int, default=0,
                     help="also run tunsw with this many idle guests' ports beside the busy "
                     "one (light vhost-user front end), and compare")
-    ap.add_argument("--idle-poll-us", type=int, default=200,
-                    help="the daemon's [dataplane] idle_queue_poll_us (200)")
+    ap.add_argument("--idle-poll-us", type=int, default=500,
+                    help="the daemon's [dataplane] idle_queue_poll_us (500)")
     a = ap.parse_args()
     global IDLE_POLL_US
     IDLE_POLL_US = a.idle_poll_us

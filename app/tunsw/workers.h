@@ -37,8 +37,8 @@ struct tsw_rxq {
  * a budget of polls spread over time: each idle queue is polled about
  * every idle_poll_us ([dataplane] idle_queue_poll_us: a first frame waits
  * that long at most), and the first poll that finds frames makes it hot
- * again. A thousand idle guests then cost the busy ones' core five polls a
- * microsecond (200 us) instead of a thousand every round. 0: every queue
+ * again. A thousand idle guests then cost the busy ones' core two polls a
+ * microsecond (500 us) instead of a thousand every round. 0: every queue
  * every round. */
 #define TSW_IDLE_POLLS 256
 

@@ -809,7 +809,7 @@ set_defaults(struct tsw_config *c)
 	c->dataplane.learn_ring_size = 4096;
 	c->dataplane.vhost_tx_retries = 8;   /* OVS's vhost-tx-retries-max */
 	c->dataplane.gro = true;
-	c->dataplane.idle_queue_poll_us = 200;
+	c->dataplane.idle_queue_poll_us = 500;
 	c->dataplane.mac_limit_port = 1024;
 	c->dataplane.mac_limit_network = 65536 / 4;
 	snprintf(c->control.socket, sizeof(c->control.socket), "/run/tunsw/tunsw.sock");

@@ -69,7 +69,7 @@ test_config_defaults(void)
 	CU_ASSERT_EQUAL(cfg->n_networks, 1);
 	CU_ASSERT_EQUAL(cfg->networks[0].seg_id, 1001);
 	CU_ASSERT_EQUAL(cfg->tunnel.local_ip, inet_addr("198.18.0.1"));
-	CU_ASSERT_EQUAL(cfg->dataplane.idle_queue_poll_us, 200);
+	CU_ASSERT_EQUAL(cfg->dataplane.idle_queue_poll_us, 500);
 	CU_ASSERT_STRING_EQUAL(cfg->control.capture_dir, "/run/tunsw/capture");
 	CU_ASSERT_EQUAL_FATAL(load_text("[dataplane]\nidle_queue_poll_us = 0\n"
 					"[control]\ncapture_dir = /var/tmp/caps/\n"), 0);
