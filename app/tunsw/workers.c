@@ -104,7 +104,7 @@ worker_main(void *arg)
 				deliver(ws, w, q, pkts, n, now);
 			}
 			/* the idle queues' share of the time since the last round:
-			 * each about every TSW_IDLE_POLL_US, one sweep at most */
+			 * each about every idle_queue_poll_us, one sweep at most */
 			uint16_t n_idle = (uint16_t)(set->n - set->n_hot);
 			idle_credit += (tsc - t_round) * n_idle;
 			if (idle_credit > idle_period * n_idle)

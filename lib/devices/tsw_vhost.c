@@ -79,7 +79,6 @@ on_new_device(int vid)
 	nr = rte_vhost_get_vring_num(vid);
 	for (uint16_t q = 0; q < nr; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
-
 	__atomic_store_n(&v->guest_tso, negotiated_tso(vid), __ATOMIC_RELAXED);
 	__atomic_store_n(&v->vid, vid, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&v->connects, 1, __ATOMIC_RELAXED);
