@@ -67,6 +67,7 @@ worker_main(void *arg)
 	struct rte_mbuf *pkts[TSW_BURST];
 	uint64_t t_prev = rte_rdtsc(), t_round = t_prev, idle_credit = 0;
 	uint64_t idle_period = rte_get_tsc_hz() / 1000000 * ws->idle_poll_us;
+	const uint64_t idle_after = rte_get_tsc_hz() / 1000 * TSW_IDLE_AFTER_MS;
 	unsigned int idle_rounds = 0;
 
 	for (uint16_t i = 0; i < ws->n; i++)
@@ -90,7 +91,7 @@ worker_main(void *arg)
 				uint16_t n = poll_rxq(q, pkts);
 
 				if (n == 0) {
-					if (++q->idle >= TSW_IDLE_POLLS && idle_period != 0) {
+					if (idle_period != 0 && tsc - q->busy_tsc > idle_after) {
 						q->hot = false;       /* now idle */
 						set->hot[j] = set->hot[--set->n_hot];
 						continue;
@@ -98,7 +99,7 @@ worker_main(void *arg)
 					j++;
 					continue;
 				}
-				q->idle = 0;
+				q->busy_tsc = tsc;
 				j++;
 				got += n;
 				deliver(ws, w, q, pkts, n, now);
@@ -121,7 +122,7 @@ worker_main(void *arg)
 				n = poll_rxq(q, pkts);
 				if (n == 0)
 					continue;
-				q->idle = 0;                /* busy again */
+				q->busy_tsc = tsc;          /* busy again */
 				q->hot = true;
 				set->hot[set->n_hot++] = (uint16_t)(q - set->q);
 				n_idle--;
@@ -237,8 +238,10 @@ set_alloc(uint16_t n)
 static void
 set_all_hot(struct tsw_rxq_set *s)
 {
+	uint64_t now = rte_rdtsc();
+
 	for (uint16_t i = 0; i < s->n; i++) {
-		s->q[i].idle = 0;
+		s->q[i].busy_tsc = now;
 		s->q[i].hot = true;
 		s->hot[i] = i;
 	}

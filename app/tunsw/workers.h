@@ -28,19 +28,20 @@ struct tsw_rxq {
 	uint16_t queue;
 	uint16_t index;        /* VM port index, or TSW_OUT_UPLINK */
 	/* the polling worker's own */
-	uint16_t idle;         /* empty polls in a row */
 	bool hot;              /* in the set's hot list */
+	uint64_t busy_tsc;     /* when it last had frames (or joined the set) */
 };
 
-/* Busy and idle queues. A queue found empty TSW_IDLE_POLLS times in a row
+/* Busy and idle queues. A queue that had no frame for TSW_IDLE_AFTER_MS
  * leaves the hot list, polled every round, for the idle ones, which share
  * a budget of polls spread over time: each idle queue is polled about
- * every idle_poll_us ([dataplane] idle_queue_poll_us: a first frame waits
- * that long at most), and the first poll that finds frames makes it hot
- * again. A thousand idle guests then cost the busy ones' core two polls a
- * microsecond (500 us) instead of a thousand every round. 0: every queue
- * every round. */
-#define TSW_IDLE_POLLS 256
+ * every idle_poll_us ([dataplane] idle_queue_poll_us: a first frame after
+ * a silence waits that long at most), and the first poll that finds frames
+ * makes it hot again. A thousand idle guests then cost the busy ones' core
+ * two polls a microsecond (500 us) instead of a thousand every round; a
+ * guest that sends now and then (a ping every 50 ms) stays hot. 0: every
+ * queue every round. */
+#define TSW_IDLE_AFTER_MS 100
 
 struct tsw_rxq_set {
 	uint16_t n;

@@ -618,7 +618,12 @@ def test_04_agent_restart_loses_nothing_and_removes_stale_entries():
     resync_s = time.time() - t0
     out = pinger.communicate(timeout=60)[0]
     m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
-    assert m and m.group(1) == m.group(2), "pings lost across the agent restart:\n" + out
+    # ping -w stops at its deadline with the last request possibly still on
+    # its way (seen: 495 sent, 494 back, no gap): only that one may be missing
+    seqs = [int(x) for x in re.findall(r"icmp_seq=(\d+)", out)]
+    sent = int(m.group(1)) if m else 0
+    assert m and seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= sent - 1, \
+        "pings lost across the agent restart:\n" + out
     assert "removed stale FDB entry network %s mac %s" % (W.net, extra["mac_address"]) in \
         agent_log("A")[mark:], agent_log("A")[mark:][-3000:]
     wait_tables("A", {W.net}, timeout=5)
