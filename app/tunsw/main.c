@@ -272,6 +272,13 @@ port_info(void *arg, const char *name, json_t *o)
 		json_object_set_new(o, "queue_pairs", json_integer(vh->n_qp));
 		json_object_set_new(o, "guest_connects", json_integer((json_int_t)
 				    __atomic_load_n(&vh->connects, __ATOMIC_RELAXED)));
+		rq = __atomic_load_n(&vh->unserved, __ATOMIC_RELAXED);
+		if (rq != 0 && (r = json_array()) != NULL) {
+			for (unsigned int i = 0; i < 64; i++)
+				if (rq >> i & 1)
+					json_array_append_new(r, json_integer(i));
+			json_object_set_new(o, "unserved_queue_pairs", r);
+		}
 	}
 }
 

@@ -9,6 +9,7 @@
 
 #include <linux/virtio_net.h>
 #include <rte_kvargs.h>
+#include <rte_log.h>
 
 #include "tsw_vhost.h"
 #include "tsw_vhostarg.h"
@@ -118,6 +119,14 @@ on_vring_state(int vid, uint16_t queue_id, int enable)
 
 	pthread_mutex_lock(&reg_lock);
 	v = find_locked(vid);
+	if (v != NULL && qp >= v->n_qp && enable) {
+		/* DPDK 22.11 cannot tell the guest how many pairs the port
+		 * offers (it says 128): what it sends on this one is never read */
+		__atomic_or_fetch(&v->unserved, 1ULL << (qp < 64 ? qp : 63), __ATOMIC_RELAXED);
+		RTE_LOG(WARNING, USER1, "tunsw: %s: the guest enabled queue pair %u, but the port "
+			"offers %u (devargs queues=): frames it sends there are not read\n",
+			v->name, qp, v->n_qp);
+	}
 	if (v != NULL && qp < v->n_qp) {
 		/* odd vrings: the guest's TX, our RX */
 		uint64_t *mask = queue_id & 1 ? &v->rx_on : &v->tx_on;
@@ -143,6 +152,7 @@ reset_vrings(int vid)
 	if (v != NULL) {
 		__atomic_store_n(&v->rx_on, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&v->tx_on, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&v->unserved, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&v->changed, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&reg_lock);

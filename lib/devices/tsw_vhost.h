@@ -62,6 +62,8 @@ struct tsw_vhost {
 	bool client;
 	struct tsw_sockpin pin;
 	uint64_t connects, disconnects;   /* atomic: guest devices come and gone */
+	uint64_t unserved;        /* atomic: pairs the guest enabled beyond n_qp (bit 63: any
+				   * higher), never read: logged, shown by show_ports */
 };
 
 /* The workers' QSBR variable, waited on when a guest's device goes (NULL:

@@ -265,6 +265,34 @@ def test_four_queue_guest_every_queue_both_ways_one_worker(d):
     assert rc == 0, sw.text()[-2000:]
 
 
+@with_topology
+def test_guest_with_more_queues_than_offered_is_reported(d):
+    """#22: DPDK 22.11's vhost library offers a guest 128 queue pairs
+    whatever the port's queues= says, and what a guest sends on a pair the
+    port does not poll is never read. tunsw cannot refuse the pair, but it
+    says so: a warning naming the port and the pair, and show_ports'
+    unserved_queue_pairs (a 2-queue guest on a port offering one)."""
+    from tswfunc import Ctl
+    sw = Daemon(d, config(d))
+    vm = VM(d, queues=2)
+    ctl = Ctl(os.path.join(d, "ctl.sock"))
+    try:
+        end = time.time() + 30
+        port = {}
+        while time.time() < end:
+            port = ctl.ok("show_ports")[0]
+            if port.get("unserved_queue_pairs"):
+                break
+            time.sleep(0.2)
+        assert port.get("unserved_queue_pairs") == [1] and port["rx_queues"] == [0], port
+        sw.wait_for("the guest enabled queue pair 1, but the port offers 1", 10)
+    finally:
+        ctl.close()
+        vm.stop()
+        rc = sw.stop()
+    assert rc == 0, sw.text()[-2000:]
+
+
 FILLER_GUESTS = 2
 
 
