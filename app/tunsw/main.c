@@ -401,6 +401,18 @@ capture_file(const char *file, char *err, size_t errlen)
 	return fd;
 }
 
+/* A refused capture leaves no file behind. */
+static void
+capture_unlink(const char *file)
+{
+	int dfd = open(capture_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dfd >= 0) {
+		unlinkat(dfd, file, 0);
+		close(dfd);
+	}
+}
+
 static int
 capture_hook(void *arg, uint16_t out, const char *port, const char *file, uint32_t count,
 	     uint32_t snaplen, char *err, size_t errlen)
@@ -440,6 +452,7 @@ capture_hook(void *arg, uint16_t out, const char *port, const char *file, uint32
 	slot->o = tsw_pcapng_fdopen(fd, file, "tunsw", err, errlen);
 	if (slot->o == NULL) {
 		close(fd);
+		capture_unlink(file);
 		return -1;
 	}
 	slot->iface = tsw_pcapng_add_iface(slot->o, port,
@@ -451,6 +464,7 @@ capture_hook(void *arg, uint16_t out, const char *port, const char *file, uint32
 			 "buffers" : "cannot write the file");
 		tsw_capture_free(slot->c);
 		tsw_pcap_close(slot->o);
+		capture_unlink(file);
 		return -1;
 	}
 	slot->used = slot->running = true;
