@@ -172,10 +172,10 @@ socket_unused(const char *devargs, const struct vm_dev *devs, size_t n, char *er
 	bool client;
 
 	if (tsw_vhost_devargs_iface(devargs, path, sizeof(path), &client) != 1)
-		return 0;          /* not vhost-user, or too long: tsw_ethdev_open says */
+		return 0;          /* not vhost-user, or too long: tsw_vhost_open says */
 	for (size_t i = 0; i < n; i++) {
-		const char *sock = devs[i].vh != NULL ? devs[i].vh->sock : devs[i].d.sock;
-		if (devs[i].open && sock[0] != '\0' && tsw_sockpath_same(sock, path)) {
+		/* only vhost-user ports have sockets (tsw_vhost_is_vhost) */
+		if (devs[i].open && devs[i].vh != NULL && tsw_sockpath_same(devs[i].vh->sock, path)) {
 			snprintf(err, errlen, "iface: %s is already the socket of device %s", path,
 				 vm_dev_name(&devs[i]));
 			return -1;
@@ -748,10 +748,6 @@ main(int argc, char **argv)
 		vm_ec.mtu = 0;
 		vm_ec.mac = NULL;
 		vm_ec.promiscuous = true;
-		/* every queue a guest may send on is polled (spread over the
-		 * workers), whatever the number of workers: a multiqueue guest
-		 * sends on all the queue pairs it enables */
-		vm_ec.vhost_all_rxq = true;
 		for (uint16_t i = 0; i < cfg->n_ports; i++) {
 			const struct tsw_cfg_port *p = &cfg->ports[i];
 			if (socket_unused(p->devargs, cfg_dev, i, err, sizeof(err)) < 0 ||
@@ -932,8 +928,6 @@ main(int argc, char **argv)
 				for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
 					if (vm[p].open && vm[p].vh != NULL)
 						tsw_vhost_sock_refresh(vm[p].vh);
-					else if (vm[p].open)
-						tsw_ethdev_sock_refresh(&vm[p].d);
 				next_sock = rte_rdtsc() + hz;
 			}
 			if (cfg->dataplane.stats_interval && rte_rdtsc() >= next_stats) {

@@ -103,8 +103,7 @@ tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 	}
 	out->port_id = p;
 	out->vhost = info.driver_name != NULL && strcmp(info.driver_name, "net_vhost") == 0;
-	out->n_rxq = out->vhost && c->vhost_all_rxq ? info.max_rx_queues
-						     : RTE_MIN(c->want_rxq, info.max_rx_queues);
+	out->n_rxq = RTE_MIN(c->want_rxq, info.max_rx_queues);
 	out->n_txq = RTE_MIN(c->want_txq, info.max_tx_queues);
 	rte_eth_dev_get_name_by_port(p, out->name);
 	if (out->n_txq == 0) {
@@ -189,10 +188,4 @@ tsw_ethdev_close(struct tsw_ethdev *d)
 	if (dev != NULL)
 		rte_dev_remove(dev);
 	tsw_sockpath_unpin(&d->pin);
-}
-
-bool
-tsw_ethdev_sock_refresh(struct tsw_ethdev *d)
-{
-	return d->client && tsw_sockpath_refresh(&d->pin);
 }

@@ -12,8 +12,9 @@
  * (tsw_sockpath.h): longer than a socket address holds: refused; in server
  * mode a file, FIFO, link or live socket at the path is refused and left as
  * it is (a stale socket is replaced); in client mode DPDK connects through
- * a pin that never follows a symbolic link, and tsw_ethdev_sock_refresh()
- * moves it to the socket a restarted guest binds at the path.
+ * a pin that never follows a symbolic link, pinned once (the daemon's
+ * vhost-user VM ports are tsw_vhost's, which follow a restarted guest's
+ * socket; a net_vhost ethdev is what the benchmark's io baseline uses).
  */
 #ifndef TSW_ETHDEV_H
 #define TSW_ETHDEV_H
@@ -40,8 +41,6 @@ struct tsw_ethdev {
 
 struct tsw_ethdev_conf {
 	uint16_t want_rxq;      /* queues wanted; fewer RX is accepted */
-	bool vhost_all_rxq;     /* a net_vhost port: every RX queue it has (all the
-				 * queue pairs a multiqueue guest may send on) */
 	uint16_t want_txq;      /* one per worker; fewer is accepted (shared, tsw_txq) */
 	uint16_t mtu;           /* 0 = leave as is */
 	bool promiscuous;
@@ -51,9 +50,5 @@ struct tsw_ethdev_conf {
 int tsw_ethdev_open(const char *devargs, const struct tsw_ethdev_conf *c,
 		    struct rte_mempool *pool, struct tsw_ethdev *out, char *err, size_t errlen);
 void tsw_ethdev_close(struct tsw_ethdev *d);
-
-/* A client-mode vhost-user port: look at its socket path again (without
- * following links); true when DPDK's next connect goes to a new socket. */
-bool tsw_ethdev_sock_refresh(struct tsw_ethdev *d);
 
 #endif

@@ -101,7 +101,6 @@ on_destroy_device(int vid)
 	if (v != NULL && __atomic_load_n(&v->vid, __ATOMIC_RELAXED) == vid) {
 		__atomic_store_n(&v->vid, -1, __ATOMIC_RELEASE);
 		__atomic_store_n(&v->guest_tso, false, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&v->disconnects, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&v->changed, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&reg_lock);

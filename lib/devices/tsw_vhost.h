@@ -61,7 +61,7 @@ struct tsw_vhost {
 	char path[TSW_SOCKPATH_MAX + 1];  /* the path registered (client: the pin) */
 	bool client;
 	struct tsw_sockpin pin;
-	uint64_t connects, disconnects;   /* atomic: guest devices come and gone */
+	uint64_t connects;        /* atomic: guest devices come (show_ports) */
 	uint64_t unserved;        /* atomic: pairs the guest enabled beyond n_qp (bit 63: any
 				   * higher), never read: logged, shown by show_ports */
 };
@@ -80,7 +80,8 @@ int tsw_vhost_is_vhost(const char *devargs);
 int tsw_vhost_open(const char *devargs, struct rte_mempool *pool, struct tsw_vhost *out,
 		   char *err, size_t errlen);
 void tsw_vhost_close(struct tsw_vhost *v);
-/* Client mode: look at the socket path again (tsw_ethdev_sock_refresh). */
+/* Client mode: look at the socket path again (without following links);
+ * true when the library's next connect goes to a new socket. */
 bool tsw_vhost_sock_refresh(struct tsw_vhost *v);
 
 /* Management thread: true (once) when the port's device or vrings changed
