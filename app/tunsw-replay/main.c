@@ -6,7 +6,8 @@
  *   tunsw-replay --config FILE --in NAME=FILE[:INTERFACE] | --in FILE [--in ...]
  *                [--control FILE.jsonl] [--out-format pcapng|pcap] --out-dir DIR
  *
- * NAME is a [port] name or "uplink"; INTERFACE picks one interface of a
+ * NAME is a [port] name, "uplink", or a [physnet] with a device of its
+ * own (its frames in and out); INTERFACE picks one interface of a
  * pcapng file (index, name, description, hardware or its device part, e.g.
  * net_vhost0). A FILE without NAME maps each of its interfaces to the port
  * of that name or device (dpdk-dumpcap records the device). Control
@@ -330,6 +331,14 @@ port_of_iface(const struct tsw_pcap_file *f, uint32_t i, const struct tsw_config
 		    tsw_pcap_iface_match(f, i, dev, false))
 			return tsw_dp_port_find(dp, cfg->ports[k].name);
 	}
+	for (uint16_t k = 0; k < cfg->n_physnets; k++) {
+		if (cfg->physnets[k].on_uplink)
+			continue;
+		device_of(cfg->physnets[k].devargs, dev, sizeof(dev));
+		if (tsw_pcap_iface_match(f, i, cfg->physnets[k].name, false) ||
+		    tsw_pcap_iface_match(f, i, dev, false))
+			return TSW_OUT_PHYS0 + k;
+	}
 	return -1;
 }
 
@@ -624,6 +633,14 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	for (uint16_t k = 0; k < cfg->n_physnets; k++) {
+		if (!cfg->physnets[k].on_uplink &&
+		    replay_output(&rp, (uint16_t)(TSW_OUT_PHYS0 + k), cfg->physnets[k].name,
+				  cfg->physnets[k].devargs, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw-replay: %s\n", err);
+			goto out;
+		}
+	}
 	/* inputs */
 	for (int i = 0; i < n_in; i++) {
 		int port = -1;
@@ -631,6 +648,10 @@ main(int argc, char **argv)
 		if (in_name[i] != NULL) {
 			port = strcmp(in_name[i], "uplink") == 0 ? TSW_OUT_UPLINK
 								 : tsw_dp_port_find(dp, in_name[i]);
+			for (uint16_t k = 0; port < 0 && k < cfg->n_physnets; k++)
+				if (!cfg->physnets[k].on_uplink &&
+				    strcmp(in_name[i], cfg->physnets[k].name) == 0)
+					port = TSW_OUT_PHYS0 + k;
 			if (port < 0) {
 				fprintf(stderr, "tunsw-replay: --in %s: no such port in %s\n",
 					in_name[i], cfg_path);
@@ -678,6 +699,8 @@ main(int argc, char **argv)
 		}
 		if (input == TSW_OUT_UPLINK)
 			tsw_pipeline_uplink_rx(w, b, n, ts);
+		else if (input >= TSW_OUT_PHYS0)
+			tsw_pipeline_phys_rx(w, (uint16_t)(input - TSW_OUT_PHYS0), b, n, ts);
 		else
 			tsw_pipeline_vm_rx(w, input, b, n, ts);
 		tsw_pipeline_flush(w);

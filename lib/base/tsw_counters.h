@@ -66,6 +66,8 @@
 	X(no_headroom,       "mbuf headroom too small for the outer header") \
 	X(no_mbuf,           "mempool empty while copying a flooded frame") \
 	X(tx_full,           "transmit queue full") \
+	X(phys_unknown_vlan, "frame from a physical network whose VLAN tag (or no tag) is no network of it (R-V2)") \
+	X(phys_too_big,      "frame to or from a physical network exceeds its MTU (R-V5)") \
 	X(port_down,         "output port is gone")
 
 enum tsw_drop {
@@ -86,6 +88,7 @@ struct tsw_port_counters {
 struct tsw_net_counters {
 	uint64_t from_vm_pkts, from_vm_bytes;
 	uint64_t from_tun_pkts, from_tun_bytes;
+	uint64_t from_phys_pkts, from_phys_bytes;   /* provider networks: from P */
 	uint64_t flooded, drops;
 };
 

@@ -17,18 +17,31 @@
 #define TSW_MAX_TUNNELS  4096   /* remote VTEPs (per type) */
 #define TSW_MAX_WORKERS  16
 #define TSW_MAX_NEIGH    4096
+#define TSW_MAX_PHYSNETS 8      /* physical networks (provider networks' devices) */
 #define TSW_BURST        32
 #define TSW_NAME_LEN     48     /* fits a Neutron UUID (36) */
 
 /* Output index space used by the pipeline: VM ports are 0..TSW_MAX_PORTS-1,
- * the uplink is TSW_OUT_UPLINK. */
+ * the uplink is TSW_OUT_UPLINK, a physical network with a device of its own
+ * TSW_OUT_PHYS0 + its index (one on the uplink uses TSW_OUT_UPLINK). */
 #define TSW_OUT_UPLINK   TSW_MAX_PORTS
-#define TSW_N_OUTS       (TSW_MAX_PORTS + 1)
+#define TSW_OUT_PHYS0    (TSW_MAX_PORTS + 1)
+#define TSW_N_OUTS       (TSW_MAX_PORTS + 1 + TSW_MAX_PHYSNETS)
+
+static inline bool tsw_out_is_port(uint32_t out) { return out < TSW_MAX_PORTS; }
 
 enum tsw_tun_type {
 	TSW_TUN_VXLAN = 0,
 	TSW_TUN_GRE = 1,
 	TSW_TUN_NTYPES
+};
+
+/* What a network is: a tunnel network (VXLAN VNI or GRE key), or a
+ * provider network on a physical network, VLAN (tagged) or flat (untagged). */
+enum tsw_net_kind {
+	TSW_NET_TUNNEL = 0,
+	TSW_NET_VLAN = 1,
+	TSW_NET_FLAT = 2,
 };
 
 static inline const char *

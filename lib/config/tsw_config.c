@@ -588,9 +588,69 @@ parse_remote(struct pctx *p, int idx, const char *sec, char **w)
 }
 
 static int
+find_physnet(const struct tsw_config *c, const char *name)
+{
+	for (int i = 0; i < c->n_physnets; i++)
+		if (strcmp(c->physnets[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+parse_physnet(struct pctx *p, int idx, const char *sec, char **w)
+{
+	static const char *const keys[] = { "device", "mtu", NULL };
+	struct tsw_config *c = p->cfg;
+	struct tsw_cfg_physnet *ph;
+	const char *why, *s;
+	uint32_t v = 1500;
+
+	if (check_keys(p, idx, sec, keys) < 0)
+		return -1;
+	if (tsw_parse_name(w[1], &why) < 0)
+		return fail(p, sec, NULL, "physical network name '%s': %s", w[1], why);
+	if (find_physnet(c, w[1]) >= 0)
+		return fail(p, sec, NULL, "physical network %s declared twice", w[1]);
+	if (strcmp(w[1], "uplink") == 0)
+		return fail(p, sec, NULL, "'uplink' is reserved for the uplink");
+	if (c->n_physnets == TSW_MAX_PHYSNETS)
+		return fail(p, sec, NULL, "too many physical networks (max %d)", TSW_MAX_PHYSNETS);
+	ph = &c->physnets[c->n_physnets];
+	memset(ph, 0, sizeof(*ph));
+	s = get(p, sec, "device");
+	if (s == NULL || *s == '\0')
+		return fail(p, sec, "device", "missing (required): 'uplink' or a DPDK device's devargs");
+	if (strcmp(s, "uplink") == 0) {
+		for (int i = 0; i < c->n_physnets; i++)
+			if (c->physnets[i].on_uplink)
+				return fail(p, sec, "device", "the uplink already carries physical "
+					    "network %s", c->physnets[i].name);
+		ph->on_uplink = true;
+	} else {
+		if (strlen(s) >= sizeof(ph->devargs))
+			return fail(p, sec, "device", "longer than %zu characters",
+				    sizeof(ph->devargs) - 1);
+		if (strncmp(s, "net_vhost", 9) == 0)
+			return fail(p, sec, "device", "a vhost-user socket is a VM port, not a "
+				    "physical network");
+		for (int i = 0; i < c->n_physnets; i++)
+			if (strcmp(c->physnets[i].devargs, s) == 0)
+				return fail(p, sec, "device", "already physical network %s",
+					    c->physnets[i].name);
+		snprintf(ph->devargs, sizeof(ph->devargs), "%s", s);
+	}
+	if (get_u32(p, sec, "mtu", 68, 9600, &v) < 0)
+		return -1;
+	ph->mtu = (uint16_t)v;
+	snprintf(ph->name, sizeof(ph->name), "%s", w[1]);
+	c->n_physnets++;
+	return 0;
+}
+
+static int
 parse_network(struct pctx *p, int idx, const char *sec, char **w)
 {
-	static const char *const keys[] = { "type", "segmentation_id", NULL };
+	static const char *const keys[] = { "type", "segmentation_id", "physical_network", NULL };
 	struct tsw_config *c = p->cfg;
 	struct tsw_cfg_network *n;
 	const char *why, *s;
@@ -605,23 +665,58 @@ parse_network(struct pctx *p, int idx, const char *sec, char **w)
 	if (c->n_networks == TSW_MAX_NETS)
 		return fail(p, sec, NULL, "too many networks (max %d)", TSW_MAX_NETS);
 	n = &c->networks[c->n_networks];
+	memset(n, 0, sizeof(*n));
 	s = get(p, sec, "type");
 	if (s == NULL)
-		return fail(p, sec, "type", "missing (required): vxlan or gre");
-	if (tsw_parse_tun_type(s, &n->type, &why) < 0)
-		return fail(p, sec, "type", "'%s' is %s", s, why);
-	if (!c->tunnel.type_enabled[n->type])
-		return fail(p, sec, "type", "%s is not in [tunnel] types", s);
-	if (get(p, sec, "segmentation_id") == NULL)
-		return fail(p, sec, "segmentation_id", "missing (required)");
-	if (get_u32(p, sec, "segmentation_id", 1,
-		    n->type == TSW_TUN_VXLAN ? (1U << 24) - 1 : UINT32_MAX, &id) < 0)
-		return -1;
-	for (int i = 0; i < c->n_networks; i++)
-		if (c->networks[i].type == n->type && c->networks[i].seg_id == id)
-			return fail(p, sec, "segmentation_id",
-				    "%u already used by network %s", id,
-				    c->networks[i].name);
+		return fail(p, sec, "type", "missing (required): vxlan, gre, vlan or flat");
+	if (strcasecmp(s, "vlan") == 0 || strcasecmp(s, "flat") == 0) {
+		const char *pn = get(p, sec, "physical_network");
+		int ph;
+
+		n->kind = strcasecmp(s, "vlan") == 0 ? TSW_NET_VLAN : TSW_NET_FLAT;
+		if (pn == NULL)
+			return fail(p, sec, "physical_network", "missing (required for %s)", s);
+		ph = find_physnet(c, pn);
+		if (ph < 0)
+			return fail(p, sec, "physical_network", "no [physnet %s] is declared", pn);
+		n->physnet = (uint16_t)ph;
+		if (n->kind == TSW_NET_FLAT) {
+			if (get(p, sec, "segmentation_id") != NULL)
+				return fail(p, sec, "segmentation_id", "a flat network has none");
+		} else {
+			if (get(p, sec, "segmentation_id") == NULL)
+				return fail(p, sec, "segmentation_id",
+					    "missing (required): the VLAN id, 1-4094");
+			if (get_u32(p, sec, "segmentation_id", 1, 4094, &id) < 0)
+				return -1;
+		}
+		for (int i = 0; i < c->n_networks; i++)
+			if (c->networks[i].kind == n->kind && c->networks[i].physnet == n->physnet &&
+			    c->networks[i].seg_id == id)
+				return fail(p, sec, n->kind == TSW_NET_FLAT ? "physical_network"
+					    : "segmentation_id", "%s%.0u of %s already used by "
+					    "network %s", n->kind == TSW_NET_FLAT ? "the flat network"
+					    : "VLAN ", id, pn, c->networks[i].name);
+	} else {
+		n->kind = TSW_NET_TUNNEL;
+		if (tsw_parse_tun_type(s, &n->type, &why) < 0)
+			return fail(p, sec, "type", "'%s' is %s, vlan or flat", s, why);
+		if (!c->tunnel.type_enabled[n->type])
+			return fail(p, sec, "type", "%s is not in [tunnel] types", s);
+		if (get(p, sec, "physical_network") != NULL)
+			return fail(p, sec, "physical_network", "only for vlan and flat networks");
+		if (get(p, sec, "segmentation_id") == NULL)
+			return fail(p, sec, "segmentation_id", "missing (required)");
+		if (get_u32(p, sec, "segmentation_id", 1,
+			    n->type == TSW_TUN_VXLAN ? (1U << 24) - 1 : UINT32_MAX, &id) < 0)
+			return -1;
+		for (int i = 0; i < c->n_networks; i++)
+			if (c->networks[i].kind == TSW_NET_TUNNEL && c->networks[i].type == n->type &&
+			    c->networks[i].seg_id == id)
+				return fail(p, sec, "segmentation_id",
+					    "%u already used by network %s", id,
+					    c->networks[i].name);
+	}
 	snprintf(n->name, sizeof(n->name), "%s", w[1]);
 	n->seg_id = id;
 	c->n_networks++;
@@ -654,6 +749,8 @@ parse_port(struct pctx *p, int idx, const char *sec, char **w)
 		return fail(p, sec, NULL, "port name '%s': %s", w[1], why);
 	if (strcmp(w[1], "uplink") == 0)
 		return fail(p, sec, NULL, "'uplink' is reserved for the uplink");
+	if (find_physnet(c, w[1]) >= 0)
+		return fail(p, sec, NULL, "'%s' is a physical network's name", w[1]);
 	for (int i = 0; i < c->n_ports; i++)
 		if (strcmp(c->ports[i].name, w[1]) == 0)
 			return fail(p, sec, NULL, "port %s declared twice", w[1]);
@@ -719,6 +816,9 @@ parse_fdb(struct pctx *p, int idx, const char *sec, char **w)
 	ni = network_arg(p, sec, NULL, w[1]);
 	if (ni < 0)
 		return -1;
+	if (c->networks[ni].kind != TSW_NET_TUNNEL)
+		return fail(p, sec, NULL, "network %s is a provider network: no static "
+			    "entries (l2population is for tunnels)", w[1]);
 	if (c->n_fdb == TSW_CFG_MAX_FDB)
 		return fail(p, sec, NULL, "too many fdb entries (max %d)", TSW_CFG_MAX_FDB);
 	e = &c->fdb[c->n_fdb];
@@ -758,6 +858,9 @@ parse_flood(struct pctx *p, int idx, const char *sec, char **w)
 	ni = network_arg(p, sec, NULL, w[1]);
 	if (ni < 0)
 		return -1;
+	if (c->networks[ni].kind != TSW_NET_TUNNEL)
+		return fail(p, sec, NULL, "network %s is a provider network: it floods to its "
+			    "physical network, not to tunnels", w[1]);
 	for (int i = 0; i < c->n_flood; i++)
 		if (c->flood[i].network == ni)
 			return fail(p, sec, NULL, "flood list declared twice");
@@ -829,7 +932,7 @@ set_defaults(struct tsw_config *c)
 }
 
 enum sec_kind { S_AGENT, S_TUNNEL, S_UPLINK, S_DATAPLANE, S_CONTROL, S_NEIGHBOR, S_ROUTE, S_REMOTE,
-		S_NETWORK, S_PORT, S_FDB, S_FLOOD, S_SECURITY, S_UNKNOWN };
+		S_NETWORK, S_PORT, S_FDB, S_FLOOD, S_SECURITY, S_PHYSNET, S_UNKNOWN };
 
 static const struct {
 	const char *word;
@@ -851,6 +954,7 @@ static const struct {
 	{ "fdb", S_FDB, 2, 2, "[fdb NETWORK MAC]" },
 	{ "flood", S_FLOOD, 1, 2, "[flood NETWORK]" },
 	{ "security", S_SECURITY, 0, 0, "[security]" },
+	{ "physnet", S_PHYSNET, 1, 0, "[physnet NAME]" },
 };
 
 /* indexes of sec_kinds[] checked for presence after parsing */
@@ -894,12 +998,13 @@ parse_section(struct pctx *p, int idx, const char *sec, int pass, bool *seen)
 		case S_FDB: return parse_fdb(p, idx, sec, w);
 		case S_FLOOD: return parse_flood(p, idx, sec, w);
 		case S_SECURITY: return parse_security(p, idx, sec);
+		case S_PHYSNET: return parse_physnet(p, idx, sec, w);
 		default: break;
 		}
 	}
 	return fail(p, sec, NULL, "unknown section (expected agent, tunnel, uplink, "
-		    "dataplane, control, security, neighbor, route, remote, network, port, fdb "
-		    "or flood)");
+		    "dataplane, control, security, physnet, neighbor, route, remote, network, "
+		    "port, fdb or flood)");
 }
 
 int

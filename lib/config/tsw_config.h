@@ -46,8 +46,19 @@ struct tsw_cfg_remote {
 
 struct tsw_cfg_network {
 	char name[TSW_NAME_LEN];
-	enum tsw_tun_type type;
-	uint32_t seg_id;
+	enum tsw_net_kind kind;    /* tunnel, vlan or flat */
+	enum tsw_tun_type type;    /* tunnel networks */
+	uint32_t seg_id;           /* VNI / GRE key; VLAN id; 0 flat */
+	uint16_t physnet;          /* provider networks: index into physnets[] */
+};
+
+/* [physnet NAME]: a physical network (Neutron's physnet; the OVS agent's
+ * bridge_mappings entry NAME:bridge) on a device of its own or the uplink. */
+struct tsw_cfg_physnet {
+	char name[TSW_NAME_LEN];
+	bool on_uplink;            /* device = uplink */
+	char devargs[TSW_DEVARGS_LEN];
+	uint16_t mtu;              /* its networks' MTU (R-V5) */
 };
 
 struct tsw_cfg_port {
@@ -131,7 +142,8 @@ struct tsw_config {
 		char capture_dir[108];          /* capture_start's files are made here */
 	} control;
 
-	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood, n_routes;
+	uint16_t n_neighbors, n_remotes, n_networks, n_ports, n_fdb, n_flood, n_routes, n_physnets;
+	struct tsw_cfg_physnet physnets[TSW_MAX_PHYSNETS];
 	struct tsw_cfg_route routes[TSW_CFG_MAX_ROUTES];
 	struct tsw_cfg_neighbor neighbors[TSW_CFG_MAX_NEIGH];
 	struct tsw_cfg_remote remotes[TSW_CFG_MAX_REMOTES];

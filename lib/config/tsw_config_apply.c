@@ -59,9 +59,23 @@ tsw_config_apply(struct tsw_dp *dp, const struct tsw_config *cfg,
 					   cfg->routes[i].via, TSW_ROUTE_CONFIG)) < 0)
 			LOAD_FAIL("[route]: cannot add: %s", rc == -EINVAL
 				  ? "via is not on the connected prefix" : strerror(-rc));
+	for (int i = 0; i < cfg->n_physnets; i++) {
+		const struct tsw_cfg_physnet *ph = &cfg->physnets[i];
+		char dev[TSW_NAME_LEN];
+
+		snprintf(dev, sizeof(dev), "%.*s", (int)strcspn(ph->devargs, ","), ph->devargs);
+		rc = tsw_dp_physnet_add(dp, ph->name, ph->on_uplink ? "uplink" : dev,
+					ph->on_uplink ? TSW_OUT_UPLINK
+						      : (uint16_t)(TSW_OUT_PHYS0 + i), ph->mtu);
+		if (rc != i)
+			LOAD_FAIL("[physnet %s]: cannot add: %s", ph->name,
+				  strerror(rc < 0 ? -rc : EEXIST));
+	}
 	for (int i = 0; i < cfg->n_networks; i++) {
 		const struct tsw_cfg_network *n = &cfg->networks[i];
-		netidx[i] = tsw_dp_net_add(dp, n->name, n->type, n->seg_id);
+		netidx[i] = n->kind == TSW_NET_TUNNEL
+			? tsw_dp_net_add(dp, n->name, n->type, n->seg_id)
+			: tsw_dp_net_add_provider(dp, n->name, n->physnet, (uint16_t)n->seg_id);
 		if (netidx[i] < 0)
 			LOAD_FAIL("[network %s]: cannot add: %s", n->name, strerror(-netidx[i]));
 	}

@@ -218,6 +218,23 @@ arg_net(struct req *r, const char *key, bool required, int *net)
 	return 0;
 }
 
+/* A tunnel network (l2population, tunnels and the ARP responder are for
+ * them only, as in Neutron). */
+static int
+arg_tun_net(struct req *r, const char *key, int *net)
+{
+	const struct tsw_network *n;
+
+	if (arg_net(r, key, true, net) != 0)
+		return -1;
+	n = &r->dp->nets[*net];
+	if (n->kind != TSW_NET_TUNNEL)
+		return fail(r, key, "network '%s' is a %s network on physical network %s: "
+			    "l2population, tunnels and the ARP responder are for tunnel networks",
+			    n->name, tsw_net_type_name(n), r->dp->phys[n->phys].name);
+	return 0;
+}
+
 static int
 arg_port(struct req *r, const char *key, int *port)
 {
@@ -280,15 +297,55 @@ ok(struct req *r, json_t *result)
 
 static int op_help(struct req *r);
 
+/* A provider network (R-V*): type vlan (segmentation_id: the VLAN id,
+ * 1-4094) or flat (none), on physical_network. */
+static int
+network_add_provider(struct req *r, const char *name, bool vlan)
+{
+	const char *pn;
+	uint32_t id = 0;
+	int ph, rc;
+
+	if (tsw_jarg_name(r->a, "physical_network", true, &pn, &r->e) != 0)
+		return -1;
+	ph = tsw_dp_physnet_find(r->dp, pn);
+	if (ph < 0)
+		return fail(r, "physical_network", "no physical network '%s' (see show_info "
+			    "physical_networks)", pn);
+	if (vlan) {
+		if (tsw_jarg_u32(r->a, "segmentation_id", true, 1, 4094, &id, &r->e) != 0)
+			return -1;
+	} else if (json_object_get(r->a, "segmentation_id") != NULL) {
+		return fail(r, "segmentation_id", "a flat network has none");
+	}
+	if (tsw_dp_net_find(r->dp, name) >= 0)
+		return fail(r, "name", "network '%s' exists", name);
+	if ((rc = tsw_dp_phys_net(r->dp, (uint16_t)ph, (uint16_t)id)) >= 0)
+		return fail(r, vlan ? "segmentation_id" : "physical_network",
+			    vlan ? "VLAN %u of %s is network '%s'" : "%.0u%s has a flat network: '%s'",
+			    id, pn, r->dp->nets[rc].name);
+	rc = tsw_dp_net_add_provider(r->dp, name, (uint16_t)ph, (uint16_t)id);
+	if (rc < 0)
+		return errno_fail(r, "name", rc, "network");
+	return ok(r, NULL);
+}
+
 static int
 op_network_add(struct req *r)
 {
-	const char *name;
+	const char *name, *ts = NULL;
 	enum tsw_tun_type t;
 	uint32_t id;
 	int rc;
 
-	if (tsw_jarg_name(r->a, "name", true, &name, &r->e) != 0 || arg_type(r, &t) < 0 ||
+	if (tsw_jarg_name(r->a, "name", true, &name, &r->e) != 0 ||
+	    tsw_jarg_str(r->a, "type", false, &ts, &r->e) < 0)
+		return -1;
+	if (ts != NULL && (strcasecmp(ts, "vlan") == 0 || strcasecmp(ts, "flat") == 0))
+		return network_add_provider(r, name, strcasecmp(ts, "vlan") == 0);
+	if (json_object_get(r->a, "physical_network") != NULL)
+		return fail(r, "physical_network", "only for vlan and flat networks");
+	if (arg_type(r, &t) < 0 ||
 	    tsw_jarg_u32(r->a, "segmentation_id", true, 1,
 			 t == TSW_TUN_VXLAN ? 0xffffff : UINT32_MAX, &id, &r->e) != 0)
 		return -1;
@@ -691,7 +748,7 @@ op_fdb_add(struct req *r)
 	int net, tun, rc;
 	bool created = false, had_arp = false;
 
-	if (arg_net(r, "network", true, &net) != 0 ||
+	if (arg_tun_net(r, "network", &net) != 0 ||
 	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0 ||
 	    arg_remote(r, "remote", r->dp->nets[net].type, &vtep) < 0 ||
 	    tsw_jarg_ipv4(r->a, "ip", false, &ip, &r->e) < 0)
@@ -755,7 +812,7 @@ op_fdb_del(struct req *r)
 static int
 flood_args(struct req *r, int *net, int *tun, uint32_t *vtep)
 {
-	if (arg_net(r, "network", true, net) != 0 ||
+	if (arg_tun_net(r, "network", net) != 0 ||
 	    arg_remote(r, "remote", r->dp->nets[*net].type, vtep) < 0)
 		return -1;
 	*tun = tsw_dp_tunnel_find(r->dp, r->dp->nets[*net].type, *vtep);
@@ -803,7 +860,7 @@ op_arp_add(struct req *r)
 	uint32_t ip;
 	struct rte_ether_addr mac;
 
-	if (arg_net(r, "network", true, &net) != 0 ||
+	if (arg_tun_net(r, "network", &net) != 0 ||
 	    tsw_jarg_ipv4(r->a, "ip", true, &ip, &r->e) != 0 ||
 	    tsw_jarg_mac(r->a, "mac", true, &mac, &r->e) != 0)
 		return -1;
@@ -875,14 +932,29 @@ op_show_info(struct req *r)
 	for (int t = 0; t < TSW_TUN_NTYPES; t++)
 		if (c->decap.type_enabled[t])
 			json_array_append_new(types, json_string(tsw_tun_type_name(t)));
+	json_t *phys = json_array();
+	char maps[TSW_MAX_PHYSNETS * 2 * TSW_NAME_LEN + 1] = "";
+	size_t ml = 0;
+
+	for (int i = 0; i < TSW_MAX_PHYSNETS; i++) {
+		const struct tsw_physnet *ph = &r->dp->phys[i];
+		if (!ph->in_use)
+			continue;
+		json_array_append_new(phys, json_pack("{s:s, s:s, s:i}", "name", ph->name,
+						      "device", ph->device, "mtu", ph->mtu));
+		ml += (size_t)snprintf(maps + ml, sizeof(maps) - ml, "%s%s:%s", ml ? "," : "",
+				       ph->name, ph->device);
+	}
 	inet_ntop(AF_INET, &c->encap.local_ip, ip, sizeof(ip));
-	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s, s:b, s:b, s:I}",
+	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s, s:b, s:b, s:I, "
+			       "s:o, s:s}",
 			       "version", TSW_VERSION, "instance", r->ctl->instance, "local_ip",
 			       ip, "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
 			       "l2_population", c->l2_population, "arp_responder",
 			       c->arp_responder, "mtu", c->encap.mtu, "vhost_socket_dir",
 			       r->ctl->vhost_dir, "port_security", 1, "security_groups", 1,
-			       "max_connections", (json_int_t)c->max_connections));
+			       "max_connections", (json_int_t)c->max_connections,
+			       "physical_networks", phys, "bridge_mappings", maps));
 }
 
 static int
@@ -1267,7 +1339,7 @@ static const struct op {
 	const char *help;
 } ops[] = {
 	{ "help", op_help, { NULL }, "list the operations" },
-	{ "network_add", op_network_add, { "name", "type", "segmentation_id" },
+	{ "network_add", op_network_add, { "name", "type", "segmentation_id", "physical_network" },
 	  "add a tenant network" },
 	{ "network_del", op_network_del, { "name" }, "delete a network without ports" },
 	{ "port_add", op_port_add, { "name", "network", "devargs", "port_security" },

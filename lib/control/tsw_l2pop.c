@@ -136,10 +136,11 @@ resolve_net(const struct tsw_dp *dp, const char *key, const json_t *v, const cha
 	}
 	n = tsw_dp_net_find(dp, key);
 	if (n >= 0) {
-		if (dp->nets[n].type != t || dp->nets[n].seg_id != id) {
+		if (dp->nets[n].kind != TSW_NET_TUNNEL || dp->nets[n].type != t ||
+		    dp->nets[n].seg_id != id) {
 			tsw_jpath(f, sizeof(f), "%s.segment_id", path);
 			return tsw_jerr_set(e, f, "network '%s' is %s %u here, not %s %u", key,
-					    tsw_tun_type_name(dp->nets[n].type), dp->nets[n].seg_id,
+					    tsw_net_type_name(&dp->nets[n]), dp->nets[n].seg_id,
 					    ts, id);
 		}
 		return n;

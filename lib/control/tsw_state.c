@@ -143,15 +143,17 @@ tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
 					    "tso_segments", (json_int_t)c->tso_segments,
 					    "csum_completed", (json_int_t)c->csum_completed,
 					    "gro_merged", (json_int_t)c->gro_merged)));
-	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
+	for (int p = 0; p < TSW_N_OUTS; p++) {
 		const struct tsw_port_counters *pc = &c->port[p];
 		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
+			continue;
+		if (p >= TSW_OUT_PHYS0 && tsw_dp_out_phys(dp, (uint16_t)p) < 0)
 			continue;
 		json_t *po = io_json(pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
 				     pc->drops);
 		if (po != NULL)
 			put(po, "tx_retries", u64(pc->tx_retries));
-		put(ports, p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name, po);
+		put(ports, tsw_dp_out_name(dp, (uint16_t)p), po);
 	}
 	put(o, "ports", checked(ports));
 	for (int n = 0; n < TSW_MAX_NETS; n++) {
@@ -164,6 +166,10 @@ tsw_state_counters(const struct tsw_dp *dp, const struct tsw_counters *c,
 		put(no, "from_vm_bytes", u64(nc->from_vm_bytes));
 		put(no, "from_tun_pkts", u64(nc->from_tun_pkts));
 		put(no, "from_tun_bytes", u64(nc->from_tun_bytes));
+		if (dp->nets[n].kind != TSW_NET_TUNNEL) {
+			put(no, "from_phys_pkts", u64(nc->from_phys_pkts));
+			put(no, "from_phys_bytes", u64(nc->from_phys_bytes));
+		}
 		put(no, "flooded", u64(nc->flooded));
 		put(no, "drops", u64(nc->drops));
 		put(nets, dp->nets[n].name, checked(no));
@@ -224,8 +230,11 @@ tsw_state_networks(const struct tsw_dp *dp)
 			flood = append(flood, json_string(
 				tsw_ip_str(dp->tunnels[net->type][mb->flood[i]].remote_ip, ip)));
 		put(o, "name", json_string(net->name));
-		put(o, "type", json_string(tsw_tun_type_name(net->type)));
-		put(o, "segmentation_id", json_integer(net->seg_id));
+		put(o, "type", json_string(tsw_net_type_name(net)));
+		if (net->kind != TSW_NET_FLAT)
+			put(o, "segmentation_id", json_integer(net->seg_id));
+		if (net->kind != TSW_NET_TUNNEL)
+			put(o, "physical_network", json_string(dp->phys[net->phys].name));
 		put(o, "ports", ports);
 		put(o, "flood", flood);
 		put(o, "learned_macs", json_integer(tsw_fdb_learned_in_net(dp->fdb, (uint16_t)n)));
@@ -281,6 +290,8 @@ learned_json(const struct tsw_dp *dp, tsw_fdb_entry_t l, uint64_t now_ms)
 		enum tsw_tun_type t = tsw_dest_tun_type(d);
 		put(o, "remote", json_string(tsw_ip_str(
 			dp->tunnels[t][tsw_dest_index(d)].remote_ip, ip)));
+	} else if (tsw_dest_is_phys(d)) {
+		put(o, "physical_network", json_string("(its network's)"));
 	} else {
 		put(o, "port", json_string(dp->ports[d].name));
 	}
@@ -346,6 +357,9 @@ tsw_state_fdb_page(const struct tsw_dp *dp, uint64_t now_ms, int net,
 			put(to, "remote", json_string(
 				tsw_ip_str(dp->tunnels[t][tsw_dest_index(d)].remote_ip, ip)));
 			put(o, "tunnel", checked(to));
+		} else if (tsw_dest_is_phys(d)) {
+			const struct tsw_network *net = &dp->nets[rows[i].k.net];
+			put(o, "physical_network", json_string(dp->phys[net->phys].name));
 		} else {
 			put(o, "port", json_string(dp->ports[d].name));
 		}
@@ -460,9 +474,11 @@ tsw_state_print_counters(FILE *f, const struct tsw_dp *dp, const struct tsw_coun
 
 	fprintf(f, "%-16s %12s %14s %12s %14s %10s\n", "port", "rx_pkts", "rx_bytes",
 		"tx_pkts", "tx_bytes", "drops");
-	for (int p = 0; p <= TSW_MAX_PORTS; p++) {
+	for (int p = 0; p < TSW_N_OUTS; p++) {
 		const struct tsw_port_counters *pc = &c->port[p];
 		if (p < TSW_MAX_PORTS && !dp->ports[p].in_use)
+			continue;
+		if (p >= TSW_OUT_PHYS0 && tsw_dp_out_phys(dp, (uint16_t)p) < 0)
 			continue;
 		fprintf(f, "%-16s %12lu %14lu %12lu %14lu %10lu\n",
 			p == TSW_MAX_PORTS ? "uplink" : dp->ports[p].name, pc->rx_pkts,

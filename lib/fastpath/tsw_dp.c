@@ -97,6 +97,9 @@ tsw_dp_create(const struct tsw_dp_conf *conf, struct rte_rcu_qsbr *qsbr,
 	snprintf(name, sizeof(name), "sgm%p", (void *)dp);
 	dp->members = tsw_sg_members_create(name, conf->fdb_size, socket, qsbr);
 	snprintf(name, sizeof(name), "rt%p", (void *)dp);
+	dp->uplink_phys = -1;
+	for (int i = 0; i < TSW_MAX_PHYSNETS; i++)
+		memset(dp->phys[i].net_of_vid, 0xff, sizeof(dp->phys[i].net_of_vid));
 	dp->routes = tsw_routes_create(name, socket, conf->encap.local_ip,
 				       conf->prefix_len ? conf->prefix_len : 24);
 	if (dp->fdb == NULL || dp->net_by_id == NULL || dp->tun_by_ip == NULL || dp->arp == NULL ||
@@ -265,7 +268,9 @@ republish(struct tsw_dp *dp, uint16_t net)
 	uint16_t n_flood = 0;
 	struct tsw_members *m, *old;
 
-	if (dp->conf.l2_population) {
+	if (n->kind != TSW_NET_TUNNEL) {
+		n_flood = 0;                  /* P is the network's outside (R-V3) */
+	} else if (dp->conf.l2_population) {
 		n_flood = dp->n_flood_explicit[net];
 	} else {
 		for (int i = 0; i < TSW_MAX_TUNNELS; i++)
@@ -278,7 +283,9 @@ republish(struct tsw_dp *dp, uint16_t net)
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
 		if (dp->ports[p].in_use && dp->ports[p].net == net)
 			m->ports[m->n_ports++] = p;
-	if (dp->conf.l2_population) {
+	if (n->kind != TSW_NET_TUNNEL) {
+		m->n_flood = 0;
+	} else if (dp->conf.l2_population) {
 		if (n_flood > 0)
 			memcpy(m->flood, dp->flood_explicit[net], n_flood * sizeof(uint16_t));
 		m->n_flood = n_flood;
@@ -297,7 +304,8 @@ static void
 republish_type(struct tsw_dp *dp, enum tsw_tun_type t)
 {
 	for (uint16_t n = 0; n < TSW_MAX_NETS; n++)
-		if (dp->nets[n].in_use && dp->nets[n].type == t)
+		if (dp->nets[n].in_use && dp->nets[n].kind == TSW_NET_TUNNEL &&
+		    dp->nets[n].type == t)
 			republish(dp, n);
 }
 
@@ -323,6 +331,36 @@ tsw_dp_net_by_id(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t id)
 	return (int)(uintptr_t)d;
 }
 
+/* A network in a free slot, its (empty) members published. Its index, or
+ * -ENOSPC, -ENOMEM. */
+static int
+net_create(struct tsw_dp *dp, const char *name, enum tsw_net_kind kind, uint8_t phys,
+	   uint16_t vlan, enum tsw_tun_type t, uint32_t id)
+{
+	struct tsw_network *net;
+	int n;
+
+	for (n = 0; n < TSW_MAX_NETS && (dp->nets[n].in_use || dp->nets[n].draining); n++)
+		;
+	if (n == TSW_MAX_NETS)
+		return -ENOSPC;
+	net = &dp->nets[n];
+	snprintf(net->name, sizeof(net->name), "%s", name);
+	net->kind = (uint8_t)kind;
+	net->phys = phys;
+	net->vlan = vlan;
+	net->type = t;
+	net->seg_id = id;
+	net->in_use = true;
+	dp->gen++;
+	dp->net_gen[n]++;
+	if (republish(dp, (uint16_t)n) < 0) {
+		net->in_use = false;
+		return -ENOMEM;
+	}
+	return n;
+}
+
 int
 tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_t id)
 {
@@ -335,21 +373,10 @@ tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_
 		return -EINVAL;
 	if (tsw_dp_net_find(dp, name) >= 0 || tsw_dp_net_by_id(dp, t, id) >= 0)
 		return -EEXIST;
-	for (n = 0; n < TSW_MAX_NETS && (dp->nets[n].in_use || dp->nets[n].draining); n++)
-		;
-	if (n == TSW_MAX_NETS)
-		return -ENOSPC;
+	n = net_create(dp, name, TSW_NET_TUNNEL, 0, 0, t, id);
+	if (n < 0)
+		return n;
 	struct tsw_network *net = &dp->nets[n];
-	snprintf(net->name, sizeof(net->name), "%s", name);
-	net->type = t;
-	net->seg_id = id;
-	net->in_use = true;
-	dp->gen++;
-	dp->net_gen[n]++;
-	if (republish(dp, (uint16_t)n) < 0) {
-		net->in_use = false;
-		return -ENOMEM;
-	}
 	/* Visible to decapsulation only once complete. */
 	if (rte_hash_add_key_data(dp->net_by_id, &k, (void *)(uintptr_t)n) < 0) {
 		net->in_use = false;
@@ -357,6 +384,65 @@ tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_
 		net->members = NULL;
 		return -ENOSPC;
 	}
+	return n;
+}
+
+int
+tsw_dp_physnet_find(const struct tsw_dp *dp, const char *name)
+{
+	for (int i = 0; i < TSW_MAX_PHYSNETS; i++)
+		if (dp->phys[i].in_use && strcmp(dp->phys[i].name, name) == 0)
+			return i;
+	return -ENOENT;
+}
+
+int
+tsw_dp_physnet_add(struct tsw_dp *dp, const char *name, const char *device, uint16_t out,
+		   uint16_t mtu)
+{
+	int i;
+
+	if (name == NULL || strlen(name) == 0 || strlen(name) >= TSW_NAME_LEN || mtu < 68)
+		return -EINVAL;
+	if (out != TSW_OUT_UPLINK && (out < TSW_OUT_PHYS0 || out >= TSW_N_OUTS))
+		return -EINVAL;
+	if (tsw_dp_physnet_find(dp, name) >= 0 || (out == TSW_OUT_UPLINK && dp->uplink_phys >= 0))
+		return -EEXIST;
+	for (i = 0; i < TSW_MAX_PHYSNETS; i++)
+		if (dp->phys[i].in_use && dp->phys[i].out == out)
+			return -EEXIST;
+	for (i = 0; i < TSW_MAX_PHYSNETS && dp->phys[i].in_use; i++)
+		;
+	if (i == TSW_MAX_PHYSNETS)
+		return -ENOSPC;
+	snprintf(dp->phys[i].name, sizeof(dp->phys[i].name), "%s", name);
+	snprintf(dp->phys[i].device, sizeof(dp->phys[i].device), "%s",
+		 device != NULL ? device : "");
+	dp->phys[i].out = out;
+	dp->phys[i].mtu = mtu;
+	__atomic_store_n(&dp->phys[i].in_use, true, __ATOMIC_RELEASE);
+	if (out == TSW_OUT_UPLINK)
+		__atomic_store_n(&dp->uplink_phys, (int16_t)i, __ATOMIC_RELEASE);
+	return i;
+}
+
+int
+tsw_dp_net_add_provider(struct tsw_dp *dp, const char *name, uint16_t ph, uint16_t vlan)
+{
+	int n;
+
+	if (name == NULL || strlen(name) == 0 || strlen(name) >= TSW_NAME_LEN || vlan > 4094)
+		return -EINVAL;
+	if (ph >= TSW_MAX_PHYSNETS || !dp->phys[ph].in_use)
+		return -ENOENT;
+	if (tsw_dp_net_find(dp, name) >= 0 || tsw_dp_phys_net(dp, ph, vlan) >= 0)
+		return -EEXIST;
+	n = net_create(dp, name, vlan != 0 ? TSW_NET_VLAN : TSW_NET_FLAT, (uint8_t)ph, vlan,
+		       TSW_TUN_VXLAN /* unused */, vlan);
+	if (n < 0)
+		return n;
+	/* Visible to the physical network's frames only once complete. */
+	__atomic_store_n(&dp->phys[ph].net_of_vid[vlan], (uint16_t)n, __ATOMIC_RELEASE);
 	return n;
 }
 
@@ -484,8 +570,13 @@ tsw_dp_net_del(struct tsw_dp *dp, uint16_t net)
 	n = &dp->nets[net];
 	if (net_has_port(dp, net))
 		return -EBUSY;
-	k = tsw_dp_id_key(n->type, n->seg_id);
-	rte_hash_del_key(dp->net_by_id, &k);
+	if (n->kind == TSW_NET_TUNNEL) {
+		k = tsw_dp_id_key(n->type, n->seg_id);
+		rte_hash_del_key(dp->net_by_id, &k);
+	} else {
+		__atomic_store_n(&dp->phys[n->phys].net_of_vid[n->vlan], TSW_VID_NONE,
+				 __ATOMIC_RELEASE);
+	}
 	drop_net_entries(dp, net);
 	n->in_use = false;
 	struct tsw_members *old = n->members;
@@ -855,6 +946,8 @@ tsw_dp_flood_add(struct tsw_dp *dp, uint16_t net, uint16_t tunnel)
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
+	if (dp->nets[net].kind != TSW_NET_TUNNEL)
+		return -EINVAL;          /* no tunnels on a provider network */
 	t = dp->nets[net].type;
 	if (tunnel >= TSW_MAX_TUNNELS || !dp->tunnels[t][tunnel].in_use)
 		return -ENOENT;
@@ -903,7 +996,8 @@ tsw_dp_fdb_static_add(struct tsw_dp *dp, uint16_t net, const struct rte_ether_ad
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
-	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
+	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac) ||
+	    dp->nets[net].kind != TSW_NET_TUNNEL)
 		return -EINVAL;
 	t = dp->nets[net].type;
 	if (tunnel >= TSW_MAX_TUNNELS || !dp->tunnels[t][tunnel].in_use)
@@ -953,8 +1047,9 @@ tsw_dp_arp_add(struct tsw_dp *dp, uint16_t net, uint32_t ip, const struct rte_et
 
 	if (net >= TSW_MAX_NETS || !dp->nets[net].in_use)
 		return -ENOENT;
-	if (ip == 0 || !rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
-		return -EINVAL;
+	if (ip == 0 || !rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac) ||
+	    dp->nets[net].kind != TSW_NET_TUNNEL)
+		return -EINVAL;     /* no ARP responder on a provider network */
 	if (tsw_dp_arp_lookup(dp, net, ip, &cur) && rte_is_same_ether_addr(&cur, mac))
 		return 0;   /* idempotent (R-L4) */
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)

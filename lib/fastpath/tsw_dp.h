@@ -49,8 +49,11 @@ struct tsw_members {
 struct tsw_network {
 	bool in_use;
 	bool draining;                        /* writer: its entries are being deleted */
-	enum tsw_tun_type type;
-	uint32_t seg_id;
+	uint8_t kind;                         /* enum tsw_net_kind */
+	uint8_t phys;                         /* provider network: its physical network */
+	uint16_t vlan;                        /* provider network: VLAN id, 0 flat */
+	enum tsw_tun_type type;               /* tunnel network's type */
+	uint32_t seg_id;                      /* VNI / GRE key; VLAN id; 0 flat */
 	char name[TSW_NAME_LEN];
 	struct tsw_members *members;          /* RCU-published, never NULL in use */
 };
@@ -78,6 +81,21 @@ struct tsw_tunnel {
 	bool quarantined;                     /* deleted: reusable once reuse_token passed */
 	bool draining;                        /* deleted: its entries are being deleted */
 	uint64_t reuse_token;                 /* QSBR token of the deletion */
+};
+
+/* A physical network (Neutron's physnet, the OVS agent's bridge_mappings):
+ * a device, or the uplink itself, whose frames belong to the provider
+ * networks on it by their VLAN tag (R-V1..R-V5). */
+#define TSW_VID_NONE 0xffffu
+struct tsw_physnet {
+	bool in_use;
+	uint16_t out;                          /* its output: TSW_OUT_UPLINK or TSW_OUT_PHYS0 + i */
+	uint16_t mtu;                          /* R-V5 */
+	char name[TSW_NAME_LEN];
+	char device[TSW_NAME_LEN];             /* "uplink" or its device's name */
+	/* network by VLAN id (0: untagged, the flat network), TSW_VID_NONE:
+	 * none; entries stored atomically by the writer */
+	uint16_t net_of_vid[4096];
 };
 
 struct tsw_dp_conf {
@@ -112,6 +130,8 @@ struct tsw_dp {
 	struct tsw_network nets[TSW_MAX_NETS];
 	struct tsw_vm_port ports[TSW_MAX_PORTS];
 	struct tsw_tunnel tunnels[TSW_TUN_NTYPES][TSW_MAX_TUNNELS];
+	struct tsw_physnet phys[TSW_MAX_PHYSNETS];
+	int16_t uplink_phys;                   /* the physical network on the uplink, or -1 */
 	/* writer only */
 	uint64_t gen;                          /* bumped when a net/port/tunnel is created */
 	uint32_t port_gen[TSW_MAX_PORTS];      /* ...and its index's own count */
@@ -161,9 +181,50 @@ tsw_dp_tunnel_hdr(const struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 static inline int
 tsw_dp_port_net(const struct tsw_dp *dp, uint16_t p)
 {
-	if (!__atomic_load_n(&dp->ports[p].in_use, __ATOMIC_ACQUIRE))
+	if (p >= TSW_MAX_PORTS || !__atomic_load_n(&dp->ports[p].in_use, __ATOMIC_ACQUIRE))
 		return -1;
 	return __atomic_load_n(&dp->ports[p].net, __ATOMIC_RELAXED);
+}
+
+/* Provider network of physical network ph for VLAN id vid (0: untagged),
+ * or -1. */
+static inline int
+tsw_dp_phys_net(const struct tsw_dp *dp, uint16_t ph, uint16_t vid)
+{
+	uint16_t n = __atomic_load_n(&dp->phys[ph].net_of_vid[vid & 0xfff], __ATOMIC_ACQUIRE);
+
+	return n == TSW_VID_NONE ? -1 : n;
+}
+
+/* The physical network whose own device is output out, or -1. */
+static inline int
+tsw_dp_out_phys(const struct tsw_dp *dp, uint16_t out)
+{
+	for (int i = 0; i < TSW_MAX_PHYSNETS; i++)
+		if (dp->phys[i].in_use && dp->phys[i].out == out && out != TSW_OUT_UPLINK)
+			return i;
+	return -1;
+}
+
+/* An output's name: a VM port's, "uplink", a physical network's. */
+static inline const char *
+tsw_dp_out_name(const struct tsw_dp *dp, uint16_t out)
+{
+	int ph;
+
+	if (tsw_out_is_port(out))
+		return dp->ports[out].name;
+	if (out == TSW_OUT_UPLINK)
+		return "uplink";
+	ph = tsw_dp_out_phys(dp, out);
+	return ph >= 0 ? dp->phys[ph].name : "?";
+}
+
+static inline const char *
+tsw_net_type_name(const struct tsw_network *n)
+{
+	return n->kind == TSW_NET_VLAN ? "vlan" : n->kind == TSW_NET_FLAT ? "flat"
+				     : tsw_tun_type_name(n->type);
 }
 
 /* ARP responder lookup: MAC for (net, ip) or false. */
@@ -185,6 +246,18 @@ unsigned int tsw_dp_drain(struct tsw_dp *dp, unsigned int max);
 bool tsw_dp_drain_pending(const struct tsw_dp *dp);
 
 int tsw_dp_net_add(struct tsw_dp *dp, const char *name, enum tsw_tun_type t, uint32_t id);
+/* A physical network named name whose frames leave on output out
+ * (TSW_OUT_UPLINK: the uplink itself, at most one such; else
+ * TSW_OUT_PHYS0 + its index) with MTU mtu (R-V5); device names it for
+ * operators ("uplink", or the device's name). Before any provider
+ * network. Returns its index; -EEXIST, -ENOSPC, -EINVAL. */
+int tsw_dp_physnet_add(struct tsw_dp *dp, const char *name, const char *device, uint16_t out,
+		       uint16_t mtu);
+int tsw_dp_physnet_find(const struct tsw_dp *dp, const char *name);
+/* A provider network on physical network ph: VLAN vlan (1..4094), or flat
+ * (vlan 0). -EEXIST: the name, or that VLAN (flat) of ph, is taken;
+ * -ENOENT: no such physical network; -EINVAL. Returns its index. */
+int tsw_dp_net_add_provider(struct tsw_dp *dp, const char *name, uint16_t ph, uint16_t vlan);
 int tsw_dp_net_find(const struct tsw_dp *dp, const char *name);
 int tsw_dp_net_by_id(const struct tsw_dp *dp, enum tsw_tun_type t, uint32_t id);
 int tsw_dp_net_del(struct tsw_dp *dp, uint16_t net);

@@ -48,7 +48,13 @@ enum tsw_fdb_kind {
 #define TSW_DEST_TYPE_BIT    (1u << 14)  /* tunnel type: 0 vxlan, 1 gre */
 #define TSW_DEST_INDEX_MASK  0x3fffu
 
+/* Learned behind the network's physical network (R-V3): the network says
+ * which one, and its VLAN. A local kind (ages as local learning, counts
+ * against the network's MAC limit, not a port's). */
+#define TSW_DEST_PHYS        0x2000u
+
 static inline uint16_t tsw_dest_port(uint16_t port) { return port; }
+static inline bool tsw_dest_is_phys(uint16_t d) { return d == TSW_DEST_PHYS; }
 static inline uint16_t tsw_dest_tunnel(enum tsw_tun_type t, uint16_t idx)
 {
 	return (uint16_t)(TSW_DEST_TUNNEL_BIT | (t == TSW_TUN_GRE ? TSW_DEST_TYPE_BIT : 0) | idx);
@@ -89,6 +95,7 @@ tsw_fdb_entry_make(enum tsw_fdb_kind k, uint16_t dest, uint64_t ms)
 #define TSW_FDB_SEEN_MASK     0x7fffffffULL
 #define TSW_FDB_MAX_TIMEOUT_S 864000u
 _Static_assert(TSW_MAX_TUNNELS <= 4096 && TSW_MAX_PORTS <= 4096, "12-bit learned index");
+_Static_assert(TSW_MAX_PORTS <= TSW_DEST_PHYS, "a port index is not TSW_DEST_PHYS");
 _Static_assert(TSW_FDB_MAX_TIMEOUT_S * 1000ULL < (1ULL << 30), "seen time modulo 2^31");
 
 static inline bool tsw_fdb_entry_composite(tsw_fdb_entry_t e)

@@ -19,6 +19,8 @@ still_valid(const struct tsw_dp *dp, const struct tsw_learn_ev *ev)
 		return false;
 	if (ev->kind == TSW_FDB_LOCAL) {
 		uint16_t p = ev->dest;
+		if (tsw_dest_is_phys(p))
+			return dp->nets[net].kind != TSW_NET_TUNNEL;
 		return !tsw_dest_is_tunnel(p) && p < TSW_MAX_PORTS &&
 		       dp->ports[p].in_use && dp->ports[p].net == net;
 	}

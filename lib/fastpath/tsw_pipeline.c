@@ -61,7 +61,7 @@ flush_out(struct tsw_worker *w, uint16_t o)
 
 	if (n == 0)
 		return;
-	if (o != TSW_OUT_UPLINK && w->coalesce != NULL && n > 1)
+	if (tsw_out_is_port(o) && w->coalesce != NULL && n > 1)
 		n = w->coalesce(w->tx_arg, w, o, w->out[o], n);
 	for (uint16_t i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(w->out[o][i]);
@@ -241,6 +241,54 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 	to_tunnel_hashed(w, in, m, net, idx, flow_hash_for(net, m));
 }
 
+/* m, of provider network net, to its physical network (R-V1): tagged with
+ * the network's VLAN id (the priority of a VM's own priority tag kept, else
+ * 0), untagged on a flat network; bounded by P's MTU, the tag not counted
+ * (R-V5). */
+static void
+to_phys(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_network *net)
+{
+	const struct tsw_physnet *ph = &w->dp->phys[net->phys];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	bool prio = eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);  /* VID 0 (R-C1) */
+	uint32_t l3 = rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN - (prio ? 4u : 0u);
+
+	if (unlikely(l3 > ph->mtu)) {
+		drop(w, in, m, TSW_DROP_phys_too_big);
+		return;
+	}
+	if (net->kind == TSW_NET_VLAN) {
+		struct rte_vlan_hdr *vh;
+
+		if (!prio) {
+			char *p = NULL;
+
+			if (likely(RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1))
+				p = rte_pktmbuf_prepend(m, sizeof(*vh));
+			if (unlikely(p == NULL)) {
+				drop(w, in, m, TSW_DROP_no_headroom);
+				return;
+			}
+			memmove(p, p + sizeof(*vh), 2 * RTE_ETHER_ADDR_LEN);
+			eth = (struct rte_ether_hdr *)p;
+			eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+			vh = (struct rte_vlan_hdr *)(eth + 1);
+			/* the inner ethertype is where it was */
+			vh->vlan_tci = rte_cpu_to_be_16(net->vlan);
+		} else {
+			vh = (struct rte_vlan_hdr *)(eth + 1);
+			vh->vlan_tci = rte_cpu_to_be_16((uint16_t)((rte_be_to_cpu_16(vh->vlan_tci) &
+								    0xf000) | net->vlan));
+		}
+	} else if (prio) {
+		char *p = rte_pktmbuf_mtod(m, char *);
+
+		memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
+		rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+	}
+	emit(w, ph->out, m);
+}
+
 /* Prefetch, for writing, the lines a copy will write in mbuf m fresh from
  * the pool: its header (both lines: rte_pktmbuf_reset() writes both), the
  * data room's first line and the headroom line before it (an outer header
@@ -346,9 +394,11 @@ one_by_one:
 	return made;
 }
 
-/* Flood m in network net: every member port but `except`, and every tunnel
- * of the flood set when with_tunnels (never from a tunnel: split horizon).
+/* Flood m in network net: every member port but `except`, and, when
+ * with_tunnels (never from a tunnel or from P: split horizon), every tunnel
+ * of the flood set, or a provider network's physical network P (R-V3).
  * The last destination gets m itself, the others copies. */
+#define TO_PHYS 0xffffu
 static void
 flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
       int except, bool with_tunnels, struct sg_frame *f, uint64_t now_ms)
@@ -365,7 +415,8 @@ flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
 		return;
 	}
 	n_tun = with_tunnels ? mb->n_flood : 0;
-	total = n_tun;
+	bool phys = with_tunnels && net->kind != TSW_NET_TUNNEL;
+	total = n_tun + phys;
 	for (uint16_t i = 0; i < mb->n_ports; i++)
 		total += (int)mb->ports[i] != except;
 	if (total == 0) {
@@ -386,8 +437,10 @@ flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
 				uint16_t p = mb->ports[pi++];
 				if ((int)p != except)
 					to[k++] = p;
-			} else {
+			} else if (ti < n_tun) {
 				to[k++] = (uint16_t)(TSW_DEST_TUNNEL_BIT | mb->flood[ti++]);
+			} else {
+				to[k++] = TO_PHYS;
 			}
 		}
 		made = copy_burst(w, m, c, k);
@@ -396,7 +449,9 @@ flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
 			w->cnt->port[in].drops += k - made;
 		}
 		for (unsigned int i = 0; i < made; i++) {
-			if (to[i] & TSW_DEST_TUNNEL_BIT)
+			if (to[i] == TO_PHYS)
+				to_phys(w, in, c[i], net);
+			else if (to[i] & TSW_DEST_TUNNEL_BIT)
 				to_tunnel_hashed(w, in, c[i], net,
 						 (uint16_t)(to[i] & ~TSW_DEST_TUNNEL_BIT), hash);
 			else
@@ -409,8 +464,10 @@ flood(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, uint16_t netidx,
 		pi++;
 	if (pi < mb->n_ports)
 		emit_vm(w, in, mb->ports[pi], m, f, netidx, now_ms);
-	else
+	else if (ti < n_tun)
 		to_tunnel_hashed(w, in, m, net, mb->flood[ti], hash);
+	else
+		to_phys(w, in, m, net);
 }
 
 static inline bool
@@ -689,6 +746,11 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 		uint16_t d = tsw_fdb_entry_dest(dst);
 		if (tsw_dest_is_tunnel(d)) {                              /* R-F3 */
 			to_tunnel(w, port, m, net, tsw_dest_index(d));
+		} else if (tsw_dest_is_phys(d)) {                         /* R-V1 */
+			if (net->kind != TSW_NET_TUNNEL)
+				to_phys(w, port, m, net);
+			else
+				drop(w, port, m, TSW_DROP_port_down);
 		} else if (d == port) {                                   /* R-F2 */
 			drop(w, port, m, TSW_DROP_same_port);
 		} else if (tsw_dp_port_net(dp, d) != netidx) {
@@ -787,7 +849,7 @@ ingress_lookups(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const ui
 		if (dst == 0 || !rte_is_unicast_ether_addr(&eth->dst_addr))
 			continue;
 		d = tsw_fdb_entry_dest(dst);
-		if (tsw_dest_is_tunnel(d))
+		if (!tsw_out_is_port(d))
 			continue;
 		rs = __atomic_load_n(&w->dp->ports[d].sg, __ATOMIC_ACQUIRE);
 		if (rs == NULL || !rs->stateful)
@@ -797,6 +859,159 @@ ingress_lookups(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const ui
 		zone[np++] = netof[i];
 	}
 	tsw_sg_lookup_burst(ct, pp, zone, np);
+}
+
+
+/* A burst from outside (tunnels, P): its FDB keys looked up, and the
+ * connections of its frames to filtered ports (every frame's fields marked
+ * unparsed then). Returns the connection table, NULL when there is none. */
+static inline struct tsw_ct *
+lookups(struct tsw_worker *w, struct burst_keys *b, struct rte_mbuf **ok, uint16_t n,
+	const uint16_t *netof, uint64_t now_ms, struct sg_frame *sgf)
+{
+	const struct tsw_dp *dp = w->dp;
+	struct tsw_ct *ct = __atomic_load_n(&dp->ct, __ATOMIC_ACQUIRE);
+
+	tsw_fdb_lookup_bulk(dp->fdb, b->kp, b->n, now_ms, b->ent);
+	if (unlikely(ct != NULL))
+		ingress_lookups(w, ok, n, netof, b, now_ms, tsw_fdb_timeouts(dp->fdb), sgf, ct);
+	return ct;
+}
+
+/* ---- from a physical network ---- */
+
+/* Frames of physical network ph received on input `in` (its own device, or
+ * the uplink's frames that are not the underlay's): each belongs to the
+ * provider network of its VLAN tag (untagged or priority-tagged: the flat
+ * one) and reaches its local ports without the tag (R-V2); sources are
+ * learned against P (R-V3); nothing goes back to P. */
+static void
+phys_rx(struct tsw_worker *w, uint16_t ph, uint16_t in, struct rte_mbuf **pkts, uint16_t n,
+	tsw_ns_t now)
+{
+	const struct tsw_dp *dp = w->dp;
+	const uint64_t now_ms = now / TSW_NS_PER_MS;
+	const uint16_t mtu = dp->phys[ph].mtu;
+	struct burst_keys b;
+	struct rte_mbuf *ok[TSW_BURST];
+	uint16_t netof[TSW_BURST], nin = 0;
+
+	b.n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct rte_ether_hdr *eth;
+		uint32_t hl = RTE_ETHER_HDR_LEN;
+		uint16_t vid = 0;
+		int net;
+
+		if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN)) {
+			drop(w, in, m, TSW_DROP_runt);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		if (vlan_tpid(eth->ether_type)) {
+			if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN + sizeof(struct rte_vlan_hdr))) {
+				drop(w, in, m, TSW_DROP_runt);
+				continue;
+			}
+			eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+			vid = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eth + 1))->vlan_tci) &
+			      0xfff;
+			hl += sizeof(struct rte_vlan_hdr);
+		}
+		net = tsw_dp_phys_net(dp, ph, vid);
+		if (net < 0) {
+			drop(w, in, m, TSW_DROP_phys_unknown_vlan);
+			continue;
+		}
+		if (rte_pktmbuf_pkt_len(m) - hl > mtu) {                  /* R-V5 */
+			drop(w, in, m, TSW_DROP_phys_too_big);
+			continue;
+		}
+		if (hl != RTE_ETHER_HDR_LEN) {                            /* R-V2: untagged */
+			char *p = rte_pktmbuf_mtod(m, char *);
+
+			memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
+			rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+			eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		}
+		set_keys(w, &b, nin, (uint16_t)net, eth, TSW_DEST_PHYS, now_ms);
+		netof[nin] = (uint16_t)net;
+		ok[nin++] = m;
+	}
+	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
+	struct sg_frame sgf[TSW_BURST];
+	struct tsw_ct *ct = lookups(w, &b, ok, nin, netof, now_ms, sgf);
+	for (uint16_t i = 0; i < nin; i++) {
+		struct rte_mbuf *m = ok[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		uint16_t netidx = netof[i];
+		tsw_fdb_entry_t dst = tsw_fdb_resolve(b.ent[b.at[2 * i + 1]], now_ms, to);
+		struct sg_frame *f = &sgf[i];
+
+		w->cnt->net[netidx].from_phys_pkts++;
+		w->cnt->net[netidx].from_phys_bytes += rte_pktmbuf_pkt_len(m);
+		learn_source(w, &b, i, TSW_FDB_LOCAL, TSW_DEST_PHYS, now_ms);   /* R-V3 */
+		if (likely(ct == NULL))
+			f->parsed = false;
+		if (!rte_is_unicast_ether_addr(&eth->dst_addr) || dst == 0) {
+			flood(w, in, m, netidx, -1, false, f, now_ms);   /* local ports only */
+			continue;
+		}
+		uint16_t d = tsw_fdb_entry_dest(dst);
+		if (!tsw_out_is_port(d))
+			drop(w, in, m, TSW_DROP_same_port);   /* behind P itself: not back */
+		else if (tsw_dp_port_net(dp, d) != netidx)
+			drop(w, in, m, TSW_DROP_port_down);
+		else
+			emit_vm(w, in, d, m, f, netidx, now_ms);
+	}
+	release_spares(w);
+}
+
+void
+tsw_pipeline_phys_rx(struct tsw_worker *w, uint16_t ph, struct rte_mbuf **pkts, uint16_t n,
+		     tsw_ns_t now)
+{
+	const uint16_t in = w->dp->phys[ph].out;
+	struct tsw_port_counters *pc = &w->cnt->port[in];
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *));
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	}
+	pc->rx_pkts += n;
+	pc->rx_bytes += bytes;
+	phys_rx(w, ph, in, pkts, n, now);
+}
+
+/* On an uplink that also carries a physical network (R-V4): the underlay's
+ * frames are the untagged ones to the uplink's MAC, and a copy of every
+ * untagged broadcast ARP (the underlay answers for local_ip and follows its
+ * next hops); everything else is the physical network's. */
+static inline bool
+underlay_frame(struct tsw_worker *w, struct rte_mbuf *m, const struct rte_ether_addr *mac)
+{
+	const struct rte_ether_hdr *eth;
+
+	if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN))
+		return false;
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (vlan_tpid(eth->ether_type))
+		return false;
+	if (rte_is_same_ether_addr(&eth->dst_addr, mac))
+		return true;
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+	    rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+		struct rte_mbuf *c = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+
+		if (c == NULL)
+			w->cnt->drop[TSW_DROP_no_mbuf]++;
+		else
+			punt(w, TSW_OUT_UPLINK, c, 0, TSW_DROP_punt_full);
+	}
+	return false;
 }
 
 void
@@ -814,8 +1029,10 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	uint64_t hits = 0;
 	struct burst_keys b;
 	uint16_t netof[TSW_BURST], tunof[TSW_BURST];
-	uint16_t nok = 0, nin = 0;
+	uint16_t nok = 0, nin = 0, nphys = 0;
 	uint64_t bytes = 0;
+	int16_t uph = __atomic_load_n(&dp->uplink_phys, __ATOMIC_ACQUIRE);
+	struct rte_mbuf *phys[TSW_BURST];
 
 	b.n = 0;
 	/* Frames from a NIC (or the ring of another core) were written by
@@ -842,6 +1059,10 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		enum tsw_drop r;
 
 		bytes += rte_pktmbuf_pkt_len(m);
+		if (uph >= 0 && !underlay_frame(w, m, &dp->conf.decap.mac)) {
+			phys[nphys++] = m;                                /* R-V4 */
+			continue;
+		}
 		r = tsw_decap_parse(m, &dp->conf.decap, &info[nok]);
 		if (r != TSW_OK) {
 			if (for_management(m, r))
@@ -859,6 +1080,8 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	}
 	pc->rx_pkts += n;
 	pc->rx_bytes += bytes;
+	if (nphys > 0)
+		phys_rx(w, (uint16_t)uph, in, phys, nphys, now);
 	if (nok == 0)
 		return;
 	hash_sig_t sig[2 * TSW_BURST];
@@ -901,13 +1124,9 @@ tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			 tsw_dest_tunnel(info[i].type, tunof[nin]), now_ms);
 		ok[nin++] = m;
 	}
-	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
 	struct sg_frame sgf[TSW_BURST];
-	struct tsw_ct *ct = __atomic_load_n(&dp->ct, __ATOMIC_ACQUIRE);
-
-	if (unlikely(ct != NULL))
-		ingress_lookups(w, ok, nin, netof, &b, now_ms, to, sgf, ct);
+	struct tsw_ct *ct = lookups(w, &b, ok, nin, netof, now_ms, sgf);
 	for (uint16_t i = 0; i < nin; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);

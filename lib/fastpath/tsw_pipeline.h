@@ -38,7 +38,8 @@ struct tsw_worker;
 typedef uint16_t (*tsw_coalesce_fn)(void *arg, struct tsw_worker *w, uint16_t out,
 				    struct rte_mbuf **pkts, uint16_t n);
 
-/* Transmit n frames on output `out` (VM port index or TSW_OUT_UPLINK);
+/* Transmit n frames on output `out` (VM port index, TSW_OUT_UPLINK, or a
+ * physical network's device TSW_OUT_PHYS0 + i);
  * returns how many were taken. The pipeline frees and counts the rest. */
 typedef uint16_t (*tsw_tx_fn)(void *arg, struct tsw_worker *w, uint16_t out,
 			      struct rte_mbuf **pkts, uint16_t n);
@@ -84,6 +85,11 @@ void tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **p
 			uint16_t n, tsw_ns_t now);
 void tsw_pipeline_uplink_rx(struct tsw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			    tsw_ns_t now);
+/* A burst from physical network ph's own device (R-V2, R-V3, R-V5). A
+ * physical network on the uplink gets its frames through
+ * tsw_pipeline_uplink_rx() (R-V4). */
+void tsw_pipeline_phys_rx(struct tsw_worker *w, uint16_t ph, struct rte_mbuf **pkts, uint16_t n,
+			  tsw_ns_t now);
 void tsw_pipeline_flush(struct tsw_worker *w);
 /* Queue the management thread's frames (inject_ring) for the uplink. */
 void tsw_pipeline_inject(struct tsw_worker *w);
