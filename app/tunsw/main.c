@@ -61,6 +61,9 @@ static struct rte_rcu_qsbr *qsbr;
 static struct tsw_dp *dp;
 static struct rte_mempool *pool;
 static struct tsw_ethdev uplink;
+/* Physical networks with a device of their own ([physnet] device), by
+ * physical network index. */
+static struct phys_dev { struct tsw_ethdev d; bool open; } physdev[TSW_MAX_PHYSNETS];
 /* A VM port's device: a vhost-user port on the vhost library (vh), or an
  * ethdev of any other PMD (d); by port index. */
 static struct vm_dev { struct tsw_ethdev d; struct tsw_vhost *vh; bool open; } vm[TSW_MAX_PORTS];
@@ -739,11 +742,31 @@ main(int argc, char **argv)
 			.mtu = cfg->uplink.mtu, .promiscuous = false,
 			.mac = cfg->uplink.has_mac ? &cfg->uplink.mac : NULL,
 		};
+		/* a physical network on the uplink: its hosts' MACs arrive there */
+		for (uint16_t i = 0; i < cfg->n_physnets; i++)
+			ec.promiscuous |= cfg->physnets[i].on_uplink;
 		if (tsw_ethdev_open(cfg->uplink.devargs, &ec, pool, &uplink, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tunsw: %s: [uplink] devargs: %s\n", cfg_path, err);
 			goto out;
 		}
 		uplink_open = true;
+		for (uint16_t i = 0; i < cfg->n_physnets; i++) {
+			const struct tsw_cfg_physnet *ph = &cfg->physnets[i];
+			struct tsw_ethdev_conf pc = {
+				.want_rxq = cfg->dataplane.workers,
+				.want_txq = cfg->dataplane.workers,
+				.mtu = ph->mtu, .promiscuous = true,
+			};
+			if (ph->on_uplink)
+				continue;
+			if (tsw_ethdev_open(ph->devargs, &pc, pool, &physdev[i].d, err,
+					    sizeof(err)) < 0) {
+				fprintf(stderr, "tunsw: %s: [physnet %s] device: %s\n", cfg_path,
+					ph->name, err);
+				goto out;
+			}
+			physdev[i].open = true;
+		}
 		vm_ec = ec;
 		vm_ec.mtu = 0;
 		vm_ec.mac = NULL;
@@ -820,8 +843,21 @@ main(int argc, char **argv)
 				dp->ports[p].name, err);
 			goto out;
 		}
+	for (uint16_t i = 0; i < TSW_MAX_PHYSNETS; i++)
+		if (physdev[i].open &&
+		    set_txq((uint16_t)(TSW_OUT_PHYS0 + i), &physdev[i].d, NULL, err,
+			    sizeof(err)) < 0) {
+			fprintf(stderr, "tunsw: %s: [physnet %s] device: %s\n", cfg_path,
+				cfg->physnets[i].name, err);
+			goto out;
+		}
 	if (workers_give(&ws, NULL, uplink.port_id, uplink.n_rxq, TSW_OUT_UPLINK) < 0)
 		goto out;
+	for (uint16_t i = 0; i < TSW_MAX_PHYSNETS; i++)
+		if (physdev[i].open && workers_give(&ws, NULL, physdev[i].d.port_id,
+						    physdev[i].d.n_rxq,
+						    (uint16_t)(TSW_OUT_PHYS0 + i)) < 0)
+			goto out;
 	for (uint16_t p = 0; p < TSW_MAX_PORTS; p++)
 		if (vm[p].open && give_rxq(p) < 0)
 			goto out;
@@ -968,6 +1004,9 @@ out:
 	}
 	if (uplink_open)
 		tsw_ethdev_close(&uplink);
+	for (uint16_t i = 0; i < TSW_MAX_PHYSNETS; i++)
+		if (physdev[i].open)
+			tsw_ethdev_close(&physdev[i].d);
 	tsw_dp_free(dp);
 	rte_free(qsbr);
 	rte_mempool_free(pool);

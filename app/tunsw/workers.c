@@ -54,6 +54,8 @@ deliver(struct tsw_workers *ws, struct tsw_worker *w, const struct tsw_rxq *q,
 	tsw_taps_burst(&ws->taps, q->index, pkts, n, 1, now);
 	if (q->index == TSW_OUT_UPLINK)
 		tsw_pipeline_uplink_rx(w, pkts, n, now);
+	else if (q->index >= TSW_OUT_PHYS0)
+		tsw_pipeline_phys_rx(w, (uint16_t)(q->index - TSW_OUT_PHYS0), pkts, n, now);
 	else
 		tsw_pipeline_vm_rx(w, q->index, pkts, n, now);
 }

@@ -26,7 +26,7 @@ struct tsw_rxq {
 	struct tsw_vhost *vh;  /* a vhost-user port (queue: its queue pair), else NULL */
 	uint16_t eth_port;     /* ...or this ethdev */
 	uint16_t queue;
-	uint16_t index;        /* VM port index, or TSW_OUT_UPLINK */
+	uint16_t index;        /* VM port index, TSW_OUT_UPLINK, TSW_OUT_PHYS0 + i */
 	/* the polling worker's own */
 	bool hot;              /* in the set's hot list */
 	uint64_t busy_tsc;     /* when it last had frames (or joined the set) */
