@@ -121,9 +121,67 @@ def test_mech_driver_binds_vhostuser_server_mode_without_ovs_plug():
                                          agent)
     other = dict(agent, agent_type="Open vSwitch agent")
     assert not d.check_segment_for_agent(seg, other)
+    # #23: vlan and flat on the physical networks the agent maps, as the
+    # OVS agent's bridge_mappings; others are left to the next driver
+    agent["configurations"]["bridge_mappings"] = {"physnet1": "uplink"}
+    assert d.get_allowed_network_types(agent) == ["vxlan", "gre", "vlan", "flat"]
+    vlan = dict(seg, network_type="vlan", segmentation_id=100, physical_network="physnet1")
+    assert d.check_segment_for_agent(vlan, agent)
+    assert d.check_segment_for_agent(dict(vlan, network_type="flat", segmentation_id=None),
+                                     agent)
+    assert not d.check_segment_for_agent(dict(vlan, physical_network="physnet2"), agent)
     # port_filter only when the agent says the daemon enforces it
     agent["configurations"]["port_filter"] = True
     assert d.get_vif_details(Ctx(), agent, {})["port_filter"] is True
+
+
+def test_agent_wires_provider_networks_on_mapped_physnets():
+    """#23: a port of a vlan or flat network on a physical network the
+    daemon has ([physnet]) gets its network as network_add with type,
+    physical_network and (vlan) the VLAN id; an unmapped physical network
+    or type is refused, the daemon untouched; a changed segment rebuilds
+    the network."""
+    try:
+        from networking_tunsw import agent
+    except ImportError as e:
+        from tsw import Skip
+        raise Skip("python3-neutron: %s" % e)
+
+    class D:
+        def __init__(self):
+            self.calls = []
+
+        def call(self, op, **a):
+            self.calls.append((op, a))
+            return {}
+
+    a = agent.TunswAgent.__new__(agent.TunswAgent)
+    a.daemon, a.tunnel_types, a.wired = D(), ["vxlan"], {}
+    a.bridge_mappings = {"physnet1": "uplink", "physnet2": "net_af_packet2"}
+    dev = {"port_id": PORT, "network_id": NET, "network_type": "vlan",
+           "segmentation_id": 100, "physical_network": "physnet1"}
+    assert a._segment(dev) == ("vlan", 100, "physnet1")
+    assert a._segment(dict(dev, network_type="flat", segmentation_id=None)) == \
+        ("flat", None, "physnet1")
+    assert a._segment(dict(dev, physical_network="physnet9")) is None
+    assert a._segment(dict(dev, network_type="geneve")) is None
+    assert a._segment(dict(dev, network_type="vxlan", segmentation_id=5,
+                           physical_network=None)) == ("vxlan", 5, None)
+    nets = {}
+    a._ensure_network(nets, NET, "vlan", 100, "physnet1")
+    a._ensure_network(nets, NET, "vlan", 100, "physnet1")        # as it is: nothing
+    assert a.daemon.calls == [("network_add", {"name": NET, "type": "vlan",
+                                               "segmentation_id": 100,
+                                               "physical_network": "physnet1"})], a.daemon.calls
+    # the daemon's show_networks shape for a flat network: no segmentation_id
+    nets = {NET: {"name": NET, "type": "flat", "physical_network": "physnet2", "ports": ["p1"]}}
+    a.daemon.calls = []
+    a._ensure_network(nets, NET, "flat", None, "physnet2")
+    assert a.daemon.calls == []
+    a._ensure_network(nets, NET, "vlan", 7, "physnet2")           # the segment changed
+    assert [c[0] for c in a.daemon.calls] == ["port_del", "network_del", "network_add"]
+    assert a.daemon.calls[-1][1] == {"name": NET, "type": "vlan", "segmentation_id": 7,
+                                     "physical_network": "physnet2"}
 
 
 def test_payload_names_every_entry_in_both_entry_shapes():

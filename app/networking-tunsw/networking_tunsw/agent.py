@@ -4,6 +4,7 @@ It does for the tunsw daemon what neutron-openvswitch-agent does for br-int
 and br-tun:
 - reports its state to neutron-server every [agent] report_interval (agent
   type "tunsw agent"; configurations carry tunneling_ip, tunnel_types,
+  bridge_mappings (the daemon's [physnet] sections),
   l2_population, arp_responder, vhostuser_socket_dir), while the daemon
   answers;
 - every [agent] polling_interval (at once after a port_update/port_delete
@@ -179,6 +180,8 @@ class TunswAgent:
         self.refusals = {}             # port id -> the daemon's last refusal (logged once)
         self.info = self._wait_for_daemon()
         self.local_ip, self.tunnel_types, self.sock_dir = self._check_daemon(self.info)
+        self.bridge_mappings = {p["name"]: p["device"]
+                                for p in self.info.get("physical_networks", [])}
         # security groups: Neutron's agent code with tunsw's firewall driver
         self.sg_agent = None
         self.port_sgs = {}             # port id -> its security groups (filtered ports)
@@ -217,6 +220,10 @@ class TunswAgent:
             "configurations": {
                 "tunneling_ip": self.local_ip,
                 "tunnel_types": self.tunnel_types,
+                # physical network -> its device ("uplink" or a DPDK
+                # device), the daemon's [physnet] sections; the OVS agent
+                # reports its bridge_mappings the same way
+                "bridge_mappings": self.bridge_mappings,
                 "l2_population": conf.AGENT.l2_population,
                 "arp_responder_enabled": conf.AGENT.arp_responder,
                 "arp_responder": conf.AGENT.arp_responder,
@@ -373,35 +380,64 @@ class TunswAgent:
     def _daemon_networks(self):
         return {n["name"]: n for n in self.daemon.call("show_networks")}
 
-    def _ensure_network(self, nets, net_id, net_type, seg_id):
+    def _ensure_network(self, nets, net_id, net_type, seg_id, physnet=None):
+        """The daemon's network net_id as Neutron's segment says: a tunnel
+        (type, id), or a provider network (vlan and its VLAN id, or flat,
+        on physical network physnet)."""
+        want = (net_type, seg_id, physnet)
         have = nets.get(net_id)
-        if have is not None and (have["type"], have["segmentation_id"]) == (net_type, seg_id):
+        if have is not None and (have["type"], have.get("segmentation_id"),
+                                 have.get("physical_network")) == want:
             return
         if have is not None:   # the segment changed: rebuild the network
             LOG.warning("network %s changed from %s %s to %s %s: its ports are re-plugged",
-                        net_id, have["type"], have["segmentation_id"], net_type, seg_id)
+                        net_id, have["type"], have.get("segmentation_id"), net_type, seg_id)
             for p in have["ports"]:
                 self.daemon.call("port_del", name=p)
                 self.wired.pop(p, None)
             self.daemon.call("network_del", name=net_id)
-        self.daemon.call("network_add", name=net_id, type=net_type, segmentation_id=seg_id)
-        nets[net_id] = {"name": net_id, "type": net_type, "segmentation_id": seg_id,
-                        "ports": [], "flood": []}
-        LOG.info("network %s (%s %s) created", net_id, net_type, seg_id)
+        args = dict(name=net_id, type=net_type)
+        if seg_id is not None:
+            args["segmentation_id"] = seg_id
+        if physnet is not None:
+            args["physical_network"] = physnet
+        self.daemon.call("network_add", **args)
+        nets[net_id] = dict(args, ports=[], flood=[])
+        LOG.info("network %s (%s %s%s) created", net_id, net_type,
+                 seg_id if seg_id is not None else "",
+                 " on " + physnet if physnet is not None else "")
+
+    def _segment(self, d):
+        """(type, segmentation id, physical network) of a port's device
+        details when this host offers it, else None (logged)."""
+        pid, net_id, t = d["port_id"], d["network_id"], d.get("network_type")
+        if t in self.tunnel_types:
+            return t, int(d["segmentation_id"]), None
+        if t in ("vlan", "flat"):
+            physnet = d.get("physical_network")
+            if physnet not in self.bridge_mappings:
+                LOG.error("port %s: network %s is %s on physical network %s, which this "
+                          "host does not map (bridge_mappings: %s)", pid, net_id, t, physnet,
+                          ",".join(sorted(self.bridge_mappings)) or "none")
+                return None
+            return t, int(d["segmentation_id"]) if t == "vlan" else None, physnet
+        LOG.error("port %s: network %s is of type %s, which this host does not offer (%s)",
+                  pid, net_id, t, ",".join(self.tunnel_types +
+                                          (["vlan", "flat"] if self.bridge_mappings else [])))
+        return None
 
     def _wire(self, nets, in_daemon, d):
         """Wire one port from its device details; True when it is up."""
         pid, net_id = d["port_id"], d["network_id"]
-        if d.get("network_type") not in self.tunnel_types:
-            LOG.error("port %s: network %s is of type %s, which this host does not offer (%s)",
-                      pid, net_id, d.get("network_type"), ",".join(self.tunnel_types))
+        seg = self._segment(d)
+        if seg is None:
             return False
         if not d.get("admin_state_up", True):
             if pid in in_daemon:
                 self._unwire(pid, in_daemon)
             LOG.info("port %s is administratively down: not wired", pid)
             return False
-        self._ensure_network(nets, net_id, d["network_type"], int(d["segmentation_id"]))
+        self._ensure_network(nets, net_id, *seg)
         have = in_daemon.get(pid)
         if have is not None and have["network"] != net_id:
             self._unwire(pid, in_daemon)

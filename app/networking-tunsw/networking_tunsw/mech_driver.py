@@ -1,5 +1,9 @@
 """ML2 mechanism driver "tunsw": binds normal (vnic_type normal) ports on
-hosts whose tunsw agent is alive and offers the segment's network type.
+hosts whose tunsw agent is alive and offers the segment's network type: a
+tunnel type the agent reports (tunnel_types), or vlan and flat on a
+physical network the agent maps (configurations.bridge_mappings, as the
+Open vSwitch agent reports its own); any other segment is left for the
+next driver.
 
 The binding tells Nova to give the VM a vhost-user NIC:
 - vif_type vhostuser;
@@ -38,12 +42,17 @@ class TunswMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
         return portbindings.CONNECTIVITY_L2
 
     def get_allowed_network_types(self, agent=None):
-        # tunnels only: tunsw has no provider (flat/VLAN) networks
-        types = (agent or {}).get("configurations", {}).get("tunnel_types", [])
-        return [t for t in types if t in (n_const.TYPE_VXLAN, n_const.TYPE_GRE)]
+        conf = (agent or {}).get("configurations", {})
+        types = [t for t in conf.get("tunnel_types", [])
+                 if t in (n_const.TYPE_VXLAN, n_const.TYPE_GRE)]
+        if conf.get("bridge_mappings"):
+            # provider networks on the physical networks it maps (the base
+            # class checks the segment's physical_network against them)
+            types += [n_const.TYPE_VLAN, n_const.TYPE_FLAT]
+        return types
 
     def get_mappings(self, agent):
-        return {}
+        return agent["configurations"].get("bridge_mappings", {})
 
     def check_vlan_transparency(self, context):
         return False
