@@ -61,12 +61,6 @@ tsw_trace_free(struct tsw_trace *t)
 	free(t);
 }
 
-static const char *
-out_name(const struct tsw_dp *dp, uint16_t out)
-{
-	return out == TSW_OUT_UPLINK ? "uplink" : dp->ports[out].name;
-}
-
 /* Outer headers of a frame tunsw built: remote, type and id. */
 static json_t *
 tunnel_of(const uint8_t *f, uint32_t len)
@@ -111,7 +105,7 @@ trace_tx(void *arg, struct tsw_worker *w, uint16_t out, struct rte_mbuf **pkts, 
 		for (uint32_t b = 0; b < len; b++)
 			snprintf(hex + 2 * b, 3, "%02x", d[b]);
 		hex[2 * len] = '\0';
-		o = json_pack("{s:s, s:i, s:s}", "port", out_name(t->dp, out), "len", (int)len,
+		o = json_pack("{s:s, s:i, s:s}", "port", tsw_dp_out_name(t->dp, out), "len", (int)len,
 			      "frame", hex);
 		if (o != NULL && out == TSW_OUT_UPLINK) {
 			json_t *tu = tunnel_of(d, len);
@@ -260,7 +254,7 @@ tsw_trace_run(struct tsw_trace *t, uint16_t in, const uint8_t *frame, size_t len
 		}
 	answered = t->w->cnt->arp_replies;
 	res = json_pack("{s:s, s:s, s:o, s:o, s:o}",
-			"input", out_name(t->dp, in),
+			"input", tsw_dp_out_name(t->dp, in),
 			"rule", json_array_size(t->out) == 0 && first != TSW_DROP_MAX
 				? rule_of_drop(first)
 				: punted && in == TSW_OUT_UPLINK ? "underlay (ARP/ICMP for local_ip)"

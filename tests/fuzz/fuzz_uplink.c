@@ -5,7 +5,10 @@
  * of the frame (split at a, a + b) gives exactly the linear frame's
  * outputs, drops and punts; nothing from a tunnel goes back out the uplink
  * (split horizon); a VM port receives a frame only if the tunnel id maps
- * to that port's network (no frame crosses networks).
+ * to that port's network (no frame crosses networks). The uplink also
+ * carries physical network phys1 (R-V4): a frame that is not the
+ * underlay's (untagged to the uplink's MAC) reaches only the ports of the
+ * provider network its tag names, without the tag, and never leaves again.
  */
 #include <string.h>
 
@@ -36,6 +39,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rte_pktmbuf_free(m);
 	}
 	fz_linear_vs_chained(TSW_OUT_UPLINK, frame, len, a, b);
+	if (len < 14 || memcmp(frame, FZ.dp->conf.decap.mac.addr_bytes, 6) != 0 ||
+	    (frame[12] == 0x81 && frame[13] == 0x00) || (frame[12] == 0x88 && frame[13] == 0xa8)) {
+		size_t hl;
+		int pnet = fz_phys_net((uint16_t)FZ.dp->uplink_phys, frame, len, &hl);
+
+		fz_check_from_phys(frame, len, pnet, hl);
+		return 0;
+	}
 	for (unsigned int i = 0; i < FZ.n_out; i++) {
 		uint16_t p = FZ.out[i].port;
 		if (p == TSW_OUT_UPLINK)

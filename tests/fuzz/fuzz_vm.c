@@ -60,6 +60,39 @@ check_uplink(const struct fz_out *o, uint16_t net, const uint8_t *frame, size_t 
 		fz_fail("the VM's frame changed in the tunnel");
 }
 
+/* A provider network's frame to its physical network (R-V1, R-V5): on
+ * that network's output, tagged with its VLAN id (a priority tag's
+ * priority kept) or untagged (flat), within its MTU. */
+static void
+check_phys(const struct fz_out *o, uint16_t net, const uint8_t *f, size_t len)
+{
+	const struct tsw_network *n = &FZ.dp->nets[net];
+	const struct tsw_physnet *ph = &FZ.dp->phys[n->phys];
+	bool prio = len >= 18 && f[12] == 0x81 && f[13] == 0x00;
+	uint8_t want[FZ_SNAP];
+	size_t wl;
+
+	if (o->port != ph->out)
+		fz_fail("network %s left on output %u, not its physical network's", n->name, o->port);
+	if (len - 14 - (prio ? 4 : 0) > ph->mtu)
+		fz_fail("a frame over %s's MTU left", ph->name);
+	memcpy(want, f, 12);
+	if (n->kind == TSW_NET_VLAN) {
+		uint16_t tci = (uint16_t)((prio ? (f[14] << 8) & 0xf000 : 0) | n->vlan);
+		want[12] = 0x81;
+		want[13] = 0x00;
+		want[14] = (uint8_t)(tci >> 8);
+		want[15] = (uint8_t)tci;
+		memcpy(want + 16, f + (prio ? 16 : 12), len - (prio ? 16 : 12));
+		wl = len + (prio ? 0 : 4);
+	} else {
+		memcpy(want + 12, f + (prio ? 16 : 12), len - (prio ? 16 : 12));
+		wl = len - (prio ? 4 : 0);
+	}
+	if (o->len != wl || memcmp(o->bytes, want, wl) != 0)
+		fz_fail("network %s's frame left changed beyond its tag", n->name);
+}
+
 /* vm2's group is stateless and lets out IPv4 TCP only; R-G2 adds DHCP
  * requests: an IPv4 frame of vm2's that left is one of those, from vm2's
  * address (port security). */
@@ -109,7 +142,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_linear_vs_chained(port, frame, len, a, b);
 	for (unsigned int i = 0; i < FZ.n_out; i++) {
 		const struct fz_out *o = &FZ.out[i];
-		if (o->port == TSW_OUT_UPLINK) {
+		if (!tsw_out_is_port(o->port) && FZ.dp->nets[net].kind != TSW_NET_TUNNEL) {
+			check_phys(o, (uint16_t)net, frame, len);
+		} else if (o->port == TSW_OUT_UPLINK) {
 			check_uplink(o, (uint16_t)net, frame, len);
 		} else if (tsw_dp_port_net(FZ.dp, o->port) != net) {
 			fz_fail("a frame of network %d reached port %u of network %d", net, o->port,

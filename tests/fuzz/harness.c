@@ -51,6 +51,14 @@ static const char conf_text[] =
 	"[port vm3]\ndevargs = net_vhost3,iface=/tmp/fz3\nnetwork = red\n"
 	"[port vm4]\ndevargs = net_vhost4,iface=/tmp/fz4\nnetwork = green\n"
 	"[port vm5]\ndevargs = net_vhost5,iface=/tmp/fz5\nnetwork = green\n"
+	"[physnet phys1]\ndevice = uplink\n"
+	"[physnet phys2]\ndevice = net_null7\nmtu = 1400\n"
+	"[network v100]\ntype = vlan\nphysical_network = phys1\nsegmentation_id = 100\n"
+	"[network flat1]\ntype = flat\nphysical_network = phys1\n"
+	"[network p2v100]\ntype = vlan\nphysical_network = phys2\nsegmentation_id = 100\n"
+	"[port vm6]\ndevargs = net_vhost6,iface=/tmp/fz6\nnetwork = v100\n"
+	"[port vm7]\ndevargs = net_vhost7,iface=/tmp/fz7\nnetwork = flat1\n"
+	"[port vm8]\ndevargs = net_vhost8,iface=/tmp/fz8\nnetwork = p2v100\n"
 	"[fdb blue fa:16:3e:00:00:32]\nremote = 198.18.0.2\nip = 10.0.0.50\n"
 	"[dataplane]\nfdb_size = 1024\nmac_limit_port = 64\nmac_limit_network = 256\n"
 	"[security]\nmax_connections = 1024\n"
@@ -324,6 +332,8 @@ fz_run(uint16_t input, struct rte_mbuf *m, unsigned int *punted)
 	FZ.n_out = 0;
 	if (input == TSW_OUT_UPLINK)
 		tsw_pipeline_uplink_rx(FZ.w, &m, 1, 1000000000ull);
+	else if (input >= TSW_OUT_PHYS0)
+		tsw_pipeline_phys_rx(FZ.w, (uint16_t)(input - TSW_OUT_PHYS0), &m, 1, 1000000000ull);
 	else
 		tsw_pipeline_vm_rx(FZ.w, input, &m, 1, 1000000000ull);
 	tsw_pipeline_flush(FZ.w);
@@ -431,4 +441,43 @@ fz_linear_vs_chained(uint16_t input, const uint8_t *frame, size_t len, size_t a,
 	}
 	memcpy(FZ.out, lin_out, sizeof(FZ.out[0]) * n_lin);
 	FZ.n_out = n_lin;
+}
+
+int
+fz_phys_net(uint16_t ph, const uint8_t *f, size_t len, size_t *hl)
+{
+	uint16_t et, vid = 0;
+
+	*hl = 14;
+	if (len < 14)
+		return -1;
+	et = (uint16_t)(f[12] << 8 | f[13]);
+	if (et == 0x8100 || et == 0x88a8) {
+		if (len < 18)
+			return -1;
+		vid = (uint16_t)((f[14] << 8 | f[15]) & 0xfff);
+		*hl = 18;
+	}
+	if (len - *hl > FZ.dp->phys[ph].mtu)
+		return -1;
+	return tsw_dp_phys_net(FZ.dp, ph, vid);
+}
+
+void
+fz_check_from_phys(const uint8_t *f, size_t len, int net, size_t hl)
+{
+	for (unsigned int i = 0; i < FZ.n_out; i++) {
+		const struct fz_out *o = &FZ.out[i];
+
+		if (!tsw_out_is_port(o->port))
+			fz_fail("a frame from a physical network left on output %u", o->port);
+		if (net < 0 || tsw_dp_port_net(FZ.dp, o->port) != net)
+			fz_fail("a frame of network %d reached port %u of network %d", net, o->port,
+				tsw_dp_port_net(FZ.dp, o->port));
+		/* R-V2: the frame without its tag */
+		if (o->len != len - (hl - 14) || memcmp(o->bytes, f, 12) != 0 ||
+		    memcmp(o->bytes + 12, f + 12 + (hl - 14), len - hl + 2) != 0)
+			fz_fail("port %u got the frame changed (beyond its tag): %u bytes of %zu, "
+				"tag %zu", o->port, o->len, len, hl - 14);
+	}
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * libFuzzer harness shared by the fuzz targets: EAL without hugepages, one
  * set of tables built from a fixed configuration (three networks of two
- * types, five VM ports, one with port security, vm1 and vm2 with security
- * groups, two remotes), a worker
+ * tunnel types, five VM ports on them, one with port security, vm1 and vm2
+ * with security groups, two remotes; two physical networks, one the
+ * uplink, with two VLAN and a flat network, a port on each), a worker
  * whose transmissions are captured, and the oracles every target applies.
  */
 #ifndef TSW_FUZZ_HARNESS_H
@@ -25,7 +26,7 @@
 #define FZ_SNAP 2048
 
 struct fz_out {
-	uint16_t port;            /* VM port index or TSW_OUT_UPLINK */
+	uint16_t port;            /* VM port index, TSW_OUT_UPLINK, TSW_OUT_PHYS0 + i */
 	uint16_t len;
 	uint8_t bytes[FZ_SNAP];
 };
@@ -67,6 +68,13 @@ void fz_forget_connections(void);
 
 /* Abort (a finding) when the mempool does not hold all its mbufs again. */
 void fz_check_pool(const char *what);
+
+/* The provider network a frame arriving on physical network ph belongs to
+ * (-1: none, or too big for it: dropped), its tag's length in *hl. */
+int fz_phys_net(uint16_t ph, const uint8_t *f, size_t len, size_t *hl);
+/* The oracle for a frame that came from a physical network: every output
+ * is a port of net, and each got the frame without its tag (R-V2). */
+void fz_check_from_phys(const uint8_t *f, size_t len, int net, size_t hl);
 
 /* Abort with a message: the oracle failed. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

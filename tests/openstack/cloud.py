@@ -184,7 +184,7 @@ report_interval = 5
 """.format(api=self.api_port, url=self.transport_url, d=self.d))
         with open(self.ml2_conf, "w") as f:
             f.write("""[ml2]
-type_drivers = vxlan,gre
+type_drivers = vxlan,gre,vlan,flat
 tenant_network_types = vxlan
 mechanism_drivers = tunsw,l2population
 extension_drivers = port_security
@@ -192,6 +192,10 @@ extension_drivers = port_security
 vni_ranges = 1001:2000
 [ml2_type_gre]
 tunnel_id_ranges = 1001:2000
+[ml2_type_vlan]
+network_vlan_ranges = physnet1:100:199,physnet2:100:199
+[ml2_type_flat]
+flat_networks = physnet1,physnet2
 [securitygroup]
 enable_security_group = true
 firewall_driver = noop

@@ -57,6 +57,8 @@ def host_conf(h):
         "tunnel": {"local_ip": local, "types": "vxlan, gre"},
         "uplink": {"devargs": "net_af_packet0,iface=" + P + h + "up", "mac": mac},
         "dataplane": {"mbufs": 32768, "fdb_size": 8192},
+        # provider networks (#23) on the same segment as the tunnels
+        "physnet physnet1": {"device": "uplink"},
         "control": {"vhost_socket_dir": "{d}/vhu"}})
 
 
@@ -158,9 +160,9 @@ def topology_up():
 
 
 def topology_down():
-    for n in [P + "ou"] + [P + v for v in ("A1", "B1")]:
+    for n in [P + "ou"] + [P + v for v in ("A1", "B1", "A2", "B2")]:
         subprocess.run(["ip", "netns", "del", n], capture_output=True)
-    for link in [P + h + "up" for h in HOSTS] + [P + v + "v" for v in ("A1", "B1")]:
+    for link in [P + h + "up" for h in HOSTS] + [P + v + "v" for v in ("A1", "B1", "A2", "B2")]:
         subprocess.run(["ip", "link", "del", link], capture_output=True)
 
 
@@ -230,6 +232,7 @@ def test_01_agents_report_to_a_real_neutron_server():
         assert c["tunneling_ip"] == ip and sorted(c["tunnel_types"]) == ["gre", "vxlan"], c
         assert c["l2_population"] is True and c["arp_responder"] is True, c
         assert c["vhostuser_socket_dir"] == os.path.join(W.d, h, "vhu"), c
+        assert c["bridge_mappings"] == {"physnet1": "uplink"}, c
         # the daemon enforces port security and security groups
         assert c["port_filter"] is True, c
 
@@ -757,6 +760,74 @@ def test_07_neutron_server_outage_is_reported_and_survived():
                        **{"binding:host_id": "hostA"})
     W.cloud.wait_ports_active([p["id"]], timeout=120)
     assert p["id"] in dump("A")[3]
+
+
+def test_09_vlan_provider_network_binds_and_vms_ping():
+    """#23: a VLAN provider network as an operator makes one
+    (provider:network_type vlan on physnet1, which both hosts map: their
+    [physnet physnet1] is the uplink): ports bind to the tunsw hosts and go
+    ACTIVE, the VMs ping each other across the physical segment, the
+    daemons hold the network as VLAN 150 of physnet1 with no l2population
+    entries; flat on physnet1 too; a network on physnet2, which no host
+    maps, does not bind here (binding_failed: no other driver)."""
+    need()
+    for g in W.guests.values():
+        g.stop()
+    W.guests.clear()
+    t0 = time.time()
+    net = W.cloud.create("network", name="provider-vlan", **{
+        "provider:network_type": "vlan", "provider:physical_network": "physnet1",
+        "provider:segmentation_id": 150})
+    W.cloud.create("subnet", network_id=net["id"], cidr="10.30.0.0/24", ip_version=4,
+                   enable_dhcp=False)
+    ports = {h: W.cloud.create("port", network_id=net["id"], name="vlan-" + h,
+                               device_owner="compute:nova", device_id="vlan" + h,
+                               **{"binding:host_id": "host" + h}) for h in HOSTS}
+    for p in ports.values():
+        assert p["binding:vif_type"] == "vhostuser", p
+    W.cloud.wait_ports_active([p["id"] for p in ports.values()])
+    for h, p in ports.items():
+        make_vm(h + "2", p)
+        _fdb, _arp, nets, dports, _t = dump(h)
+        n = nets[net["id"]]
+        assert (n["type"], n["segmentation_id"], n["physical_network"]) == \
+            ("vlan", 150, "physnet1"), n
+        assert n["flood"] == [], n
+    ip = {h: p["fixed_ips"][0]["ip_address"] for h, p in ports.items()}
+    wait_reachable(P + "A2", ip["B"], timeout=60)
+    assert ping(P + "A2", ip["B"], count=5) == 5, "A -> B on VLAN 150"
+    assert ping(P + "B2", ip["A"], count=5) == 5, "B -> A on VLAN 150"
+    for h in HOSTS:
+        c = ctl(h)
+        nc = c.ok("show_counters")["networks"][net["id"]]
+        fdb = [e for e in c.ok("show_fdb") if e["network"] == net["id"]]
+        c.close()
+        assert nc["from_phys_pkts"] >= 5 and nc["from_tun_pkts"] == 0, nc
+        assert {e["kind"] for e in fdb} == {"local"}, fdb       # learned, no l2population
+        other = ports["B" if h == "A" else "A"]["mac_address"]
+        assert any(e["mac"] == other and e.get("physical_network") == "physnet1"
+                   for e in fdb), fdb
+    PLAN.append("VLAN provider network: 2 ports bound, ACTIVE and pinging in %.1f s"
+                % (time.time() - t0))
+    flat = W.cloud.create("network", name="provider-flat", **{
+        "provider:network_type": "flat", "provider:physical_network": "physnet1"})
+    W.cloud.create("subnet", network_id=flat["id"], cidr="10.31.0.0/24", ip_version=4,
+                   enable_dhcp=False)
+    p = W.cloud.create("port", network_id=flat["id"], device_owner="compute:nova",
+                       device_id="flatA", **{"binding:host_id": "hostA"})
+    assert p["binding:vif_type"] == "vhostuser", p
+    W.cloud.wait_ports_active([p["id"]])
+    n = dump("A")[2][flat["id"]]
+    assert n["type"] == "flat" and n["physical_network"] == "physnet1", n
+    unmapped = W.cloud.create("network", name="provider-unmapped", **{
+        "provider:network_type": "vlan", "provider:physical_network": "physnet2",
+        "provider:segmentation_id": 120})
+    W.cloud.create("subnet", network_id=unmapped["id"], cidr="10.32.0.0/24", ip_version=4,
+                   enable_dhcp=False)
+    p = W.cloud.create("port", network_id=unmapped["id"], device_owner="compute:nova",
+                       device_id="unmappedA", **{"binding:host_id": "hostA"})
+    assert p["binding:vif_type"] == "binding_failed", p
+    assert unmapped["id"] not in dump("A")[2]
 
 
 def test_99_teardown():

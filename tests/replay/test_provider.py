@@ -208,13 +208,18 @@ def test_provider_networks_control():
                   "devargs": "net_vhost11,iface=/run/tunsw/vhost/x11.sock"}),
            (1.1, {"op": "fdb_add", "network": "v100", "mac": X, "remote": R2}),
            (1.2, {"op": "show_info"}),
+           (1.3, {"op": "trace", "port": "vm9", "frame": bytes(frame(mac(9), BCAST)).hex()}),
            (3.0, {"op": "network_del", "name": "v300"}),
            (3.1, {"op": "port_del", "name": "vm11"}),
            (3.2, {"op": "network_del", "name": "v300"})]
     f = frame(X, BCAST)
     r = run([(2.0, "uplink", tagged(f, 300)), (4.0, "uplink", tagged(f, 300))], s, control=ctl)
     oks = [x.get("ok") for x in r.replies]
-    eq(oks, [True, False, False, False, False, True, False, True, False, True, True], "replies")
+    eq(oks, [True, False, False, False, False, True, False, True, True, False, True, True],
+       "replies")
+    tr = r.replies[8]["result"]["outputs"]
+    eq([(o["port"], o["frame"]) for o in tr], [("phys2", tagged(frame(mac(9), BCAST), 100).hex())],
+       "trace names the physical network's device and shows the tag")
     errs = [x.get("field") for x in r.replies]
     eq(errs[1:5], ["physical_network", "segmentation_id", "physical_network",
                    "segmentation_id"], "fields named")
