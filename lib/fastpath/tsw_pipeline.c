@@ -242,51 +242,55 @@ to_tunnel(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct ts
 }
 
 /* m, of provider network net, to its physical network (R-V1): tagged with
- * the network's VLAN id (the priority of a VM's own priority tag kept, else
- * 0), untagged on a flat network; bounded by P's MTU, the tag not counted
- * (R-V5). */
+ * the network's VLAN id and the priority of the VM's own priority tag
+ * (taken off at classification, kept in the mbuf's stripped-VLAN
+ * metadata), else 0; untagged on a flat network; bounded by P's MTU, the
+ * tag not counted (R-V5). */
 static void
 to_phys(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_network *net)
 {
 	const struct tsw_physnet *ph = &w->dp->phys[net->phys];
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	bool prio = eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);  /* VID 0 (R-C1) */
-	uint32_t l3 = rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN - (prio ? 4u : 0u);
 
-	if (unlikely(l3 > ph->mtu)) {
+	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > ph->mtu)) {
 		drop(w, in, m, TSW_DROP_phys_too_big);
 		return;
 	}
 	if (net->kind == TSW_NET_VLAN) {
+		uint16_t pcp = m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED ? m->vlan_tci & 0xe000 : 0;
+		struct rte_ether_hdr *eth;
 		struct rte_vlan_hdr *vh;
+		char *p = NULL;
 
-		if (!prio) {
-			char *p = NULL;
-
-			if (likely(RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1))
-				p = rte_pktmbuf_prepend(m, sizeof(*vh));
-			if (unlikely(p == NULL)) {
-				drop(w, in, m, TSW_DROP_no_headroom);
-				return;
-			}
-			memmove(p, p + sizeof(*vh), 2 * RTE_ETHER_ADDR_LEN);
-			eth = (struct rte_ether_hdr *)p;
-			eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
-			vh = (struct rte_vlan_hdr *)(eth + 1);
-			/* the inner ethertype is where it was */
-			vh->vlan_tci = rte_cpu_to_be_16(net->vlan);
-		} else {
-			vh = (struct rte_vlan_hdr *)(eth + 1);
-			vh->vlan_tci = rte_cpu_to_be_16((uint16_t)((rte_be_to_cpu_16(vh->vlan_tci) &
-								    0xf000) | net->vlan));
+		if (likely(RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1))
+			p = rte_pktmbuf_prepend(m, sizeof(*vh));
+		if (unlikely(p == NULL)) {
+			drop(w, in, m, TSW_DROP_no_headroom);
+			return;
 		}
-	} else if (prio) {
-		char *p = rte_pktmbuf_mtod(m, char *);
-
-		memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
-		rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+		memmove(p, p + sizeof(*vh), 2 * RTE_ETHER_ADDR_LEN);
+		eth = (struct rte_ether_hdr *)p;
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+		vh = (struct rte_vlan_hdr *)(eth + 1);
+		/* the inner ethertype is where it was */
+		vh->vlan_tci = rte_cpu_to_be_16((uint16_t)(pcp | net->vlan));
 	}
 	emit(w, ph->out, m);
+}
+
+/* A priority tag (VID 0) off a VM's frame, as OVS's access port takes it
+ * (other VMs and tunnels get the frame untagged; a VLAN provider network's
+ * tag gets its priority, R-V1): the tag goes to the mbuf's stripped-VLAN
+ * metadata. The header's first 18 bytes are contiguous. */
+static inline void
+strip_priority_tag(struct rte_mbuf *m)
+{
+	char *p = rte_pktmbuf_mtod(m, char *);
+
+	m->vlan_tci = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(p + RTE_ETHER_HDR_LEN))
+					       ->vlan_tci);
+	m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+	memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
+	rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
 }
 
 /* Prefetch, for writing, the lines a copy will write in mbuf m fresh from
@@ -686,6 +690,8 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 				drop(w, port, m, TSW_DROP_vm_vlan_tagged);
 				continue;
 			}
+			strip_priority_tag(m);
+			eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		}
 		if (ps != NULL) {
 			enum tsw_drop why = tsw_portsec_check(ps, m);
@@ -918,6 +924,11 @@ phys_rx(struct tsw_worker *w, uint16_t ph, uint16_t in, struct rte_mbuf **pkts, 
 			vid = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eth + 1))->vlan_tci) &
 			      0xfff;
 			hl += sizeof(struct rte_vlan_hdr);
+		}
+		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)) {
+			/* a PMD that took the tag off itself */
+			vid = m->vlan_tci & 0xfff;
+			m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
 		}
 		net = tsw_dp_phys_net(dp, ph, vid);
 		if (net < 0) {

@@ -56,8 +56,15 @@ check_uplink(const struct fz_out *o, uint16_t net, const uint8_t *frame, size_t 
 	}
 	if (id != n->seg_id)
 		fz_fail("tunnel id %u for network %s (%u)", id, n->name, n->seg_id);
-	if (o->len != hdr + len || memcmp(b + hdr, frame, len) != 0)
+	if (len >= 18 && ((frame[12] == 0x81 && frame[13] == 0x00) ||
+			  (frame[12] == 0x88 && frame[13] == 0xa8))) {
+		/* a priority tag is taken off, as OVS's access port does */
+		if (o->len != hdr + len - 4 || memcmp(b + hdr, frame, 12) != 0 ||
+		    memcmp(b + hdr + 12, frame + 16, len - 16) != 0)
+			fz_fail("the VM's priority-tagged frame changed in the tunnel");
+	} else if (o->len != hdr + len || memcmp(b + hdr, frame, len) != 0) {
 		fz_fail("the VM's frame changed in the tunnel");
+	}
 }
 
 /* A provider network's frame to its physical network (R-V1, R-V5): on
@@ -68,7 +75,8 @@ check_phys(const struct fz_out *o, uint16_t net, const uint8_t *f, size_t len)
 {
 	const struct tsw_network *n = &FZ.dp->nets[net];
 	const struct tsw_physnet *ph = &FZ.dp->phys[n->phys];
-	bool prio = len >= 18 && f[12] == 0x81 && f[13] == 0x00;
+	bool prio = len >= 18 && ((f[12] == 0x81 && f[13] == 0x00) ||
+				  (f[12] == 0x88 && f[13] == 0xa8));
 	uint8_t want[FZ_SNAP];
 	size_t wl;
 
@@ -78,7 +86,7 @@ check_phys(const struct fz_out *o, uint16_t net, const uint8_t *f, size_t len)
 		fz_fail("a frame over %s's MTU left", ph->name);
 	memcpy(want, f, 12);
 	if (n->kind == TSW_NET_VLAN) {
-		uint16_t tci = (uint16_t)((prio ? (f[14] << 8) & 0xf000 : 0) | n->vlan);
+		uint16_t tci = (uint16_t)((prio ? (f[14] << 8) & 0xe000 : 0) | n->vlan);
 		want[12] = 0x81;
 		want[13] = 0x00;
 		want[14] = (uint8_t)(tci >> 8);

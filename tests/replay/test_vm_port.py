@@ -20,8 +20,18 @@ def test_R_C1_tagged_frame_dropped():
     r = run([(1.0, "vm1", tagged), (2.0, "vm2", frame(mac(2), BCAST)), (3.0, "vm1", prio)])
     eq(r.drops(), {"vm_vlan_tagged": 1}, "drops")
     eq(r.port("vm1")["drops"], 1, "vm1 drops")
-    # priority-tagged (VID 0) is accepted and delivered unchanged
-    eq(r.out("vm2"), [bytes(prio)], "vm2")
+    # priority-tagged (VID 0) is accepted and delivered without the tag, as
+    # OVS's access ports do (tests/openstack/test_ovs_provider.py shows it)
+    eq(r.out("vm2"), [bytes(prio)[:12] + bytes(prio)[16:]], "vm2")
+
+
+def test_R_C1_priority_tag_off_before_a_tunnel():
+    """OVS's br-tun sends a VM's frame untagged (strip_vlan): a priority
+    tag never reaches the tunnel, where the receiver would drop it (R-T3)."""
+    prio = Ether(src=mac(1), dst=BCAST) / Dot1Q(vlan=0, prio=5) / Raw(b"t" * 46)
+    r = run([(1.0, "vm1", prio)])
+    inner = [bytes(Ether(b)[VXLAN].payload) for b in r.out("uplink")]
+    eq(inner, [bytes(prio)[:12] + bytes(prio)[16:]] * 2, "untagged inside")
 
 
 def test_R_F1_learn_local_and_move():
