@@ -54,7 +54,7 @@
 
 enum path { P_VM_VXLAN, P_VM_GRE, P_TUN_VM, P_VM_VM, P_BCAST8, P_ARP, P_IOFWD, P_IOFWD_UP,
 	    P_IOFWD_VM, P_VM_VXLAN_1SRC, P_VM_VXLAN_PS, P_VM_VXLAN_SG, P_VM_VXLAN_SGL,
-	    P_TUN_VM_SG };
+	    P_TUN_VM_SG, P_VM_VLAN, P_VLAN_VM };
 static const char *const path_names[] = {
 	"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
 	"vm broadcast -> 8 tunnels", "arp responder", "io forwarding vm->uplink",
@@ -62,6 +62,7 @@ static const char *const path_names[] = {
 	"vm->tunnel vxlan, one VM source", "vm->tunnel vxlan, port security",
 	"vm->tunnel vxlan, security groups", "vm->tunnel vxlan, stateless group",
 	"tunnel->vm vxlan, security groups",
+	"vm->vlan provider (tag)", "vlan provider->vm (untag+learn)",
 };
 
 /* The port security path's policy, as Neutron gives it: the port's MAC and
@@ -260,7 +261,7 @@ struct scenario {
 static bool
 from_uplink(enum path p)
 {
-	return p == P_TUN_VM || p == P_IOFWD_UP || p == P_TUN_VM_SG;
+	return p == P_TUN_VM || p == P_IOFWD_UP || p == P_TUN_VM_SG || p == P_VLAN_VM;
 }
 
 static bool
@@ -411,6 +412,15 @@ prepare(struct rte_mbuf *m, const struct scenario *s, uint64_t k)
 		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len + 50));
 		build_vxlan_outer(p, di % s->tunnels, len, 1001);
 		build_inner(p + 50, len, VM1_MAC_PREFIX, 1, REMOTE_MAC_PREFIX, di, f);
+		return 0;
+	case P_VLAN_VM:
+		/* VLAN 100 on the uplink (the physical network's device): to
+		 * VM1, from the MACs behind it */
+		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len + 4));
+		build_inner(p + 4, len, VM1_MAC_PREFIX, 1, REMOTE_MAC_PREFIX, di, f);
+		mac_of(p, VM1_MAC_PREFIX, 1);             /* the MACs again, then the tag */
+		mac_of(p + 6, REMOTE_MAC_PREFIX, di);
+		p[12] = 0x81; p[13] = 0x00; p[14] = 0x00; p[15] = 100;
 		return 0;
 	case P_ARP:
 		p = (uint8_t *)rte_pktmbuf_append(m, 60);
@@ -585,7 +595,18 @@ build_tables(const struct scenario *s, struct rte_rcu_qsbr *qsbr)
 	if (dp == NULL)
 		return NULL;
 	enum tsw_tun_type t = s->path == P_VM_GRE ? TSW_TUN_GRE : TSW_TUN_VXLAN;
-	net = tsw_dp_net_add(dp, "bench", t, 1001);
+	if (s->path == P_VM_VLAN || s->path == P_VLAN_VM) {
+		/* a VLAN provider network on the uplink (R-V*): the MACs behind
+		 * it learned (before the window, in measure()) */
+		int ph = tsw_dp_physnet_add(dp, "physnet1", "uplink", TSW_OUT_UPLINK, 9000);
+		net = ph < 0 ? ph : tsw_dp_net_add_provider(dp, "bench", (uint16_t)ph, 100);
+	} else {
+		net = tsw_dp_net_add(dp, "bench", t, 1001);
+	}
+	if (net < 0) {
+		tsw_dp_free(dp);
+		return NULL;
+	}
 	tsw_dp_port_add(dp, "vm1", devs[1].port, (uint16_t)net, NULL);
 	if (s->path == P_VM_VM)
 		tsw_dp_port_add(dp, "vm2", devs[2].port, (uint16_t)net, NULL);
@@ -691,7 +712,18 @@ measure(const struct scenario *s, double warm_s, double win_s, struct result *r)
 				     (uint16_t)tsw_dp_port_find(dp, d == 1 ? "vm1" : "vm2"));
 		tsw_mgmt_init(&mg, dp, &ws.wk[0].ring, 1);
 		clock_ws = &ws;
-		if (s->path == P_VM_VM || s->path == P_TUN_VM || s->path == P_TUN_VM_SG) {
+		if (s->path == P_VM_VLAN) {
+			/* the hosts behind the physical network are known */
+			struct tsw_fdb_key k;
+			struct rte_ether_addr m;
+			for (uint32_t i = 0; i < s->macs; i++) {
+				mac_of(m.addr_bytes, REMOTE_MAC_PREFIX, i);
+				tsw_fdb_key_set(&k, 0, &m);
+				tsw_fdb_learn(dp->fdb, &k, TSW_FDB_LOCAL, TSW_DEST_PHYS, ms_now());
+			}
+		}
+		if (s->path == P_VM_VM || s->path == P_TUN_VM || s->path == P_TUN_VM_SG ||
+		    s->path == P_VLAN_VM) {
 			/* the VM MACs are known (learned before the window) */
 			struct tsw_fdb_key k;
 			struct rte_ether_addr m;
@@ -1279,6 +1311,8 @@ main(int argc, char **argv)
 		{ P_VM_VXLAN_SG, 65536, 64, 64, 100000, true },
 		{ P_TUN_VM_SG, 65536, 64, 64, 100000, true },
 		{ P_VM_VXLAN_SG, 65536, 64, 64, 1000000, false, true },
+		{ P_VM_VLAN, 65536, 1, 64 },                /* provider networks (#23) */
+		{ P_VLAN_VM, 65536, 1, 64 },
 	};
 	const int reps = quick ? 1 : 5;
 	double warm = quick ? 0.2 : 0.3, win = window > 0 ? window : quick ? 0.3 : 1.0;
