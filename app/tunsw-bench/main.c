@@ -3,7 +3,7 @@
  * worker core, beside the cost of plain I/O forwarding on the same devices,
  * measured in the same run.
  *
- *   tunsw-bench [EAL options] -- [--quick] [--json FILE] [--only SUBSTRING]
+ *   tunsw-bench [EAL options] -- [--quick] [--json FILE] [--only TEXT[$][|TEXT[$]...]]
  *               [--harness vhost|ring] [--macs N] [--tunnels N] [--bytes N]
  *               [--window S] [--no-baseline] [--no-components]
  *
@@ -1145,15 +1145,18 @@ components(const struct scenario *s, struct component_arg *a)
 }
 
 /* --only: rows whose name contains text, or is text without its final
- * '$' */
+ * '$'; alternatives separated by '|' */
 static bool
 only_matches(const char *text, const char *label)
 {
-	size_t n = strlen(text);
+	const char *bar = strchr(text, '|');
+	size_t n = bar != NULL ? (size_t)(bar - text) : strlen(text);
 
+	if (bar != NULL && only_matches(bar + 1, label))
+		return true;             /* alternatives: A|B */
 	if (n > 0 && text[n - 1] == '$')
 		return strlen(label) == n - 1 && strncmp(label, text, n - 1) == 0;
-	return strstr(label, text) != NULL;
+	return n > 0 && memmem(label, strlen(label), text, n) != NULL;
 }
 
 /* The median of n values (n <= 5). */

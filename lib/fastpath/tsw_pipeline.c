@@ -915,7 +915,11 @@ phys_rx(struct tsw_worker *w, uint16_t ph, uint16_t in, struct rte_mbuf **pkts, 
 			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		if (vlan_tpid(eth->ether_type)) {
+		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)) {
+			/* a PMD that took the (outer) tag off itself */
+			vid = m->vlan_tci & 0xfff;
+			m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+		} else if (vlan_tpid(eth->ether_type)) {
 			if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN + sizeof(struct rte_vlan_hdr))) {
 				drop(w, in, m, TSW_DROP_runt);
 				continue;
@@ -924,11 +928,6 @@ phys_rx(struct tsw_worker *w, uint16_t ph, uint16_t in, struct rte_mbuf **pkts, 
 			vid = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eth + 1))->vlan_tci) &
 			      0xfff;
 			hl += sizeof(struct rte_vlan_hdr);
-		}
-		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)) {
-			/* a PMD that took the tag off itself */
-			vid = m->vlan_tci & 0xfff;
-			m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
 		}
 		net = tsw_dp_phys_net(dp, ph, vid);
 		if (net < 0) {
@@ -1006,7 +1005,7 @@ underlay_frame(struct tsw_worker *w, struct rte_mbuf *m, const struct rte_ether_
 {
 	const struct rte_ether_hdr *eth;
 
-	if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN))
+	if (!tsw_pkt_head(m, RTE_ETHER_HDR_LEN) || (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED))
 		return false;
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (vlan_tpid(eth->ether_type))
