@@ -7,7 +7,8 @@ import sys
 import tempfile
 
 BENCH = os.environ["TSW_BENCH"]
-PATHS = {"vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
+PATHS = {"vm->vlan provider (tag)", "vlan provider->vm (untag+learn)",
+         "vm->tunnel vxlan", "vm->tunnel gre", "tunnel->vm vxlan (decap+learn)", "vm->vm local",
          "vm broadcast -> 8 tunnels", "arp responder", "vm->tunnel vxlan, one VM source",
          "vm->tunnel vxlan, port security", "vm->tunnel vxlan, security groups",
          "vm->tunnel vxlan, stateless group", "tunnel->vm vxlan, security groups",

@@ -443,6 +443,8 @@ op_port_add(struct req *r)
 		return fail(r, "devargs", "longer than %d characters", TSW_DEVARGS_LEN - 1);
 	if (tsw_dp_port_find(r->dp, name) >= 0)
 		return fail(r, "name", "port '%s' exists", name);
+	if (tsw_dp_physnet_find(r->dp, name) >= 0)
+		return fail(r, "name", "'%s' is a physical network's name", name);
 	if (r->ctl->vhost_dir[0] == '\0')
 		return fail(r, "op", "no vhost_socket_dir: ports cannot be added here");
 	if (tsw_vhost_devargs_check(devargs, r->ctl->vhost_dir, err, sizeof(err)) < 0)

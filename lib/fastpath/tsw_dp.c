@@ -610,8 +610,9 @@ tsw_dp_port_add(struct tsw_dp *dp, const char *name, uint16_t eth_port, uint16_t
 		return -ENOENT;
 	if (name == NULL || strlen(name) == 0 || strlen(name) >= TSW_NAME_LEN)
 		return -EINVAL;
-	if (tsw_dp_port_find(dp, name) >= 0)
-		return -EEXIST;
+	if (tsw_dp_port_find(dp, name) >= 0 || tsw_dp_physnet_find(dp, name) >= 0 ||
+	    strcmp(name, "uplink") == 0)
+		return -EEXIST;       /* outputs are named by these too */
 	for (p = 0; p < TSW_MAX_PORTS && (dp->ports[p].in_use || dp->ports[p].draining); p++)
 		;
 	if (p == TSW_MAX_PORTS)

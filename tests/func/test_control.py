@@ -505,7 +505,7 @@ def test_tunswctl_against_running_daemon(d):
     try:
         time.sleep(1)
         r = tunswctl(sock, "show", "networks")
-        assert r.returncode == 0 and re.search(r"^blue\s+vxlan\s+1001\s+vm1\s+198\.18\.0\.2",
+        assert r.returncode == 0 and re.search(r"^blue\s+vxlan\s+1001\s+-\s+vm1\s+198\.18\.0\.2",
                                                r.stdout, re.M), r.stdout
         assert tunswctl(sock, "network", "add", "green", "--type", "gre", "--id", "77"
                         ).returncode == 0

@@ -171,6 +171,55 @@ def test_R_V5_mtu_per_physical_network():
     eq(r.drops(), {"phys_too_big": 1}, "drops")
 
 
+def test_R_V_security_groups_and_port_security_on_a_vlan_network():
+    """A provider network's VM port is filtered as on a tunnel network:
+    port security on what it sends, its security groups on what reaches it
+    from P (ingress) and what it sends to P (egress, stateful: the reply
+    from P passes)."""
+    from scapy.layers.inet import TCP
+    m6, ip6, xip = mac(6), "10.1.0.6", "10.1.0.99"
+    rules = [{"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+              "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0",
+              "remote_group_id": None},
+             {"direction": "egress", "ethertype": "IPv4", "protocol": None,
+              "port_range_min": None, "port_range_max": None,
+              "remote_ip_prefix": "0.0.0.0/0", "remote_group_id": None}]
+    ctl = [(0.1, {"op": "security_group_set", "name": "sg1", "rules": rules}),
+           (0.2, {"op": "port_security_set", "port": "vm6", "enabled": True, "mac": m6,
+                  "fixed_ips": [ip6], "security_groups": ["sg1"]})]
+
+    def tcp(src_mac, dst_mac, src, dst, sport, dport, flags):
+        return Ether(src=src_mac, dst=dst_mac) / IP(src=src, dst=dst) / TCP(
+            sport=sport, dport=dport, flags=flags) / Raw(b"s" * 10)
+    ssh = tcp(X, m6, xip, ip6, 40000, 22, "S")
+    web = tcp(X, m6, xip, ip6, 40001, 80, "S")
+    out = tcp(m6, X, ip6, xip, 50000, 443, "S")
+    back = tcp(X, m6, xip, ip6, 443, 50000, "SA")
+    spoof = tcp(m6, X, "10.1.0.66", xip, 50001, 443, "S")
+    r = run([(0.5, "vm6", Ether(src=m6, dst=BCAST) / ARP(hwsrc=m6, psrc=ip6, pdst=ip6)),
+             (0.6, "uplink", tagged(Ether(src=X, dst=BCAST) / ARP(hwsrc=X, psrc=xip,
+                                                                  pdst=xip), 100)),
+             (1.0, "uplink", tagged(ssh, 100)), (1.1, "uplink", tagged(web, 100)),
+             (1.2, "vm6", out), (1.3, "uplink", tagged(back, 100)), (1.4, "vm6", spoof)],
+            provider_sections(), control=ctl)
+    r.ok_replies()
+    eq([b for b in r.out("vm6") if b in (bytes(ssh), bytes(web), bytes(back))],
+       [bytes(ssh), bytes(back)], "ssh (a rule) and the reply (a connection) reach vm6")
+    eq(tagged(out, 100) in r.out("uplink"), True, "egress to P allowed, tagged")
+    eq(tagged(spoof, 100) in r.out("uplink"), False, "a spoofed source never reaches P")
+    eq(r.drops(), {"sg_deny": 1, "ps_src_ip": 1}, "drops")
+
+
+def test_R_V3_network_mac_limit_holds_for_macs_behind_P():
+    s = provider_sections()
+    s["dataplane"] = {"mac_limit_network": "2"}
+    r = run([(1.0 + i / 10, "uplink", tagged(frame("02:aa:00:00:01:%02x" % i, BCAST), 100))
+             for i in range(4)], s)
+    eq(len(r.fdb("v100")), 2, "two MACs learned behind P, the network's cap")
+    eq(r.state["counters"]["learn"]["limited"] >= 2, True, "the others counted as limited")
+    eq(len(r.out("vm6")), 4, "frames still flooded to the local ports")
+
+
 def test_provider_networks_config_refused():
     def refused(mutate, why):
         s = provider_sections()
@@ -209,14 +258,17 @@ def test_provider_networks_control():
            (1.1, {"op": "fdb_add", "network": "v100", "mac": X, "remote": R2}),
            (1.2, {"op": "show_info"}),
            (1.3, {"op": "trace", "port": "vm9", "frame": bytes(frame(mac(9), BCAST)).hex()}),
+           (1.4, {"op": "port_add", "name": "phys2", "network": "v100",
+                  "devargs": "net_vhost12,iface=/run/tunsw/vhost/x12.sock"}),
            (3.0, {"op": "network_del", "name": "v300"}),
            (3.1, {"op": "port_del", "name": "vm11"}),
            (3.2, {"op": "network_del", "name": "v300"})]
     f = frame(X, BCAST)
     r = run([(2.0, "uplink", tagged(f, 300)), (4.0, "uplink", tagged(f, 300))], s, control=ctl)
     oks = [x.get("ok") for x in r.replies]
-    eq(oks, [True, False, False, False, False, True, False, True, True, False, True, True],
-       "replies")
+    eq(oks, [True, False, False, False, False, True, False, True, True, False, False, True,
+             True], "replies")
+    eq(r.replies[9]["field"], "name", "a port named like a physical network refused")
     tr = r.replies[8]["result"]["outputs"]
     eq([(o["port"], o["frame"]) for o in tr], [("phys2", tagged(frame(mac(9), BCAST), 100).hex())],
        "trace names the physical network's device and shows the tag")
