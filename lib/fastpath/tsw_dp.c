@@ -822,7 +822,8 @@ tsw_dp_tunnel_del(struct tsw_dp *dp, enum tsw_tun_type t, uint16_t idx)
 	rte_hash_del_key(dp->tun_by_ip, &k);
 	__atomic_store_n(&tun->in_use, false, __ATOMIC_RELEASE);
 	for (uint16_t n = 0; n < TSW_MAX_NETS; n++) {
-		if (!dp->nets[n].in_use || dp->nets[n].type != t)
+		if (!dp->nets[n].in_use || dp->nets[n].kind != TSW_NET_TUNNEL ||
+		    dp->nets[n].type != t)
 			continue;
 		for (uint16_t j = 0; j < dp->n_flood_explicit[n]; j++) {
 			if (dp->flood_explicit[n][j] == idx) {
