@@ -459,7 +459,9 @@ capture_hook(void *arg, uint16_t out, const char *port, const char *file, uint32
 		return -1;
 	}
 	slot->iface = tsw_pcapng_add_iface(slot->o, port,
-					   out == TSW_OUT_UPLINK ? uplink.name : vm_dev_name(&vm[out]));
+					   out == TSW_OUT_UPLINK ? uplink.name
+					   : out >= TSW_OUT_PHYS0 ? physdev[out - TSW_OUT_PHYS0].d.name
+					   : vm_dev_name(&vm[out]));
 	snprintf(name, sizeof(name), "tswcap%u", capture_seq++);
 	slot->c = tsw_capture_create(name, CAPTURE_RING, snaplen, count, (int)rte_socket_id());
 	if (slot->iface < 0 || slot->c == NULL) {

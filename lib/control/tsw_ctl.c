@@ -252,6 +252,28 @@ arg_port(struct req *r, const char *key, int *port)
 	return 0;
 }
 
+/* A port, the uplink, or a physical network with a device of its own: an
+ * output that can be captured. */
+static int
+arg_output(struct req *r, const char *key, int *out)
+{
+	const char *name;
+	int ph;
+
+	*out = -1;
+	if (tsw_jarg_name(r->a, key, true, &name, &r->e) != 0)
+		return -1;
+	ph = tsw_dp_physnet_find(r->dp, name);
+	if (ph >= 0 && r->dp->phys[ph].out != TSW_OUT_UPLINK) {
+		*out = r->dp->phys[ph].out;
+		return 0;
+	}
+	if (ph >= 0)
+		return fail(r, key, "physical network '%s' is on the uplink: capture 'uplink'",
+			    name);
+	return arg_port(r, key, out);
+}
+
 /* A remote VTEP address usable for a tunnel of type t. */
 static int
 arg_remote(struct req *r, const char *key, enum tsw_tun_type t, uint32_t *ip)
@@ -497,7 +519,7 @@ op_capture_start(struct req *r)
 	int port;
 	char err[256];
 
-	if (arg_port(r, "port", &port) != 0 ||
+	if (arg_output(r, "port", &port) != 0 ||
 	    tsw_jarg_name(r->a, "file", true, &file, &r->e) != 0 ||
 	    tsw_jarg_u32(r->a, "count", false, 1, 100000000, &count, &r->e) < 0 ||
 	    tsw_jarg_u32(r->a, "snaplen", false, 64, 65535, &snaplen, &r->e) < 0)
@@ -522,7 +544,7 @@ op_capture_stop(struct req *r)
 	int port;
 	char err[256];
 
-	if (arg_port(r, "port", &port) != 0)
+	if (arg_output(r, "port", &port) != 0)
 		return -1;
 	if (r->ctl->hooks.capture == NULL)
 		return fail(r, "op", "no captures here");
@@ -1348,7 +1370,8 @@ static const struct op {
 	  "hot-plug a VM port (e.g. net_vhost) into a network" },
 	{ "port_del", op_port_del, { "name" }, "remove a VM port" },
 	{ "capture_start", op_capture_start, { "port", "file", "count", "snaplen" },
-	  "capture what a port (or the uplink) receives and sends into capture_dir/FILE "
+	  "capture what a port (the uplink, a physical network's own device) receives and "
+	  "sends into capture_dir/FILE "
 	  "(pcapng), up to count frames" },
 	{ "capture_stop", op_capture_stop, { "port" }, "end a port's capture" },
 	{ "show_captures", op_show_captures, { NULL }, "captures running and done" },

@@ -20,8 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
-from tswfunc import (P, TOP, Ctl, Daemon, Guest, cleanup_dpdk_files, conf, ping, sh,
+from tswfunc import (P, TOP, Ctl, Daemon, Guest, cleanup_dpdk_files, conf, interrupt, ping, sh,
                      start_retrying_fanout, stop_all, wait_reachable)
 
 sys.path.insert(0, os.path.join(TOP, "tests", "replay"))
@@ -50,6 +51,19 @@ class Guests(Guest):
                     vdevs + ["--", "--stats-period", "10", "--forward-mode=io",
                              "--nb-cores=1", "--no-mlockall"])
         start_retrying_fanout(self._start)
+
+    def _start(self):
+        """As Guest's, and a device that failed to come up fails the start:
+        with several vdevs testpmd goes on without it (its ports then pair
+        wrongly); an af_packet port's PACKET_FANOUT collision with tunsw's
+        is retried in a new process."""
+        super()._start()
+        with open(self.log_path) as f:
+            log = f.read()
+        if "failed to initialize" in log:
+            interrupt(self.proc)
+            raise AssertionError("guest testpmd: a device did not come up:\n" + "\n".join(
+                line for line in log.splitlines() if "FANOUT" in line or "fail" in line))
 
 
 def ns(name, *cmd):
@@ -165,6 +179,12 @@ def run_provider(d, ovs):
         paths = [("vm1", "198.19.1.2", "tunnel"), ("vm2", "198.20.100.2", "VLAN 100 on the uplink"),
                  ("vm3", "198.18.0.2", "flat on the uplink"),
                  ("vm4", "198.20.200.2", "VLAN 200 on phys2")]
+        ctl0 = Ctl(os.path.join(d, "ctl.sock"))
+        # a physical network's own device is captured like a port (16 frames)
+        ctl0.ok("capture_start", port="phys2", file="phys2.pcapng", count=16)
+        rep = ctl0.call("capture_start", port="phys1", file="p1.pcapng")
+        assert rep["ok"] is False and "capture 'uplink'" in rep["error"], rep
+        ctl0.close()
         for vm, dst, what in paths:
             try:
                 wait_reachable(P + vm, dst, timeout=60)
@@ -172,7 +192,8 @@ def run_provider(d, ovs):
                 ctl = Ctl(os.path.join(d, "ctl.sock"))
                 diag = (ctl.ok("show_counters"), ctl.ok("show_fdb"))
                 with open(os.path.join(d, "guest.log")) as f:
-                    glog = f.read()[-1500:]
+                    glog = f.read()
+                glog = glog[:2500] + "\n...\n" + glog[-1500:]
                 raise AssertionError("%s (%s)\n--- tunsw:\n%s\n--- guests:\n%s\n--- state: %r"
                                      "\n--- switch:\n%s" % (e, what, sw.text()[-2000:], glog,
                                                             diag, ovs.log())) from None
@@ -194,6 +215,18 @@ def run_provider(d, ovs):
             assert c["networks"][net]["from_phys_pkts"] >= 5, (net, c["networks"][net])
         assert c["ports"]["phys2"]["rx_pkts"] >= 5 and c["ports"]["phys2"]["tx_pkts"] >= 5, \
             c["ports"]["phys2"]
+        end = time.time() + 30
+        while time.time() < end:
+            cap = {c["port"]: c for c in ctl.ok("show_captures")}["phys2"]
+            if not cap["running"]:
+                break
+            time.sleep(0.2)
+        assert cap["written"] == 16 and cap["lost"] == 0, cap
+        from tsw import pcapng_blocks
+        ifaces, frames = pcapng_blocks(os.path.join(d, "capture", "phys2.pcapng"))
+        assert [i["name"] for i in ifaces] == ["phys2"], ifaces
+        tags = {(b[12:14], int.from_bytes(b[14:16], "big") & 0xfff) for _, _, b, _ in frames}
+        assert tags == {(b"\x81\x00", 200)}, tags        # VLAN 200 both ways, on the wire
         info = ctl.ok("show_info")
         assert info["bridge_mappings"] == "phys1:uplink,phys2:net_af_packet2", info
         nets = {n["name"]: n for n in ctl.ok("show_networks")}
