@@ -157,7 +157,14 @@ def test_agent_wires_provider_networks_on_mapped_physnets():
 
     a = agent.TunswAgent.__new__(agent.TunswAgent)
     a.daemon, a.tunnel_types, a.wired = D(), ["vxlan"], {}
-    a.bridge_mappings = {"physnet1": "uplink", "physnet2": "net_af_packet2"}
+    a.bridge_mappings = {}
+    a.agent_state = {"configurations": {}}
+    # what the daemon's show_info says, as at start and after its restart
+    a._set_bridge_mappings({"physical_networks": [
+        {"name": "physnet1", "device": "uplink", "mtu": 1500},
+        {"name": "physnet2", "device": "net_af_packet2", "mtu": 9000}]})
+    assert a.bridge_mappings == {"physnet1": "uplink", "physnet2": "net_af_packet2"}
+    assert a.agent_state["configurations"]["bridge_mappings"] == a.bridge_mappings
     dev = {"port_id": PORT, "network_id": NET, "network_type": "vlan",
            "segmentation_id": 100, "physical_network": "physnet1"}
     assert a._segment(dev) == ("vlan", 100, "physnet1")

@@ -292,7 +292,10 @@ def test_03_ip_change_updates_the_arp_entry():
     replaces A's ARP entry; the FDB entry stays."""
     need()
     pb = W.ports["B"]
-    new_ip = "10.9.0.222"
+    # an address no port of the subnet has (Neutron allocates at random:
+    # a fixed choice collided once, 409 IpAddressAlreadyAllocated)
+    used = {f["ip_address"] for p in W.cloud.get("/ports")["ports"] for f in p["fixed_ips"]}
+    new_ip = next("10.9.0.%d" % i for i in range(222, 255) if "10.9.0.%d" % i not in used)
     W.ports["B"] = W.cloud.update("port", pb["id"], fixed_ips=[{"ip_address": new_ip}])
     ns(P + "B1", "ip", "addr", "flush", "dev", "eth0")
     ns(P + "B1", "ip", "addr", "add", new_ip + "/24", "dev", "eth0")

@@ -180,8 +180,8 @@ class TunswAgent:
         self.refusals = {}             # port id -> the daemon's last refusal (logged once)
         self.info = self._wait_for_daemon()
         self.local_ip, self.tunnel_types, self.sock_dir = self._check_daemon(self.info)
-        self.bridge_mappings = {p["name"]: p["device"]
-                                for p in self.info.get("physical_networks", [])}
+        self.bridge_mappings = {}
+        self._set_bridge_mappings(self.info)
         # security groups: Neutron's agent code with tunsw's firewall driver
         self.sg_agent = None
         self.port_sgs = {}             # port id -> its security groups (filtered ports)
@@ -282,6 +282,17 @@ class TunswAgent:
                  self.conf.TUNSW.control_socket, local_ip, ",".join(types), sock_dir)
         return local_ip, types, sock_dir
 
+    def _set_bridge_mappings(self, info):
+        """The daemon's physical networks, as the OVS agent's bridge_mappings
+        (physnet -> its device), also in the state reported to Neutron."""
+        maps = {p["name"]: p["device"] for p in info.get("physical_networks", [])}
+        if maps != self.bridge_mappings:
+            LOG.info("physical networks (bridge_mappings): %s",
+                     ", ".join("%s:%s" % kv for kv in sorted(maps.items())) or "none")
+        self.bridge_mappings = maps
+        if getattr(self, "agent_state", None) is not None:
+            self.agent_state["configurations"]["bridge_mappings"] = maps
+
     def _daemon_alive(self):
         """Reach the daemon; a new instance means a restart: resync."""
         try:
@@ -301,6 +312,9 @@ class TunswAgent:
             # its groups are gone with it: ports are wired closed ([]) and
             # opened as Neutron's code pushes the groups again (new devices)
             self.port_sgs = {}
+            # its physical networks may have changed with its config: the
+            # next state report carries them (the driver binds by them)
+            self._set_bridge_mappings(info)
         elif not self.daemon_ok and self.instance is not None:
             LOG.info("tunsw daemon reachable again (instance %s)", info["instance"])
         self.instance = info["instance"]
