@@ -97,7 +97,8 @@ def root_veth(a, b):
 
 
 NAMESPACES = ("rem", "h100", "h200", "vm1", "vm2", "vm3", "vm4")
-LINKS = ("up", "s1", "p2", "s2", "r0", "h1", "h2", "v1", "v2", "v3", "v4")
+# b1, b2: the switch's bridges' internal ports (taps left by ovs-vswitchd)
+LINKS = ("up", "s1", "p2", "s2", "r0", "h1", "h2", "v1", "v2", "v3", "v4", "b1", "b2")
 
 
 def topology_up(ovs):

@@ -321,6 +321,8 @@ def wire(ovs, d):
 def unwire():
     for side in ("a", "b"):
         subprocess.run(["ip", "link", "del", P + side + "o"], capture_output=True)
+    # the userspace bridge's internal port, a tap ovs-vswitchd leaves behind
+    subprocess.run(["ip", "link", "del", BR], capture_output=True)
     subprocess.run(["ip", "netns", "del", NS], capture_output=True)
 
 

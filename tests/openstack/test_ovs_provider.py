@@ -36,6 +36,9 @@ from tsw import Skip, run, run_tests  # noqa: E402
 from tswfunc import P, interrupt, sh  # noqa: E402
 
 NS = P + "prv"
+# the bridges, prefixed: a userspace bridge's internal port is a tap in the
+# root namespace (removed at the end), never a name a real OVS may use
+BR_INT, BR_PHYS = P + "bi", P + "bp"
 BCAST = "ff:ff:ff:ff:ff:ff"
 # port: (network, local VLAN on br-int, its VM's MAC)
 PORTS = {"A": ("v100", 1, "fa:16:3e:00:01:0a"), "B": ("v100", 1, "fa:16:3e:00:01:0b"),
@@ -191,17 +194,17 @@ def ovs_outputs(st, d):
     ovs = OVS(d)
     helper = None
     try:
-        ovs.vsctl("add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev",
-                  "--", "set-fail-mode", "br-int", "secure")
-        ovs.vsctl("add-br", "br-phys", "--", "set", "bridge", "br-phys",
-                  "datapath_type=netdev", "--", "set-fail-mode", "br-phys", "secure")
-        ovs.vsctl("add-port", "br-int", "int-br-phys", "--", "set", "Interface",
+        ovs.vsctl("add-br", BR_INT, "--", "set", "bridge", BR_INT, "datapath_type=netdev",
+                  "--", "set-fail-mode", BR_INT, "secure")
+        ovs.vsctl("add-br", BR_PHYS, "--", "set", "bridge", BR_PHYS,
+                  "datapath_type=netdev", "--", "set-fail-mode", BR_PHYS, "secure")
+        ovs.vsctl("add-port", BR_INT, "int-br-phys", "--", "set", "Interface",
                   "int-br-phys", "type=patch", "options:peer=phy-br-phys")
-        ovs.vsctl("add-port", "br-phys", "phy-br-phys", "--", "set", "Interface",
+        ovs.vsctl("add-port", BR_PHYS, "phy-br-phys", "--", "set", "Interface",
                   "phy-br-phys", "type=patch", "options:peer=int-br-phys")
         helper = wire(ovs)
         br_int, br_phys = agent_flows()
-        for br, flows in (("br-int", br_int), ("br-phys", br_phys)):
+        for br, flows in ((BR_INT, br_int), (BR_PHYS, br_phys)):
             ovs.ofctl("-O", "OpenFlow13", "del-flows", br)
             for f in flows:
                 ovs.ofctl("-O", "OpenFlow13", "add-flow", br, f)
@@ -220,12 +223,15 @@ def ovs_outputs(st, d):
             for ifc, frames in res["got"].items():
                 out[back[ifc]] += frames
         flows = "\n".join(ovs.ofctl("-O", "OpenFlow13", "dump-flows", br).stdout
-                          for br in ("br-int", "br-phys"))
+                          for br in (BR_INT, BR_PHYS))
         return out, flows
     finally:
         if helper is not None:
             helper.stdin.close()
             interrupt(helper)
+        for br in (BR_INT, BR_PHYS):
+            subprocess.run(["ovs-vsctl", "--db=unix:" + ovs.sock, "--timeout=10",
+                            "--if-exists", "del-br", br], capture_output=True, env=ovs.env)
         ovs.stop()
         unwire()
 
@@ -250,10 +256,10 @@ def wire(ovs):
         sh("ip", "netns", "exec", NS, "ip", "link", "set", inner, "up")
         sh("ip", "link", "set", outer, "up")
         if p == PHYS:
-            ovs.vsctl("add-port", "br-phys", outer)
+            ovs.vsctl("add-port", BR_PHYS, outer)
         else:
             net, lvid, m = PORTS[p]
-            ovs.vsctl("add-port", "br-int", outer, "--", "set", "Interface", outer,
+            ovs.vsctl("add-port", BR_INT, outer, "--", "set", "Interface", outer,
                       "external_ids:iface-id=port-" + p, "external_ids:attached-mac=" + m,
                       "--", "set", "Port", outer, "tag=%d" % lvid)
     helper = subprocess.Popen(["ip", "netns", "exec", NS, "/usr/bin/python3",
@@ -267,6 +273,8 @@ def wire(ovs):
 def unwire():
     for p in list(PORTS) + [PHYS]:
         subprocess.run(["ip", "link", "del", P + "o" + p.lower()], capture_output=True)
+    for br in (BR_INT, BR_PHYS):
+        subprocess.run(["ip", "link", "del", br], capture_output=True)
     subprocess.run(["ip", "netns", "del", NS], capture_output=True)
 
 
