@@ -277,6 +277,16 @@ to_phys(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_
 	emit(w, ph->out, m);
 }
 
+/* The outer VLAN tag off m, whose first 18 bytes are contiguous. */
+static inline void
+pop_vlan_tag(struct rte_mbuf *m)
+{
+	char *p = rte_pktmbuf_mtod(m, char *);
+
+	memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
+	rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+}
+
 /* A priority tag (VID 0) off a VM's frame, as OVS's access port takes it
  * (other VMs and tunnels get the frame untagged; a VLAN provider network's
  * tag gets its priority, R-V1): the tag goes to the mbuf's stripped-VLAN
@@ -284,13 +294,12 @@ to_phys(struct tsw_worker *w, uint16_t in, struct rte_mbuf *m, const struct tsw_
 static inline void
 strip_priority_tag(struct rte_mbuf *m)
 {
-	char *p = rte_pktmbuf_mtod(m, char *);
+	const char *p = rte_pktmbuf_mtod(m, const char *);
 
 	m->vlan_tci = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(p + RTE_ETHER_HDR_LEN))
 					       ->vlan_tci);
 	m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
-	memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
-	rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+	pop_vlan_tag(m);
 }
 
 /* Prefetch, for writing, the lines a copy will write in mbuf m fresh from
@@ -939,10 +948,7 @@ phys_rx(struct tsw_worker *w, uint16_t ph, uint16_t in, struct rte_mbuf **pkts, 
 			continue;
 		}
 		if (hl != RTE_ETHER_HDR_LEN) {                            /* R-V2: untagged */
-			char *p = rte_pktmbuf_mtod(m, char *);
-
-			memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
-			rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+			pop_vlan_tag(m);
 			eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		}
 		set_keys(w, &b, nin, (uint16_t)net, eth, TSW_DEST_PHYS, now_ms);
