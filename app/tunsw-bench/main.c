@@ -1102,8 +1102,8 @@ components_run(void *arg)
 			fprintf(stderr, "tunsw-bench: %u connections made, %u wanted\n",
 				tsw_ct_count(ct), COMP_ROUNDS * TSW_BURST);
 		/* then more, until the table refuses one: what max_connections
-		 * holds (rte_hash without extendable buckets refuses a key whose
-		 * two buckets are full) */
+		 * holds (a key whose probe lines are all taken would be refused
+		 * before the table holds max_connections) */
 		for (uint32_t i = 0; ct != NULL; i++) {
 			struct tsw_ct_key key;
 			uint8_t src[16] = { 10, 200, (uint8_t)(i >> 16), (uint8_t)(i >> 8) };

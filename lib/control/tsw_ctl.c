@@ -1110,7 +1110,6 @@ conn_json(const struct tsw_dp *dp, const struct tsw_ct_key *k, const struct tsw_
 	uint32_t st = __atomic_load_n(&c->st, __ATOMIC_RELAXED);
 	bool init_b = (st & TSW_CT_INIT_B) != 0;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	uint64_t seen = __atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED);
 	json_t *ports = json_array(), *o;
 
 	inet_ntop(k->v6 ? AF_INET6 : AF_INET, init_b ? k->b : k->a, src, sizeof(src));
@@ -1131,7 +1130,7 @@ conn_json(const struct tsw_dp *dp, const struct tsw_ct_key *k, const struct tsw_
 		      "src", src, "dst", dst, "sport", init_b ? k->pb : k->pa,
 		      "dport", init_b ? k->pa : k->pb,
 		      "state", (st & 0xff) < TSW_CT_NSTATES ? tsw_ct_state_names[st & 0xff] : "new",
-		      "idle_ms", (json_int_t)(now_ms >= seen ? now_ms - seen : 0),
+		      "idle_ms", (json_int_t)tsw_ct_idle_ms(c, now_ms),
 		      "revoked", (st & TSW_CT_REVOKED) != 0, "ports", ports);
 	return o;
 }

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
-#include <rte_hash.h>
 #include <rte_prefetch.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_spinlock.h>
 
 #include "tsw_ct.h"
 
@@ -19,16 +19,35 @@ const char *const tsw_ct_state_names[TSW_CT_NSTATES] = {
 };
 
 struct tsw_ct {
-	struct rte_hash *h;
-	struct tsw_ct_conn *conn;       /* by key position */
-	uint32_t n_pos;
+	struct tsw_ct_conn *slot;       /* n_slots lines */
+	uint32_t n_slots;               /* 2 x max */
+	uint32_t max;
+	rte_spinlock_t lock;            /* inserts, and turning reusable slots empty */
+	uint32_t added;                 /* atomic, written under the lock */
+	uint32_t deleted;               /* atomic, written by the writer alone */
+	/* the writer's */
 	struct rte_rcu_qsbr *qsbr;
-	uint32_t count;                 /* atomic: workers add, the writer deletes */
-	uint32_t expire_it;             /* the writer's walk */
+	uint32_t expire_it;             /* the walk, downwards: slots left in this sweep */
+	uint16_t epoch;                 /* deletions are stamped with it */
+	uint16_t token_epoch;           /* the epoch the pending token closes */
+	uint16_t reclaim_upto;          /* deletions of this epoch or before are reclaimable */
+	bool reclaim_any;               /* reclaim_upto is set */
+	bool token_set;
+	bool dirty;                     /* deletions in this epoch */
+	uint64_t token;                 /* QSBR token taken when token_epoch closed */
 	struct tsw_ct_timeouts to;
 };
 
-_Static_assert(sizeof(struct tsw_ct_key) == 48, "48-byte connection keys");
+/* st of a slot deleted by the writer and reusable (after a grace period);
+ * 0: never used, the end of a probe */
+#define ST_FREE          0xfeu
+#define ST_EPOCH_SHIFT   16           /* a deleted slot: the epoch that deleted it */
+
+_Static_assert(sizeof(struct tsw_ct_key) == 40, "40-byte connection keys");
+_Static_assert(sizeof(struct tsw_ct_conn) == RTE_CACHE_LINE_SIZE, "a connection is one line");
+_Static_assert(TSW_CT_DELETED < (1u << ST_EPOCH_SHIFT), "flags below the epoch");
+_Static_assert(TSW_CT_NSTATES < ST_FREE, "state numbers below the slot markers");
+_Static_assert(TSW_MAX_PORTS <= 1024, "a side's port has 10 bits");
 
 void
 tsw_ct_default_timeouts(struct tsw_ct_timeouts *t)
@@ -43,73 +62,81 @@ tsw_ct_default_timeouts(struct tsw_ct_timeouts *t)
 	memcpy(t->s, d, sizeof(d));
 }
 
+/* A key as five 64-bit words (memcpy: the key is bytes and 16-bit
+ * fields, never read through another type's pointer) */
+static inline void
+words(const struct tsw_ct_key *k, uint64_t w[5])
+{
+	memcpy(w, k, 5 * sizeof(uint64_t));
+}
+
 static inline uint32_t
 key_sig(const struct tsw_ct_key *k)
 {
-	const uint64_t *w = (const uint64_t *)(const void *)k;
+	uint64_t w[5];
 	uint32_t h = 0;
 
+	words(k, w);
 	for (int i = 0; i < 5; i++)
 		h = rte_hash_crc_8byte(w[i], h);
 	return h;
 }
 
-/* RCU reclaim of a deleted key: its slot is clean for the next connection
- * (no worker can still hold it: a grace period has passed). */
-static void
-slot_free(void *p, void *key_data)
+static inline bool
+key_eq(const struct tsw_ct_key *x, const struct tsw_ct_key *y)
 {
-	struct tsw_ct_conn *c = key_data;
+	uint64_t a[5], b[5];
 
-	(void)p;
-	if (c != NULL)
-		__atomic_store_n(&c->st, TSW_CT_NONE, __ATOMIC_RELEASE);
+	words(x, a);
+	words(y, b);
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
+		(a[4] ^ b[4])) == 0;
 }
 
-static uint32_t
-hash_fn(const void *key, uint32_t len, uint32_t init)
+/* A connection lookups find: a state, not deleted. */
+static inline bool
+live(uint32_t st)
 {
-	(void)len;
-	(void)init;
-	return key_sig(key);
+	return st != 0 && (st & 0xff) < TSW_CT_NSTATES && !(st & TSW_CT_DELETED);
+}
+
+/* The key's first slot: its hash scaled to the table (no power of two
+ * needed) */
+static inline uint32_t
+home(const struct tsw_ct *ct, uint32_t sig)
+{
+	return (uint32_t)(((uint64_t)sig * ct->n_slots) >> 32);
+}
+
+static inline uint32_t
+next(const struct tsw_ct *ct, uint32_t i)
+{
+	return i + 1 == ct->n_slots ? 0 : i + 1;
 }
 
 struct tsw_ct *
 tsw_ct_create(const char *name, uint32_t entries, int socket, struct rte_rcu_qsbr *qsbr,
 	      const struct tsw_ct_timeouts *to)
 {
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = entries,
-		.key_len = sizeof(struct tsw_ct_key),
-		.hash_func = hash_fn,
-		.socket_id = socket,
-		/* lock-free lookups; inserts from every worker (under the
-		 * hash's writer lock); no extendable buckets: a full bucket
-		 * pair is a full table for that connection */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			      RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD,
-	};
-	struct rte_hash_rcu_config rc = { .v = qsbr, .mode = RTE_HASH_QSBR_MODE_DQ,
-					  .free_key_data_func = slot_free };
-	struct tsw_ct *ct = rte_zmalloc_socket(name, sizeof(*ct), RTE_CACHE_LINE_SIZE, socket);
+	struct tsw_ct *ct;
 
+	if (entries < 64 || entries > (1u << 30))
+		return NULL;
+	ct = rte_zmalloc_socket(name, sizeof(*ct), RTE_CACHE_LINE_SIZE, socket);
 	if (ct == NULL)
 		return NULL;
 	ct->qsbr = qsbr;
 	ct->to = *to;
-	ct->h = rte_hash_create(&hp);
-	if (ct->h == NULL)
-		goto fail;
-	ct->n_pos = (uint32_t)rte_hash_max_key_id(ct->h) + 1;
-	ct->conn = rte_zmalloc_socket(name, sizeof(*ct->conn) * ct->n_pos, RTE_CACHE_LINE_SIZE,
-				      socket);
-	if (ct->conn == NULL || (qsbr != NULL && rte_hash_rcu_qsbr_add(ct->h, &rc) != 0))
-		goto fail;
+	ct->max = entries;
+	ct->n_slots = 2 * entries;
+	rte_spinlock_init(&ct->lock);
+	ct->slot = rte_zmalloc_socket(name, (size_t)ct->n_slots * sizeof(*ct->slot),
+				      RTE_CACHE_LINE_SIZE, socket);
+	if (ct->slot == NULL) {
+		tsw_ct_free(ct);
+		return NULL;
+	}
 	return ct;
-fail:
-	tsw_ct_free(ct);
-	return NULL;
 }
 
 void
@@ -117,8 +144,7 @@ tsw_ct_free(struct tsw_ct *ct)
 {
 	if (ct == NULL)
 		return;
-	rte_hash_free(ct->h);
-	rte_free(ct->conn);
+	rte_free(ct->slot);
 	rte_free(ct);
 }
 
@@ -161,133 +187,199 @@ tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto,
 	k->v6 = v6;
 }
 
-/* The connection at a key's position, or NULL: a slot being set up by
- * another worker is no connection yet. */
+/* Probe from slot i for k: the live connection, or NULL (an empty slot
+ * ends the probe; deleted and reusable slots do not). */
 static inline struct tsw_ct_conn *
-conn_at(const struct tsw_ct *ct, int32_t pos)
+probe(const struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t i)
 {
-	struct tsw_ct_conn *c;
-	uint32_t st;
+	for (unsigned int n = 0; n < TSW_CT_PROBE; n++) {
+		struct tsw_ct_conn *c = &ct->slot[i];
+		uint32_t st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
 
-	if (pos < 0)
-		return NULL;
-	c = &ct->conn[pos];
-	st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
-	return st != TSW_CT_NONE && (st & 0xff) < TSW_CT_NSTATES ? c : NULL;
+		if (st == 0)
+			return NULL;
+		if (live(st) && key_eq(&c->key, k))
+			return c;
+		i = next(ct, i);
+	}
+	return NULL;
 }
 
 struct tsw_ct_conn *
 tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 {
-	return conn_at(ct, rte_hash_lookup_with_hash(ct->h, k, key_sig(k)));
+	return probe(ct, k, home(ct, key_sig(k)));
 }
 
 void
 tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k, unsigned int n,
 		   struct tsw_ct_conn **out)
 {
-	hash_sig_t sig[TSW_CT_BULK];
-	int32_t pos[TSW_CT_BULK];
+	uint32_t at[TSW_CT_BULK];
 
-	if (n == 0)
-		return;
+	/* every key's line in flight before the first is compared */
+	for (unsigned int i = 0; i < n; i++) {
+		at[i] = home(ct, key_sig(k[i]));
+		rte_prefetch0(&ct->slot[at[i]]);
+	}
 	for (unsigned int i = 0; i < n; i++)
-		sig[i] = key_sig(k[i]);
-	rte_hash_lookup_with_hash_bulk(ct->h, (const void **)(uintptr_t)k, sig, n, pos);
-	/* the connections' lines, all in flight before the first is read */
-	for (unsigned int i = 0; i < n; i++)
-		if (pos[i] >= 0)
-			rte_prefetch0(&ct->conn[pos[i]]);
-	for (unsigned int i = 0; i < n; i++)
-		out[i] = conn_at(ct, pos[i]);
+		out[i] = probe(ct, k[i], at[i]);
 }
 
 struct tsw_ct_conn *
 tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, bool *created)
 {
-	uint32_t sig = key_sig(k);
-	int32_t pos = rte_hash_add_key_with_hash(ct->h, k, sig);
+	uint32_t i = home(ct, key_sig(k)), free_at = UINT32_MAX;
 	struct tsw_ct_conn *c;
-	uint32_t none = TSW_CT_NONE;
 
 	*created = false;
-	if (pos < 0)
-		return NULL;                   /* full */
-	c = &ct->conn[pos];
-	/* the slot, for the RCU reclaim of the key once it is deleted */
-	rte_hash_add_key_with_hash_data(ct->h, k, sig, c);
-	/* the first to claim the slot sets it up; whoever comes second (the
-	 * same connection from another worker at the same time) finds it
-	 * being set up (TSW_CT_INIT) or set up */
-	if (__atomic_compare_exchange_n(&c->st, &none, TSW_CT_INIT, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		c->rule[0] = c->rule[1] = 0;
-		__atomic_store_n(&c->side[0], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->side[1], 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->seen_ms, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->st, st, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&ct->count, 1, __ATOMIC_RELAXED);
-		*created = true;
+	rte_spinlock_lock(&ct->lock);
+	/* the whole probe again under the lock: another worker may have
+	 * made this connection since our lookup */
+	for (unsigned int n = 0; n < TSW_CT_PROBE; n++) {
+		uint32_t s;
+
+		c = &ct->slot[i];
+		s = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
+		if (s == 0) {
+			if (free_at == UINT32_MAX)
+				free_at = i;
+			break;
+		}
+		if (s == ST_FREE) {
+			if (free_at == UINT32_MAX)
+				free_at = i;
+		} else if (live(s) && key_eq(&c->key, k)) {
+			rte_spinlock_unlock(&ct->lock);
+			return c;                      /* another worker's, at this moment */
+		}
+		i = next(ct, i);
 	}
+	if (free_at == UINT32_MAX || tsw_ct_count(ct) >= ct->max) {
+		rte_spinlock_unlock(&ct->lock);
+		return NULL;                           /* full */
+	}
+	c = &ct->slot[free_at];
+	/* no lookup reads a slot that is not live: the key and the rest
+	 * first, then the state word publishes them */
+	c->key = *k;
+	__atomic_store_n(&c->side[0], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->side[1], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->seen_ms, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->st, st & ~(uint32_t)TSW_CT_DELETED & 0xffffu, __ATOMIC_RELEASE);
+	/* no locked add: the lock orders the inserts (a locked instruction
+	 * would wait for the new line's stores to reach the cache) */
+	__atomic_store_n(&ct->added, ct->added + 1, __ATOMIC_RELAXED);
+	rte_spinlock_unlock(&ct->lock);
+	*created = true;
 	return c;
 }
 
-/* The writer deletes k: gone for lookups at once; its slot is cleared when
- * the key's position is reclaimed, a grace period later (slot_free), or at
- * once without concurrent readers. */
-static void
-del(struct tsw_ct *ct, const struct tsw_ct_key *k)
+/* The writer deletes the connection in slot i (if it is one): gone for
+ * lookups at once; a worker that holds it within its burst still finds its
+ * state. The slot is reusable after a grace period (reclaim()), at once
+ * without concurrent readers. */
+static bool
+del(struct tsw_ct *ct, uint32_t i)
 {
-	int32_t p = rte_hash_del_key_with_hash(ct->h, k, key_sig(k));
+	struct tsw_ct_conn *c = &ct->slot[i];
+	uint32_t st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
 
-	if (p < 0)
+	do {
+		if (!live(st))
+			return false;
+	} while (!__atomic_compare_exchange_n(&c->st, &st,
+					      (st & 0xffffu) | TSW_CT_DELETED |
+					      (uint32_t)ct->epoch << ST_EPOCH_SHIFT,
+					      false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	if (ct->qsbr == NULL)
+		__atomic_store_n(&c->st, ST_FREE, __ATOMIC_RELEASE);
+	ct->dirty = true;
+	__atomic_store_n(&ct->deleted, ct->deleted + 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* The writer's grace periods: when the token taken after the deletions of
+ * an epoch has passed (every worker has been quiescent since), the slots
+ * of that epoch and the ones before are reusable; a new token closes the
+ * current epoch when it had deletions. Never waits. */
+static void
+advance(struct tsw_ct *ct)
+{
+	if (ct->qsbr == NULL)
 		return;
-	if (ct->qsbr == NULL) {
-		slot_free(NULL, &ct->conn[p]);
-		rte_hash_free_key_with_position(ct->h, p);
+	if (ct->token_set && rte_rcu_qsbr_check(ct->qsbr, ct->token, false) == 1) {
+		ct->reclaim_upto = ct->token_epoch;
+		ct->reclaim_any = true;
+		ct->token_set = false;
 	}
-	__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
+	if (!ct->token_set && ct->dirty) {
+		ct->token = rte_rcu_qsbr_start(ct->qsbr);
+		ct->token_epoch = ct->epoch++;
+		ct->token_set = true;
+		ct->dirty = false;
+	}
+}
+
+/* The writer's walk at slot i: a deleted slot whose grace period has
+ * passed becomes reusable; a reusable one right before an empty one
+ * becomes empty (no probe needs to pass it: the walk goes downwards, so a
+ * run of them before an empty slot empties in one sweep). */
+static void
+reclaim(struct tsw_ct *ct, uint32_t i, uint32_t st)
+{
+	struct tsw_ct_conn *c = &ct->slot[i];
+
+	if ((st & TSW_CT_DELETED) && st != ST_FREE) {
+		uint16_t when = (uint16_t)(st >> ST_EPOCH_SHIFT);
+		if (!ct->reclaim_any || (int16_t)(uint16_t)(ct->reclaim_upto - when) < 0)
+			return;
+		__atomic_store_n(&c->st, ST_FREE, __ATOMIC_RELEASE);
+		st = ST_FREE;
+	}
+	if (st == ST_FREE &&
+	    __atomic_load_n(&ct->slot[next(ct, i)].st, __ATOMIC_ACQUIRE) == 0) {
+		/* under the insert lock: an insert that chose the empty slot
+		 * after this one must not be cut off from its probe */
+		rte_spinlock_lock(&ct->lock);
+		if (__atomic_load_n(&ct->slot[next(ct, i)].st, __ATOMIC_ACQUIRE) == 0 &&
+		    __atomic_load_n(&c->st, __ATOMIC_ACQUIRE) == ST_FREE)
+			__atomic_store_n(&c->st, 0, __ATOMIC_RELEASE);
+		rte_spinlock_unlock(&ct->lock);
+	}
 }
 
 unsigned int
 tsw_ct_expire(struct tsw_ct *ct, uint64_t now_ms, unsigned int budget, uint64_t *counts,
 	      bool *swept)
 {
-	struct tsw_ct_key batch[64];
-	unsigned int gone = 0, seen = 0, n;
-	const void *key;
-	void *data;
-	bool end = false;
+	unsigned int gone = 0;
 
-	while (!end && seen < budget) {
-		for (n = 0; n < RTE_DIM(batch) && seen < budget; seen++) {
-			int32_t p = rte_hash_iterate(ct->h, &key, &data, &ct->expire_it);
-			if (p < 0) {
-				end = true;
-				break;
-			}
-			const struct tsw_ct_conn *c = &ct->conn[p];
-			uint32_t st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
-			uint64_t seen_ms = __atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED);
-			uint32_t s = st & 0xff;
-			if (st == TSW_CT_NONE || st == TSW_CT_INIT)
-				continue;      /* being set up */
-			if (!(st & TSW_CT_REVOKED) && s < TSW_CT_NSTATES &&
-			    (now_ms < seen_ms || now_ms - seen_ms < (uint64_t)ct->to.s[s] * 1000)) {
-				if (counts != NULL)
-					counts[s]++;
-				continue;
-			}
-			memcpy(&batch[n++], key, sizeof(batch[0]));
+	advance(ct);
+	if (ct->expire_it == 0)
+		ct->expire_it = ct->n_slots;          /* a new sweep */
+	for (unsigned int seen = 0; seen < budget && ct->expire_it > 0; seen++) {
+		uint32_t i = --ct->expire_it;
+		struct tsw_ct_conn *c = &ct->slot[i];
+		uint32_t st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
+		uint32_t s = st & 0xff;
+
+		if (st == 0)
+			continue;
+		if (!live(st)) {
+			reclaim(ct, i, st);
+			continue;
 		}
-		for (unsigned int i = 0; i < n; i++)
-			del(ct, &batch[i]);
-		gone += n;
+		if (!(st & TSW_CT_REVOKED) &&
+		    tsw_ct_idle_ms(c, now_ms) < (uint64_t)ct->to.s[s] * 1000) {
+			if (counts != NULL)
+				counts[s]++;
+			continue;
+		}
+		gone += del(ct, i);
 	}
-	if (end)
-		ct->expire_it = 0;
 	if (swept != NULL)
-		*swept = end;
+		*swept = ct->expire_it == 0;
 	return gone;
 }
 
@@ -295,41 +387,42 @@ unsigned int
 tsw_ct_flush(struct tsw_ct *ct, bool (*match)(const struct tsw_ct_key *,
 					      const struct tsw_ct_conn *, void *), void *arg)
 {
-	struct tsw_ct_key batch[64];
-	unsigned int gone = 0, n;
-	uint32_t it = 0;
-	const void *key;
-	void *data;
-	int32_t p = 0;
+	unsigned int gone = 0;
 
-	/* the walk goes on from where it is: deleting never moves the other
-	 * keys of this table (no extendable buckets) */
-	while (p >= 0) {
-		for (n = 0; n < RTE_DIM(batch);) {
-			p = rte_hash_iterate(ct->h, &key, &data, &it);
-			if (p < 0)
-				break;
-			if (!match(key, &ct->conn[p], arg))
-				continue;
-			memcpy(&batch[n++], key, sizeof(batch[0]));
-		}
-		for (unsigned int i = 0; i < n; i++)
-			del(ct, &batch[i]);
-		gone += n;
+	for (uint32_t i = 0; i < ct->n_slots; i++) {
+		const struct tsw_ct_conn *c = &ct->slot[i];
+		if (live(__atomic_load_n(&c->st, __ATOMIC_ACQUIRE)) && match(&c->key, c, arg))
+			gone += del(ct, i);
 	}
+	advance(ct);        /* their grace period starts now */
 	return gone;
+}
+
+void
+tsw_ct_reclaim(struct tsw_ct *ct)
+{
+	advance(ct);
+	for (uint32_t i = ct->n_slots; i-- > 0;) {
+		uint32_t st = __atomic_load_n(&ct->slot[i].st, __ATOMIC_ACQUIRE);
+		if (st != 0 && !live(st))
+			reclaim(ct, i, st);
+	}
 }
 
 uint32_t
 tsw_ct_count(const struct tsw_ct *ct)
 {
-	return __atomic_load_n(&ct->count, __ATOMIC_RELAXED);
+	/* the writer reads deleted first: a deletion it counts was of an
+	 * addition already counted (both wrap alike) */
+	uint32_t d = __atomic_load_n(&ct->deleted, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&ct->added, __ATOMIC_ACQUIRE) - d;
 }
 
 uint32_t
 tsw_ct_capacity(const struct tsw_ct *ct)
 {
-	return ct->n_pos - 1;
+	return ct->max;
 }
 
 const struct tsw_ct_timeouts *
@@ -342,17 +435,30 @@ int
 tsw_ct_iterate(const struct tsw_ct *ct, uint32_t *it, const struct tsw_ct_key **k,
 	       const struct tsw_ct_conn **c)
 {
-	const void *key;
-	void *data;
-	int32_t p;
+	while (*it < ct->n_slots) {
+		const struct tsw_ct_conn *s = &ct->slot[(*it)++];
+		if (live(__atomic_load_n(&s->st, __ATOMIC_ACQUIRE))) {
+			*k = &s->key;
+			*c = s;
+			return 0;
+		}
+	}
+	return -1;
+}
 
-	do {
-		p = rte_hash_iterate(ct->h, &key, &data, it);
-		if (p < 0)
-			return -1;
-	} while ((__atomic_load_n(&ct->conn[p].st, __ATOMIC_ACQUIRE) & 0xff) >= TSW_CT_NSTATES ||
-		 __atomic_load_n(&ct->conn[p].st, __ATOMIC_ACQUIRE) == TSW_CT_NONE);
-	*k = key;
-	*c = &ct->conn[p];
-	return 0;
+void
+tsw_ct_slot_use(const struct tsw_ct *ct, struct tsw_ct_slot_use *u)
+{
+	memset(u, 0, sizeof(*u));
+	for (uint32_t i = 0; i < ct->n_slots; i++) {
+		uint32_t st = __atomic_load_n(&ct->slot[i].st, __ATOMIC_ACQUIRE);
+		if (st == 0)
+			u->empty++;
+		else if (st == ST_FREE)
+			u->reusable++;
+		else if (live(st))
+			u->live++;
+		else
+			u->deleted++;
+	}
 }

@@ -12,39 +12,48 @@
  * side at once.
  *
  * Contract:
- *  - Workers create connections themselves, several at once (rte_hash's
- *    multi-writer add, a lock taken for inserts only), and look them up
- *    lock-free; the two directions of one connection may be handled by two
- *    workers. A connection's slot is the hash key's position; whoever moves
- *    its state word from 0 initializes it, so two workers adding the same
- *    connection at once end with one connection.
+ *  - The table is tunsw's own open-addressing table of connections, one
+ *    cache line each holding the key and the state together: a lookup of
+ *    an established connection reads one line (the line its hash points
+ *    at, or the few after it: linear probing at most TSW_CT_PROBE lines;
+ *    the table has two slots per connection allowed, so it is at most half
+ *    full).
+ *  - Workers create connections themselves (tsw_ct_create_conn), one at a
+ *    time under the table's insert lock (held for the probe and the
+ *    slot's stores, never by a lookup), so two workers adding the same
+ *    connection at once end with one connection; lookups take no lock
+ *    (a slot is published by a release store of its state word after its
+ *    key), and the two directions of one connection may be handled by two
+ *    workers.
  *  - Per packet a worker updates the state word with compare-and-swap and
  *    stores the time it was seen; it never waits.
  *  - Expiry is the table writer's (tsw_ct_expire, a slice at a time):
- *    entries idle past their state's timeout (and revoked ones) are deleted:
- *    gone for lookups at once, their slots cleared and reused after an RCU
- *    grace period (the workers' QSBR variable), so a worker that still
- *    holds one within its burst never writes into a reused slot. When the
- *    table is full, tsw_ct_create() fails: new connections are refused,
- *    established ones go on.
+ *    entries idle past their state's timeout (and revoked ones) are
+ *    deleted: flagged TSW_CT_DELETED (gone for lookups at once, their
+ *    state kept for a worker that still holds them within its burst) and
+ *    made reusable after an RCU grace period (the workers' QSBR variable).
+ *    The walk also turns reusable slots back into empty ones where that
+ *    shortens probes. When the table holds max_connections, or a key's
+ *    TSW_CT_PROBE lines are all taken, tsw_ct_create_conn() fails: new
+ *    connections are refused, established ones go on.
  */
 #ifndef TSW_CT_H
 #define TSW_CT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <rte_common.h>
 #include <rte_rcu_qsbr.h>
+#include "tsw_types.h"
 
-/* The canonical key (addresses: IPv4 in the first 4 bytes), 48 bytes:
- * rte_hash compares keys of 16, 32, 48... bytes with vector code, other
- * lengths with memcmp(), a call per probe */
+/* The canonical key (addresses: IPv4 in the first 4 bytes, the rest 0),
+ * 40 bytes: five 64-bit words, compared and hashed as such */
 struct tsw_ct_key {
 	uint8_t a[16], b[16];
 	uint16_t pa, pb;          /* ports; ICMP echo: pa = pb = id */
 	uint16_t zone;
 	uint8_t proto;
 	uint8_t v6;
-	uint64_t zero;            /* always 0 */
 } __attribute__((aligned(8)));
 
 /* TCP states as Linux's conntrack names them, and the others' */
@@ -67,41 +76,64 @@ struct tsw_ct_timeouts {
 };
 void tsw_ct_default_timeouts(struct tsw_ct_timeouts *t);
 
-/* One end's filter verdict: valid, allowed, the local port, the rule set's
- * generation, as one word (0: no filtered port at this end). */
+/* One end's filter verdict: valid (bit 0), allowed (bit 1), the local
+ * port (bits 2..11), the rule that allowed it (bits 12..31: the rule
+ * set's index + 1, 0 none or beyond 2^20 - 1; trace), the rule set's
+ * generation (bits 32..63), as one word (0: no filtered port at this
+ * end). */
 typedef uint64_t tsw_ct_side_t;
+#define TSW_CT_SIDE_RULE_MAX 0xfffffu
 static inline tsw_ct_side_t
-tsw_ct_side(uint16_t port, bool allowed, uint32_t gen)
+tsw_ct_side(uint16_t port, bool allowed, uint32_t gen, uint32_t rule)
 {
-	return (uint64_t)gen << 32 | (uint64_t)port << 16 | (allowed ? 2u : 0u) | 1u;
+	return (uint64_t)gen << 32 | (uint64_t)(rule <= TSW_CT_SIDE_RULE_MAX ? rule : 0) << 12 |
+	       (uint64_t)(port & 0x3ffu) << 2 | (allowed ? 2u : 0u) | 1u;
 }
 static inline bool tsw_ct_side_valid(tsw_ct_side_t s) { return s & 1; }
 static inline bool tsw_ct_side_allowed(tsw_ct_side_t s) { return (s & 2) != 0; }
-static inline uint16_t tsw_ct_side_port(tsw_ct_side_t s) { return (uint16_t)(s >> 16); }
+static inline uint16_t tsw_ct_side_port(tsw_ct_side_t s) { return (uint16_t)((s >> 2) & 0x3ff); }
+static inline uint32_t tsw_ct_side_rule(tsw_ct_side_t s) { return (uint32_t)(s >> 12) & 0xfffff; }
 static inline uint32_t tsw_ct_side_gen(tsw_ct_side_t s) { return (uint32_t)(s >> 32); }
 
 /* The state word: state (8 bits), which end started it (bit 8), flags.
- * TSW_CT_INIT: a worker is setting the slot up (not a connection yet). */
-#define TSW_CT_INIT      0xffu
+ * A slot that holds no connection has a state byte of TSW_CT_NSTATES or
+ * more (or 0: never used, the end of every probe). */
 #define TSW_CT_INIT_B    (1u << 8)   /* the b end started it */
 #define TSW_CT_REVOKED   (1u << 9)   /* cut by a rule change (R-G7) */
 #define TSW_CT_SEEN_A    (1u << 10)  /* a packet from the a end */
 #define TSW_CT_SEEN_B    (1u << 11)
 #define TSW_CT_FIN_INIT  (1u << 12)  /* TCP: a FIN from the initiator */
 #define TSW_CT_FIN_RESP  (1u << 13)  /* ...from the other end */
+#define TSW_CT_DELETED   (1u << 14)  /* expired or flushed: no lookup finds it */
 
+/* One connection: its key and its state in one cache line. */
 struct tsw_ct_conn {
+	struct tsw_ct_key key;
 	uint32_t st;              /* atomic: state | flags */
-	uint32_t rule[2];         /* the rule that allowed each side (trace), 0 none */
-	uint32_t pad;
+	uint32_t seen_ms;         /* atomic: the dataplane's ms clock at the last
+				   * packet, its low 32 bits (tsw_ct_idle_ms) */
 	tsw_ct_side_t side[2];    /* atomic: the a and b ends */
-	uint64_t seen_ms;         /* last packet */
-} __rte_cache_aligned;        /* one cache line each (40 bytes would straddle two) */
+} __rte_cache_aligned;
+
+/* Milliseconds since c's last packet (the clock's low 32 bits wrap every
+ * 49 days; timeouts are at most 30 days and expiry walks the table far
+ * more often). */
+static inline uint32_t
+tsw_ct_idle_ms(const struct tsw_ct_conn *c, uint64_t now_ms)
+{
+	return (uint32_t)now_ms - __atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED);
+}
+static inline void
+tsw_ct_touch(struct tsw_ct_conn *c, uint64_t now_ms)
+{
+	if (__atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED) != (uint32_t)now_ms)
+		__atomic_store_n(&c->seen_ms, (uint32_t)now_ms, __ATOMIC_RELAXED);
+}
 
 struct tsw_ct;
 
-/* entries: the table's size (max_connections); qsbr: the workers' (NULL:
- * no concurrent readers, slots reused at once). */
+/* entries: the table's size (max_connections, 64 or more); qsbr: the
+ * workers' (NULL: no concurrent readers, slots reused at once). */
 struct tsw_ct *tsw_ct_create(const char *name, uint32_t entries, int socket,
 			     struct rte_rcu_qsbr *qsbr, const struct tsw_ct_timeouts *to);
 void tsw_ct_free(struct tsw_ct *ct);
@@ -114,8 +146,8 @@ void tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto
 
 /* Worker: the connection of k, or NULL. */
 struct tsw_ct_conn *tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k);
-/* Worker: the connections of n keys (n <= TSW_CT_BULK) at once, rte_hash's
- * bulk lookup: the buckets' cache misses overlap. */
+/* Worker: the connections of n keys (n <= TSW_CT_BULK) at once: every
+ * key's line is in flight before the first is compared. */
 #define TSW_CT_BULK 64
 void tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k,
 			unsigned int n, struct tsw_ct_conn **out);
@@ -124,6 +156,7 @@ void tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const 
  * absent; *created tells which. NULL when the table is full. */
 struct tsw_ct_conn *tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k,
 				       uint32_t st, bool *created);
+
 
 /* Writer: delete connections idle past their timeout (and revoked ones),
  * walking at most budget entries from where the last call stopped; returns
@@ -136,6 +169,10 @@ unsigned int tsw_ct_expire(struct tsw_ct *ct, uint64_t now_ms, unsigned int budg
 unsigned int tsw_ct_flush(struct tsw_ct *ct, bool (*match)(const struct tsw_ct_key *,
 							   const struct tsw_ct_conn *, void *),
 			  void *arg);
+/* Writer: every deleted slot whose grace period has passed (every worker
+ * quiescent since its deletion) made reusable now, in one walk of the
+ * whole table (tsw_ct_expire does it a slice at a time). Never waits. */
+void tsw_ct_reclaim(struct tsw_ct *ct);
 uint32_t tsw_ct_count(const struct tsw_ct *ct);
 uint32_t tsw_ct_capacity(const struct tsw_ct *ct);
 const struct tsw_ct_timeouts *tsw_ct_timeouts(const struct tsw_ct *ct);
@@ -143,5 +180,16 @@ const struct tsw_ct_timeouts *tsw_ct_timeouts(const struct tsw_ct *ct);
 /* Iterate (show_connections): *it starts at 0; 0 and the entry, -1 at end. */
 int tsw_ct_iterate(const struct tsw_ct *ct, uint32_t *it, const struct tsw_ct_key **k,
 		   const struct tsw_ct_conn **c);
+
+/* What the table's slots hold (tests, show_info): connections, deleted
+ * ones waiting for their grace period, reusable ones, never used or
+ * emptied again. Walks the whole table. */
+struct tsw_ct_slot_use {
+	uint32_t live, deleted, reusable, empty;
+};
+void tsw_ct_slot_use(const struct tsw_ct *ct, struct tsw_ct_slot_use *u);
+
+/* Lines a lookup probes at most (and an insert looks at for a free slot). */
+#define TSW_CT_PROBE 32
 
 #endif

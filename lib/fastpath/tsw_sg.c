@@ -743,8 +743,7 @@ track(struct tsw_ct_conn *c, const struct tsw_sg_pkt *p, bool from_b, uint64_t n
 			break;
 	} while (!__atomic_compare_exchange_n(&c->st, &st, nst, false, __ATOMIC_ACQ_REL,
 					      __ATOMIC_ACQUIRE));
-	if (__atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED) != now_ms)
-		__atomic_store_n(&c->seen_ms, now_ms, __ATOMIC_RELAXED);
+	tsw_ct_touch(c, now_ms);
 	return true;
 }
 
@@ -776,8 +775,7 @@ static enum tsw_drop
 judge_known(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t port,
 	    const struct tsw_ct_key *k, struct tsw_ct_conn *c, int e, struct tsw_sg_why *why)
 {
-	uint32_t rule = c->rule[e];
-
+	uint32_t rule;
 	tsw_ct_side_t side = __atomic_load_n(&c->side[e], __ATOMIC_ACQUIRE);
 	uint32_t st = __atomic_load_n(&c->st, __ATOMIC_ACQUIRE);
 
@@ -795,11 +793,11 @@ judge_known(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_
 				__atomic_fetch_or(&c->st, TSW_CT_REVOKED, __ATOMIC_ACQ_REL);
 			return TSW_DROP_ct_revoked;
 		}
-		side = tsw_ct_side(port, ok, gen);
-		if (!x->dry) {
+		side = tsw_ct_side(port, ok, gen, rule);
+		if (!x->dry)
 			__atomic_store_n(&c->side[e], side, __ATOMIC_RELEASE);
-			c->rule[e] = rule;
-		}
+	} else {
+		rule = tsw_ct_side_rule(side);
 	}
 	if (why != NULL) {
 		why->by = 2;
@@ -961,11 +959,10 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 		return TSW_DROP_ct_full;
 	if (!created)                         /* another worker's, at this moment */
 		return TSW_DROP_MAX;
-	c->rule[e] = rule;
 	__atomic_store_n(&c->side[e],
-			 tsw_ct_side(port, true, __atomic_load_n(&rs->gen, __ATOMIC_ACQUIRE)),
+			 tsw_ct_side(port, true, __atomic_load_n(&rs->gen, __ATOMIC_ACQUIRE), rule),
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&c->seen_ms, now_ms, __ATOMIC_RELAXED);
+	tsw_ct_touch(c, now_ms);
 	return TSW_DROP_MAX;
 }
 

@@ -374,8 +374,12 @@ any_conn(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
 void
 fz_forget_connections(void)
 {
-	if (FZ.dp->ct != NULL)
+	if (FZ.dp->ct != NULL) {
 		tsw_ct_flush(FZ.dp->ct, any_conn, NULL);
+		/* the slots free again: no frame is in flight here */
+		rte_rcu_qsbr_quiescent(fz_qsbr, 0);
+		tsw_ct_reclaim(FZ.dp->ct);
+	}
 }
 
 void

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Unit tests: the connection table of security groups (tsw_ct).
  */
+#include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,6 @@ race(void *arg)
 {
 	struct racer *r = arg;
 
-	rte_thread_register();          /* rte_hash's per-lcore slot caches */
 	pthread_barrier_wait(r->start);
 	for (uint32_t n = 0; n < N_KEYS; n++) {
 		struct tsw_ct_key k;
@@ -76,7 +77,6 @@ race(void *arg)
 			r->full++;
 		r->created += created;
 	}
-	rte_thread_unregister();
 	return NULL;
 }
 
@@ -176,6 +176,250 @@ test_ct_expiry_in_slices_and_a_full_table(void)
 	tsw_ct_free(ct);
 }
 
+static struct rte_rcu_qsbr *
+qsbr_for(unsigned int threads)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(threads);
+	struct rte_rcu_qsbr *v = rte_zmalloc("uct_qsbr", sz, RTE_CACHE_LINE_SIZE);
+
+	if (v != NULL)
+		rte_rcu_qsbr_init(v, threads);
+	return v;
+}
+
+/* One sweep of the expiry walk over the whole table. */
+static unsigned int
+sweep(struct tsw_ct *ct, uint64_t now_ms)
+{
+	bool swept = false;
+	unsigned int gone = 0;
+
+	for (int i = 0; i < 1000 && !swept; i++)
+		gone += tsw_ct_expire(ct, now_ms, 1u << 20, NULL, &swept);
+	return gone;
+}
+
+static bool
+any(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
+{
+	(void)k;
+	(void)c;
+	(void)arg;
+	return true;
+}
+
+/* A deleted connection's slot is not reused while a worker may still hold
+ * it (no quiescent state since the deletion): the same key made again
+ * goes elsewhere and the held one keeps its key; after a grace period the
+ * slots are reusable, and the walk empties them again (probes end early). */
+static void
+test_ct_deleted_slots_wait_for_a_grace_period(void)
+{
+	struct rte_rcu_qsbr *v = qsbr_for(1);
+	struct tsw_ct_timeouts to;
+	struct tsw_ct_slot_use u;
+	struct tsw_ct_conn *held = NULL, *again;
+	struct tsw_ct_key k0;
+	struct tsw_ct *ct;
+	bool from_b, created;
+
+	CU_ASSERT_FATAL(v != NULL);
+	rte_rcu_qsbr_thread_register(v, 0);
+	rte_rcu_qsbr_thread_online(v, 0);
+	tsw_ct_default_timeouts(&to);
+	ct = tsw_ct_create("uct_grace", 64, SOCKET_ID_ANY, v, &to);
+	CU_ASSERT_FATAL(ct != NULL);
+	for (uint32_t n = 0; n < 64; n++) {
+		struct tsw_ct_key k;
+		struct tsw_ct_conn *c;
+		key_n(&k, n, false, &from_b);
+		c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, &created);
+		CU_ASSERT_FATAL(c != NULL && created);
+		c->seen_ms = 1000;
+		if (n == 0) {
+			held = c;
+			k0 = k;
+		}
+	}
+	/* the same key finds its connection; a 65th is refused */
+	CU_ASSERT_PTR_EQUAL(tsw_ct_create_conn(ct, &k0, TSW_CT_UDP_NEW, &created), held);
+	CU_ASSERT_FALSE(created);
+	{
+		struct tsw_ct_key k;
+		key_n(&k, 64, false, &from_b);
+		CU_ASSERT_PTR_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, &created));
+	}
+	CU_ASSERT_EQUAL(sweep(ct, 1000 + 31000), 64);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), 0);
+	CU_ASSERT_PTR_NULL(tsw_ct_lookup(ct, &k0));
+	/* the held one: deleted, its key and state intact */
+	CU_ASSERT_EQUAL(memcmp(&held->key, &k0, sizeof(k0)), 0);
+	CU_ASSERT_EQUAL(held->st & 0xff, TSW_CT_UDP_NEW);
+	again = tsw_ct_create_conn(ct, &k0, TSW_CT_SYN_SENT, &created);
+	CU_ASSERT_TRUE(created);
+	CU_ASSERT(again != NULL && again != held);
+	again->seen_ms = 40000;
+	for (int i = 0; i < 3; i++)
+		sweep(ct, 40000);
+	tsw_ct_slot_use(ct, &u);
+	CU_ASSERT_EQUAL(u.live, 1);
+	CU_ASSERT_EQUAL(u.deleted, 64);          /* no quiescent state yet */
+	CU_ASSERT_EQUAL(memcmp(&held->key, &k0, sizeof(k0)), 0);
+
+	/* the worker passes a quiescent state: reusable, then empty */
+	for (int i = 0; i < 4; i++) {
+		rte_rcu_qsbr_quiescent(v, 0);
+		sweep(ct, 40000);
+	}
+	tsw_ct_slot_use(ct, &u);
+	CU_ASSERT_EQUAL(u.live, 1);
+	CU_ASSERT_EQUAL(u.deleted, 0);
+	CU_ASSERT_EQUAL(u.live + u.reusable + u.empty, 128);
+	CU_ASSERT(u.empty >= 64);
+	/* the last one goes too: every slot empty again */
+	CU_ASSERT_EQUAL(sweep(ct, 40000 + 121000), 1);
+	for (int i = 0; i < 4; i++) {
+		rte_rcu_qsbr_quiescent(v, 0);
+		sweep(ct, 40000 + 121000);
+	}
+	tsw_ct_slot_use(ct, &u);
+	CU_ASSERT_EQUAL(u.empty, 128);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), 0);
+	/* flushed: reusable at once by tsw_ct_reclaim() when the worker has
+	 * been quiescent since, not before */
+	for (uint32_t n = 0; n < 10; n++) {
+		struct tsw_ct_key k;
+		key_n(&k, 100 + n, false, &from_b);
+		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, &created));
+	}
+	CU_ASSERT_EQUAL(tsw_ct_flush(ct, any, NULL), 10);
+	tsw_ct_reclaim(ct);
+	tsw_ct_slot_use(ct, &u);
+	CU_ASSERT_EQUAL(u.deleted, 10);
+	rte_rcu_qsbr_quiescent(v, 0);
+	tsw_ct_reclaim(ct);
+	tsw_ct_slot_use(ct, &u);
+	CU_ASSERT_EQUAL(u.deleted, 0);
+	CU_ASSERT_EQUAL(u.empty, 128);
+	tsw_ct_free(ct);
+	rte_rcu_qsbr_thread_offline(v, 0);
+	rte_rcu_qsbr_thread_unregister(v, 0);
+	rte_free(v);
+}
+
+struct churn_reader {
+	struct tsw_ct *ct;
+	struct rte_rcu_qsbr *v;
+	volatile bool stop;
+	uint64_t found, rounds, torn;    /* rounds: atomic */
+};
+
+/* Let the calling thread run on every CPU (EAL pinned the test's main
+ * thread, and the threads it makes, to one); *old: what it had. */
+static void
+any_cpu(cpu_set_t *old)
+{
+	cpu_set_t all;
+
+	if (old != NULL)
+		pthread_getaffinity_np(pthread_self(), sizeof(*old), old);
+	CPU_ZERO(&all);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &all);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+}
+
+static void *
+churn_read(void *arg)
+{
+	struct churn_reader *r = arg;
+
+	any_cpu(NULL);
+
+	rte_rcu_qsbr_thread_register(r->v, 0);
+	rte_rcu_qsbr_thread_online(r->v, 0);
+	while (!r->stop) {
+		/* a burst: look up, hold, read the held ones again at its end */
+		struct tsw_ct_conn *held[32];
+		struct tsw_ct_key k[32];
+		for (uint32_t n = 0; n < 32; n++) {
+			bool from_b;
+			key_n(&k[n], (uint32_t)(r->rounds * 7 + n) % 1024, false, &from_b);
+			k[n].proto = 17;
+			held[n] = tsw_ct_lookup(r->ct, &k[n]);
+		}
+		for (volatile int spin = 0; spin < 200; spin++)
+			;
+		for (uint32_t n = 0; n < 32; n++) {
+			if (held[n] == NULL)
+				continue;
+			r->found++;
+			r->torn += memcmp(&held[n]->key, &k[n], sizeof(k[n])) != 0;
+		}
+		rte_rcu_qsbr_quiescent(r->v, 0);
+		__atomic_store_n(&r->rounds, r->rounds + 1, __ATOMIC_RELEASE);
+	}
+	rte_rcu_qsbr_thread_offline(r->v, 0);
+	rte_rcu_qsbr_thread_unregister(r->v, 0);
+	return NULL;
+}
+
+/* A worker holds connections within its burst while the writer deletes
+ * them and workers make new ones in their slots, thousands of times: a
+ * held connection never changes its key under the worker (slots are
+ * reused only after a grace period). */
+static void
+test_ct_held_connections_survive_churn(void)
+{
+	struct churn_reader r = { .v = qsbr_for(1) };
+	struct tsw_ct_timeouts to;
+	struct tsw_ct_slot_use u;
+	pthread_t th;
+	uint64_t made = 0;
+	cpu_set_t pinned;
+
+	CU_ASSERT_FATAL(r.v != NULL);
+	any_cpu(&pinned);
+	tsw_ct_default_timeouts(&to);
+	r.ct = tsw_ct_create("uct_churn", 256, SOCKET_ID_ANY, r.v, &to);
+	CU_ASSERT_FATAL(r.ct != NULL);
+	pthread_create(&th, NULL, churn_read, &r);
+	for (uint64_t cycle = 0; cycle < 3000; cycle++) {
+		uint64_t now = 1000 + cycle * 100000;
+		uint64_t rounds = __atomic_load_n(&r.rounds, __ATOMIC_RELAXED);
+		for (uint32_t n = 0; n < 256; n++) {
+			struct tsw_ct_key k;
+			struct tsw_ct_conn *c;
+			bool from_b, created;
+			/* other keys each cycle, in slots freed by earlier ones */
+			key_n(&k, (uint32_t)(cycle % 4) * 256 + n, false, &from_b);
+			k.proto = 17;
+			c = tsw_ct_create_conn(r.ct, &k, TSW_CT_UDP_NEW, &created);
+			if (c != NULL && created) {
+				c->seen_ms = (uint32_t)now;
+				made++;
+			}
+		}
+		/* the reader goes on meanwhile (its bursts end in quiescent
+		 * states: the slots deleted before become reusable) */
+		while (__atomic_load_n(&r.rounds, __ATOMIC_RELAXED) < rounds + 2)
+			sched_yield();         /* a machine of one CPU */
+		sweep(r.ct, now + 31000);      /* every one idle past udp_timeout */
+	}
+	r.stop = true;
+	pthread_join(th, NULL);
+	pthread_setaffinity_np(pthread_self(), sizeof(pinned), &pinned);
+	tsw_ct_slot_use(r.ct, &u);
+	printf("\n  churn: %" PRIu64 " made, %" PRIu64 " found by the reader in %" PRIu64
+	       " bursts, %" PRIu64 " changed under it\n", made, r.found, r.rounds, r.torn);
+	CU_ASSERT(made > 2 * 512);               /* slots were reused many times */
+	CU_ASSERT(r.found > 0);
+	CU_ASSERT_EQUAL(r.torn, 0);
+	CU_ASSERT_EQUAL(u.live, 0);
+	tsw_ct_free(r.ct);
+	rte_free(r.v);
+}
+
 void
 register_ct_tests(void)
 {
@@ -186,4 +430,8 @@ register_ct_tests(void)
 		    test_ct_two_workers_create_the_same_connections);
 	CU_add_test(s, "idle connections expire in slices; a full table refuses new ones",
 		    test_ct_expiry_in_slices_and_a_full_table);
+	CU_add_test(s, "deleted slots wait for a grace period, then empty again",
+		    test_ct_deleted_slots_wait_for_a_grace_period);
+	CU_add_test(s, "held connections keep their keys while slots churn",
+		    test_ct_held_connections_survive_churn);
 }
