@@ -1110,7 +1110,7 @@ components_run(void *arg)
 			uint8_t dst[16] = { 10, 201, (uint8_t)i, 1 };
 			bool fb, made;
 			tsw_ct_key_make(&key, 7, false, 17, src, dst, (uint16_t)(i * 7), 53, &fb);
-			if (tsw_ct_create_conn(ct, &key, TSW_CT_UDP_NEW, &made) == NULL || i > (1u << 22))
+			if (tsw_ct_create_conn(ct, &key, TSW_CT_UDP_NEW, 1000, &made) == NULL || i > (1u << 22))
 				break;
 		}
 		a->ct_held = ct != NULL ? tsw_ct_count(ct) : 0;

@@ -19,13 +19,16 @@ const char *const tsw_ct_state_names[TSW_CT_NSTATES] = {
 };
 
 struct tsw_ct {
+	/* read by every lookup: a line of its own */
 	struct tsw_ct_conn *slot;       /* n_slots lines */
 	uint32_t n_slots;               /* 2 x max */
 	uint32_t max;
-	rte_spinlock_t lock;            /* inserts, and turning reusable slots empty */
+	struct tsw_ct_timeouts to;
+	/* written by inserting workers */
+	rte_spinlock_t lock __rte_cache_aligned;   /* inserts, turning reusable slots empty */
 	uint32_t added;                 /* atomic, written under the lock */
-	uint32_t deleted;               /* atomic, written by the writer alone */
-	/* the writer's */
+	/* the writer's (the expiry walk, flushes) */
+	uint32_t deleted __rte_cache_aligned;      /* atomic, written by the writer alone */
 	struct rte_rcu_qsbr *qsbr;
 	uint32_t expire_it;             /* the walk, downwards: slots left in this sweep */
 	uint16_t epoch;                 /* deletions are stamped with it */
@@ -35,7 +38,6 @@ struct tsw_ct {
 	bool token_set;
 	bool dirty;                     /* deletions in this epoch */
 	uint64_t token;                 /* QSBR token taken when token_epoch closed */
-	struct tsw_ct_timeouts to;
 };
 
 /* st of a slot deleted by the writer and reusable (after a grace period);
@@ -227,7 +229,8 @@ tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k, u
 }
 
 struct tsw_ct_conn *
-tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, bool *created)
+tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, uint64_t now_ms,
+		   bool *created)
 {
 	uint32_t i = home(ct, key_sig(k)), free_at = UINT32_MAX;
 	struct tsw_ct_conn *c;
@@ -265,7 +268,7 @@ tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, b
 	c->key = *k;
 	__atomic_store_n(&c->side[0], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->side[1], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->seen_ms, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->seen_ms, (uint32_t)now_ms, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->st, st & ~(uint32_t)TSW_CT_DELETED & 0xffffu, __ATOMIC_RELEASE);
 	/* no locked add: the lock orders the inserts (a locked instruction
 	 * would wait for the new line's stores to reach the cache) */

@@ -152,10 +152,11 @@ struct tsw_ct_conn *tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_k
 void tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k,
 			unsigned int n, struct tsw_ct_conn **out);
 
-/* Worker: the connection of k, created in state st (with flags) when
+/* Worker: the connection of k, created in state st (with flags), seen at
+ * now_ms (so that the expiry walk never finds it without a time), when
  * absent; *created tells which. NULL when the table is full. */
 struct tsw_ct_conn *tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k,
-				       uint32_t st, bool *created);
+				       uint32_t st, uint64_t now_ms, bool *created);
 
 
 /* Writer: delete connections idle past their timeout (and revoked ones),

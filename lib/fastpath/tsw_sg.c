@@ -954,7 +954,7 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	if (x->dry)
 		return TSW_DROP_MAX;
 	c = tsw_ct_create_conn(x->ct, k, first_state(p) | (from_b ? TSW_CT_INIT_B : 0) |
-			       (from_b ? TSW_CT_SEEN_B : TSW_CT_SEEN_A), &created);
+			       (from_b ? TSW_CT_SEEN_B : TSW_CT_SEEN_A), now_ms, &created);
 	if (c == NULL)
 		return TSW_DROP_ct_full;
 	if (!created)                         /* another worker's, at this moment */
@@ -962,7 +962,6 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	__atomic_store_n(&c->side[e],
 			 tsw_ct_side(port, true, __atomic_load_n(&rs->gen, __ATOMIC_ACQUIRE), rule),
 			 __ATOMIC_RELEASE);
-	tsw_ct_touch(c, now_ms);
 	return TSW_DROP_MAX;
 }
 

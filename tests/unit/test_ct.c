@@ -72,7 +72,7 @@ race(void *arg)
 		bool from_b, created;
 		key_n(&k, n, r->reversed, &from_b);
 		r->got[n] = tsw_ct_create_conn(r->ct, &k, TSW_CT_SYN_SENT |
-					       (from_b ? TSW_CT_INIT_B : 0), &created);
+					       (from_b ? TSW_CT_INIT_B : 0), 0, &created);
 		if (r->got[n] == NULL)
 			r->full++;
 		r->created += created;
@@ -148,7 +148,7 @@ test_ct_expiry_in_slices_and_a_full_table(void)
 		struct tsw_ct_conn *c;
 		key_n(&k, n, false, &from_b);
 		k.proto = 17;
-		c = tsw_ct_create_conn(ct, &k, n % 2 ? TSW_CT_UDP_NEW : TSW_CT_ESTABLISHED, &created);
+		c = tsw_ct_create_conn(ct, &k, n % 2 ? TSW_CT_UDP_NEW : TSW_CT_ESTABLISHED, 0, &created);
 		if (c == NULL) {
 			refused++;
 			continue;
@@ -170,7 +170,7 @@ test_ct_expiry_in_slices_and_a_full_table(void)
 		struct tsw_ct_key k;
 		bool from_b, created;
 		key_n(&k, 5000, false, &from_b);
-		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_SYN_SENT, &created));
+		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_SYN_SENT, 0, &created));
 		CU_ASSERT_TRUE(created);
 	}
 	tsw_ct_free(ct);
@@ -233,7 +233,7 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 		struct tsw_ct_key k;
 		struct tsw_ct_conn *c;
 		key_n(&k, n, false, &from_b);
-		c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, &created);
+		c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &created);
 		CU_ASSERT_FATAL(c != NULL && created);
 		c->seen_ms = 1000;
 		if (n == 0) {
@@ -242,12 +242,12 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 		}
 	}
 	/* the same key finds its connection; a 65th is refused */
-	CU_ASSERT_PTR_EQUAL(tsw_ct_create_conn(ct, &k0, TSW_CT_UDP_NEW, &created), held);
+	CU_ASSERT_PTR_EQUAL(tsw_ct_create_conn(ct, &k0, TSW_CT_UDP_NEW, 0, &created), held);
 	CU_ASSERT_FALSE(created);
 	{
 		struct tsw_ct_key k;
 		key_n(&k, 64, false, &from_b);
-		CU_ASSERT_PTR_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, &created));
+		CU_ASSERT_PTR_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &created));
 	}
 	CU_ASSERT_EQUAL(sweep(ct, 1000 + 31000), 64);
 	CU_ASSERT_EQUAL(tsw_ct_count(ct), 0);
@@ -255,10 +255,10 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 	/* the held one: deleted, its key and state intact */
 	CU_ASSERT_EQUAL(memcmp(&held->key, &k0, sizeof(k0)), 0);
 	CU_ASSERT_EQUAL(held->st & 0xff, TSW_CT_UDP_NEW);
-	again = tsw_ct_create_conn(ct, &k0, TSW_CT_SYN_SENT, &created);
+	again = tsw_ct_create_conn(ct, &k0, TSW_CT_SYN_SENT, 40000, &created);
 	CU_ASSERT_TRUE(created);
-	CU_ASSERT(again != NULL && again != held);
-	again->seen_ms = 40000;
+	CU_ASSERT_FATAL(again != NULL && again != held);
+	CU_ASSERT_EQUAL(tsw_ct_idle_ms(again, 40000), 0);     /* born with its time */
 	for (int i = 0; i < 3; i++)
 		sweep(ct, 40000);
 	tsw_ct_slot_use(ct, &u);
@@ -290,7 +290,7 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 	for (uint32_t n = 0; n < 10; n++) {
 		struct tsw_ct_key k;
 		key_n(&k, 100 + n, false, &from_b);
-		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, &created));
+		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &created));
 	}
 	CU_ASSERT_EQUAL(tsw_ct_flush(ct, any, NULL), 10);
 	tsw_ct_reclaim(ct);
@@ -394,11 +394,8 @@ test_ct_held_connections_survive_churn(void)
 			/* other keys each cycle, in slots freed by earlier ones */
 			key_n(&k, (uint32_t)(cycle % 4) * 256 + n, false, &from_b);
 			k.proto = 17;
-			c = tsw_ct_create_conn(r.ct, &k, TSW_CT_UDP_NEW, &created);
-			if (c != NULL && created) {
-				c->seen_ms = (uint32_t)now;
-				made++;
-			}
+			c = tsw_ct_create_conn(r.ct, &k, TSW_CT_UDP_NEW, now, &created);
+			made += c != NULL && created;
 		}
 		/* the reader goes on meanwhile (its bursts end in quiescent
 		 * states: the slots deleted before become reusable) */
