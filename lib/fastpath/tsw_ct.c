@@ -2,6 +2,7 @@
  * The connection table (see tsw_ct.h).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,43 +151,55 @@ tsw_ct_free(struct tsw_ct *ct)
 	rte_free(ct);
 }
 
+/* The key's last word: the ports, zone, protocol and version as the
+ * struct lays them out (little-endian: pa first) */
+#if RTE_BYTE_ORDER != RTE_LITTLE_ENDIAN
+#error "tsw_ct_key_make() builds the key's words for a little-endian CPU"
+#endif
+_Static_assert(offsetof(struct tsw_ct_key, pa) == 32 && offsetof(struct tsw_ct_key, pb) == 34 &&
+	       offsetof(struct tsw_ct_key, zone) == 36 && offsetof(struct tsw_ct_key, proto) == 38 &&
+	       offsetof(struct tsw_ct_key, v6) == 39, "the key's last word");
+
 void
 tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto,
 		const uint8_t *src, const uint8_t *dst, uint16_t sport, uint16_t dport,
 		bool *from_b)
 {
-	int c;
+	/* the key is built in registers and stored as five 64-bit words: its
+	 * hash and compare read it back as such, and a load that spans
+	 * several narrower stores still in flight waits for them to reach
+	 * the cache instead of taking its data from them */
+	uint64_t s0, s1 = 0, d0, d1 = 0, w[5];
+	bool b;
 
-	/* which end is lower: the addresses as big-endian numbers (memcmp's
-	 * order, without a call per packet) */
 	if (v6) {
-		uint64_t s0, s1, d0, d1;
 		memcpy(&s0, src, 8);
 		memcpy(&s1, src + 8, 8);
 		memcpy(&d0, dst, 8);
 		memcpy(&d1, dst + 8, 8);
-		s0 = rte_be_to_cpu_64(s0);
-		d0 = rte_be_to_cpu_64(d0);
-		s1 = rte_be_to_cpu_64(s1);
-		d1 = rte_be_to_cpu_64(d1);
-		c = s0 != d0 ? (s0 > d0 ? 1 : -1) : s1 != d1 ? (s1 > d1 ? 1 : -1) : 0;
 	} else {
 		uint32_t s4, d4;
 		memcpy(&s4, src, 4);
 		memcpy(&d4, dst, 4);
-		s4 = rte_be_to_cpu_32(s4);
-		d4 = rte_be_to_cpu_32(d4);
-		c = s4 != d4 ? (s4 > d4 ? 1 : -1) : 0;
+		s0 = s4;
+		d0 = d4;
 	}
-	memset(k, 0, sizeof(*k));
-	*from_b = c > 0 || (c == 0 && sport > dport);
-	memcpy(k->a, *from_b ? dst : src, v6 ? 16 : 4);
-	memcpy(k->b, *from_b ? src : dst, v6 ? 16 : 4);
-	k->pa = *from_b ? dport : sport;
-	k->pb = *from_b ? sport : dport;
-	k->zone = zone;
-	k->proto = proto;
-	k->v6 = v6;
+	/* which end is lower: the addresses as big-endian numbers (memcmp's
+	 * order, without a call per packet), then the ports */
+	{
+		uint64_t hs0 = rte_be_to_cpu_64(s0), hd0 = rte_be_to_cpu_64(d0);
+		uint64_t hs1 = rte_be_to_cpu_64(s1), hd1 = rte_be_to_cpu_64(d1);
+		int c = hs0 != hd0 ? (hs0 > hd0 ? 1 : -1) : hs1 != hd1 ? (hs1 > hd1 ? 1 : -1) : 0;
+		b = c > 0 || (c == 0 && sport > dport);
+	}
+	*from_b = b;
+	w[0] = b ? d0 : s0;
+	w[1] = b ? d1 : s1;
+	w[2] = b ? s0 : d0;
+	w[3] = b ? s1 : d1;
+	w[4] = (uint64_t)(b ? dport : sport) | (uint64_t)(b ? sport : dport) << 16 |
+	       (uint64_t)zone << 32 | (uint64_t)proto << 48 | (uint64_t)(v6 ? 1 : 0) << 56;
+	memcpy(k, w, sizeof(w));
 }
 
 /* Probe from slot i for k: the live connection, or NULL (an empty slot

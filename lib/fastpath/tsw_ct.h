@@ -191,6 +191,6 @@ struct tsw_ct_slot_use {
 void tsw_ct_slot_use(const struct tsw_ct *ct, struct tsw_ct_slot_use *u);
 
 /* Lines a lookup probes at most (and an insert looks at for a free slot). */
-#define TSW_CT_PROBE 32
+#define TSW_CT_PROBE 128
 
 #endif

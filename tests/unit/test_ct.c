@@ -51,6 +51,26 @@ test_ct_key_is_canonical(void)
 	tsw_ct_key_make(&k3, 4, false, 17, x, y, 53, 5000, &b3);
 	tsw_ct_key_make(&k2, 3, false, 17, x, y, 53, 5000, &b2);
 	CU_ASSERT_NOT_EQUAL(memcmp(&k3, &k2, sizeof(k2)), 0);
+	/* its fields, as show_connections reads them: the lower end first */
+	{
+		static const uint8_t zero[16];
+		uint8_t v6a[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9 };
+		uint8_t v6b[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+
+		tsw_ct_key_make(&k1, 7, false, 6, y, x, 443, 40000, &b1);
+		CU_ASSERT_TRUE(b1);                     /* y > x: the packet's source is b */
+		CU_ASSERT_EQUAL(memcmp(k1.a, x, 4), 0);
+		CU_ASSERT_EQUAL(memcmp(k1.b, y, 4), 0);
+		CU_ASSERT_EQUAL(memcmp(k1.a + 4, zero, 12), 0);
+		CU_ASSERT_EQUAL(memcmp(k1.b + 4, zero, 12), 0);
+		CU_ASSERT(k1.pa == 40000 && k1.pb == 443 && k1.zone == 7 && k1.proto == 6 &&
+			  k1.v6 == 0);
+		tsw_ct_key_make(&k1, 9, true, 58, v6b, v6a, 5, 5, &b1);
+		CU_ASSERT_FALSE(b1);
+		CU_ASSERT_EQUAL(memcmp(k1.a, v6b, 16), 0);
+		CU_ASSERT_EQUAL(memcmp(k1.b, v6a, 16), 0);
+		CU_ASSERT(k1.pa == 5 && k1.pb == 5 && k1.zone == 9 && k1.proto == 58 && k1.v6 == 1);
+	}
 }
 
 struct racer {
