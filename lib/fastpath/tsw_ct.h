@@ -96,8 +96,9 @@ static inline uint32_t tsw_ct_side_rule(tsw_ct_side_t s) { return (uint32_t)(s >
 static inline uint32_t tsw_ct_side_gen(tsw_ct_side_t s) { return (uint32_t)(s >> 32); }
 
 /* The state word: state (8 bits), which end started it (bit 8), flags.
- * A slot that holds no connection has a state byte of TSW_CT_NSTATES or
- * more (or 0: never used, the end of every probe). */
+ * A slot without a live connection is 0 (never used, or emptied again: the
+ * end of every probe), reusable (a state byte of TSW_CT_NSTATES or more),
+ * or deleted (TSW_CT_DELETED, the epoch that deleted it in bits 16..31). */
 #define TSW_CT_INIT_B    (1u << 8)   /* the b end started it */
 #define TSW_CT_REVOKED   (1u << 9)   /* cut by a rule change (R-G7) */
 #define TSW_CT_SEEN_A    (1u << 10)  /* a packet from the a end */
