@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The connection table (see tsw_ct.h).
  */
-#include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -13,6 +11,7 @@
 #include <rte_spinlock.h>
 
 #include "tsw_ct.h"
+#include "tsw_types.h"
 
 const char *const tsw_ct_state_names[TSW_CT_NSTATES] = {
 	"none", "syn_sent", "syn_recv", "established", "fin_wait", "close_wait", "last_ack",
@@ -407,7 +406,8 @@ tsw_ct_flush(struct tsw_ct *ct, bool (*match)(const struct tsw_ct_key *,
 
 	for (uint32_t i = 0; i < ct->n_slots; i++) {
 		const struct tsw_ct_conn *c = &ct->slot[i];
-		if (live(__atomic_load_n(&c->st, __ATOMIC_ACQUIRE)) && match(&c->key, c, arg))
+		if (live(__atomic_load_n(&c->st, __ATOMIC_ACQUIRE)) &&
+		    (match == NULL || match(&c->key, c, arg)))
 			gone += del(ct, i);
 	}
 	advance(ct);        /* their grace period starts now */

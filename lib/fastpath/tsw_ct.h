@@ -44,7 +44,6 @@
 #include <stdint.h>
 #include <rte_common.h>
 #include <rte_rcu_qsbr.h>
-#include "tsw_types.h"
 
 /* The canonical key (addresses: IPv4 in the first 4 bytes, the rest 0),
  * 40 bytes: five 64-bit words, compared and hashed as such */
@@ -166,8 +165,8 @@ struct tsw_ct_conn *tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_ke
  * *swept: the walk reached the end. */
 unsigned int tsw_ct_expire(struct tsw_ct *ct, uint64_t now_ms, unsigned int budget,
 			   uint64_t *counts, bool *swept);
-/* Writer: delete every connection (zone < 0: any) whose key match() accepts;
- * returns how many. */
+/* Writer: delete every connection whose key match() accepts (match NULL:
+ * every connection); returns how many. */
 unsigned int tsw_ct_flush(struct tsw_ct *ct, bool (*match)(const struct tsw_ct_key *,
 							   const struct tsw_ct_conn *, void *),
 			  void *arg);

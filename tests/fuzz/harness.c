@@ -362,20 +362,11 @@ fz_check_pool(const char *what)
 
 static struct fz_out lin_out[FZ_MAX_OUT];
 
-static bool
-any_conn(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
-{
-	(void)k;
-	(void)c;
-	(void)arg;
-	return true;
-}
-
 void
 fz_forget_connections(void)
 {
 	if (FZ.dp->ct != NULL) {
-		tsw_ct_flush(FZ.dp->ct, any_conn, NULL);
+		tsw_ct_flush(FZ.dp->ct, NULL, NULL);
 		/* the slots free again: no frame is in flight here */
 		rte_rcu_qsbr_quiescent(fz_qsbr, 0);
 		tsw_ct_reclaim(FZ.dp->ct);
