@@ -1071,8 +1071,7 @@ components_run(void *arg)
 		x = (struct tsw_sg_ctx){ .ct = ct, .members = mem };
 		for (int pass = 0; rs != NULL && mem != NULL && ct != NULL && pass < 2; pass++)
 			for (uint32_t r = 0; r < COMP_ROUNDS; r++) {
-				struct tsw_sg_pkt p[TSW_BURST], *pp[TSW_BURST];
-				uint16_t zone[TSW_BURST] = { 0 };
+				struct tsw_sg_pkt p[TSW_BURST];
 				for (int j = 0; j < TSW_BURST; j++) {
 					uint64_t k = (uint64_t)r * TSW_BURST + (uint64_t)j;
 					struct rte_udp_hdr *u;
@@ -1081,14 +1080,13 @@ components_run(void *arg)
 					u = rte_pktmbuf_mtod_offset(m[j], struct rte_udp_hdr *, 34);
 					u->dst_port = htons((uint16_t)(5001 + (k >> 16)));
 				}
-				/* as the pipeline: the burst parsed, its lookups at
-				 * once, then each frame judged */
+				/* as the pipeline: the burst parsed, its lookups
+				 * started, then each frame judged */
 				t = rte_rdtsc();
-				for (int j = 0; j < TSW_BURST; j++) {
+				for (int j = 0; j < TSW_BURST; j++)
 					tsw_sg_parse(m[j], &p[j]);
-					pp[j] = &p[j];
-				}
-				tsw_sg_lookup_burst(ct, pp, zone, TSW_BURST);
+				for (int j = 0; j < TSW_BURST; j++)
+					tsw_sg_prefetch(ct, &p[j], 0);
 				for (int j = 0; j < TSW_BURST; j++)
 					sink += tsw_sg_egress(&x, rs, 0, NULL, 0, &p[j], 1000, NULL);
 				if (pass == 0)

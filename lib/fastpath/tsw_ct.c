@@ -225,19 +225,19 @@ tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 	return probe(ct, k, home(ct, key_sig(k)));
 }
 
-void
-tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k, unsigned int n,
-		   struct tsw_ct_conn **out)
+uint32_t
+tsw_ct_prefetch(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 {
-	uint32_t at[TSW_CT_BULK];
+	uint32_t at = home(ct, key_sig(k));
 
-	/* every key's line in flight before the first is compared */
-	for (unsigned int i = 0; i < n; i++) {
-		at[i] = home(ct, key_sig(k[i]));
-		rte_prefetch0(&ct->slot[at[i]]);
-	}
-	for (unsigned int i = 0; i < n; i++)
-		out[i] = probe(ct, k[i], at[i]);
+	rte_prefetch0(&ct->slot[at]);
+	return at;
+}
+
+struct tsw_ct_conn *
+tsw_ct_lookup_at(const struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t at)
+{
+	return probe(ct, k, at < ct->n_slots ? at : home(ct, key_sig(k)));
 }
 
 struct tsw_ct_conn *

@@ -146,11 +146,14 @@ void tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto
 
 /* Worker: the connection of k, or NULL. */
 struct tsw_ct_conn *tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k);
-/* Worker: the connections of n keys (n <= TSW_CT_BULK) at once: every
- * key's line is in flight before the first is compared. */
-#define TSW_CT_BULK 64
-void tsw_ct_lookup_bulk(const struct tsw_ct *ct, const struct tsw_ct_key *const *k,
-			unsigned int n, struct tsw_ct_conn **out);
+/* Worker: a lookup in two steps, so that the miss of k's line overlaps
+ * other work: tsw_ct_prefetch() returns k's first slot with its line
+ * on its way to the cache; tsw_ct_lookup_at() later, with that slot,
+ * finds what tsw_ct_lookup() would. A slot means something only in the
+ * table that gave it (the caller keeps them together). */
+uint32_t tsw_ct_prefetch(const struct tsw_ct *ct, const struct tsw_ct_key *k);
+struct tsw_ct_conn *tsw_ct_lookup_at(const struct tsw_ct *ct, const struct tsw_ct_key *k,
+				     uint32_t at);
 
 /* Worker: the connection of k, created in state st (with flags), seen at
  * now_ms (so that the expiry walk never finds it without a time), when

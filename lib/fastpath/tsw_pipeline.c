@@ -112,7 +112,7 @@ struct sg_frame {
 	bool parsed;
 };
 
-static inline const struct tsw_sg_pkt *
+static inline struct tsw_sg_pkt *
 sg_fields(struct sg_frame *f, const struct rte_mbuf *m)
 {
 	if (!f->parsed) {
@@ -594,11 +594,26 @@ arp_respond(struct tsw_worker *w, uint16_t in, uint16_t net, struct rte_mbuf *m)
 
 /* ---- from a VM port ---- */
 
-/* Security groups, egress (R-G*): the burst's frames that passed port
- * security, parsed, their connections looked up at once (stateful rule
- * sets), then judged one by one; the ones that pass are compacted to the
- * front of ok (their fields with them) and get their lookup keys. Returns
- * how many passed. */
+/* Security groups, egress (R-G*): the connection lookups of the burst's
+ * frames that passed port security started (their fields parsed), before
+ * the FDB's lookups, whose misses theirs then overlap. */
+static void
+egress_prefetch(struct tsw_worker *w, const struct tsw_sg_ruleset *rs, uint16_t net,
+		struct rte_mbuf **ok, struct sg_frame *sgf, uint16_t n)
+{
+	const struct tsw_ct *ct = rs->stateful ? __atomic_load_n(&w->dp->ct, __ATOMIC_ACQUIRE)
+					       : NULL;
+
+	for (uint16_t i = 0; i < n; i++)
+		sg_fields(&sgf[i], ok[i]);
+	if (ct != NULL)
+		for (uint16_t i = 0; i < n; i++)
+			tsw_sg_prefetch(ct, &sgf[i].p, net);
+}
+
+/* ...then each frame judged; the ones that pass are compacted to the front
+ * of ok, their fields and FDB keys and results with them. Returns how
+ * many passed. */
 static uint16_t
 egress_filter(struct tsw_worker *w, uint16_t port, const struct tsw_portsec *ps,
 	      const struct tsw_sg_ruleset *rs, uint16_t net, struct rte_mbuf **ok,
@@ -608,17 +623,6 @@ egress_filter(struct tsw_worker *w, uint16_t port, const struct tsw_portsec *ps,
 	struct tsw_sg_ctx x = sg_ctx(w);
 	uint16_t kept = 0;
 
-	for (uint16_t i = 0; i < n; i++)
-		sg_fields(&sgf[i], ok[i]);
-	if (rs->stateful && x.ct != NULL) {
-		struct tsw_sg_pkt *pp[TSW_BURST] = { NULL };
-		uint16_t zone[TSW_BURST] = { 0 };
-		for (uint16_t i = 0; i < n; i++) {
-			pp[i] = &sgf[i].p;
-			zone[i] = net;
-		}
-		tsw_sg_lookup_burst(x.ct, pp, zone, n);
-	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = ok[i];
 		enum tsw_drop why = tsw_sg_egress(&x, rs, port, ps, net, &sgf[i].p, now_ms,
@@ -630,9 +634,12 @@ egress_filter(struct tsw_worker *w, uint16_t port, const struct tsw_portsec *ps,
 		if (kept != i) {
 			ok[kept] = m;
 			sgf[kept] = sgf[i];
+			/* the keys' lookup is done: its results stay where at says */
+			b->k[2 * kept] = b->k[2 * i];
+			b->k[2 * kept + 1] = b->k[2 * i + 1];
+			b->at[2 * kept] = b->at[2 * i];
+			b->at[2 * kept + 1] = b->at[2 * i + 1];
 		}
-		set_keys(w, b, kept, net, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
-			 tsw_dest_port(port), now_ms);
 		*ok_bytes += rte_pktmbuf_pkt_len(m);
 		kept++;
 	}
@@ -710,18 +717,19 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 			}
 		}
 		sgf[nok].parsed = false;
-		if (unlikely(rs != NULL)) {
-			ok[nok++] = m;          /* security groups, egress: below */
-			continue;
-		}
 		set_keys(w, &b, nok, (uint16_t)netidx, eth, tsw_dest_port(port), now_ms);
 		ok[nok++] = m;
-		ok_bytes += rte_pktmbuf_pkt_len(m);
+		if (likely(rs == NULL))
+			ok_bytes += rte_pktmbuf_pkt_len(m);   /* else: the ones that pass */
 	}
+	/* security groups, egress: the connections' lines and the FDB's on
+	 * their way together, then the verdicts */
+	if (unlikely(rs != NULL))
+		egress_prefetch(w, rs, (uint16_t)netidx, ok, sgf, nok);
+	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 	if (unlikely(rs != NULL))
 		nok = egress_filter(w, port, ps, rs, (uint16_t)netidx, ok, sgf, nok, &b, &ok_bytes,
 				    now_ms);
-	tsw_fdb_lookup_bulk(dp->fdb, b.kp, b.n, now_ms, b.ent);
 	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
 
 	w->cnt->net[netidx].from_vm_pkts += nok;
@@ -841,18 +849,15 @@ tsw_pipeline_vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, 
 
 /* ---- from the uplink ---- */
 
-/* Security groups, ingress (R-G*): the connections of a burst's unicast
- * frames from tunnels to VM ports with stateful groups, looked up at once
- * (the filter in emit_vm then uses them); every frame's fields marked
+/* Security groups, ingress (R-G*): the connection lookups of a burst's
+ * unicast frames from tunnels to VM ports with stateful groups started
+ * (the filter in emit_vm finishes them); every frame's fields marked
  * unparsed. */
 static void
-ingress_lookups(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const uint16_t *netof,
-		const struct burst_keys *b, uint64_t now_ms, const struct tsw_fdb_timeouts *to,
-		struct sg_frame *sgf, struct tsw_ct *ct)
+ingress_prefetch(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const uint16_t *netof,
+		 const struct burst_keys *b, uint64_t now_ms, const struct tsw_fdb_timeouts *to,
+		 struct sg_frame *sgf, const struct tsw_ct *ct)
 {
-	struct tsw_sg_pkt *pp[TSW_BURST] = { NULL };
-	uint16_t zone[TSW_BURST] = { 0 }, np = 0;
-
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(ok[i],
 								   const struct rte_ether_hdr *);
@@ -869,17 +874,13 @@ ingress_lookups(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const ui
 		rs = __atomic_load_n(&w->dp->ports[d].sg, __ATOMIC_ACQUIRE);
 		if (rs == NULL || !rs->stateful)
 			continue;
-		sg_fields(&sgf[i], ok[i]);
-		pp[np] = &sgf[i].p;
-		zone[np++] = netof[i];
+		tsw_sg_prefetch(ct, sg_fields(&sgf[i], ok[i]), netof[i]);
 	}
-	tsw_sg_lookup_burst(ct, pp, zone, np);
 }
 
-
 /* A burst from outside (tunnels, P): its FDB keys looked up, and the
- * connections of its frames to filtered ports (every frame's fields marked
- * unparsed then). Returns the connection table, NULL when there is none. */
+ * connection lookups of its frames to filtered ports started (every
+ * frame's fields marked unparsed then). Returns the connection table, NULL when there is none. */
 static inline struct tsw_ct *
 lookups(struct tsw_worker *w, struct burst_keys *b, struct rte_mbuf **ok, uint16_t n,
 	const uint16_t *netof, uint64_t now_ms, struct sg_frame *sgf)
@@ -889,7 +890,7 @@ lookups(struct tsw_worker *w, struct burst_keys *b, struct rte_mbuf **ok, uint16
 
 	tsw_fdb_lookup_bulk(dp->fdb, b->kp, b->n, now_ms, b->ent);
 	if (unlikely(ct != NULL))
-		ingress_lookups(w, ok, n, netof, b, now_ms, tsw_fdb_timeouts(dp->fdb), sgf, ct);
+		ingress_prefetch(w, ok, n, netof, b, now_ms, tsw_fdb_timeouts(dp->fdb), sgf, ct);
 	return ct;
 }
 

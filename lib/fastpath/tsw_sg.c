@@ -570,6 +570,56 @@ always(const struct tsw_sg_pkt *p)
 	return 0;
 }
 
+/* An IPv4 header of 20 bytes whose checksum holds: the one's complement
+ * sum of its 16-bit words, its checksum included, is all ones (R-G3; as
+ * rte_raw_cksum() finds it, in five 32-bit adds) */
+static inline bool
+ip4_sum_ok(const uint8_t *h)
+{
+	uint32_t w[5];
+	uint64_t s;
+
+	memcpy(w, h, sizeof(w));
+	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	return s == 0xffffu;
+}
+
+/* Most frames: untagged IPv4 without options, TCP or UDP, not a later
+ * fragment, headers in the first segment. Read in place, as the walk
+ * below would read them; false: not such a frame, p untouched but for
+ * what the walk writes again. */
+#define FAST_LEN (RTE_ETHER_HDR_LEN + 20 + 14)
+static inline bool
+parse_fast(const struct rte_mbuf *m, struct tsw_sg_pkt *p)
+{
+	const uint8_t *e = rte_pktmbuf_mtod(m, const uint8_t *), *h = e + RTE_ETHER_HDR_LEN;
+	const uint8_t *l4 = h + 20;
+	uint32_t tot;
+
+	if (m->data_len < FAST_LEN || e[12] != 0x08 || e[13] != 0x00 || h[0] != 0x45 ||
+	    (h[9] != P_TCP && h[9] != P_UDP) || ((h[6] << 8 | h[7]) & 0x1fff) != 0 ||
+	    !ip4_sum_ok(h))
+		return false;
+	p->kind = TSW_SGP_IP;
+	p->proto = h[9];
+	memcpy(p->src, h + 12, 4);
+	memcpy(p->dst, h + 16, 4);
+	tot = (uint32_t)(h[2] << 8 | h[3]);
+	if (tot < 20 + 4) {                   /* the ports beyond the packet's end */
+		p->invalid = true;
+		return true;
+	}
+	set_ports(p, (uint16_t)(l4[0] << 8 | l4[1]), (uint16_t)(l4[2] << 8 | l4[3]));
+	if (p->proto == P_TCP)
+		p->tcp_flags = l4[13];
+	p->always = always(p);
+	return true;
+}
+
 void
 tsw_sg_parse(const struct rte_mbuf *m, struct tsw_sg_pkt *p)
 {
@@ -579,6 +629,8 @@ tsw_sg_parse(const struct rte_mbuf *m, struct tsw_sg_pkt *p)
 	uint16_t et;
 
 	memset(p, 0, offsetof(struct tsw_sg_pkt, in_proto));   /* not the whole: ~200 bytes */
+	if (likely(parse_fast(m, p)))
+		return;
 	h = rte_pktmbuf_read(m, 12, 2, b);
 	if (h == NULL) {
 		p->kind = TSW_SGP_OTHER;
@@ -841,31 +893,15 @@ tracked(const struct tsw_sg_pkt *p)
 }
 
 void
-tsw_sg_lookup_burst(struct tsw_ct *ct, struct tsw_sg_pkt *const *p, const uint16_t *zone,
-		    unsigned int n)
+tsw_sg_prefetch(const struct tsw_ct *ct, struct tsw_sg_pkt *p, uint16_t zone)
 {
-	const struct tsw_ct_key *k[TSW_CT_BULK] = { NULL };
-	struct tsw_ct_conn *c[TSW_CT_BULK];
-	struct tsw_sg_pkt *q[TSW_CT_BULK];
-	unsigned int m = 0;
-
-	if (ct == NULL)
+	if (ct == NULL || !tracked(p))
 		return;
-	for (unsigned int i = 0; i < n && m < TSW_CT_BULK; i++) {
-		if (!tracked(p[i]))
-			continue;
-		tsw_ct_key_make(&p[i]->key, zone[i], p[i]->v6, p[i]->proto, p[i]->src, p[i]->dst,
-				p[i]->sport, p[i]->dport, &p[i]->from_b);
-		k[m] = &p[i]->key;
-		q[m++] = p[i];
-	}
-	if (m == 0)
-		return;
-	tsw_ct_lookup_bulk(ct, k, m, c);
-	for (unsigned int i = 0; i < m; i++) {
-		q[i]->conn = c[i];
-		q[i]->looked = true;
-	}
+	tsw_ct_key_make(&p->key, zone, p->v6, p->proto, p->src, p->dst, p->sport, p->dport,
+			&p->from_b);
+	p->ct_at = tsw_ct_prefetch(ct, &p->key);
+	p->ct_of = ct;
+	p->keyed = true;
 }
 
 /* dir: the direction of rs's port; port's end of the packet's connection is
@@ -913,12 +949,11 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	}
 	if (x->ct == NULL)
 		return TSW_DROP_ct_full;
-	if (p->looked && p->key.zone == zone) {
-		/* the burst's lookup; a miss looked up again: an earlier
-		 * frame of the burst may have made the connection since */
+	if (p->keyed && p->key.zone == zone && p->ct_of == x->ct) {
+		/* the lookup tsw_sg_prefetch started */
 		k = &p->key;
 		from_b = p->from_b;
-		c = p->conn != NULL ? p->conn : tsw_ct_lookup(x->ct, k);
+		c = tsw_ct_lookup_at(x->ct, k, p->ct_at);
 	} else {
 		tsw_ct_key_make(&kb, zone, p->v6, p->proto, p->src, p->dst, p->sport, p->dport,
 				&from_b);

@@ -104,7 +104,7 @@ struct tsw_sg_pkt {
 	bool later_fragment;
 	bool icmp_error;           /* an ICMP error: in_* is the packet it quotes */
 	uint8_t always;            /* R-G2: bit 0 egress, bit 1 ingress */
-	bool looked;               /* conn is the burst's lookup for key (tsw_sg_lookup_burst) */
+	bool keyed;                /* key and ct_at made by tsw_sg_prefetch for ct_of */
 	bool from_b;               /* the packet's source is the key's b end */
 	uint16_t sport, dport;     /* ICMP echo: the id in both; written together */
 	uint8_t src[16], dst[16];
@@ -113,18 +113,20 @@ struct tsw_sg_pkt {
 	uint16_t in_sport, in_dport;
 	uint8_t in_src[16], in_dst[16];
 	uint8_t nd_target[16];     /* ICMPv6 neighbour advertisement */
-	struct tsw_ct_conn *conn;
+	uint32_t ct_at;
+	const struct tsw_ct *ct_of;
 	struct tsw_ct_key key;
 };
 
 void tsw_sg_parse(const struct rte_mbuf *m, struct tsw_sg_pkt *p);
 
-/* The connection lookups of n parsed packets, packet i of network zone[i],
- * at once (the cache misses overlap: a lookup alone waits for its own);
- * the filters then use them. Packets no connection is looked up for are
- * skipped. For stateful rule sets' ports; n <= TSW_CT_BULK. */
-void tsw_sg_lookup_burst(struct tsw_ct *ct, struct tsw_sg_pkt *const *p, const uint16_t *zone,
-			 unsigned int n);
+/* The connection lookup of parsed packet p in network zone, started: its
+ * key made and its line in the connection table on its way to the cache
+ * (tsw_ct_prefetch); the filter finishes it. Call for each frame of a
+ * burst before the first is judged, with other work between (the misses
+ * overlap it). Does nothing for a packet no connection is looked up for
+ * (the filter judges it otherwise). For stateful rule sets' ports. */
+void tsw_sg_prefetch(const struct tsw_ct *ct, struct tsw_sg_pkt *p, uint16_t zone);
 
 /* What decided a frame (trace). */
 struct tsw_sg_why {

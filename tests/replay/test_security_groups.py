@@ -347,9 +347,39 @@ def test_R_G_views_trace_and_flush():
     eq(res[9]["connections"]["count"], 0, "count")
 
 
+def test_R_G6_denied_frames_amid_a_burst_leave_the_others_their_destinations():
+    """Frames of one burst from vm1, denied and allowed in turn, to vm2 and
+    to a remote VM: each allowed one reaches exactly the destination its
+    MAC has (its FDB lookup, made for the whole burst before the verdicts,
+    stays with it when the denied ones are taken out), the denied ones
+    nowhere."""
+    ctl = [(0.1, sg("web-out", [rule("egress", "tcp", 80, 80, ANY4)])),
+           (0.2, secure("vm1", M1, [A1], ["web-out"]))]
+    to2 = lambda sp, dp: tcp(A1, A2, sp, dp, "S", src_mac=M1, dst_mac=M2)        # noqa: E731
+    to9 = lambda sp, dp: tcp(A1, REMOTE, sp, dp, "S", src_mac=M1, dst_mac=M9)    # noqa: E731
+    burst = [(to2(41000, 22), None), (to2(41001, 80), "vm2"), (to9(41002, 23), None),
+             (to9(41003, 80), "tunnel"), (udp(A1, REMOTE, 41004, 80, src_mac=M1), None),
+             (to2(41005, 80), "vm2"), (to9(41006, 80), "tunnel"), (to9(41007, 443), None)]
+    inputs = [(0.5, "vm1", Ether(src=M1, dst=BCAST) / ARP(hwsrc=M1, psrc=A1, pdst=A1)),
+              (0.51, "vm2", Ether(src=M2, dst=BCAST) / ARP(hwsrc=M2, psrc=A2, pdst=A2)),
+              (0.52, "uplink", from_tunnel(Ether(src=M9, dst=BCAST) /
+                                           ARP(hwsrc=M9, psrc=REMOTE, pdst=REMOTE)))]
+    inputs += [(1.0, "vm1", f) for f, _ in burst]
+    r = run(inputs, control=ctl)
+    bad = [x for x in r.replies if not x.get("ok")]
+    assert not bad, bad
+    at_vm2, at_tunnel = list(r.out("vm2")), list(r.out("uplink"))
+    for f, want in burst:
+        where = ([n for n in ("vm2",) if bytes(f) in at_vm2] +
+                 ["tunnel" for o in at_tunnel if bytes(f) in o])
+        eq(where, [want] if want else [], "where %s went" % f.summary())
+    eq({k: v for k, v in r.drops().items() if k.startswith(("sg_", "ct_"))},
+       {"sg_deny": 4}, "drops")
+
+
 def test_R_G_one_burst_opens_uses_and_closes_a_connection():
-    """The connections of a burst are looked up at once, before any frame
-    of it is judged: a SYN, then the same flow's ACK, FIN and a second
+    """The connection lookups of a burst are started before any frame of it
+    is judged: a SYN, then the same flow's ACK, FIN and a second
     flow's frames in the same burst (one input, one timestamp) see what the
     frames before them made; a burst from the tunnel likewise."""
     ctl = [(0.1, sg("out", [rule("egress", "tcp", prefix=ANY4),

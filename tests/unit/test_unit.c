@@ -26,6 +26,7 @@
 #include "test_txq.h"
 #include "test_offload.h"
 #include "test_pcap.h"
+#include "test_sgparse.h"
 
 struct rte_mempool *pool;     /* shared with the other unit test files */
 static struct tsw_config *cfg;
@@ -787,6 +788,7 @@ main(int argc, char **argv)
 	register_txq_tests();
 	register_offload_tests();
 	register_pcap_tests();
+	register_sgparse_tests();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
