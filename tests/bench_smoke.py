@@ -64,8 +64,13 @@ with tempfile.TemporaryDirectory() as d:
     comps = doc.get("components", [])
     if len(comps) != 3 or not all(c["fdb_lookup"] > 0 and c["encap"] > 0 and c["flow_hash"] > 0
                                   and c["port_security"] > 0 and c["sg_new_connection"] > 0
-                                  and c["sg_established"] > 0 for c in comps):
+                                  and c["sg_established"] > 0
+                                  and c["sg_established_1k_cached"] > 0 for c in comps):
         print("FAIL components: %r" % comps)
+        failed += 1
+    mem = doc.get("memory_load_cycles", {})
+    if sorted(mem) != ["packed_4mb", "spread_128mb"] or not all(v > 0 for v in mem.values()):
+        print("FAIL memory: %r" % mem)
         failed += 1
     rb = doc.get("ruleset_build_ms", {})
     if sorted(rb) != ["10", "100", "1000"] or not all(v > 0 for v in rb.values()):

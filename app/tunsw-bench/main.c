@@ -973,6 +973,65 @@ generator_only(const char *sock, double secs, uint32_t macs, bool one_vm)
 	return 0;
 }
 
+/* ---- the machine's memory, as tables see it ------------------------------------ */
+
+/* Dependent loads (each address read from the line before) over 64 K
+ * cache lines in a random cycle: packed into 4 MB, then one line in every
+ * 32 spread over 128 MB (as the live lines of a table sized for far more
+ * entries than it holds). The same lines either way; what differs is how
+ * many pages and neighbouring lines they bring along: on a machine whose
+ * caches (or TLBs) hold the first and not the second, a table's entry
+ * costs a trip to DRAM. Cycles per load, on the worker lcore. */
+#define MEM_LINES 65536u
+struct mem_arg {
+	double packed, spread;
+};
+
+static double
+mem_chase(uint8_t *base, size_t stride_lines)
+{
+	uint64_t *order = malloc(MEM_LINES * sizeof(*order)), p, t;
+	const unsigned int loads = 1u << 20;
+
+	if (order == NULL)
+		return -1;
+	for (uint32_t i = 0; i < MEM_LINES; i++)
+		order[i] = ((uint64_t)i * stride_lines + rte_rand_max(stride_lines)) * 64;
+	for (uint32_t i = MEM_LINES - 1; i > 0; i--) {       /* one random cycle */
+		uint32_t j = (uint32_t)rte_rand_max(i + 1);
+		uint64_t x = order[i];
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (uint32_t i = 0; i < MEM_LINES; i++)
+		memcpy(base + order[i], &order[(i + 1) % MEM_LINES], sizeof(uint64_t));
+	p = order[0];
+	free(order);
+	for (unsigned int i = 0; i < MEM_LINES; i++)          /* once round: warm */
+		memcpy(&p, base + p, sizeof(p));
+	t = rte_rdtsc();
+	for (unsigned int i = 0; i < loads; i++)
+		memcpy(&p, base + p, sizeof(p));
+	t = rte_rdtsc() - t;
+	return p == UINT64_MAX ? -1 : (double)t / loads;
+}
+
+static int
+mem_run(void *arg)
+{
+	struct mem_arg *a = arg;
+	const size_t spread = 32;          /* lines: 64 K of them in 128 MB */
+	uint8_t *base = rte_zmalloc("bench-mem", MEM_LINES * spread * 64, RTE_CACHE_LINE_SIZE);
+
+	a->packed = a->spread = -1;
+	if (base == NULL)
+		return 0;
+	a->packed = mem_chase(base, 1);
+	a->spread = mem_chase(base, spread);
+	rte_free(base);
+	return 0;
+}
+
 /* ---- components: what single steps cost on the worker core -------------------- */
 
 struct component_arg {
@@ -1438,11 +1497,23 @@ main(int argc, char **argv)
 		}
 	}
 	if (!no_components) {
+		/* the machine's memory, on the worker lcore */
+		struct mem_arg ma;
+		unsigned int wl = rte_get_next_lcore(-1, 1, 0);
+
+		rte_eal_remote_launch(mem_run, &ma, wl);
+		rte_eal_wait_lcore(wl);
+		printf("\nmemory (a dependent load among 64 K lines, worker core): packed in 4 MB "
+		       "%.1f cycles, spread over 128 MB %.1f cycles\n", ma.packed, ma.spread);
+		if (jf)
+			fprintf(jf, "\n], \"memory_load_cycles\": {\"packed_4mb\": %.1f, "
+				"\"spread_128mb\": %.1f}, \"ruleset_build_ms\": {", ma.packed,
+				ma.spread);
+	}
+	if (!no_components) {
 		/* rule-set builds, on the main lcore (as on the daemon's) */
 		static const uint32_t sizes[] = { 10, 100, 1000 };
-		printf("\nrule set builds (rte_acl, 4 contexts):");
-		if (jf)
-			fprintf(jf, "\n], \"ruleset_build_ms\": {");
+		printf("rule set builds (rte_acl, 4 contexts):");
 		for (size_t i = 0; i < RTE_DIM(sizes); i++) {
 			double ms = ruleset_build_ms(sizes[i]);
 			printf("  %u rules %.2f ms", sizes[i], ms);
