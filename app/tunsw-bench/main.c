@@ -1168,7 +1168,8 @@ components_run(void *arg)
 			struct tsw_ct_key key;
 			uint8_t src[16] = { 10, 200, (uint8_t)(i >> 16), (uint8_t)(i >> 8) };
 			uint8_t dst[16] = { 10, 201, (uint8_t)i, 1 };
-			bool fb, made;
+			enum tsw_ct_made made;
+			bool fb;
 			tsw_ct_key_make(&key, 7, false, 17, src, dst, (uint16_t)(i * 7), 53, &fb);
 			if (tsw_ct_create_conn(ct, &key, TSW_CT_UDP_NEW, 1000, &made) == NULL || i > (1u << 22))
 				break;

@@ -28,6 +28,7 @@
 	X(sg_deny,           "security groups: no rule of the port allows a new connection, or the packet (stateless) (R-G5, R-G6, R-G8)") \
 	X(ct_invalid,        "security groups: invalid for connection tracking (R-G3)") \
 	X(ct_full,           "security groups: the connection table is full, new connection refused") \
+	X(ct_port_limit,     "security groups: the port holds max_connections_per_port, new connection refused") \
 	X(ct_revoked,        "security groups: the connection was cut by a rule or membership change (R-G7)") \
 	X(port_no_network,   "ingress VM port is not attached to a network") \
 	X(same_port,         "destination MAC was learned on the ingress port (R-F2)") \

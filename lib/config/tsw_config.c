@@ -443,16 +443,23 @@ static const struct {
 static int
 parse_security(struct pctx *p, int idx, const char *sec)
 {
-	const char *keys[RTE_DIM(ct_timeout_keys) + 2];
+	const char *keys[RTE_DIM(ct_timeout_keys) + 3];
 	struct tsw_config *c = p->cfg;
 
 	keys[0] = "max_connections";
+	keys[1] = "max_connections_per_port";
 	for (size_t i = 0; i < RTE_DIM(ct_timeout_keys); i++)
-		keys[i + 1] = ct_timeout_keys[i].key;
-	keys[RTE_DIM(ct_timeout_keys) + 1] = NULL;
+		keys[i + 2] = ct_timeout_keys[i].key;
+	keys[RTE_DIM(ct_timeout_keys) + 2] = NULL;
 	if (check_keys(p, idx, sec, keys) < 0 ||
-	    get_u32(p, sec, "max_connections", 64, 1U << 26, &c->security.max_connections) < 0)
+	    get_u32(p, sec, "max_connections", 64, 1U << 26, &c->security.max_connections) < 0 ||
+	    get_u32(p, sec, "max_connections_per_port", 0, 1U << 26,
+		    &c->security.max_connections_per_port) < 0)
 		return -1;
+	if (c->security.max_connections_per_port > c->security.max_connections)
+		return fail(p, sec, "max_connections_per_port",
+			    "%u is more than max_connections (%u): it would never apply",
+			    c->security.max_connections_per_port, c->security.max_connections);
 	for (size_t i = 0; i < RTE_DIM(ct_timeout_keys); i++)
 		if (get_u32(p, sec, ct_timeout_keys[i].key, 1, 2592000,
 			    &c->security.timeouts[ct_timeout_keys[i].st]) < 0)

@@ -126,6 +126,7 @@ struct tsw_config {
 	} dataplane;
 	struct {
 		uint32_t max_connections;       /* security groups' connection table */
+		uint32_t max_connections_per_port;   /* 0: no limit */
 		uint32_t timeouts[TSW_CT_NSTATES];   /* seconds, by state (tsw_ct.h) */
 	} security;
 	struct {

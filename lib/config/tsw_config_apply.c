@@ -36,6 +36,7 @@ tsw_config_dp_conf(struct tsw_dp_conf *dc, const struct tsw_config *cfg,
 	for (int t = 0; t < TSW_TUN_NTYPES; t++)
 		dc->decap.type_enabled[t] = cfg->tunnel.type_enabled[t];
 	dc->max_connections = cfg->security.max_connections;
+	dc->max_connections_per_port = cfg->security.max_connections_per_port;
 	memcpy(dc->ct_timeouts.s, cfg->security.timeouts, sizeof(dc->ct_timeouts.s));
 }
 

@@ -490,6 +490,8 @@ op_port_add(struct req *r)
 	return ok(r, NULL);
 }
 
+static unsigned int flush_port_connections(const struct tsw_dp *dp, int port);
+
 static int
 op_port_del(struct req *r)
 {
@@ -505,6 +507,10 @@ op_port_del(struct req *r)
 	if (r->ctl->hooks.port_del(r->ctl->hooks.arg, (uint16_t)port, err, sizeof(err)) < 0)
 		return fail(r, "name", "%s", err);
 	tsw_secgroups_port_clear(r->ctl->sg, (uint16_t)port);
+	/* its connections go with it (one walk of the table, as
+	 * flush_connections): a port given its index later starts with none
+	 * counted against max_connections_per_port */
+	flush_port_connections(r->dp, port);
 	return ok(r, NULL);
 }
 
@@ -924,6 +930,7 @@ static int
 op_show_ports(struct req *r)
 {
 	json_t *a = tsw_state_ports(r->dp), *o;
+	const struct tsw_ct *ct = __atomic_load_n(&r->dp->ct, __ATOMIC_ACQUIRE);
 	size_t i;
 
 	json_array_foreach(a, i, o) {
@@ -931,6 +938,9 @@ op_show_ports(struct req *r)
 		int p = name != NULL ? tsw_dp_port_find(r->dp, name) : -1;
 		json_t *g = p >= 0 ? tsw_secgroups_port_json(r->ctl->sg, (uint16_t)p) : NULL;
 		json_object_set_new(o, "security_groups", g != NULL ? g : json_false());
+		/* the connections its filter made that the table still holds */
+		json_object_set_new(o, "connections", json_integer(
+			ct != NULL && p >= 0 ? (json_int_t)tsw_ct_port_count(ct, (uint16_t)p) : 0));
 		if (r->ctl->hooks.port_info != NULL)
 			r->ctl->hooks.port_info(r->ctl->hooks.arg, name, o);
 	}
@@ -971,13 +981,14 @@ op_show_info(struct req *r)
 	}
 	inet_ntop(AF_INET, &c->encap.local_ip, ip, sizeof(ip));
 	return ok(r, json_pack("{s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:i, s:s, s:b, s:b, s:I, "
-			       "s:o, s:s}",
+			       "s:I, s:o, s:s}",
 			       "version", TSW_VERSION, "instance", r->ctl->instance, "local_ip",
 			       ip, "tunnel_types", types, "vxlan_udp_port", c->encap.vxlan_port,
 			       "l2_population", c->l2_population, "arp_responder",
 			       c->arp_responder, "mtu", c->encap.mtu, "vhost_socket_dir",
 			       r->ctl->vhost_dir, "port_security", 1, "security_groups", 1,
 			       "max_connections", (json_int_t)c->max_connections,
+			       "max_connections_per_port", (json_int_t)c->max_connections_per_port,
 			       "physical_networks", phys, "bridge_mappings", maps));
 }
 
@@ -1092,7 +1103,8 @@ ct_matches(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
 					       memcmp(k->b, f->addr, n) != 0)))
 		return false;
 	if (f->port >= 0) {
-		bool mine = false;
+		/* its filtered ends, and the port that made it (and counts it) */
+		bool mine = tsw_ct_port_of(__atomic_load_n(&c->st, __ATOMIC_RELAXED)) == f->port;
 		for (int e = 0; e < 2; e++) {
 			tsw_ct_side_t sd = __atomic_load_n(&c->side[e], __ATOMIC_RELAXED);
 			mine |= tsw_ct_side_valid(sd) && tsw_ct_side_port(sd) == f->port;
@@ -1101,6 +1113,15 @@ ct_matches(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
 			return false;
 	}
 	return true;
+}
+
+static unsigned int
+flush_port_connections(const struct tsw_dp *dp, int port)
+{
+	struct ct_filter f = { .port = port, .net = -1 };
+	struct tsw_ct *ct = __atomic_load_n(&dp->ct, __ATOMIC_ACQUIRE);
+
+	return ct != NULL ? tsw_ct_flush(ct, ct_matches, &f) : 0;
 }
 
 static json_t *
@@ -1124,14 +1145,16 @@ conn_json(const struct tsw_dp *dp, const struct tsw_ct_key *k, const struct tsw_
 				i == 0 ? "initiator" : "responder", "allowed",
 				tsw_ct_side_allowed(sd)));
 	}
-	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:s, s:I, s:b, s:o}",
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:s, s:I, s:b, s:o, s:s}",
 		      "network", dp->nets[k->zone < TSW_MAX_NETS ? k->zone : 0].name,
 		      "ethertype", k->v6 ? "IPv6" : "IPv4", "protocol", k->proto,
 		      "src", src, "dst", dst, "sport", init_b ? k->pb : k->pa,
 		      "dport", init_b ? k->pa : k->pb,
 		      "state", (st & 0xff) < TSW_CT_NSTATES ? tsw_ct_state_names[st & 0xff] : "new",
 		      "idle_ms", (json_int_t)tsw_ct_idle_ms(c, now_ms),
-		      "revoked", (st & TSW_CT_REVOKED) != 0, "ports", ports);
+		      "revoked", (st & TSW_CT_REVOKED) != 0, "ports", ports,
+		      /* whose max_connections_per_port it counts against */
+		      "made_by", dp->ports[tsw_ct_port_of(st)].name);
 	return o;
 }
 
@@ -1225,10 +1248,11 @@ op_show_counters(struct req *r)
 		json_object_set_new(c, "fdb_entries", json_integer(tsw_fdb_count(r->dp->fdb)));
 		{
 			const struct tsw_ct *ct = __atomic_load_n(&r->dp->ct, __ATOMIC_ACQUIRE);
-			json_t *cj = json_pack("{s:I, s:I, s:I}", "count",
+			json_t *cj = json_pack("{s:I, s:I, s:I, s:I}", "count",
 				(json_int_t)(ct != NULL ? tsw_ct_count(ct) : 0), "max",
 				(json_int_t)(ct != NULL ? tsw_ct_capacity(ct)
 						       : r->dp->conf.max_connections),
+				"max_per_port", (json_int_t)r->dp->conf.max_connections_per_port,
 				"expired", (json_int_t)(r->ctl->mg != NULL ? r->ctl->mg->ct_expired : 0));
 			if (cj != NULL && r->ctl->mg != NULL) {
 				json_t *bs = json_object();

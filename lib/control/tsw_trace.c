@@ -139,7 +139,7 @@ rule_of_drop(enum tsw_drop d)
 	case TSW_DROP_inner_vlan_tagged: return "R-T3";
 	case TSW_DROP_too_big: return "R-E4";
 	case TSW_DROP_sg_deny: return "R-G6";
-	case TSW_DROP_ct_invalid: case TSW_DROP_ct_full: return "R-G3";
+	case TSW_DROP_ct_invalid: case TSW_DROP_ct_full: case TSW_DROP_ct_port_limit: return "R-G3";
 	case TSW_DROP_ct_revoked: return "R-G7";
 	default: return "R-C4";
 	}

@@ -18,6 +18,8 @@ const char *const tsw_ct_state_names[TSW_CT_NSTATES] = {
 	"time_wait", "close", "udp", "udp_replied", "icmp", "other",
 };
 
+#define CT_PORTS (1u << 10)              /* tsw_ct_port_of()'s range */
+
 struct tsw_ct {
 	/* read by every lookup: a line of its own */
 	struct tsw_ct_conn *slot;       /* n_slots lines */
@@ -27,8 +29,11 @@ struct tsw_ct {
 	/* written by inserting workers */
 	rte_spinlock_t lock __rte_cache_aligned;   /* inserts, turning reusable slots empty */
 	uint32_t added;                 /* atomic, written under the lock */
+	uint32_t port_max;              /* a port's connections at most, 0: no limit */
+	uint32_t port_made[CT_PORTS];   /* atomic, written under the lock */
 	/* the writer's (the expiry walk, flushes) */
 	uint32_t deleted __rte_cache_aligned;      /* atomic, written by the writer alone */
+	uint32_t port_gone[CT_PORTS];   /* atomic, written by the writer alone */
 	struct rte_rcu_qsbr *qsbr;
 	uint32_t expire_it;             /* the walk, downwards: slots left in this sweep */
 	uint16_t epoch;                 /* deletions are stamped with it */
@@ -48,6 +53,8 @@ struct tsw_ct {
 _Static_assert(sizeof(struct tsw_ct_key) == 40, "40-byte connection keys");
 _Static_assert(sizeof(struct tsw_ct_conn) == RTE_CACHE_LINE_SIZE, "a connection is one line");
 _Static_assert(TSW_CT_DELETED < (1u << ST_EPOCH_SHIFT), "flags below the epoch");
+_Static_assert(TSW_CT_PORT_SHIFT == ST_EPOCH_SHIFT, "a live connection's port where a deleted "
+	       "slot's epoch goes");
 _Static_assert(TSW_CT_NSTATES < ST_FREE, "state numbers below the slot markers");
 _Static_assert(TSW_MAX_PORTS <= 1024, "a side's port has 10 bits");
 
@@ -242,12 +249,13 @@ tsw_ct_lookup_at(const struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t a
 
 struct tsw_ct_conn *
 tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, uint64_t now_ms,
-		   bool *created)
+		   enum tsw_ct_made *made)
 {
 	uint32_t i = home(ct, key_sig(k)), free_at = UINT32_MAX;
+	uint16_t port = tsw_ct_port_of(st);
 	struct tsw_ct_conn *c;
 
-	*created = false;
+	*made = TSW_CT_TABLE_FULL;
 	rte_spinlock_lock(&ct->lock);
 	/* the whole probe again under the lock: another worker may have
 	 * made this connection since our lookup */
@@ -266,13 +274,19 @@ tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, u
 				free_at = i;
 		} else if (live(s) && key_eq(&c->key, k)) {
 			rte_spinlock_unlock(&ct->lock);
-			return c;                      /* another worker's, at this moment */
+			*made = TSW_CT_FOUND;          /* another worker's, at this moment */
+			return c;
 		}
 		i = next(ct, i);
 	}
 	if (free_at == UINT32_MAX || tsw_ct_count(ct) >= ct->max) {
 		rte_spinlock_unlock(&ct->lock);
 		return NULL;                           /* full */
+	}
+	if (ct->port_max != 0 && tsw_ct_port_count(ct, port) >= ct->port_max) {
+		rte_spinlock_unlock(&ct->lock);
+		*made = TSW_CT_PORT_FULL;
+		return NULL;
 	}
 	c = &ct->slot[free_at];
 	/* no lookup reads a slot that is not live: the key and the rest
@@ -281,13 +295,41 @@ tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, u
 	__atomic_store_n(&c->side[0], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->side[1], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->seen_ms, (uint32_t)now_ms, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->st, st & ~(uint32_t)TSW_CT_DELETED & 0xffffu, __ATOMIC_RELEASE);
-	/* no locked add: the lock orders the inserts (a locked instruction
-	 * would wait for the new line's stores to reach the cache) */
+	/* counted before it is published: the writer, who may delete it as
+	 * soon as it sees it, then finds it counted (no locked add: the lock
+	 * orders the inserts, and a locked instruction would wait for the new
+	 * line's stores to reach the cache) */
 	__atomic_store_n(&ct->added, ct->added + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct->port_made[port], ct->port_made[port] + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->st, (st & 0xffffu & ~(uint32_t)TSW_CT_DELETED) | tsw_ct_st_port(port),
+			 __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&ct->lock);
-	*created = true;
+	*made = TSW_CT_MADE;
 	return c;
+}
+
+void
+tsw_ct_set_port_limit(struct tsw_ct *ct, uint32_t max)
+{
+	ct->port_max = max;
+}
+
+uint32_t
+tsw_ct_port_limit(const struct tsw_ct *ct)
+{
+	return ct->port_max;
+}
+
+uint32_t
+tsw_ct_port_count(const struct tsw_ct *ct, uint16_t port)
+{
+	if (port >= CT_PORTS)
+		return 0;
+	/* gone first, as tsw_ct_count(): every connection counted gone was
+	 * counted made before it could be deleted (both wrap alike) */
+	uint32_t gone = __atomic_load_n(&ct->port_gone[port], __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&ct->port_made[port], __ATOMIC_ACQUIRE) - gone;
 }
 
 /* The writer deletes the connection in slot i (if it is one): gone for
@@ -310,6 +352,12 @@ del(struct tsw_ct *ct, uint32_t i)
 	if (ct->qsbr == NULL)
 		__atomic_store_n(&c->st, ST_FREE, __ATOMIC_RELEASE);
 	ct->dirty = true;
+	/* the port's count drops once the connection is gone for lookups
+	 * (its slot comes back later: the table's own count likewise) */
+	{
+		uint16_t port = tsw_ct_port_of(st);
+		__atomic_store_n(&ct->port_gone[port], ct->port_gone[port] + 1, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&ct->deleted, ct->deleted + 1, __ATOMIC_RELAXED);
 	return true;
 }

@@ -36,6 +36,11 @@
  *    shortens probes. When the table holds max_connections, or a key's
  *    TSW_CT_PROBE lines are all taken, tsw_ct_create_conn() fails: new
  *    connections are refused, established ones go on.
+ *  - Each connection remembers the port whose filter made it (in its
+ *    state word); the table counts a port's connections (made under the
+ *    insert lock, gone by the writer) and, with a per-port limit set,
+ *    refuses a port's new connection once it holds that many: one VM
+ *    cannot take the table from the others.
  */
 #ifndef TSW_CT_H
 #define TSW_CT_H
@@ -97,7 +102,9 @@ static inline uint32_t tsw_ct_side_gen(tsw_ct_side_t s) { return (uint32_t)(s >>
 /* The state word: state (8 bits), which end started it (bit 8), flags.
  * A slot without a live connection is 0 (never used, or emptied again: the
  * end of every probe), reusable (a state byte of TSW_CT_NSTATES or more),
- * or deleted (TSW_CT_DELETED, the epoch that deleted it in bits 16..31). */
+ * or deleted (TSW_CT_DELETED, the epoch that deleted it in bits 16..31).
+ * A live connection's bits 16..25 hold the port that made it
+ * (tsw_ct_st_port). */
 #define TSW_CT_INIT_B    (1u << 8)   /* the b end started it */
 #define TSW_CT_REVOKED   (1u << 9)   /* cut by a rule change (R-G7) */
 #define TSW_CT_SEEN_A    (1u << 10)  /* a packet from the a end */
@@ -105,6 +112,19 @@ static inline uint32_t tsw_ct_side_gen(tsw_ct_side_t s) { return (uint32_t)(s >>
 #define TSW_CT_FIN_INIT  (1u << 12)  /* TCP: a FIN from the initiator */
 #define TSW_CT_FIN_RESP  (1u << 13)  /* ...from the other end */
 #define TSW_CT_DELETED   (1u << 14)  /* expired or flushed: no lookup finds it */
+#define TSW_CT_PORT_SHIFT 16
+
+/* The state word's bits of the port that makes a connection, and back. */
+static inline uint32_t
+tsw_ct_st_port(uint16_t port)
+{
+	return (uint32_t)(port & 0x3ffu) << TSW_CT_PORT_SHIFT;
+}
+static inline uint16_t
+tsw_ct_port_of(uint32_t st)
+{
+	return (uint16_t)((st >> TSW_CT_PORT_SHIFT) & 0x3ffu);
+}
 
 /* One connection: its key and its state in one cache line. */
 struct tsw_ct_conn {
@@ -155,11 +175,26 @@ uint32_t tsw_ct_prefetch(const struct tsw_ct *ct, const struct tsw_ct_key *k);
 struct tsw_ct_conn *tsw_ct_lookup_at(const struct tsw_ct *ct, const struct tsw_ct_key *k,
 				     uint32_t at);
 
-/* Worker: the connection of k, created in state st (with flags), seen at
- * now_ms (so that the expiry walk never finds it without a time), when
- * absent; *created tells which. NULL when the table is full. */
+/* Worker: the connection of k, created when absent in state st (with
+ * flags, and tsw_ct_st_port() of the port whose filter makes it), seen at
+ * now_ms (so that the expiry walk never finds it without a time); *made
+ * tells which, or why none was made (NULL): the table is full, or the
+ * port holds its limit of connections. */
+enum tsw_ct_made {
+	TSW_CT_FOUND = 0,         /* another worker's, made at this moment */
+	TSW_CT_MADE,
+	TSW_CT_TABLE_FULL,
+	TSW_CT_PORT_FULL,
+};
 struct tsw_ct_conn *tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k,
-				       uint32_t st, uint64_t now_ms, bool *created);
+				       uint32_t st, uint64_t now_ms, enum tsw_ct_made *made);
+
+/* The most connections one port may make and hold (0: no limit, the
+ * default). Set before workers use the table. */
+void tsw_ct_set_port_limit(struct tsw_ct *ct, uint32_t max);
+uint32_t tsw_ct_port_limit(const struct tsw_ct *ct);
+/* The connections port made that are still in the table. */
+uint32_t tsw_ct_port_count(const struct tsw_ct *ct, uint16_t port);
 
 
 /* Writer: delete connections idle past their timeout (and revoked ones),

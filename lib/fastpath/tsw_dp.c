@@ -229,6 +229,7 @@ ct_made(struct tsw_dp *dp)
 			   dp->socket, dp->qsbr, &dp->conf.ct_timeouts);
 	if (ct == NULL)
 		return -ENOMEM;
+	tsw_ct_set_port_limit(ct, dp->conf.max_connections_per_port);
 	__atomic_store_n(&dp->ct, ct, __ATOMIC_RELEASE);
 	return 0;
 }

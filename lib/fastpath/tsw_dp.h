@@ -109,6 +109,7 @@ struct tsw_dp_conf {
 	uint8_t prefix_len;                   /* of local_ip: the connected prefix */
 	struct tsw_decap_params decap;
 	uint32_t max_connections;             /* security groups' connection table */
+	uint32_t max_connections_per_port;    /* 0: no limit */
 	struct tsw_ct_timeouts ct_timeouts;
 };
 

@@ -917,7 +917,8 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	struct tsw_ct_key kb;
 	const struct tsw_ct_key *k;
 	struct tsw_ct_conn *c;
-	bool from_b, created;
+	enum tsw_ct_made made;
+	bool from_b;
 	int e;
 
 	if (p->invalid)
@@ -989,10 +990,11 @@ filter(const struct tsw_sg_ctx *x, const struct tsw_sg_ruleset *rs, uint16_t por
 	if (x->dry)
 		return TSW_DROP_MAX;
 	c = tsw_ct_create_conn(x->ct, k, first_state(p) | (from_b ? TSW_CT_INIT_B : 0) |
-			       (from_b ? TSW_CT_SEEN_B : TSW_CT_SEEN_A), now_ms, &created);
+			       (from_b ? TSW_CT_SEEN_B : TSW_CT_SEEN_A) | tsw_ct_st_port(port),
+			       now_ms, &made);
 	if (c == NULL)
-		return TSW_DROP_ct_full;
-	if (!created)                         /* another worker's, at this moment */
+		return made == TSW_CT_PORT_FULL ? TSW_DROP_ct_port_limit : TSW_DROP_ct_full;
+	if (made != TSW_CT_MADE)              /* another worker's, at this moment */
 		return TSW_DROP_MAX;
 	__atomic_store_n(&c->side[e],
 			 tsw_ct_side(port, true, __atomic_load_n(&rs->gen, __ATOMIC_ACQUIRE), rule),

@@ -2,7 +2,8 @@
 control requests as tunsw-agent gives them (security_group_set,
 security_group_members, address_group_set, port_security_set with
 security_groups), enforced on the frames of a filtered port; every drop
-counted under its reason (sg_deny, ct_invalid, ct_full, ct_revoked)."""
+counted under its reason (sg_deny, ct_invalid, ct_full, ct_port_limit,
+ct_revoked)."""
 from scapy.layers.inet import TCP
 from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
                                 ICMPv6ND_RA, ICMPv6MLReport, IPv6)
@@ -100,7 +101,8 @@ class Case:
         for k, v in (extra or {}).items():
             reasons[k] = reasons.get(k, 0) + v
         sg_drops = {k: v for k, v in r.drops().items()
-                    if k in ("sg_deny", "ct_invalid", "ct_full", "ct_revoked")}
+                    if k in ("sg_deny", "ct_invalid", "ct_full", "ct_port_limit",
+                             "ct_revoked")}
         eq(sg_drops, reasons, "drops by reason")
         return r
 
@@ -311,6 +313,52 @@ def test_R_G_table_full_refuses_new_connections_established_go_on():
     got = sum(1 for b in r.out("vm1") if UDP in Ether(b))
     assert full > 0 and full + got == 122 and got <= 64 + 1, (full, got, r.drops())
     eq(bytes(c.frames[-1][2][VXLAN].payload) in r.out("vm1"), True, "established goes on")
+
+
+def test_R_G_a_port_over_its_connection_limit_is_refused_new_ones_alone():
+    """[security] max_connections_per_port: vm1 makes 3 connections (2 out,
+    1 in), then its new ones are refused (ct_port_limit) in both
+    directions while its established ones go on and vm2 makes its own;
+    show_ports and show_connections say whose they are; flushed, vm1 makes
+    new ones again; deleted, its connections go with it."""
+    s = standard_sections()
+    s["security"] = {"max_connections_per_port": "3"}
+    both = [rule("ingress", "udp", 1, 65535, ANY4), rule("egress", "udp", 1, 65535, ANY4)]
+    c = Case([(0.1, sg("udp", both)), (0.2, secure("vm1", M1, [A1], ["udp"])),
+              (0.3, secure("vm2", M2, [A2], ["udp"]))], s)
+    out1 = lambda sp: udp(A1, REMOTE, sp, 53, src_mac=M1, dst_mac=M9)       # noqa: E731
+    # the remote's MAC learned behind the tunnel: frames to it are not
+    # flooded (a flood's copy would give vm2's filter a side on vm1's)
+    c.send("uplink", from_tunnel(Ether(src=M9, dst=BCAST) / ARP(hwsrc=M9, psrc=REMOTE,
+                                                                pdst=REMOTE)), None)
+    c.send("vm1", out1(5001), "tunnel")
+    c.send("vm1", out1(5002), "tunnel")
+    c.send("uplink", from_tunnel(udp(REMOTE, A1, 6001, 7000)), "vm1")
+    c.send("vm1", out1(5003), "ct_port_limit")
+    c.send("uplink", from_tunnel(udp(REMOTE, A1, 6002, 7000)), "ct_port_limit")
+    c.send("vm1", udp(A1, REMOTE, 5001, 53, src_mac=M1, dst_mac=M9) / Raw(b"again"), "tunnel")
+    c.send("uplink", from_tunnel(udp(REMOTE, A1, 53, 5002)), "vm1")          # a reply
+    c.send("vm2", udp(A2, REMOTE, 5001, 53, src_mac=M2, dst_mac=M9), "tunnel")
+    c.send("vm2", udp(A2, REMOTE, 5004, 53, src_mac=M2, dst_mac=M9), "tunnel")
+    c.at({"op": "show_ports"})
+    c.at({"op": "show_connections", "port": "vm2"})
+    c.at({"op": "show_counters"})
+    c.at({"op": "show_info"})
+    c.at({"op": "flush_connections", "port": "vm1"})
+    c.send("vm1", out1(5005), "tunnel")
+    c.at({"op": "port_del", "name": "vm1"})
+    c.at({"op": "show_connections"})
+    r = c.run()
+    res = r.ok_replies()
+    ports = {p["name"]: p["connections"] for p in res[3]}
+    eq((ports["vm1"], ports["vm2"], ports["vm3"]), (3, 2, 0), "show_ports connections")
+    eq(sorted(x["made_by"] for x in res[4]["entries"]), ["vm2", "vm2"], "made_by")
+    eq(res[5]["connections"]["max_per_port"], 3, "show_counters max_per_port")
+    eq(res[6]["max_connections_per_port"], 3, "show_info")
+    eq(res[7]["flushed"], 3, "flushed")
+    # deleted, vm1's connections went with it (a port given its index
+    # later starts with none counted)
+    eq(sorted(x["made_by"] for x in res[9]["entries"]), ["vm2", "vm2"], "after port_del")
 
 
 def test_R_G_views_trace_and_flush():

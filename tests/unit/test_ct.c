@@ -89,13 +89,14 @@ race(void *arg)
 	pthread_barrier_wait(r->start);
 	for (uint32_t n = 0; n < N_KEYS; n++) {
 		struct tsw_ct_key k;
-		bool from_b, created;
+		bool from_b;
+		enum tsw_ct_made created;
 		key_n(&k, n, r->reversed, &from_b);
 		r->got[n] = tsw_ct_create_conn(r->ct, &k, TSW_CT_SYN_SENT |
 					       (from_b ? TSW_CT_INIT_B : 0), 0, &created);
 		if (r->got[n] == NULL)
 			r->full++;
-		r->created += created;
+		r->created += created == TSW_CT_MADE;
 	}
 	return NULL;
 }
@@ -164,7 +165,8 @@ test_ct_expiry_in_slices_and_a_full_table(void)
 	CU_ASSERT_FATAL(ct != NULL);
 	for (uint32_t n = 0; n < 1000; n++) {
 		struct tsw_ct_key k;
-		bool from_b, created;
+		bool from_b;
+		enum tsw_ct_made created;
 		struct tsw_ct_conn *c;
 		key_n(&k, n, false, &from_b);
 		k.proto = 17;
@@ -188,10 +190,11 @@ test_ct_expiry_in_slices_and_a_full_table(void)
 	/* their slots serve new connections again */
 	{
 		struct tsw_ct_key k;
-		bool from_b, created;
+		bool from_b;
+		enum tsw_ct_made created;
 		key_n(&k, 5000, false, &from_b);
 		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_SYN_SENT, 0, &created));
-		CU_ASSERT_TRUE(created);
+		CU_ASSERT_EQUAL(created, TSW_CT_MADE);
 	}
 	tsw_ct_free(ct);
 }
@@ -219,6 +222,85 @@ sweep(struct tsw_ct *ct, uint64_t now_ms)
 	return gone;
 }
 
+static bool
+of_port(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
+{
+	(void)k;
+	return tsw_ct_port_of(c->st) == *(const uint16_t *)arg;
+}
+
+/* A port's connections are counted (made by its filter, gone when deleted);
+ * with a limit its new connections stop there while its existing ones are
+ * still found and another port's are still made; as its connections are
+ * flushed or expire its count falls and it makes new ones again; without a
+ * limit only the table's size stops it. */
+static void
+test_ct_per_port_limit(void)
+{
+	struct tsw_ct_timeouts to;
+	struct tsw_ct_conn *c;
+	struct tsw_ct_key k;
+	struct tsw_ct *ct;
+	enum tsw_ct_made made;
+	uint16_t three = 3;
+	bool from_b;
+	unsigned int n;
+
+	tsw_ct_default_timeouts(&to);
+	ct = tsw_ct_create("uct_port", 256, SOCKET_ID_ANY, NULL, &to);
+	CU_ASSERT_FATAL(ct != NULL);
+	CU_ASSERT_EQUAL(tsw_ct_port_limit(ct), 0);
+	tsw_ct_set_port_limit(ct, 5);
+	CU_ASSERT_EQUAL(tsw_ct_port_limit(ct), 5);
+	for (n = 0; n < 8; n++) {
+		key_n(&k, n, false, &from_b);
+		c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW | tsw_ct_st_port(3), 1000, &made);
+		CU_ASSERT_EQUAL(c != NULL, n < 5);
+		CU_ASSERT_EQUAL(made, n < 5 ? TSW_CT_MADE : TSW_CT_PORT_FULL);
+	}
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 3), 5);
+	key_n(&k, 0, false, &from_b);                      /* its own: still there */
+	CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW | tsw_ct_st_port(3),
+						  1000, &made));
+	CU_ASSERT_EQUAL(made, TSW_CT_FOUND);
+	key_n(&k, 100, false, &from_b);                    /* another port's */
+	c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW | tsw_ct_st_port(7), 1000, &made);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(made, TSW_CT_MADE);
+	CU_ASSERT_EQUAL(tsw_ct_port_of(c->st), 7);
+	CU_ASSERT_EQUAL(c->st & 0xff, TSW_CT_UDP_NEW);
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 7), 1);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), 6);
+
+	/* flushed: its count falls, it makes new ones again */
+	CU_ASSERT_EQUAL(tsw_ct_flush(ct, of_port, &three), 5);
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 3), 0);
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 7), 1);
+	for (n = 0; n < 5; n++) {
+		key_n(&k, 200 + n, false, &from_b);
+		CU_ASSERT_PTR_NOT_NULL(tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW | tsw_ct_st_port(3),
+							  1000, &made));
+	}
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 3), 5);
+	/* expired (UDP one way: 30 s): the same */
+	CU_ASSERT_EQUAL(sweep(ct, 1000 + 31000), 6);
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 3), 0);
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 7), 0);
+
+	/* no limit: the table's size alone */
+	tsw_ct_set_port_limit(ct, 0);
+	for (n = 0; n < 1000; n++) {
+		key_n(&k, 1000 + n, false, &from_b);
+		if (tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW | tsw_ct_st_port(3), 40000,
+				       &made) == NULL)
+			break;
+	}
+	CU_ASSERT_EQUAL(made, TSW_CT_TABLE_FULL);
+	CU_ASSERT_EQUAL(tsw_ct_port_count(ct, 3), n);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), n);
+	tsw_ct_free(ct);
+}
+
 /* A deleted connection's slot is not reused while a worker may still hold
  * it (no quiescent state since the deletion): the same key made again
  * goes elsewhere and the held one keeps its key; after a grace period the
@@ -232,7 +314,8 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 	struct tsw_ct_conn *held = NULL, *again;
 	struct tsw_ct_key k0;
 	struct tsw_ct *ct;
-	bool from_b, created;
+	bool from_b;
+	enum tsw_ct_made created;
 
 	CU_ASSERT_FATAL(v != NULL);
 	rte_rcu_qsbr_thread_register(v, 0);
@@ -245,7 +328,7 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 		struct tsw_ct_conn *c;
 		key_n(&k, n, false, &from_b);
 		c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &created);
-		CU_ASSERT_FATAL(c != NULL && created);
+		CU_ASSERT_FATAL(c != NULL && created == TSW_CT_MADE);
 		c->seen_ms = 1000;
 		if (n == 0) {
 			held = c;
@@ -254,7 +337,7 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 	}
 	/* the same key finds its connection; a 65th is refused */
 	CU_ASSERT_PTR_EQUAL(tsw_ct_create_conn(ct, &k0, TSW_CT_UDP_NEW, 0, &created), held);
-	CU_ASSERT_FALSE(created);
+	CU_ASSERT_EQUAL(created, TSW_CT_FOUND);
 	{
 		struct tsw_ct_key k;
 		key_n(&k, 64, false, &from_b);
@@ -267,7 +350,7 @@ test_ct_deleted_slots_wait_for_a_grace_period(void)
 	CU_ASSERT_EQUAL(memcmp(&held->key, &k0, sizeof(k0)), 0);
 	CU_ASSERT_EQUAL(held->st & 0xff, TSW_CT_UDP_NEW);
 	again = tsw_ct_create_conn(ct, &k0, TSW_CT_SYN_SENT, 40000, &created);
-	CU_ASSERT_TRUE(created);
+	CU_ASSERT_EQUAL(created, TSW_CT_MADE);
 	CU_ASSERT_FATAL(again != NULL && again != held);
 	CU_ASSERT_EQUAL(tsw_ct_idle_ms(again, 40000), 0);     /* born with its time */
 	for (int i = 0; i < 3; i++)
@@ -401,12 +484,13 @@ test_ct_held_connections_survive_churn(void)
 		for (uint32_t n = 0; n < 256; n++) {
 			struct tsw_ct_key k;
 			struct tsw_ct_conn *c;
-			bool from_b, created;
+			bool from_b;
+			enum tsw_ct_made created;
 			/* other keys each cycle, in slots freed by earlier ones */
 			key_n(&k, (uint32_t)(cycle % 4) * 256 + n, false, &from_b);
 			k.proto = 17;
 			c = tsw_ct_create_conn(r.ct, &k, TSW_CT_UDP_NEW, now, &created);
-			made += c != NULL && created;
+			made += c != NULL && created == TSW_CT_MADE;
 		}
 		/* the reader goes on meanwhile (its bursts end in quiescent
 		 * states: the slots deleted before become reusable) */
@@ -442,4 +526,6 @@ register_ct_tests(void)
 		    test_ct_deleted_slots_wait_for_a_grace_period);
 	CU_add_test(s, "held connections keep their keys while slots churn",
 		    test_ct_held_connections_survive_churn);
+	CU_add_test(s, "a port's connections counted; over its limit its new ones refused",
+		    test_ct_per_port_limit);
 }

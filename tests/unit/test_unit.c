@@ -72,6 +72,11 @@ test_config_defaults(void)
 	CU_ASSERT_EQUAL(cfg->tunnel.local_ip, inet_addr("198.18.0.1"));
 	CU_ASSERT_EQUAL(cfg->dataplane.idle_queue_poll_us, 500);
 	CU_ASSERT_STRING_EQUAL(cfg->control.capture_dir, "/run/tunsw/capture");
+	CU_ASSERT_EQUAL(cfg->security.max_connections, 1048576);
+	CU_ASSERT_EQUAL(cfg->security.max_connections_per_port, 0);     /* no limit */
+	CU_ASSERT_EQUAL_FATAL(load_text("[security]\nmax_connections_per_port = 5000\n"), 0);
+	CU_ASSERT_EQUAL(cfg->security.max_connections_per_port, 5000);
+	CU_ASSERT_EQUAL_FATAL(load_text(""), 0);
 	CU_ASSERT_EQUAL_FATAL(load_text("[dataplane]\nidle_queue_poll_us = 0\n"
 					"[control]\ncapture_dir = /var/tmp/caps/\n"), 0);
 	CU_ASSERT_EQUAL(cfg->dataplane.idle_queue_poll_us, 0);
@@ -129,6 +134,10 @@ test_config_errors(void)
 		{ "[network]\n", "[network]: section name must be [network NAME]" },
 		{ "[dataplane]\nlearn_ring_size = 1000\n", "[dataplane] learn_ring_size: 1000 is not a power of two" },
 		{ "[tunnel]\nlocal_ip = 1.2.3.4\n", "[tunnel]: section given twice" },
+		{ "[security]\nmax_connections = 1000\nmax_connections_per_port = 1001\n",
+		  "[security] max_connections_per_port: 1001 is more than max_connections (1000)" },
+		{ "[security]\nmax_connections_per_port = -1\n",
+		  "[security] max_connections_per_port: '-1' is not a non-negative integer" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
