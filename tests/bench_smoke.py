@@ -65,7 +65,8 @@ with tempfile.TemporaryDirectory() as d:
     if len(comps) != 3 or not all(c["fdb_lookup"] > 0 and c["encap"] > 0 and c["flow_hash"] > 0
                                   and c["port_security"] > 0 and c["sg_new_connection"] > 0
                                   and c["sg_established"] > 0
-                                  and c["sg_established_1k_cached"] > 0 for c in comps):
+                                  and c["sg_established_1k_cached"] > 0
+                                  and c["sg_established_1k_cached_best"] > 0 for c in comps):
         print("FAIL components: %r" % comps)
         failed += 1
     mem = doc.get("memory_load_cycles", {})

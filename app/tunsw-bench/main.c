@@ -1041,6 +1041,7 @@ struct component_arg {
 	double portsec;               /* the port security check of a VM's frame */
 	double sg_new, sg_est;        /* security groups: a new connection, an established one */
 	double sg_est_1k;             /* ...an established one of 1 K, their lines in cache */
+	double sg_est_1k_best;        /* ...the same, the quickest pass over the 1 K */
 	uint32_t ct_held, ct_size;    /* connections made before the first refusal, of */
 };
 
@@ -1123,7 +1124,8 @@ components_run(void *arg)
 								   (int)rte_socket_id(), NULL);
 		struct tsw_ct *ct;
 		struct tsw_sg_ctx x;
-		uint64_t spent_new = 0, spent_est = 0, spent_1k = 0;
+		uint64_t spent_new = 0, spent_est = 0, spent_1k = 0, pass_1k = 0;
+		uint64_t best_1k = UINT64_MAX;
 
 		tsw_ct_default_timeouts(&to);
 		ct = tsw_ct_create("bench-ct", 1u << 20, (int)rte_socket_id(), NULL, &to);
@@ -1154,10 +1156,20 @@ components_run(void *arg)
 					sink += tsw_sg_egress(&x, rs, 0, NULL, 0, &p[j], 1000, NULL);
 				t = rte_rdtsc() - t;
 				*(pass == 0 ? &spent_new : pass == 1 ? &spent_est : &spent_1k) += t;
+				/* the quickest pass over the 1 K: the work itself,
+				 * without what the hypervisor or the other core took */
+				if (pass == 2) {
+					pass_1k += t;
+					if (r % 32 == 31) {
+						best_1k = RTE_MIN(best_1k, pass_1k);
+						pass_1k = 0;
+					}
+				}
 			}
 		a->sg_new = (double)spent_new / (COMP_ROUNDS * TSW_BURST);
 		a->sg_est = (double)spent_est / (COMP_ROUNDS * TSW_BURST);
 		a->sg_est_1k = (double)spent_1k / (COMP_ROUNDS * TSW_BURST);
+		a->sg_est_1k_best = best_1k == UINT64_MAX ? 0 : (double)best_1k / (32 * TSW_BURST);
 		if (ct != NULL && tsw_ct_count(ct) != COMP_ROUNDS * TSW_BURST)
 			fprintf(stderr, "tunsw-bench: %u connections made, %u wanted\n",
 				tsw_ct_count(ct), COMP_ROUNDS * TSW_BURST);
@@ -1482,18 +1494,20 @@ main(int argc, char **argv)
 			if (components(&cs, &ca) < 0)
 				return 1;
 			printf("  %7u MACs: lookup %6.1f  encap %5.1f  flow hash %5.1f  port security "
-			       "%5.1f  sg new %6.1f  sg established %5.1f (1 K in cache %5.1f)  "
-			       "(connections held: %u of %u)\n", cs.macs, ca.lookup, ca.encap, ca.hash,
-			       ca.portsec, ca.sg_new, ca.sg_est, ca.sg_est_1k, ca.ct_held, ca.ct_size);
+			       "%5.1f  sg new %6.1f  sg established %5.1f (1 K in cache %5.1f, best "
+			       "%5.1f)  (connections held: %u of %u)\n", cs.macs, ca.lookup, ca.encap,
+			       ca.hash, ca.portsec, ca.sg_new, ca.sg_est, ca.sg_est_1k, ca.sg_est_1k_best,
+			       ca.ct_held, ca.ct_size);
 			if (jf)
 				fprintf(jf, "%s  {\"macs\": %u, \"fdb_lookup\": %.1f, \"encap\": %.1f, "
 					"\"flow_hash\": %.1f, \"port_security\": %.1f, "
 					"\"sg_new_connection\": %.1f, \"sg_established\": %.1f, "
 					"\"sg_established_1k_cached\": %.1f, "
+					"\"sg_established_1k_cached_best\": %.1f, "
 					"\"connections_held\": %u, \"connections_max\": %u}",
 					cfirst ? "" : ",\n", cs.macs, ca.lookup, ca.encap, ca.hash,
-					ca.portsec, ca.sg_new, ca.sg_est, ca.sg_est_1k, ca.ct_held,
-					ca.ct_size);
+					ca.portsec, ca.sg_new, ca.sg_est, ca.sg_est_1k, ca.sg_est_1k_best,
+					ca.ct_held, ca.ct_size);
 			cfirst = false;
 		}
 	}

@@ -71,35 +71,36 @@ tsw_ct_default_timeouts(struct tsw_ct_timeouts *t)
 	memcpy(t->s, d, sizeof(d));
 }
 
-/* A key as five 64-bit words (memcpy: the key is bytes and 16-bit
- * fields, never read through another type's pointer) */
-static inline void
-words(const struct tsw_ct_key *k, uint64_t w[5])
+/* Word i of a key (memcpy: the key is bytes and 16-bit fields, never read
+ * through another type's pointer). Loaded straight from the key, one word
+ * at a time: a copy of the key into an array went through the stack as
+ * 16-byte stores read back in 8-byte halves, and a load from the upper
+ * half of a wider store waits for it to reach the cache. */
+static inline uint64_t
+kw(const struct tsw_ct_key *k, unsigned int i)
 {
-	memcpy(w, k, 5 * sizeof(uint64_t));
+	uint64_t v;
+
+	memcpy(&v, (const uint8_t *)k + 8 * i, sizeof(v));
+	return v;
 }
 
 static inline uint32_t
 key_sig(const struct tsw_ct_key *k)
 {
-	uint64_t w[5];
-	uint32_t h = 0;
+	uint32_t h = rte_hash_crc_8byte(kw(k, 0), 0);
 
-	words(k, w);
-	for (int i = 0; i < 5; i++)
-		h = rte_hash_crc_8byte(w[i], h);
-	return h;
+	h = rte_hash_crc_8byte(kw(k, 1), h);
+	h = rte_hash_crc_8byte(kw(k, 2), h);
+	h = rte_hash_crc_8byte(kw(k, 3), h);
+	return rte_hash_crc_8byte(kw(k, 4), h);
 }
 
 static inline bool
 key_eq(const struct tsw_ct_key *x, const struct tsw_ct_key *y)
 {
-	uint64_t a[5], b[5];
-
-	words(x, a);
-	words(y, b);
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
-		(a[4] ^ b[4])) == 0;
+	return ((kw(x, 0) ^ kw(y, 0)) | (kw(x, 1) ^ kw(y, 1)) | (kw(x, 2) ^ kw(y, 2)) |
+		(kw(x, 3) ^ kw(y, 3)) | (kw(x, 4) ^ kw(y, 4))) == 0;
 }
 
 /* A connection lookups find: a state, not deleted. */
@@ -205,7 +206,9 @@ tsw_ct_key_make(struct tsw_ct_key *k, uint16_t zone, bool v6, uint8_t proto,
 	w[3] = b ? s1 : d1;
 	w[4] = (uint64_t)(b ? dport : sport) | (uint64_t)(b ? sport : dport) << 16 |
 	       (uint64_t)zone << 32 | (uint64_t)proto << 48 | (uint64_t)(v6 ? 1 : 0) << 56;
-	memcpy(k, w, sizeof(w));
+	/* word by word (kw() reads them back so) */
+	for (unsigned int i = 0; i < 5; i++)
+		memcpy((uint8_t *)k + 8 * i, &w[i], sizeof(w[i]));
 }
 
 /* Probe from slot i for k: the live connection, or NULL (an empty slot

@@ -576,11 +576,15 @@ always(const struct tsw_sg_pkt *p)
 static inline bool
 ip4_sum_ok(const uint8_t *h)
 {
-	uint32_t w[5];
-	uint64_t s;
+	uint64_t w0, w1, s;
+	uint32_t w2;
 
-	memcpy(w, h, sizeof(w));
-	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	/* loaded straight from the frame (one memcpy into an array went
+	 * through the stack: a 16-byte store read back in 4-byte pieces) */
+	memcpy(&w0, h, 8);
+	memcpy(&w1, h + 8, 8);
+	memcpy(&w2, h + 16, 4);
+	s = (w0 & 0xffffffffu) + (w0 >> 32) + (w1 & 0xffffffffu) + (w1 >> 32) + w2;
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffu) + (s >> 16);
 	s = (s & 0xffffu) + (s >> 16);
