@@ -880,7 +880,8 @@ ingress_prefetch(struct tsw_worker *w, struct rte_mbuf **ok, uint16_t n, const u
 
 /* A burst from outside (tunnels, P): its FDB keys looked up, and the
  * connection lookups of its frames to filtered ports started (every
- * frame's fields marked unparsed then). Returns the connection table, NULL when there is none. */
+ * frame's fields marked unparsed then). Returns the connection table,
+ * NULL when there is none. */
 static inline struct tsw_ct *
 lookups(struct tsw_worker *w, struct burst_keys *b, struct rte_mbuf **ok, uint16_t n,
 	const uint16_t *netof, uint64_t now_ms, struct sg_frame *sgf)
