@@ -270,12 +270,28 @@ def cleanup_dpdk_files():
         os.unlink(path)
 
 
+def dump_logs(d, lines=40):
+    """What a failed test started said: the last lines of each log in d
+    (tunsw's, the guests', the peers')."""
+    for path in sorted(glob.glob(os.path.join(d, "*.log"))):
+        try:
+            with open(path, errors="replace") as f:
+                tail = f.read().splitlines()[-lines:]
+        except OSError as e:
+            tail = ["(unreadable: %s)" % e]
+        print("---- %s (last %d lines) ----" % (os.path.basename(path), len(tail)))
+        print("\n".join(tail))
+
+
 def with_topology(fn):
     def wrapper():
         sh(TOPO, "up", P, "vxlan")
         d = tempfile.mkdtemp(prefix="tswfunc")
         try:
             fn(d)
+        except BaseException:
+            dump_logs(d)
+            raise
         finally:
             stop_all()
             sh(TOPO, "down", P)
