@@ -242,7 +242,7 @@ tsw_decap_parse(struct rte_mbuf *m, const struct tsw_decap_params *p,
 	case RTE_MBUF_F_RX_IP_CKSUM_BAD:
 		return TSW_DROP_ip_bad_csum;
 	default:
-		if (rte_raw_cksum(ip, ihl) != 0xffff)
+		if (!tsw_ip4_sum_ok(ip, ihl))
 			return TSW_DROP_ip_bad_csum;
 	}
 	if (ip->dst_addr != p->local_ip)

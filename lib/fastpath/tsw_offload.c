@@ -265,7 +265,7 @@ gro_candidate(struct rte_mbuf *m)
 		return false;
 	thl = (uint32_t)(f[14 + ihl + 12] >> 4) * 4;
 	if (thl < 20 || m->data_len < 14 + ihl + thl || len <= 14 + ihl + thl ||
-	    rte_raw_cksum(ip, ihl) != 0xffff || tcp_sum(m, ip, true, 14 + ihl, len - 14 - ihl) != 0xffff)
+	    !tsw_ip4_sum_ok(ip, ihl) || tcp_sum(m, ip, true, 14 + ihl, len - 14 - ihl) != 0xffff)
 		return false;
 	m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
 	m->l2_len = 14;

@@ -570,28 +570,6 @@ always(const struct tsw_sg_pkt *p)
 	return 0;
 }
 
-/* An IPv4 header of 20 bytes whose checksum holds: the one's complement
- * sum of its 16-bit words, its checksum included, is all ones (R-G3; as
- * rte_raw_cksum() finds it, in five 32-bit adds) */
-static inline bool
-ip4_sum_ok(const uint8_t *h)
-{
-	uint64_t w0, w1, s;
-	uint32_t w2;
-
-	/* loaded straight from the frame (one memcpy into an array went
-	 * through the stack: a 16-byte store read back in 4-byte pieces) */
-	memcpy(&w0, h, 8);
-	memcpy(&w1, h + 8, 8);
-	memcpy(&w2, h + 16, 4);
-	s = (w0 & 0xffffffffu) + (w0 >> 32) + (w1 & 0xffffffffu) + (w1 >> 32) + w2;
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	return s == 0xffffu;
-}
-
 /* Most frames: untagged IPv4 without options, TCP or UDP, not a later
  * fragment, headers in the first segment. Read in place, as the walk
  * below would read them; false: not such a frame, p untouched but for
@@ -606,7 +584,7 @@ parse_fast(const struct rte_mbuf *m, struct tsw_sg_pkt *p)
 
 	if (m->data_len < FAST_LEN || e[12] != 0x08 || e[13] != 0x00 || h[0] != 0x45 ||
 	    (h[9] != P_TCP && h[9] != P_UDP) || ((h[6] << 8 | h[7]) & 0x1fff) != 0 ||
-	    !ip4_sum_ok(h))
+	    !tsw_ip4_sum_ok(h, 20))
 		return false;
 	p->kind = TSW_SGP_IP;
 	p->proto = h[9];
@@ -671,7 +649,7 @@ tsw_sg_parse(const struct rte_mbuf *m, struct tsw_sg_pkt *p)
 			const void *hd = rte_pktmbuf_read(m, off, ihl, hb);
 			/* R-G3: a bad header checksum is invalid (the sum over
 			 * the header, its checksum included, is all ones) */
-			if (hd == NULL || rte_raw_cksum(hd, ihl) != 0xffff) {
+			if (hd == NULL || !tsw_ip4_sum_ok(hd, ihl)) {
 				p->invalid = true;
 				return;
 			}
