@@ -1115,13 +1115,21 @@ ct_matches(const struct tsw_ct_key *k, const struct tsw_ct_conn *c, void *arg)
 	return true;
 }
 
+/* Forget the connections f matches (none without a table yet). */
+static unsigned int
+flush_matching(const struct tsw_dp *dp, struct ct_filter *f)
+{
+	struct tsw_ct *ct = __atomic_load_n(&dp->ct, __ATOMIC_ACQUIRE);
+
+	return ct != NULL ? tsw_ct_flush(ct, ct_matches, f) : 0;
+}
+
 static unsigned int
 flush_port_connections(const struct tsw_dp *dp, int port)
 {
 	struct ct_filter f = { .port = port, .net = -1 };
-	struct tsw_ct *ct = __atomic_load_n(&dp->ct, __ATOMIC_ACQUIRE);
 
-	return ct != NULL ? tsw_ct_flush(ct, ct_matches, &f) : 0;
+	return flush_matching(dp, &f);
 }
 
 static json_t *
@@ -1195,12 +1203,10 @@ static int
 op_flush_connections(struct req *r)
 {
 	struct ct_filter f;
-	struct tsw_ct *ct = __atomic_load_n(&r->dp->ct, __ATOMIC_ACQUIRE);
 
 	if (ct_filter_args(r, &f) < 0)
 		return -1;
-	return ok(r, json_pack("{s:I}", "flushed",
-			       (json_int_t)(ct != NULL ? tsw_ct_flush(ct, ct_matches, &f) : 0)));
+	return ok(r, json_pack("{s:I}", "flushed", (json_int_t)flush_matching(r->dp, &f)));
 }
 
 static int
