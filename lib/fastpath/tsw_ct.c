@@ -437,7 +437,7 @@ tsw_ct_expire(struct tsw_ct *ct, uint64_t now_ms, unsigned int budget, uint64_t 
 			continue;
 		}
 		if (!(st & TSW_CT_REVOKED) &&
-		    tsw_ct_idle_ms(c, now_ms) < (uint64_t)ct->to.s[s] * 1000) {
+		    tsw_ct_idle_ms(c, now_ms) < (uint64_t)ct->to.s[s] * 1000 + TSW_CT_TOUCH_MS) {
 			if (counts != NULL)
 				counts[s]++;
 			continue;

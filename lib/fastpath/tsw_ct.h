@@ -25,8 +25,10 @@
  *    (a slot is published by a release store of its state word after its
  *    key), and the two directions of one connection may be handled by two
  *    workers.
- *  - Per packet a worker updates the state word with compare-and-swap and
- *    stores the time it was seen; it never waits.
+ *  - Per packet a worker updates the state word with compare-and-swap when
+ *    the state changes and stores the time it was seen when the stored one
+ *    is TSW_CT_TOUCH_MS old (an established connection's line is not
+ *    written per packet); it never waits.
  *  - Expiry is the table writer's (tsw_ct_expire, a slice at a time):
  *    entries idle past their state's timeout (and revoked ones) are
  *    deleted: flagged TSW_CT_DELETED (gone for lookups at once, their
@@ -135,18 +137,35 @@ struct tsw_ct_conn {
 	tsw_ct_side_t side[2];    /* atomic: the a and b ends */
 } __rte_cache_aligned;
 
-/* Milliseconds since c's last packet (the clock's low 32 bits wrap every
- * 49 days; timeouts are at most 30 days and expiry walks the table far
- * more often). */
+/* Milliseconds from seen to now_ms on the dataplane's clock, low 32 bits
+ * (they wrap every 49 days; timeouts are at most 30 days and expiry walks
+ * the table far more often, so a connection is never that old). 0 when
+ * seen is after now_ms by up to a minute: a worker stored its clock after
+ * the caller read its own (the expiry walk reads it once per slice). */
+#define TSW_CT_AHEAD_MS 60000u
+static inline uint32_t
+tsw_ct_ms_since(uint32_t seen, uint64_t now_ms)
+{
+	uint32_t d = (uint32_t)now_ms - seen;
+
+	return d > UINT32_MAX - TSW_CT_AHEAD_MS ? 0 : d;
+}
+
+/* Milliseconds since c's last packet, to within TSW_CT_TOUCH_MS. */
 static inline uint32_t
 tsw_ct_idle_ms(const struct tsw_ct_conn *c, uint64_t now_ms)
 {
-	return (uint32_t)now_ms - __atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED);
+	return tsw_ct_ms_since(__atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED), now_ms);
 }
+/* A packet stores its time only when the stored one is TSW_CT_TOUCH_MS old
+ * or more: an established connection's packets then write nothing to its
+ * line (it stays clean, shared by the workers of its two directions, never
+ * written back to memory per packet); expiry allows the lag. */
+#define TSW_CT_TOUCH_MS 100u
 static inline void
 tsw_ct_touch(struct tsw_ct_conn *c, uint64_t now_ms)
 {
-	if (__atomic_load_n(&c->seen_ms, __ATOMIC_RELAXED) != (uint32_t)now_ms)
+	if (tsw_ct_idle_ms(c, now_ms) >= TSW_CT_TOUCH_MS)
 		__atomic_store_n(&c->seen_ms, (uint32_t)now_ms, __ATOMIC_RELAXED);
 }
 

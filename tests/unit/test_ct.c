@@ -512,6 +512,64 @@ test_ct_held_connections_survive_churn(void)
 	rte_free(r.v);
 }
 
+/* A connection's time: a packet stores it only when the stored one is
+ * TSW_CT_TOUCH_MS old (no write to the line per packet), expiry allows that
+ * lag, a time stored by a worker after the walk read its clock is not an
+ * idle of 49 days, and a connection idle longer than 2^31 ms (a timeout up
+ * to 30 days) is still refreshed by its next packet. */
+static void
+test_ct_seen_time(void)
+{
+	struct tsw_ct_timeouts to;
+	struct tsw_ct *ct;
+	struct tsw_ct_key k;
+	struct tsw_ct_conn *c;
+	enum tsw_ct_made made;
+	bool from_b;
+	const uint64_t day = 86400000;
+
+	tsw_ct_default_timeouts(&to);
+	to.s[TSW_CT_UDP_NEW] = 30;
+	to.s[TSW_CT_ESTABLISHED] = 2592000;      /* 30 days, the configured maximum */
+	ct = tsw_ct_create("uct_seen", 64, SOCKET_ID_ANY, NULL, &to);
+	CU_ASSERT_FATAL(ct != NULL);
+	key_n(&k, 1, false, &from_b);
+	k.proto = 17;
+	c = tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 1000, &made);
+	CU_ASSERT_FATAL(c != NULL && made == TSW_CT_MADE);
+	CU_ASSERT_EQUAL(c->seen_ms, 1000);
+	tsw_ct_touch(c, 1000 + TSW_CT_TOUCH_MS - 1);     /* not yet: unchanged */
+	CU_ASSERT_EQUAL(c->seen_ms, 1000);
+	CU_ASSERT_EQUAL(tsw_ct_idle_ms(c, 1000 + TSW_CT_TOUCH_MS - 1), TSW_CT_TOUCH_MS - 1);
+	tsw_ct_touch(c, 1000 + TSW_CT_TOUCH_MS);
+	CU_ASSERT_EQUAL(c->seen_ms, 1000 + TSW_CT_TOUCH_MS);
+
+	/* a worker's packet after the walk read its clock: seen 5 ms ahead */
+	c->seen_ms = 5000;
+	CU_ASSERT_EQUAL(tsw_ct_idle_ms(c, 4995), 0);
+	tsw_ct_touch(c, 4995);                           /* an older clock leaves it */
+	CU_ASSERT_EQUAL(c->seen_ms, 5000);
+	CU_ASSERT_EQUAL(sweep(ct, 4995), 0);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), 1);
+	/* expiry: the timeout plus the touch lag */
+	CU_ASSERT_EQUAL(sweep(ct, 5000 + 30000 + TSW_CT_TOUCH_MS - 1), 0);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), 1);
+	CU_ASSERT_EQUAL(sweep(ct, 5000 + 30000 + TSW_CT_TOUCH_MS), 1);
+	CU_ASSERT_EQUAL(tsw_ct_count(ct), 0);
+
+	/* 25 days idle under a 30-day timeout: the next packet refreshes it */
+	key_n(&k, 2, false, &from_b);
+	c = tsw_ct_create_conn(ct, &k, TSW_CT_ESTABLISHED, 1000, &made);
+	CU_ASSERT_FATAL(c != NULL && made == TSW_CT_MADE);
+	CU_ASSERT_EQUAL(tsw_ct_idle_ms(c, 1000 + 25 * day), 25 * day);
+	CU_ASSERT_EQUAL(sweep(ct, 1000 + 25 * day), 0);
+	tsw_ct_touch(c, 1000 + 25 * day);
+	CU_ASSERT_EQUAL(c->seen_ms, (uint32_t)(1000 + 25 * day));
+	CU_ASSERT_EQUAL(sweep(ct, 1000 + 25 * day + 29 * day), 0);
+	CU_ASSERT_EQUAL(sweep(ct, 1000 + 25 * day + 30 * day + TSW_CT_TOUCH_MS), 1);
+	tsw_ct_free(ct);
+}
+
 void
 register_ct_tests(void)
 {
@@ -528,4 +586,6 @@ register_ct_tests(void)
 		    test_ct_held_connections_survive_churn);
 	CU_add_test(s, "a port's connections counted; over its limit its new ones refused",
 		    test_ct_per_port_limit);
+	CU_add_test(s, "a connection's time: stored per 100 ms, never ahead of the walk",
+		    test_ct_seen_time);
 }
