@@ -6,6 +6,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_spinlock.h>
@@ -24,6 +25,8 @@ struct tsw_ct {
 	/* read by every lookup: a line of its own */
 	struct tsw_ct_conn *slot;       /* n_slots lines */
 	uint32_t n_slots;               /* 2 x max */
+	uint32_t hash_init;             /* the hash's secret (key_sig) */
+	uint64_t hash_mul[5];           /* odd (mix) */
 	uint32_t max;
 	struct tsw_ct_timeouts to;
 	/* written by inserting workers */
@@ -85,15 +88,35 @@ kw(const struct tsw_ct_key *k, unsigned int i)
 	return v;
 }
 
-static inline uint32_t
-key_sig(const struct tsw_ct_key *k)
+/* w times the secret m, the 128-bit product's halves folded together:
+ * every bit of the result depends on the secret and on w's bits
+ * non-linearly (a product's low half alone would let w's top bit flip
+ * the result's top bit whatever m is). */
+static inline uint64_t
+mix(uint64_t w, uint64_t m)
 {
-	uint32_t h = rte_hash_crc_8byte(kw(k, 0), 0);
+	__extension__ unsigned __int128 p = (unsigned __int128)w * m;
 
-	h = rte_hash_crc_8byte(kw(k, 1), h);
-	h = rte_hash_crc_8byte(kw(k, 2), h);
-	h = rte_hash_crc_8byte(kw(k, 3), h);
-	return rte_hash_crc_8byte(kw(k, 4), h);
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
+/* The key's hash, keyed with the table's secret: each word mixed with a
+ * secret number before the CRC. A CRC alone is linear (the CRCs of two
+ * keys differ by the CRC of their difference, whatever its initial
+ * value), so a VM could compute addresses and ports whose connections
+ * all hash to one slot: every packet of theirs (and of any connection
+ * whose slot falls in their run) would probe up to TSW_CT_PROBE lines,
+ * and new connections there would be refused. Without the secret such
+ * keys cannot be computed. */
+static inline uint32_t
+key_sig(const struct tsw_ct *ct, const struct tsw_ct_key *k)
+{
+	uint32_t h = rte_hash_crc_8byte(mix(kw(k, 0), ct->hash_mul[0]), ct->hash_init);
+
+	h = rte_hash_crc_8byte(mix(kw(k, 1), ct->hash_mul[1]), h);
+	h = rte_hash_crc_8byte(mix(kw(k, 2), ct->hash_mul[2]), h);
+	h = rte_hash_crc_8byte(mix(kw(k, 3), ct->hash_mul[3]), h);
+	return rte_hash_crc_8byte(mix(kw(k, 4), ct->hash_mul[4]), h);
 }
 
 static inline bool
@@ -138,6 +161,9 @@ tsw_ct_create(const char *name, uint32_t entries, int socket, struct rte_rcu_qsb
 	ct->qsbr = qsbr;
 	ct->to = *to;
 	ct->max = entries;
+	ct->hash_init = (uint32_t)rte_rand();
+	for (unsigned int i = 0; i < RTE_DIM(ct->hash_mul); i++)
+		ct->hash_mul[i] = rte_rand() | 1;
 	ct->n_slots = 2 * entries;
 	rte_spinlock_init(&ct->lock);
 	ct->slot = rte_zmalloc_socket(name, (size_t)ct->n_slots * sizeof(*ct->slot),
@@ -232,13 +258,13 @@ probe(const struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t i)
 struct tsw_ct_conn *
 tsw_ct_lookup(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 {
-	return probe(ct, k, home(ct, key_sig(k)));
+	return probe(ct, k, home(ct, key_sig(ct, k)));
 }
 
 uint32_t
 tsw_ct_prefetch(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 {
-	uint32_t at = home(ct, key_sig(k));
+	uint32_t at = home(ct, key_sig(ct, k));
 
 	rte_prefetch0(&ct->slot[at]);
 	return at;
@@ -247,14 +273,14 @@ tsw_ct_prefetch(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 struct tsw_ct_conn *
 tsw_ct_lookup_at(const struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t at)
 {
-	return probe(ct, k, at < ct->n_slots ? at : home(ct, key_sig(k)));
+	return probe(ct, k, at < ct->n_slots ? at : home(ct, key_sig(ct, k)));
 }
 
 struct tsw_ct_conn *
 tsw_ct_create_conn(struct tsw_ct *ct, const struct tsw_ct_key *k, uint32_t st, uint64_t now_ms,
 		   enum tsw_ct_made *made)
 {
-	uint32_t i = home(ct, key_sig(k)), free_at = UINT32_MAX;
+	uint32_t i = home(ct, key_sig(ct, k)), free_at = UINT32_MAX;
 	uint16_t port = tsw_ct_port_of(st);
 	struct tsw_ct_conn *c;
 

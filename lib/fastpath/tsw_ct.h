@@ -17,7 +17,8 @@
  *    an established connection reads one line (the line its hash points
  *    at, or the few after it: linear probing at most TSW_CT_PROBE lines;
  *    the table has two slots per connection allowed, so it is at most half
- *    full).
+ *    full). The hash is keyed with a secret drawn when the table is made,
+ *    so that no sender can choose keys that share one probe run.
  *  - Workers create connections themselves (tsw_ct_create_conn), one at a
  *    time under the table's insert lock (held for the probe and the
  *    slot's stores, never by a lookup), so two workers adding the same

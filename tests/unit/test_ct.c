@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -570,6 +571,89 @@ test_ct_seen_time(void)
 	tsw_ct_free(ct);
 }
 
+/* The table's hash before it had a secret: CRC32-C of the key's words. */
+static uint32_t
+crc_sig(const uint64_t w[5])
+{
+	uint32_t h = 0;
+
+	for (int i = 0; i < 5; i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	return h;
+}
+
+/* Keys a VM could send that all hash to one slot under a plain CRC (it is
+ * linear: the keys' port words differ by vectors whose CRC has its top
+ * bits zero, found by Gaussian elimination over 32 port bits) land apart
+ * with the table's secret: all 2 000 are made and found. On the plain CRC
+ * all would share one probe run and all but 128 be refused. */
+static void
+test_ct_hash_resists_crafted_collisions(void)
+{
+	enum { ENTRIES = 1 << 16, TOP = 17, N = 2000 };   /* home = sig >> (32 - TOP) */
+	uint64_t w[5] = { 0x0100000a, 0, 0x0200000a, 0, 17ull << 48 | 1ull << 32 };
+	uint32_t base = crc_sig(w), piv_v[32] = { 0 }, piv_c[32] = { 0 }, kern[32];
+	unsigned int nk = 0, made_n = 0, found = 0, same_home = 0;
+	struct tsw_ct_timeouts to;
+	struct tsw_ct *ct;
+
+	for (int j = 0; j < 32; j++) {
+		uint64_t wj[5];
+		memcpy(wj, w, sizeof(wj));
+		wj[4] ^= 1ull << j;
+		uint32_t v = (crc_sig(wj) ^ base) >> (32 - TOP), c = 1u << j;
+		for (int b = TOP - 1; b >= 0 && v != 0; b--)
+			if ((v >> b) & 1 && piv_v[b] != 0) {
+				v ^= piv_v[b];
+				c ^= piv_c[b];
+			}
+		if (v == 0) {
+			kern[nk++] = c;                /* its port bits leave the home alone */
+		} else {
+			int b = 31 - __builtin_clz(v);
+			piv_v[b] = v;
+			piv_c[b] = c;
+		}
+	}
+	CU_ASSERT_FATAL(nk >= 11);                     /* 32 unknowns, 17 equations */
+	tsw_ct_default_timeouts(&to);
+	ct = tsw_ct_create("uct_hash", ENTRIES, SOCKET_ID_ANY, NULL, &to);
+	CU_ASSERT_FATAL(ct != NULL);
+	for (uint32_t n = 0; n < N; n++) {
+		uint32_t d = 0;
+		uint64_t wn[5];
+		struct tsw_ct_key k;
+		enum tsw_ct_made made;
+
+		for (unsigned int i = 0; i < nk; i++)
+			if ((n >> i) & 1)
+				d ^= kern[i];
+		memcpy(wn, w, sizeof(wn));
+		wn[4] ^= d;
+		same_home += crc_sig(wn) >> (32 - TOP) == base >> (32 - TOP);
+		memcpy(&k, wn, sizeof(k));
+		made_n += tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &made) != NULL &&
+			  made == TSW_CT_MADE;
+	}
+	CU_ASSERT_EQUAL(same_home, N);                 /* the attack is real */
+	CU_ASSERT_EQUAL(made_n, N);
+	for (uint32_t n = 0; n < N; n++) {
+		uint32_t d = 0;
+		uint64_t wn[5];
+		struct tsw_ct_key k;
+
+		for (unsigned int i = 0; i < nk; i++)
+			if ((n >> i) & 1)
+				d ^= kern[i];
+		memcpy(wn, w, sizeof(wn));
+		wn[4] ^= d;
+		memcpy(&k, wn, sizeof(k));
+		found += tsw_ct_lookup(ct, &k) != NULL;
+	}
+	CU_ASSERT_EQUAL(found, N);
+	tsw_ct_free(ct);
+}
+
 void
 register_ct_tests(void)
 {
@@ -588,4 +672,6 @@ register_ct_tests(void)
 		    test_ct_per_port_limit);
 	CU_add_test(s, "a connection's time: stored per 100 ms, never ahead of the walk",
 		    test_ct_seen_time);
+	CU_add_test(s, "keys crafted to collide under a plain CRC land apart",
+		    test_ct_hash_resists_crafted_collisions);
 }
