@@ -582,6 +582,22 @@ crc_sig(const uint64_t w[5])
 	return h;
 }
 
+/* Key n of the crafted set: w with the port word moved by the kernel
+ * vectors n's bits name; returns its plain CRC. */
+static uint32_t
+crafted_key(struct tsw_ct_key *k, const uint64_t w[5], const uint32_t *kern, unsigned int nk,
+	    uint32_t n)
+{
+	uint64_t wn[5];
+
+	memcpy(wn, w, sizeof(wn));
+	for (unsigned int i = 0; i < nk; i++)
+		if ((n >> i) & 1)
+			wn[4] ^= kern[i];
+	memcpy(k, wn, sizeof(*k));
+	return crc_sig(wn);
+}
+
 /* Keys a VM could send that all hash to one slot under a plain CRC (it is
  * linear: the keys' port words differ by vectors whose CRC has its top
  * bits zero, found by Gaussian elimination over 32 port bits) land apart
@@ -620,34 +636,19 @@ test_ct_hash_resists_crafted_collisions(void)
 	ct = tsw_ct_create("uct_hash", ENTRIES, SOCKET_ID_ANY, NULL, &to);
 	CU_ASSERT_FATAL(ct != NULL);
 	for (uint32_t n = 0; n < N; n++) {
-		uint32_t d = 0;
-		uint64_t wn[5];
 		struct tsw_ct_key k;
 		enum tsw_ct_made made;
 
-		for (unsigned int i = 0; i < nk; i++)
-			if ((n >> i) & 1)
-				d ^= kern[i];
-		memcpy(wn, w, sizeof(wn));
-		wn[4] ^= d;
-		same_home += crc_sig(wn) >> (32 - TOP) == base >> (32 - TOP);
-		memcpy(&k, wn, sizeof(k));
+		same_home += crafted_key(&k, w, kern, nk, n) >> (32 - TOP) == base >> (32 - TOP);
 		made_n += tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &made) != NULL &&
 			  made == TSW_CT_MADE;
 	}
 	CU_ASSERT_EQUAL(same_home, N);                 /* the attack is real */
 	CU_ASSERT_EQUAL(made_n, N);
 	for (uint32_t n = 0; n < N; n++) {
-		uint32_t d = 0;
-		uint64_t wn[5];
 		struct tsw_ct_key k;
 
-		for (unsigned int i = 0; i < nk; i++)
-			if ((n >> i) & 1)
-				d ^= kern[i];
-		memcpy(wn, w, sizeof(wn));
-		wn[4] ^= d;
-		memcpy(&k, wn, sizeof(k));
+		crafted_key(&k, w, kern, nk, n);
 		found += tsw_ct_lookup(ct, &k) != NULL;
 	}
 	CU_ASSERT_EQUAL(found, N);
