@@ -17,7 +17,7 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(uplink vm control config offload pcap portsec)
 ./scripts/install-deps.sh >/dev/null
 if [ ! -f build-fuzz/build.ninja ]; then
-	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug \
+	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Db_lto=false \
 		-Doptimization=1 >/dev/null
 fi
 ninja -C build-fuzz >/dev/null

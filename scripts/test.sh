@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh || exit 1
 ./scripts/hugepages.sh 1G || exit 1
 ./scripts/build.sh build || exit 1
-./scripts/build.sh build-asan -Dsanitize=true -Dbuildtype=debug || exit 1
+./scripts/build.sh build-asan -Dsanitize=true -Dbuildtype=debug -Db_lto=false || exit 1
 # libFuzzer targets (clang): a few seconds each from the seed corpus
-CC=clang ./scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug \
+CC=clang ./scripts/build.sh build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Db_lto=false \
 	-Doptimization=1 || exit 1
 
 run_suite() {   # DIR, meson test args...
