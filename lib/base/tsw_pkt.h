@@ -69,6 +69,15 @@ tsw_pkt_trim_to(struct rte_mbuf *m, uint32_t len)
 		rte_pktmbuf_free(rest);
 }
 
+/* A 32-bit one's-complement sum of 16-bit words folded to 16 bits. */
+static inline uint16_t
+tsw_cksum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 /* The 16-bit one's-complement sum (not complemented) of len bytes of m
  * from offset off, across segments of any length and parity. */
 uint16_t tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len);

@@ -122,14 +122,6 @@ tsw_inner_flow_hash(const struct rte_mbuf *m)
 	return h;
 }
 
-static inline uint16_t
-fold(uint32_t sum)
-{
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	return (uint16_t)sum;
-}
-
 enum tsw_drop
 tsw_encap(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id, uint16_t ip_id)
 {
@@ -173,7 +165,7 @@ tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id,
 	ip->packet_id = rte_cpu_to_be_16(ip_id);
 	ip->type_of_service = tos;
 	/* h->ip_sum covers the configured DSCP; tos only adds bits to it */
-	ip->hdr_checksum = (uint16_t)~fold(h->ip_sum + rte_cpu_to_be_16(ip_len) +
+	ip->hdr_checksum = (uint16_t)~tsw_cksum_fold(h->ip_sum + rte_cpu_to_be_16(ip_len) +
 					   rte_cpu_to_be_16(ip_id) +
 					   rte_cpu_to_be_16((uint16_t)(tos - tos0)));
 	if (h->type == TSW_TUN_VXLAN) {

@@ -22,14 +22,6 @@
  * tags, IPv6 with extension headers or IPv4 with options, TCP with options */
 #define MAX_HDR 256
 
-static inline uint16_t
-fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 static uint32_t
 l4_ptype(struct rte_mbuf *m, struct rte_net_hdr_lens *hl)
 {
@@ -117,11 +109,13 @@ tsw_offload_csum_complete(struct rte_mbuf *m)
 static uint16_t
 tcp_sum(const struct rte_mbuf *m, const void *ip, bool v4, uint32_t l4, uint32_t len)
 {
+	const struct rte_ipv6_hdr *ip6 = ip;
 	uint32_t sum = v4 ? rte_ipv4_phdr_cksum(ip, 0) :
-		       fold(__rte_raw_cksum(((const struct rte_ipv6_hdr *)ip)->src_addr, 32, 0) +
-			    rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16((uint16_t)len));
+		       tsw_cksum_fold(__rte_raw_cksum(ip6->src_addr, 32, 0) +
+				      rte_cpu_to_be_16(IPPROTO_TCP) +
+				      rte_cpu_to_be_16((uint16_t)len));
 
-	return fold(sum + tsw_cksum_mbuf(m, l4, len));
+	return tsw_cksum_fold(sum + tsw_cksum_mbuf(m, l4, len));
 }
 
 /* Append len bytes of src from offset off to the frame s, chaining mbufs
