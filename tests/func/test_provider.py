@@ -41,6 +41,8 @@ class Guests(Guest):
 
     def __init__(self, d, pairs):
         self.prefix = P + "vm"
+        self.server = False
+        self.n_ports = 2 * len(pairs)
         self.log_path = os.path.join(d, "guest.log")
         vdevs = []
         for i, (sock, iface) in enumerate(pairs):

@@ -168,6 +168,7 @@ class Guest:
         queues, a fanout by flow) and forwarded queue by queue."""
         self.prefix = prefix or P + "vm"
         self.server = server
+        self.n_ports = 2          # virtio-user and af_packet
         self.log_path = os.path.join(d, "guest.log" if prefix is None else prefix + ".log")
         vdev = "virtio_user0,path=%s,queues=%d%s" % (sock, queues, ",server=1" if server else "")
         self.cmd = ["dpdk-testpmd", "-l", "0-1", "--main-lcore", "1", "--no-pci",
@@ -193,21 +194,22 @@ class Guest:
             except subprocess.TimeoutExpired:
                 return
         else:
-            # A client probes at once: up when testpmd forwards on both its
-            # ports. A port whose probe failed (virtio-user not connected,
+            # A client probes at once: up when testpmd forwards on all its
+            # ports (n_ports). A port whose probe failed (virtio-user not connected,
             # af_packet not created) is left out by testpmd, which then
             # forwards one port to itself and the VM is unreachable.
             end = time.time() + 60
             while self.proc.poll() is None and time.time() < end:
                 with open(self.log_path) as f:
                     m = re.search(r"packet forwarding - ports=(\d+)", f.read())
-                if m and m.group(1) == "2":
+                if m and int(m.group(1)) == self.n_ports:
                     return
                 if m:
                     interrupt(self.proc)
                     raise AssertionError("guest came up without all its ports "
-                                         "(ports=%s):\n%s" %
-                                         (m.group(1), open(self.log_path).read()[-2000:]))
+                                         "(ports=%s of %d):\n%s" %
+                                         (m.group(1), self.n_ports,
+                                          open(self.log_path).read()[-2000:]))
                 time.sleep(0.1)
             if self.proc.poll() is None:
                 interrupt(self.proc)
