@@ -5,7 +5,7 @@
  *
  *   tunsw-bench [EAL options] -- [--quick] [--json FILE] [--only TEXT[$][|TEXT[$]...]]
  *               [--harness vhost|ring] [--macs N] [--tunnels N] [--bytes N]
- *               [--window S] [--no-baseline] [--no-components]
+ *               [--window S] [--no-baseline] [--no-components] [--sg-passes N]
  *
  * Two lcores: the measured worker (the daemon's own worker loop,
  * app/tunsw/workers.c) and a generator lcore that feeds the input port
@@ -1046,6 +1046,9 @@ struct component_arg {
 };
 
 #define COMP_ROUNDS 20000
+/* --sg-passes N: the security groups' filter over 1 K in-cache connections
+ * N more times (its profile under perf without the other components') */
+static uint32_t sg_more_passes;
 
 /* On the worker lcore: the FDB bulk lookup of bursts of 32 destination keys
  * spread over all MACs (as the paths' traffic), VXLAN encapsulation of 32
@@ -1133,11 +1136,12 @@ components_run(void *arg)
 		x = (struct tsw_sg_ctx){ .ct = ct, .members = mem };
 		/* pass 2: the first 32 rounds' 1 024 connections again and again:
 		 * the filter's own work, its lines in cache */
-		for (int pass = 0; rs != NULL && mem != NULL && ct != NULL && pass < 3; pass++)
+		for (int pass = 0; rs != NULL && mem != NULL && ct != NULL &&
+				   pass < 3 + (int)sg_more_passes; pass++)
 			for (uint32_t r = 0; r < COMP_ROUNDS; r++) {
 				struct tsw_sg_pkt p[TSW_BURST];
 				for (int j = 0; j < TSW_BURST; j++) {
-					uint64_t k = (uint64_t)(pass == 2 ? r % 32 : r) * TSW_BURST +
+					uint64_t k = (uint64_t)(pass >= 2 ? r % 32 : r) * TSW_BURST +
 						     (uint64_t)j;
 					struct rte_udp_hdr *u;
 					prepare(m[j], &sg_s, k);
@@ -1158,7 +1162,7 @@ components_run(void *arg)
 				*(pass == 0 ? &spent_new : pass == 1 ? &spent_est : &spent_1k) += t;
 				/* the quickest pass over the 1 K: the work itself,
 				 * without what the hypervisor or the other core took */
-				if (pass == 2) {
+				if (pass >= 2) {
 					pass_1k += t;
 					if (r % 32 == 31) {
 						best_1k = RTE_MIN(best_1k, pass_1k);
@@ -1168,7 +1172,8 @@ components_run(void *arg)
 			}
 		a->sg_new = (double)spent_new / (COMP_ROUNDS * TSW_BURST);
 		a->sg_est = (double)spent_est / (COMP_ROUNDS * TSW_BURST);
-		a->sg_est_1k = (double)spent_1k / (COMP_ROUNDS * TSW_BURST);
+		a->sg_est_1k = (double)spent_1k / ((double)COMP_ROUNDS * TSW_BURST *
+						  (1 + sg_more_passes));
 		a->sg_est_1k_best = best_1k == UINT64_MAX ? 0 : (double)best_1k / (32 * TSW_BURST);
 		if (ct != NULL && tsw_ct_count(ct) != COMP_ROUNDS * TSW_BURST)
 			fprintf(stderr, "tunsw-bench: %u connections made, %u wanted\n",
@@ -1292,6 +1297,7 @@ main(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "no-components", no_argument, NULL, 'C' },
 		{ "no-baseline", no_argument, NULL, 'B' },
+		{ "sg-passes", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1324,6 +1330,7 @@ main(int argc, char **argv)
 		case 't': only_tunnels = (uint32_t)atoi(optarg); break;
 		case 'b': only_bytes = (uint32_t)atoi(optarg); break;
 		case 'B': no_baseline = true; break;
+		case 'S': sg_more_passes = (uint32_t)atoi(optarg); break;
 		case 'C': no_components = true; break;
 		case 'j': json_path = optarg; break;
 		case 'o': only = optarg; break;
@@ -1331,7 +1338,7 @@ main(int argc, char **argv)
 			printf("usage: tunsw-bench [EAL] -- [--quick] [--json FILE] [--only TEXT[$]]\n"
 			       "                   [--harness vhost|ring] [--window S] [--no-baseline]\n"
 			       "                   [--macs N] [--tunnels N] [--bytes N]   (rows with these)\n"
-			       "                   [--no-components]\n"
+			       "                   [--no-components] [--sg-passes N]\n"
 			       "       tunsw-bench [EAL] -- --generator VHOST_SOCKET [--seconds S] [--macs N]\n"
 			       "                   [--one-vm]\n"
 			       "  (generator only: a virtio-user guest, vhost-user server on\n"
