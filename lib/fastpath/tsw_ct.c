@@ -111,12 +111,21 @@ mix(uint64_t w, uint64_t m)
 static inline uint32_t
 key_sig(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 {
-	uint32_t h = rte_hash_crc_8byte(mix(kw(k, 0), ct->hash_mul[0]), ct->hash_init);
+	uint64_t w4 = kw(k, 4);
+	uint32_t h;
 
+	if (likely((w4 >> 56) == 0)) {
+		/* IPv4: the two addresses are one word's worth (words 1 and
+		 * 3 are zero), hashed as one */
+		h = rte_hash_crc_8byte(mix(kw(k, 0) | kw(k, 2) << 32, ct->hash_mul[0]),
+				       ct->hash_init);
+		return rte_hash_crc_8byte(mix(w4, ct->hash_mul[4]), h);
+	}
+	h = rte_hash_crc_8byte(mix(kw(k, 0), ct->hash_mul[0]), ct->hash_init);
 	h = rte_hash_crc_8byte(mix(kw(k, 1), ct->hash_mul[1]), h);
 	h = rte_hash_crc_8byte(mix(kw(k, 2), ct->hash_mul[2]), h);
 	h = rte_hash_crc_8byte(mix(kw(k, 3), ct->hash_mul[3]), h);
-	return rte_hash_crc_8byte(mix(kw(k, 4), ct->hash_mul[4]), h);
+	return rte_hash_crc_8byte(mix(w4, ct->hash_mul[4]), h);
 }
 
 static inline bool
