@@ -6,12 +6,11 @@
 
 #include <rte_byteorder.h>
 #include <rte_prefetch.h>
-#include <rte_random.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_spinlock.h>
 
 #include "tsw_ct.h"
+#include "tsw_keyhash.h"
 #include "tsw_types.h"
 
 const char *const tsw_ct_state_names[TSW_CT_NSTATES] = {
@@ -26,7 +25,7 @@ struct tsw_ct {
 	struct tsw_ct_conn *slot;       /* n_slots lines */
 	uint32_t n_slots;               /* 2 x max */
 	uint32_t hash_init;             /* the hash's secret (key_sig) */
-	uint64_t hash_mul[5];           /* odd (mix) */
+	uint64_t hash_mul[5];           /* odd (tsw_mix64) */
 	uint32_t max;
 	struct tsw_ct_timeouts to;
 	/* written by inserting workers */
@@ -88,26 +87,10 @@ kw(const struct tsw_ct_key *k, unsigned int i)
 	return v;
 }
 
-/* w times the secret m, the 128-bit product's halves folded together:
- * every bit of the result depends on the secret and on w's bits
- * non-linearly (a product's low half alone would let w's top bit flip
- * the result's top bit whatever m is). */
-static inline uint64_t
-mix(uint64_t w, uint64_t m)
-{
-	__extension__ unsigned __int128 p = (unsigned __int128)w * m;
-
-	return (uint64_t)p ^ (uint64_t)(p >> 64);
-}
-
-/* The key's hash, keyed with the table's secret: each word mixed with a
- * secret number before the CRC. A CRC alone is linear (the CRCs of two
- * keys differ by the CRC of their difference, whatever its initial
- * value), so a VM could compute addresses and ports whose connections
- * all hash to one slot: every packet of theirs (and of any connection
- * whose slot falls in their run) would probe up to TSW_CT_PROBE lines,
- * and new connections there would be refused. Without the secret such
- * keys cannot be computed. */
+/* The key's hash, keyed with the table's own secret (tsw_keyhash.h: a CRC
+ * alone would let a VM compute addresses and ports whose connections all
+ * share one probe run: up to TSW_CT_PROBE lines read for each of their
+ * packets, and new connections there refused). */
 static inline uint32_t
 key_sig(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 {
@@ -117,15 +100,15 @@ key_sig(const struct tsw_ct *ct, const struct tsw_ct_key *k)
 	if (likely((w4 >> 56) == 0)) {
 		/* IPv4: the two addresses are one word's worth (words 1 and
 		 * 3 are zero), hashed as one */
-		h = rte_hash_crc_8byte(mix(kw(k, 0) | kw(k, 2) << 32, ct->hash_mul[0]),
+		h = rte_hash_crc_8byte(tsw_mix64(kw(k, 0) | kw(k, 2) << 32, ct->hash_mul[0]),
 				       ct->hash_init);
-		return rte_hash_crc_8byte(mix(w4, ct->hash_mul[4]), h);
+		return rte_hash_crc_8byte(tsw_mix64(w4, ct->hash_mul[4]), h);
 	}
-	h = rte_hash_crc_8byte(mix(kw(k, 0), ct->hash_mul[0]), ct->hash_init);
-	h = rte_hash_crc_8byte(mix(kw(k, 1), ct->hash_mul[1]), h);
-	h = rte_hash_crc_8byte(mix(kw(k, 2), ct->hash_mul[2]), h);
-	h = rte_hash_crc_8byte(mix(kw(k, 3), ct->hash_mul[3]), h);
-	return rte_hash_crc_8byte(mix(w4, ct->hash_mul[4]), h);
+	h = rte_hash_crc_8byte(tsw_mix64(kw(k, 0), ct->hash_mul[0]), ct->hash_init);
+	h = rte_hash_crc_8byte(tsw_mix64(kw(k, 1), ct->hash_mul[1]), h);
+	h = rte_hash_crc_8byte(tsw_mix64(kw(k, 2), ct->hash_mul[2]), h);
+	h = rte_hash_crc_8byte(tsw_mix64(kw(k, 3), ct->hash_mul[3]), h);
+	return rte_hash_crc_8byte(tsw_mix64(w4, ct->hash_mul[4]), h);
 }
 
 static inline bool
@@ -170,9 +153,9 @@ tsw_ct_create(const char *name, uint32_t entries, int socket, struct rte_rcu_qsb
 	ct->qsbr = qsbr;
 	ct->to = *to;
 	ct->max = entries;
-	ct->hash_init = (uint32_t)rte_rand();
+	ct->hash_init = (uint32_t)tsw_keyhash_random();
 	for (unsigned int i = 0; i < RTE_DIM(ct->hash_mul); i++)
-		ct->hash_mul[i] = rte_rand() | 1;
+		ct->hash_mul[i] = tsw_keyhash_random() | 1;
 	ct->n_slots = 2 * entries;
 	rte_spinlock_init(&ct->lock);
 	ct->slot = rte_zmalloc_socket(name, (size_t)ct->n_slots * sizeof(*ct->slot),

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "tsw_dp.h"
@@ -21,8 +20,7 @@ mk_hash(const char *prefix, const void *dp, uint32_t entries, uint32_t key_len,
 		.name = name,
 		.entries = entries,
 		.key_len = key_len,
-		.hash_func = rte_hash_crc,          /* tsw_hash_sig8() computes the */
-		.hash_func_init_val = TSW_HASH_INIT, /* same signature inline */
+		.hash_func = tsw_hash8,   /* keyed; tsw_hash_sig8() is the same inline */
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "tsw_fdb.h"
@@ -185,8 +184,7 @@ tsw_fdb_create(const char *name, uint32_t entries, int socket,
 		.name = name,
 		.entries = entries,
 		.key_len = sizeof(struct tsw_fdb_key),
-		.hash_func = rte_hash_crc,          /* tsw_hash_sig8() computes the */
-		.hash_func_init_val = TSW_HASH_INIT, /* same signature inline */
+		.hash_func = tsw_hash8,   /* keyed; tsw_hash_sig8() is the same inline */
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,

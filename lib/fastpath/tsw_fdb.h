@@ -30,8 +30,8 @@
 #include <rte_branch_prediction.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_rcu_qsbr.h>
+#include "tsw_keyhash.h"
 #include "tsw_types.h"
 
 struct tsw_fdb;
@@ -66,7 +66,7 @@ static inline enum tsw_tun_type tsw_dest_tun_type(uint16_t d)
 }
 static inline uint16_t tsw_dest_index(uint16_t d) { return d & TSW_DEST_INDEX_MASK; }
 
-/* 8 bytes, 8-aligned: rte_hash_crc reads keys as one 64-bit word. */
+/* 8 bytes, 8-aligned: hashed (tsw_hash_sig8) and compared as one 64-bit word. */
 struct tsw_fdb_key {
 	uint16_t net;
 	uint8_t mac[RTE_ETHER_ADDR_LEN];
@@ -213,20 +213,6 @@ tsw_fdb_resolve(tsw_fdb_entry_t e, uint64_t now_ms, const struct tsw_fdb_timeout
  * 8-byte-key rte_hash of tunsw (rte_hash's default for that size is a libc
  * memcmp call, 15 % of the vm->tunnel path's cycles). */
 int tsw_key8_cmp(const void *a, const void *b, size_t len);
-
-/* The signature rte_hash computes for an 8-byte key in every tunsw table
- * (hash function rte_hash_crc, init value 0), computed inline for the
- * rte_hash_lookup_with_hash_bulk*() calls: rte_hash would call its hash
- * function through a pointer for every key (~5 cycles per key). */
-#define TSW_HASH_INIT 0
-static inline hash_sig_t
-tsw_hash_sig8(const void *key)
-{
-	uint64_t w;
-
-	memcpy(&w, key, sizeof(w));
-	return rte_hash_crc_8byte(w, TSW_HASH_INIT);
-}
 
 struct tsw_fdb *tsw_fdb_create(const char *name, uint32_t entries, int socket,
 			       struct rte_rcu_qsbr *qsbr, const struct tsw_fdb_timeouts *to);

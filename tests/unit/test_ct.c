@@ -9,13 +9,13 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
 #include "tsw_ct.h"
 
+#include "crafted.h"
 #include "test_ct.h"
 
 #define N_KEYS 20000
@@ -571,33 +571,6 @@ test_ct_seen_time(void)
 	tsw_ct_free(ct);
 }
 
-/* The table's hash before it had a secret: CRC32-C of the key's words. */
-static uint32_t
-crc_sig(const uint64_t w[5])
-{
-	uint32_t h = 0;
-
-	for (int i = 0; i < 5; i++)
-		h = rte_hash_crc_8byte(w[i], h);
-	return h;
-}
-
-/* Key n of the crafted set: w with the port word moved by the kernel
- * vectors n's bits name; returns its plain CRC. */
-static uint32_t
-crafted_key(struct tsw_ct_key *k, const uint64_t w[5], const uint32_t *kern, unsigned int nk,
-	    uint32_t n)
-{
-	uint64_t wn[5];
-
-	memcpy(wn, w, sizeof(wn));
-	for (unsigned int i = 0; i < nk; i++)
-		if ((n >> i) & 1)
-			wn[4] ^= kern[i];
-	memcpy(k, wn, sizeof(*k));
-	return crc_sig(wn);
-}
-
 /* Keys a VM could send that all hash to one slot under a plain CRC (it is
  * linear: the keys' port words differ by vectors whose CRC has its top
  * bits zero, found by Gaussian elimination over 32 port bits) land apart
@@ -607,48 +580,32 @@ static void
 test_ct_hash_resists_crafted_collisions(void)
 {
 	enum { ENTRIES = 1 << 16, TOP = 17, N = 2000 };   /* home = sig >> (32 - TOP) */
-	uint64_t w[5] = { 0x0100000a, 0, 0x0200000a, 0, 17ull << 48 | 1ull << 32 };
-	uint32_t base = crc_sig(w), piv_v[32] = { 0 }, piv_c[32] = { 0 }, kern[32];
-	unsigned int nk = 0, made_n = 0, found = 0, same_home = 0;
+	const uint64_t w[5] = { 0x0100000a, 0, 0x0200000a, 0, 17ull << 48 | 1ull << 32 };
+	uint64_t kern[64], wn[5];
+	unsigned int nk, made_n = 0, found = 0, same_home = 0;
 	struct tsw_ct_timeouts to;
 	struct tsw_ct *ct;
+	struct tsw_ct_key k;
 
-	for (int j = 0; j < 32; j++) {
-		uint64_t wj[5];
-		memcpy(wj, w, sizeof(wj));
-		wj[4] ^= 1ull << j;
-		uint32_t v = (crc_sig(wj) ^ base) >> (32 - TOP), c = 1u << j;
-		for (int b = TOP - 1; b >= 0 && v != 0; b--)
-			if ((v >> b) & 1 && piv_v[b] != 0) {
-				v ^= piv_v[b];
-				c ^= piv_c[b];
-			}
-		if (v == 0) {
-			kern[nk++] = c;                /* its port bits leave the home alone */
-		} else {
-			int b = 31 - __builtin_clz(v);
-			piv_v[b] = v;
-			piv_c[b] = c;
-		}
-	}
+	nk = crafted_kernel(w, 5, 4, 0xffffffffu, TOP, kern);
 	CU_ASSERT_FATAL(nk >= 11);                     /* 32 unknowns, 17 equations */
 	tsw_ct_default_timeouts(&to);
 	ct = tsw_ct_create("uct_hash", ENTRIES, SOCKET_ID_ANY, NULL, &to);
 	CU_ASSERT_FATAL(ct != NULL);
 	for (uint32_t n = 0; n < N; n++) {
-		struct tsw_ct_key k;
 		enum tsw_ct_made made;
 
-		same_home += crafted_key(&k, w, kern, nk, n) >> (32 - TOP) == base >> (32 - TOP);
+		crafted_key(w, 5, 4, kern, nk, n, wn);
+		same_home += crafted_crc(wn, 5) >> (32 - TOP) == crafted_crc(w, 5) >> (32 - TOP);
+		memcpy(&k, wn, sizeof(k));
 		made_n += tsw_ct_create_conn(ct, &k, TSW_CT_UDP_NEW, 0, &made) != NULL &&
 			  made == TSW_CT_MADE;
 	}
 	CU_ASSERT_EQUAL(same_home, N);                 /* the attack is real */
 	CU_ASSERT_EQUAL(made_n, N);
 	for (uint32_t n = 0; n < N; n++) {
-		struct tsw_ct_key k;
-
-		crafted_key(&k, w, kern, nk, n);
+		crafted_key(w, 5, 4, kern, nk, n, wn);
+		memcpy(&k, wn, sizeof(k));
 		found += tsw_ct_lookup(ct, &k) != NULL;
 	}
 	CU_ASSERT_EQUAL(found, N);

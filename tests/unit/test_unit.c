@@ -20,6 +20,7 @@
 #include "tsw_encap.h"
 #include "tsw_fdb.h"
 
+#include "crafted.h"
 #include "test_ct.h"
 #include "test_ctlexec.h"
 #include "test_hostile.h"
@@ -507,6 +508,65 @@ test_fdb_key_word(void)
 	}
 }
 
+/* MACs a sender could choose (a VM without port security, a remote host
+ * behind a tunnel) that share one plain CRC: in an rte_hash with
+ * extendable buckets they chain into one bucket that every lookup of
+ * theirs walks. With the process's secret their signatures are spread
+ * (on the plain CRC: one), and every one is learned and found by the
+ * bulk lookup (the inline signature and rte_hash's own hash agree). */
+static void
+test_fdb_hash_resists_crafted_macs(void)
+{
+	enum { N = 2000 };
+	struct tsw_fdb_timeouts to = { .local_ms = 300000, .tunnel_ms = 300000 };
+	struct tsw_fdb *f = tsw_fdb_create("ufdbx", 4 * N, SOCKET_ID_ANY, NULL, &to);
+	/* net 7, MAC fa:16:3e:00:00:01 (the key word: MAC << 16 | net) */
+	const uint64_t w = 0x0100003e16fa0007ull;
+	uint64_t kern[64], kw[N];
+	uint32_t sig[N];
+	unsigned int nk, same = 0, distinct = 0, found = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	tsw_fdb_set_limits(f, 0, 0);
+	/* every MAC bit but the group bit (the first byte's lowest) */
+	nk = crafted_kernel(&w, 1, 0, 0xffffffffffff0000ull & ~(1ull << 16), 32, kern);
+	CU_ASSERT_FATAL(nk >= 11);                     /* 47 unknowns, 32 equations */
+	for (uint32_t j = 0; j < N; j++) {
+		struct tsw_fdb_key k;
+
+		crafted_key(&w, 1, 0, kern, nk, j, &kw[j]);
+		same += crafted_crc(&kw[j], 1) == crafted_crc(&w, 1);
+		sig[j] = tsw_hash_sig8(&kw[j]);
+		memcpy(&k, &kw[j], sizeof(k));
+		CU_ASSERT_EQUAL(tsw_fdb_learn(f, &k, TSW_FDB_LOCAL, 1, 1000), TSW_FDB_LEARN_NEW);
+	}
+	CU_ASSERT_EQUAL(same, N);                      /* the attack is real */
+	for (uint32_t j = 0; j < N; j++) {
+		bool seen = false;
+		for (uint32_t i = 0; i < j && !seen; i++)
+			seen = sig[i] == sig[j];
+		distinct += !seen;
+	}
+	CU_ASSERT(distinct >= N - 2);                  /* ~0.0005 collisions expected */
+	CU_ASSERT_EQUAL(tsw_hash8(&kw[0], 8, 0), sig[0]);
+	for (uint32_t j = 0; j < N; j += 32) {
+		struct tsw_fdb_key keys[32];
+		const struct tsw_fdb_key *kp[32];
+		tsw_fdb_entry_t e[32];
+		unsigned int n = RTE_MIN(32u, (unsigned int)(N - j));
+
+		for (unsigned int i = 0; i < n; i++) {
+			memcpy(&keys[i], &kw[j + i], sizeof(keys[i]));
+			kp[i] = &keys[i];
+		}
+		tsw_fdb_lookup_bulk(f, kp, n, 2000, e);
+		for (unsigned int i = 0; i < n; i++)
+			found += e[i] != 0 && tsw_fdb_entry_dest(e[i]) == 1;
+	}
+	CU_ASSERT_EQUAL(found, N);
+	tsw_fdb_free(f);
+}
+
 static void
 test_fdb_semantics(void)
 {
@@ -788,6 +848,8 @@ main(int argc, char **argv)
 	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics, static and learned together",
 		    test_fdb_semantics);
 	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
+	CU_add_test(s, "MACs crafted to share a plain CRC get spread signatures, all found",
+		    test_fdb_hash_resists_crafted_macs);
 	CU_add_test(s, "keys listed by network and destination after every change",
 		    test_fdb_owner_lists);
 	CU_add_test(s, "key word equals the key", test_fdb_key_word);
