@@ -19,8 +19,15 @@ with tempfile.TemporaryDirectory() as d:
     if r.returncode != 0:
         print(r.stderr)
         sys.exit(1)
-    p = json.load(open(out))["pairs"][0]
+    res = json.load(open(out))
+    p = res["pairs"][0]
     failed = []
+    fed = p["tunsw"]["busy_pct"] >= res["fed_fully_pct"]
+    if res["fed_fully_pairs"] != (1 if fed else 0) or \
+            res["fed_fully_ratio_to_io"] != (p["ratio"] if fed else None):
+        failed.append("the fed-fully summary does not match the pair: %r" %
+                      {k: res[k] for k in ("fed_fully_pct", "fed_fully_pairs",
+                                           "fed_fully_ratio_to_io")})
     if not (p["testpmd_io"]["cycles_per_pkt"] > 0 and p["testpmd_io"]["mpps"] > 0):
         failed.append("testpmd reported nothing: %r" % p["testpmd_io"])
     if not (p["tunsw"]["cycles_per_pkt"] > 0 and p["tunsw"]["mpps"] > 0):
