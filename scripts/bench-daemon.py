@@ -18,8 +18,8 @@ management thread and testpmd's main lcore share without polling):
 Runs PAIRS pairs (testpmd, then tunsw) and prints each and the median
 ratio, and the median of the pairs whose tunsw worker the generator kept
 at least 97 % busy (a worker fed less polls part-empty bursts, each
-packet then carrying more of a poll's cost); --json writes them. Needs root and hugepages (scripts/bench.sh
-reserves them). Usage:
+packet then carrying more of a poll's cost); --json writes them. Needs
+root and hugepages (scripts/bench.sh reserves them). Usage:
 
   scripts/bench-daemon.py [--macs 65536] [--pairs 3] [--seconds 8] [--json F]
                           [--idle-ports N] [--idle-poll-us US]

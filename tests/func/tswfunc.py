@@ -195,9 +195,9 @@ class Guest:
                 return
         else:
             # A client probes at once: up when testpmd forwards on all its
-            # ports (n_ports). A port whose probe failed (virtio-user not connected,
-            # af_packet not created) is left out by testpmd, which then
-            # forwards one port to itself and the VM is unreachable.
+            # ports (n_ports). A port whose probe failed (virtio-user not
+            # connected, af_packet not created) is left out by testpmd,
+            # which then forwards one port to itself: the VM unreachable.
             end = time.time() + 60
             while self.proc.poll() is None and time.time() < end:
                 with open(self.log_path) as f:
