@@ -26,10 +26,9 @@ tsw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 	}
 	for (; s != NULL && done < len; s = s->next, off = 0) {
 		uint32_t n = RTE_MIN((uint32_t)s->data_len - off, len - done);
-		uint32_t part = __rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const void *, off), n, 0);
+		uint32_t part = tsw_cksum_fold(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const void *, off), n, 0));
 
-		part = (part & 0xffff) + (part >> 16);
-		part = (part & 0xffff) + (part >> 16);
 		if (done & 1)
 			part = ((part & 0xff) << 8) | (part >> 8);
 		sum += part;

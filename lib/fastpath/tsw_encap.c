@@ -24,13 +24,9 @@ static uint16_t
 udp_sum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4, uint16_t ulen)
 {
 	uint32_t addrs = __rte_raw_cksum(&ip->src_addr, 8, 0);   /* src and dst */
-	uint32_t sum = tsw_cksum_mbuf(m, l4, ulen);
 
-	sum += (addrs & 0xffff) + (addrs >> 16);
-	sum += rte_cpu_to_be_16(IPPROTO_UDP) + rte_cpu_to_be_16(ulen);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	return tsw_cksum_fold(tsw_cksum_mbuf(m, l4, ulen) + addrs +
+			      rte_cpu_to_be_16(IPPROTO_UDP) + rte_cpu_to_be_16(ulen));
 }
 
 uint16_t
@@ -166,8 +162,8 @@ tsw_encap_hashed(struct rte_mbuf *m, const struct tsw_encap_hdr *h, uint32_t id,
 	ip->type_of_service = tos;
 	/* h->ip_sum covers the configured DSCP; tos only adds bits to it */
 	ip->hdr_checksum = (uint16_t)~tsw_cksum_fold(h->ip_sum + rte_cpu_to_be_16(ip_len) +
-					   rte_cpu_to_be_16(ip_id) +
-					   rte_cpu_to_be_16((uint16_t)(tos - tos0)));
+						     rte_cpu_to_be_16(ip_id) +
+						     rte_cpu_to_be_16((uint16_t)(tos - tos0)));
 	if (h->type == TSW_TUN_VXLAN) {
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 		struct rte_vxlan_hdr *vx = (struct rte_vxlan_hdr *)(udp + 1);
