@@ -89,7 +89,8 @@ def sh(*args, **kw):
     return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)
 
 
-RETRY_START = ("PACKET_FANOUT", "guest came up without all its ports")
+GUEST_SHORT = "guest came up without all its ports"
+RETRY_START = ("PACKET_FANOUT", GUEST_SHORT)
 
 
 def start_retrying_fanout(start):
@@ -206,9 +207,8 @@ class Guest:
                     return
                 if m:
                     interrupt(self.proc)
-                    raise AssertionError("guest came up without all its ports "
-                                         "(ports=%s of %d):\n%s" %
-                                         (m.group(1), self.n_ports,
+                    raise AssertionError("%s (ports=%s of %d):\n%s" %
+                                         (GUEST_SHORT, m.group(1), self.n_ports,
                                           open(self.log_path).read()[-2000:]))
                 time.sleep(0.1)
             if self.proc.poll() is None:

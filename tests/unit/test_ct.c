@@ -628,8 +628,8 @@ register_ct_tests(void)
 		    test_ct_held_connections_survive_churn);
 	CU_add_test(s, "a port's connections counted; over its limit its new ones refused",
 		    test_ct_per_port_limit);
-	CU_add_test(s, "a connection's time: stored per 100 ms, never ahead of the walk",
+	CU_add_test(s, "R-G3 R-G4 a connection's time: stored per 100 ms, never ahead of the walk",
 		    test_ct_seen_time);
-	CU_add_test(s, "keys crafted to collide under a plain CRC land apart",
+	CU_add_test(s, "R-G3 keys crafted to collide under a plain CRC land apart",
 		    test_ct_hash_resists_crafted_collisions);
 }

@@ -848,7 +848,7 @@ main(int argc, char **argv)
 	CU_add_test(s, "R-F1 R-T1 R-A1 R-A3 semantics, static and learned together",
 		    test_fdb_semantics);
 	CU_add_test(s, "bulk lookup over 50k entries", test_fdb_bulk_many);
-	CU_add_test(s, "MACs crafted to share a plain CRC get spread signatures, all found",
+	CU_add_test(s, "R-F1 MACs crafted to share a plain CRC: spread signatures, all found",
 		    test_fdb_hash_resists_crafted_macs);
 	CU_add_test(s, "keys listed by network and destination after every change",
 		    test_fdb_owner_lists);
