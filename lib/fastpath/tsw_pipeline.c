@@ -731,13 +731,29 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 		nok = egress_filter(w, port, ps, rs, (uint16_t)netidx, ok, sgf, nok, &b, &ok_bytes,
 				    now_ms);
 	const struct tsw_fdb_timeouts *to = tsw_fdb_timeouts(dp->fdb);
+	tsw_fdb_entry_t dsts[TSW_BURST];
 
+	/* the destinations resolved, and the outer headers of the tunnels
+	 * they name on their way (a burst's frames spread over up to 64 of
+	 * them: out of L1 by the time a frame gets there) */
+	for (uint16_t i = 0; i < nok; i++) {
+		tsw_fdb_entry_t dst = tsw_fdb_resolve(b.ent[b.at[2 * i + 1]], now_ms, to);
+		uint16_t d = tsw_fdb_entry_dest(dst);
+
+		dsts[i] = dst;
+		if (dst != 0 && tsw_dest_is_tunnel(d)) {
+			const struct tsw_encap_hdr *h = tsw_dp_tunnel_hdr(dp, net->type,
+									 tsw_dest_index(d));
+			rte_prefetch0(h);
+			rte_prefetch0((const char *)h + RTE_CACHE_LINE_SIZE);
+		}
+	}
 	w->cnt->net[netidx].from_vm_pkts += nok;
 	w->cnt->net[netidx].from_vm_bytes += ok_bytes;
 	for (uint16_t i = 0; i < nok; i++) {
 		struct rte_mbuf *m = ok[i];
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		tsw_fdb_entry_t dst = tsw_fdb_resolve(b.ent[b.at[2 * i + 1]], now_ms, to);
+		tsw_fdb_entry_t dst = dsts[i];
 
 		/* R-F1: learn unicast sources (under a static entry: its learned part) */
 		learn_source(w, &b, i, TSW_FDB_LOCAL, tsw_dest_port(port), now_ms);
