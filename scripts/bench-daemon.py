@@ -10,7 +10,8 @@ no-rx=1 (the uplink sink). Each side runs in its own process on lcore 1
 management thread and testpmd's main lcore share without polling):
 
   testpmd --forward-mode=io --record-core-cycles: its "CPU cycles/packet"
-          (busy cycles / packets over the run, as tunsw counts them);
+          (busy cycles / packets over the run, as tunsw counts them), and
+          its busy share estimated as those cycles times its rate;
   tunsw   the real daemon, the FDB pushed as l2population does (MACS
           entries over 64 remote VTEPs, one add_fdb_entries per VTEP), its
           worker's cycles per packet from show_workers over a window.
@@ -114,8 +115,14 @@ def run_testpmd(d, secs, macs, warm=3.0):
     # port 0's rate, printed every second: the prints of the last secs seconds
     pps = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", out)][0::2][-int(secs):]
     pps = [x for x in pps if x > 0]
-    return {"cycles_per_pkt": float(cyc.group(1)) if cyc else 0.0,
-            "mpps": statistics.median(pps) / 1e6 if pps else 0.0}
+    mhz = re.search(r"at (\d+) MHz", out)
+    r = {"cycles_per_pkt": float(cyc.group(1)) if cyc else 0.0,
+         "mpps": statistics.median(pps) / 1e6 if pps else 0.0}
+    # testpmd counts the cycles of its rounds with packets only: its core's
+    # busy share over the window is those cycles a packet times the rate
+    r["busy_pct"] = (100.0 * r["cycles_per_pkt"] * r["mpps"] / float(mhz.group(1))
+                     if mhz else 0.0)
+    return r
 
 
 class Ctl:
@@ -249,10 +256,11 @@ def main():
             ratio = sw["cycles_per_pkt"] / io["cycles_per_pkt"] if io["cycles_per_pkt"] else 0
             mratio = sw["mpps"] / io["mpps"] if io["mpps"] else 0
             pairs.append({"testpmd_io": io, "tunsw": sw, "ratio": ratio, "mpps_ratio": mratio})
-            print("pair %d: testpmd io %.1f cycles/pkt %.2f Mpps | tunsw %.1f cycles/pkt "
-                  "%.2f Mpps (busy %.0f %%, %d drops) | %.2fx cycles, %.2fx Mpps" % (
-                      k + 1, io["cycles_per_pkt"], io["mpps"], sw["cycles_per_pkt"], sw["mpps"],
-                      sw["busy_pct"], sw["drops"], ratio, mratio), flush=True)
+            print("pair %d: testpmd io %.1f cycles/pkt %.2f Mpps (busy %.1f %%) | tunsw %.1f "
+                  "cycles/pkt %.2f Mpps (busy %.1f %%, %d drops) | %.2fx cycles, %.2fx Mpps" % (
+                      k + 1, io["cycles_per_pkt"], io["mpps"], io["busy_pct"],
+                      sw["cycles_per_pkt"], sw["mpps"], sw["busy_pct"], sw["drops"], ratio,
+                      mratio), flush=True)
             if a.idle_ports:
                 si = run_tunsw(d, a.seconds, a.macs, idle=a.idle_ports)
                 pairs[-1]["tunsw_idle_ports"] = si

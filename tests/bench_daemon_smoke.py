@@ -30,6 +30,10 @@ with tempfile.TemporaryDirectory() as d:
                                            "fed_fully_ratio_to_io")})
     if not (p["testpmd_io"]["cycles_per_pkt"] > 0 and p["testpmd_io"]["mpps"] > 0):
         failed.append("testpmd reported nothing: %r" % p["testpmd_io"])
+    # an estimate (cycles over the whole run, the rate of its last seconds):
+    # present, and a share of one core give or take the warm-up's rounds
+    if not 0 < p["testpmd_io"].get("busy_pct", 0) <= 125:
+        failed.append("testpmd's busy share is not a core's: %r" % p["testpmd_io"])
     if not (p["tunsw"]["cycles_per_pkt"] > 0 and p["tunsw"]["mpps"] > 0):
         failed.append("tunsw forwarded nothing: %r" % p["tunsw"])
     if p["tunsw"]["drops"] != 0:
