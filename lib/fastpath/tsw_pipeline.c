@@ -744,8 +744,10 @@ vm_rx(struct tsw_worker *w, uint16_t port, struct rte_mbuf **pkts, uint16_t n, t
 		if (dst != 0 && tsw_dest_is_tunnel(d)) {
 			const struct tsw_encap_hdr *h = tsw_dp_tunnel_hdr(dp, net->type,
 									 tsw_dest_index(d));
-			rte_prefetch0(h);
-			rte_prefetch0((const char *)h + RTE_CACHE_LINE_SIZE);
+			if (h != NULL) {        /* NULL: no route (to_tunnel counts it) */
+				rte_prefetch0(h);
+				rte_prefetch0((const char *)h + RTE_CACHE_LINE_SIZE);
+			}
 		}
 	}
 	w->cnt->net[netidx].from_vm_pkts += nok;
