@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fuzz tunsw with libFuzzer (clang, ASan, UBSan): the uplink and VM frame
-# paths (linear and chained mbufs), a guest's offloads, control requests and l2population
-# payloads, the config parser, capture files.
+# paths (linear and chained mbufs), a physical network's device, a guest's offloads, control
+# requests and l2population payloads, the config parser, capture files.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 600 s each, every target
 #
-# Targets: uplink vm control config offload pcap portsec. The corpus of each target grows in
+# Targets: uplink vm control config offload pcap portsec phys. The corpus of each target grows in
 # build-fuzz/corpus/TARGET (seeded from tests/fuzz/corpus/TARGET); findings
 # are written beside it as build-fuzz/corpus/findings-*. One line per
 # target: executions, rate, coverage, corpus size. Needs root for nothing.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(uplink vm control config offload pcap portsec)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(uplink vm control config offload pcap portsec phys)
 ./scripts/install-deps.sh >/dev/null
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Db_lto=false \
