@@ -365,7 +365,9 @@ static struct fz_out lin_out[FZ_MAX_OUT];
 void
 fz_forget_connections(void)
 {
-	if (FZ.dp->ct != NULL) {
+	/* none made (most inputs): nothing to walk the table for (the frame
+	 * targets delete nothing else: no expiry runs here) */
+	if (FZ.dp->ct != NULL && tsw_ct_count(FZ.dp->ct) != 0) {
 		tsw_ct_flush(FZ.dp->ct, NULL, NULL);
 		/* the slots free again: no frame is in flight here */
 		rte_rcu_qsbr_quiescent(fz_qsbr, 0);
