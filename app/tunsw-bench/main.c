@@ -497,10 +497,9 @@ feed(const struct scenario *s, uint64_t *k, struct rte_ring *ring, uint16_t port
 	 * one miss at a time was most of the generator's time (perf) */
 	if (rte_mempool_get_bulk(pool, (void **)b, FEED) != 0)
 		return 0;
-	uint16_t priv = rte_pktmbuf_priv_size(pool);
 	for (unsigned int j = 0; j < FEED; j++) {
 		/* where the data is, without reading the (cold) mbuf */
-		char *data = (char *)b[j] + sizeof(struct rte_mbuf) + priv + RTE_PKTMBUF_HEADROOM;
+		char *data = rte_mbuf_buf_addr(b[j], pool) + RTE_PKTMBUF_HEADROOM;
 
 		rte_prefetch0_write(b[j]);
 		rte_prefetch0_write((char *)b[j] + RTE_CACHE_LINE_SIZE);
